@@ -565,7 +565,11 @@ impl Design {
 
     /// Keeps only the design columns in `keep` (used after collinearity checks).
     pub fn select_columns(&mut self, keep: &[usize]) {
-        self.x = self.x.select(ndarray::Axis(1), keep);
+        self.x = self
+            .x
+            .select(ndarray::Axis(1), keep)
+            .as_standard_layout()
+            .into_owned();
         self.names = keep.iter().map(|&j| self.names[j].clone()).collect();
         self.spec.columns = keep.iter().map(|&j| self.spec.columns[j].clone()).collect();
     }
@@ -574,7 +578,11 @@ impl Design {
     pub fn select_rows(&mut self, keep: &[bool]) {
         let idx: Vec<usize> = (0..self.n()).filter(|&i| keep[i]).collect();
         let dropped = self.n() - idx.len();
-        self.x = self.x.select(ndarray::Axis(0), &idx);
+        self.x = self
+            .x
+            .select(ndarray::Axis(0), &idx)
+            .as_standard_layout()
+            .into_owned();
         self.y = idx.iter().map(|&i| self.y[i]).collect();
         self.rows = idx.iter().map(|&i| self.rows[i]).collect();
         self.lines = idx.iter().map(|&i| self.lines[i]).collect();

@@ -280,7 +280,16 @@ pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Opt
     candidates
         .map(|c| (edit_distance(&lname, &c.to_lowercase()), c))
         .filter(|(d, c)| *d <= 3 && *d * 3 <= c.chars().count().max(name.chars().count()).max(3))
-        .min_by_key(|(d, _)| *d)
+        // Ties: prefer a name that extends or truncates the typed one, then similar length.
+        .min_by_key(|(d, c)| {
+            let lc = c.to_lowercase();
+            let related = lc.starts_with(&lname) || lname.starts_with(&lc);
+            (
+                *d,
+                !related,
+                c.chars().count().abs_diff(name.chars().count()),
+            )
+        })
         .map(|(_, c)| c)
 }
 
