@@ -616,7 +616,8 @@ impl Design {
 }
 
 impl DesignSpec {
-    fn select_rows(&self, idx: &[usize]) -> DesignSpec {
+    /// The spec restricted to the rows `idx` (in that order).
+    pub fn select_rows(&self, idx: &[usize]) -> DesignSpec {
         let atoms = self
             .atoms
             .iter()

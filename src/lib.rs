@@ -11,6 +11,7 @@ pub mod design;
 pub mod error;
 pub mod formula;
 pub mod linalg;
+pub mod margins;
 pub mod model;
 pub mod output;
 pub mod stats;

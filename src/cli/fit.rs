@@ -4,6 +4,7 @@ use super::DataArgs;
 use crate::design::{Design, SampleOptions, WeightType};
 use crate::error::{usage, Result};
 use crate::formula::Formula;
+use crate::margins;
 use crate::model::{self, ModelKind, ModelSpec, Scale};
 use crate::output::{self, ModelReport, Report};
 use crate::vce::{self, VceKind};
@@ -43,6 +44,12 @@ pub struct EstimationArgs {
     /// Report the last estimates even if the fit did not converge (flagged as such).
     #[arg(long)]
     pub keep_going: bool,
+    /// Compute marginal effects (average marginal effects unless --margins-at says otherwise).
+    #[arg(long)]
+    pub margins: bool,
+    /// Where to evaluate marginal effects: "means" (Stata's atmeans) or "var=value,...".
+    #[arg(long, value_name = "AT")]
+    pub margins_at: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -67,6 +74,14 @@ impl EstimationArgs {
             cluster: self.cluster.clone(),
             ..Default::default()
         })
+    }
+
+    /// The --margins-at setting, if margins were requested.
+    pub fn margins_at(&self) -> Result<Option<crate::margins::At>> {
+        if !self.margins && self.margins_at.is_none() {
+            return Ok(None);
+        }
+        crate::margins::At::parse(self.margins_at.as_deref()).map(Some)
     }
 
     pub fn check(&self) -> Result<()> {
@@ -156,7 +171,7 @@ pub fn run(args: FitArgs) -> Result<()> {
     for n in &fit.notes {
         eprintln!("migfit: note: {n}");
     }
-    let m = ModelReport::new(
+    let mut m = ModelReport::new(
         "model",
         &formula.source,
         &fit,
@@ -164,6 +179,33 @@ pub fn run(args: FitArgs) -> Result<()> {
         args.est.level,
         args.odds_ratios,
     );
+    if let Some(at) = args.est.margins_at()? {
+        let part = margins::PartEval {
+            x: fit.design.x.view(),
+            spec: &fit.design.spec,
+            beta: &fit.beta,
+            link: fit.spec.link,
+        };
+        let r = margins::compute(
+            &[part],
+            margins::Target::Mean(0),
+            fit.design.weights.as_deref(),
+            &at,
+            &v.matrix,
+            args.est.level,
+        )?;
+        for n in &r.notes {
+            eprintln!("migfit: note: {n}");
+        }
+        m.margins_description = Some(format!(
+            "{} Prediction: {} of {}.",
+            r.description,
+            prediction_name(&fit),
+            fit.design.response
+        ));
+        m.notes.extend(r.notes);
+        m.margins = r.margins;
+    }
     let report = Report {
         migfit_version: crate::VERSION.to_string(),
         command: "fit".into(),
@@ -172,4 +214,13 @@ pub fn run(args: FitArgs) -> Result<()> {
         combined: None,
     };
     args.est.emit(&report)
+}
+
+/// What a model's prediction is, for descriptions: a probability or a mean.
+pub fn prediction_name(fit: &model::Fit) -> &'static str {
+    if fit.spec.family == model::FamilyKind::Binomial {
+        "Pr(y != 0)"
+    } else {
+        "E[y]"
+    }
 }
