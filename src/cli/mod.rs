@@ -2,6 +2,7 @@
 //! own module with an `Args` struct and a `run` function. Model code never imports clap.
 
 pub mod fit;
+pub mod twopart;
 
 use crate::data::{self, Dataset};
 use crate::error::{DataError, Error, Result};
@@ -28,6 +29,8 @@ pub struct Cli {
 pub enum Command {
     /// Fit a probit, logit or GLM and print coefficients and standard errors.
     Fit(fit::FitArgs),
+    /// Fit a two-part model (probit/logit for y > 0, GLM for the positives) with marginal effects.
+    Twopart(twopart::TwoPartArgs),
 }
 
 /// Options shared by every command that reads a data file.
@@ -63,6 +66,7 @@ pub fn run() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Fit(args) => fit::run(args),
+        Command::Twopart(args) => twopart::run(args),
     }
 }
 

@@ -8,6 +8,7 @@
 pub mod family;
 pub mod fit;
 pub mod link;
+pub mod twopart;
 
 pub use family::{Family, FamilyKind};
 pub use fit::{fit, Fit, Omitted};
