@@ -48,7 +48,8 @@ fn lines_of(design: &Design, idx: &[usize]) -> String {
     } else {
         String::new()
     };
-    format!("{}{more}", shown.join(", "))
+    let word = if idx.len() > 1 { "lines" } else { "line" };
+    format!("{word} {}{more}", shown.join(", "))
 }
 
 /// Fits both parts.
@@ -92,7 +93,7 @@ pub fn fit_twopart(
     let negative: Vec<usize> = (0..y.len()).filter(|&i| y[i] < 0.0).collect();
     if !negative.is_empty() {
         return Err(FitError::InvalidResponse(format!(
-            "a two-part model needs a non-negative outcome; {} of {} observations of '{}' are negative (lines {}); the second part ({} family) models the positive values",
+            "a two-part model needs a non-negative outcome; {} of {} observations of '{}' are negative ({}); the second part ({} family) models the positive values",
             negative.len(),
             y.len(),
             y_text,
