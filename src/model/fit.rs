@@ -486,7 +486,7 @@ pub fn fit(mut design: Design, spec: &ModelSpec) -> Result<Fit> {
         Scale::Fixed(v) => v,
     };
     let mu: Vec<f64> = obs.iter().map(|o| o.mu).collect();
-    let log_likelihood = log_likelihood(spec, &y, &eta, &w, design.weight_type, dispersion, n_obs);
+    let log_likelihood = log_likelihood(spec, &y, &eta, &w, n_obs);
     let ll_null = if binary && design.names.iter().any(|s| s == "(Intercept)") {
         let p = ybar_weighted(&y, &w);
         Some(
@@ -539,45 +539,39 @@ fn ybar_weighted(y: &[f64], w: &[f64]) -> f64 {
     y.iter().zip(w).map(|(a, b)| a * b).sum::<f64>() / w.iter().sum::<f64>()
 }
 
-/// The reported log likelihood. Frequency and sampling weights multiply each observation's
-/// log likelihood (Stata's pseudo-likelihood for pweights); analytic weights enter as variance
-/// weights. The dispersion used is the estimated scale, except for the gaussian family with
-/// identity link, which uses the maximum-likelihood variance (deviance / N), as statsmodels
-/// and R's `logLik` do.
-fn log_likelihood(
-    spec: &ModelSpec,
-    y: &[f64],
-    eta: &[f64],
-    w: &[f64],
-    wt: Option<WeightType>,
-    phi: f64,
-    n_obs: f64,
-) -> f64 {
+/// The log likelihood Stata reports for `glm` (and `probit`/`logit`):
+///
+/// * gamma and inverse gaussian: evaluated at dispersion 1 (Stata's `e(ll)`; R's `logLik`
+///   uses the estimated dispersion instead, so the two differ by a constant);
+/// * gaussian: at the maximum-likelihood variance, deviance / N;
+/// * binomial and Poisson: the full log likelihood (Poisson includes `-log y!`).
+///
+/// Every weight type multiplies each observation's log likelihood (with pweights this is
+/// Stata's log pseudolikelihood; aweights are already rescaled to sum to N).
+/// Evidence: Stata results stored in statsmodels' test suite; see tests/golden/CONVENTIONS.md.
+fn log_likelihood(spec: &ModelSpec, y: &[f64], eta: &[f64], w: &[f64], n_obs: f64) -> f64 {
     let fam = spec.family.family();
     let link = spec.link.link();
-    let var_weights = wt == Some(WeightType::Analytic);
-    let phi_ll = if spec.family == FamilyKind::Gaussian && spec.link == LinkKind::Identity {
-        let dev: f64 = y
-            .iter()
-            .zip(eta)
-            .zip(w)
-            .map(|((yi, e), wi)| wi * (yi - e) * (yi - e))
-            .sum();
-        dev / n_obs
-    } else {
-        phi
+    let phi_ll = match spec.family {
+        FamilyKind::Gaussian => {
+            let dev: f64 = y
+                .iter()
+                .zip(eta)
+                .zip(w)
+                .map(|((yi, &e), wi)| {
+                    let r = yi - link.inverse(e);
+                    wi * r * r
+                })
+                .sum();
+            dev / n_obs
+        }
+        _ => 1.0,
     };
     y.iter()
         .zip(eta)
         .zip(w)
         .map(|((&yi, &e), &wi)| {
-            let mu = link.inverse(e);
-            let mu_c = link.inverse_complement(e);
-            if var_weights {
-                fam.loglik(yi, mu, mu_c, wi, phi_ll)
-            } else {
-                wi * fam.loglik(yi, mu, mu_c, 1.0, phi_ll)
-            }
+            wi * fam.loglik(yi, link.inverse(e), link.inverse_complement(e), 1.0, phi_ll)
         })
         .sum()
 }
