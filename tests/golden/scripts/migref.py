@@ -611,7 +611,10 @@ def atmeans_env(parts, env, w):
     return menv, ind
 
 
-def margins(parts, env, w, V, specs, at="average", check_numeric=True):
+CHECK_NUMERIC = True  # analytic vs numerical Jacobian check on every effect
+
+
+def margins(parts, env, w, V, specs, at="average", check_numeric=None):
     """Effects with delta-method SEs. V: covariance of the stacked parameters."""
     out = []
     ind = None
@@ -619,6 +622,8 @@ def margins(parts, env, w, V, specs, at="average", check_numeric=True):
     if at == "means":
         env, ind = atmeans_env(parts, env, w)
         wuse = np.ones(1)
+    if check_numeric is None:
+        check_numeric = CHECK_NUMERIC
     for spec in specs:
         est, J = effect_pieces(parts, env, wuse, spec, ind)
         if check_numeric:
