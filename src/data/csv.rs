@@ -1,0 +1,188 @@
+//! Plain CSV with a header line: the schema-less input of `migfit fit`.
+//!
+//! A column is numeric when every non-missing value parses as a number; otherwise it is kept
+//! as text (and must be wrapped in `C()` to enter a model). Missing values are the empty
+//! string, `NA`, `NaN` and Stata's `.`, `.a` ... `.z`.
+
+use super::{Column, ColumnData, DataError, Dataset};
+use std::path::Path;
+
+/// Options for reading a plain CSV file.
+#[derive(Debug, Clone)]
+pub struct CsvOptions {
+    pub delimiter: u8,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        CsvOptions { delimiter: b',' }
+    }
+}
+
+/// True for the tokens that mean "missing" in a plain CSV.
+pub fn is_missing_token(s: &str) -> bool {
+    let t = s.trim();
+    t.is_empty()
+        || t == "NA"
+        || t == "NaN"
+        || t == "."
+        || (t.len() == 2 && t.starts_with('.') && t.as_bytes()[1].is_ascii_lowercase())
+}
+
+/// Parses a number the way a CSV exported from Stata, R or a spreadsheet writes it.
+pub fn parse_number(s: &str) -> Option<f64> {
+    let t = s.trim();
+    let v: f64 = t.parse().ok()?;
+    // Rust accepts "inf" and "nan" spellings; data files should not contain them as numbers.
+    if v.is_finite() {
+        Some(v)
+    } else {
+        None
+    }
+}
+
+/// Reads a CSV file into a [`Dataset`], inferring numeric and text columns.
+pub fn read_csv(path: &Path, opts: &CsvOptions) -> Result<Dataset, DataError> {
+    let display = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| DataError::Io { path: display.clone(), reason: e.to_string() })?;
+    read_csv_bytes(&bytes, &display, opts)
+}
+
+/// Reads CSV from memory (UTF-8, with or without a byte-order mark).
+pub fn read_csv_bytes(bytes: &[u8], display: &str, opts: &CsvOptions) -> Result<Dataset, DataError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(DataError::Empty { path: display.to_string() });
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(opts.delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes);
+    let mut records = reader.byte_records();
+    let header = match records.next() {
+        Some(Ok(h)) => h,
+        Some(Err(e)) => return Err(csv_error(display, e)),
+        None => return Err(DataError::Empty { path: display.to_string() }),
+    };
+    let header: Vec<String> = header
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            std::str::from_utf8(f).map(|s| s.trim().to_string()).map_err(|_| DataError::Malformed {
+                path: display.to_string(),
+                line: 1,
+                reason: format!("header field {} is not valid UTF-8 (is the file GBK-encoded?)", i + 1),
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    check_header(&header, display)?;
+
+    let ncol = header.len();
+    let mut cells: Vec<Vec<Option<String>>> = vec![Vec::new(); ncol];
+    let mut lines = Vec::new();
+    for rec in records {
+        let rec = rec.map_err(|e| csv_error(display, e))?;
+        let line = rec.position().map_or(0, |p| p.line());
+        if rec.len() == 1 && rec.get(0).is_some_and(|f| f.is_empty()) {
+            continue; // a blank line
+        }
+        if rec.len() != ncol {
+            return Err(DataError::Ragged { path: display.to_string(), line, found: rec.len(), expected: ncol });
+        }
+        for (j, field) in rec.iter().enumerate() {
+            let s = std::str::from_utf8(field).map_err(|_| DataError::Malformed {
+                path: display.to_string(),
+                line,
+                reason: format!("column '{}' is not valid UTF-8 (is the file GBK-encoded?)", header[j]),
+            })?;
+            cells[j].push(if is_missing_token(s) { None } else { Some(s.trim().to_string()) });
+        }
+        lines.push(line);
+    }
+
+    let mut ds = Dataset::new(display, lines);
+    for (name, values) in header.into_iter().zip(cells) {
+        let numbers: Option<Vec<f64>> =
+            values.iter().map(|v| v.as_deref().map_or(Some(f64::NAN), parse_number)).collect();
+        let data = match numbers {
+            Some(n) => ColumnData::Numeric(n),
+            None => ColumnData::Text(values),
+        };
+        ds.push(Column { name, data, label: None });
+    }
+    Ok(ds)
+}
+
+fn check_header(header: &[String], display: &str) -> Result<(), DataError> {
+    if header.iter().all(|h| parse_number(h).is_some()) {
+        return Err(DataError::Malformed {
+            path: display.to_string(),
+            line: 1,
+            reason: "the first line holds only numbers; expected a header line naming the columns".into(),
+        });
+    }
+    for (i, h) in header.iter().enumerate() {
+        if h.is_empty() {
+            return Err(DataError::Malformed {
+                path: display.to_string(),
+                line: 1,
+                reason: format!("column {} has an empty name in the header", i + 1),
+            });
+        }
+        if let Some(j) = header[..i].iter().position(|p| p == h) {
+            return Err(DataError::DuplicateColumn { path: display.to_string(), name: h.clone(), first: j + 1, second: i + 1 });
+        }
+    }
+    Ok(())
+}
+
+fn csv_error(display: &str, e: csv::Error) -> DataError {
+    let line = e.position().map_or(0, |p| p.line());
+    DataError::Malformed { path: display.to_string(), line, reason: e.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(s: &str) -> Result<Dataset, DataError> {
+        read_csv_bytes(s.as_bytes(), "t.csv", &CsvOptions::default())
+    }
+
+    #[test]
+    fn infers_numeric_and_text() {
+        let ds = read("y,x,g\n1,2.5,a\n0,NA,b\n1,3,\n").unwrap();
+        assert_eq!(ds.n_rows(), 3);
+        match &ds.column("x").unwrap().data {
+            ColumnData::Numeric(v) => assert!(v[1].is_nan() && v[2] == 3.0),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(ds.column("g").unwrap().data, ColumnData::Text(_)));
+        assert_eq!(ds.line_numbers, vec![2, 3, 4]);
+    }
+
+    #[test]
+    fn ragged_row_names_line() {
+        let e = read("a,b\n1,2\n3\n").unwrap_err().to_string();
+        assert!(e.contains("line 3") && e.contains("1 fields"), "{e}");
+    }
+
+    #[test]
+    fn header_of_numbers_is_rejected() {
+        let e = read("1,2\n3,4\n").unwrap_err().to_string();
+        assert!(e.contains("header"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_header() {
+        let e = read("a,a\n1,2\n").unwrap_err().to_string();
+        assert!(e.contains("duplicate column name 'a'"), "{e}");
+    }
+
+    #[test]
+    fn bom_is_skipped() {
+        let ds = read("\u{feff}a,b\n1,2\n").unwrap();
+        assert!(ds.column("a").is_some());
+    }
+}

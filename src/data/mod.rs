@@ -1,0 +1,272 @@
+//! In-memory data: a rectangular table of named columns.
+//!
+//! Every loader (plain CSV today; schema-driven CSV, Parquet and Stata `.dta` later) produces a
+//! [`Dataset`]; the formula layer reads only this type. Missing values are explicit:
+//! `NaN` in numeric columns, [`MISSING_CODE`] in factors, `None` in text.
+
+pub mod csv;
+
+pub use crate::error::DataError;
+
+use std::collections::HashMap;
+use std::fmt;
+
+/// Code used for a missing value in a [`Factor`].
+pub const MISSING_CODE: u32 = u32::MAX;
+
+/// One level of a categorical variable.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Level {
+    /// Short name used in term names, e.g. `URBMI` in `scheme[URBMI]` or `2` in `C(g)[2]`.
+    pub name: String,
+    /// Human-readable label (English), used by reports.
+    pub label: Option<String>,
+    /// Chinese label, used by reports with `--lang zh`.
+    pub label_zh: Option<String>,
+}
+
+impl Level {
+    pub fn new(name: impl Into<String>) -> Self {
+        Level { name: name.into(), label: None, label_zh: None }
+    }
+}
+
+/// A categorical variable: one code per row indexing into `levels`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Factor {
+    /// Index into `levels` for each row, or [`MISSING_CODE`].
+    pub codes: Vec<u32>,
+    /// Levels in their natural order (the order used for dummy columns).
+    pub levels: Vec<Level>,
+    /// Index of the reference (omitted) level.
+    pub reference: usize,
+}
+
+impl Factor {
+    /// Builds a factor from optional strings; levels sorted numerically when every value parses
+    /// as a number, lexicographically otherwise (R's and Stata's `encode` default).
+    pub fn from_strings<'a>(values: impl IntoIterator<Item = Option<&'a str>>) -> Factor {
+        let values: Vec<Option<&str>> = values.into_iter().collect();
+        let mut distinct: Vec<&str> = values.iter().flatten().copied().collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let numeric: Option<Vec<f64>> =
+            distinct.iter().map(|s| s.trim().parse::<f64>().ok()).collect();
+        if let Some(nums) = numeric {
+            let mut pairs: Vec<(f64, &str)> = nums.into_iter().zip(distinct.iter().copied()).collect();
+            pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+            distinct = pairs.into_iter().map(|p| p.1).collect();
+        }
+        let index: HashMap<&str, u32> =
+            distinct.iter().enumerate().map(|(i, s)| (*s, i as u32)).collect();
+        let codes = values
+            .iter()
+            .map(|v| v.map_or(MISSING_CODE, |s| index[s]))
+            .collect();
+        Factor {
+            codes,
+            levels: distinct.iter().map(|s| Level::new(*s)).collect(),
+            reference: 0,
+        }
+    }
+
+    /// Builds a factor from a numeric column: levels are the distinct non-missing values in
+    /// ascending order, named by their shortest decimal form (`2`, not `2.0`).
+    pub fn from_numbers(values: &[f64]) -> Factor {
+        let mut distinct: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
+        distinct.sort_by(f64::total_cmp);
+        distinct.dedup();
+        let codes = values
+            .iter()
+            .map(|v| {
+                if v.is_nan() {
+                    MISSING_CODE
+                } else {
+                    distinct.binary_search_by(|d| d.total_cmp(v)).map(|i| i as u32).unwrap_or(MISSING_CODE)
+                }
+            })
+            .collect();
+        Factor {
+            codes,
+            levels: distinct.iter().map(|v| Level::new(format_number(*v))).collect(),
+            reference: 0,
+        }
+    }
+
+    /// Index of the level called `name` (by name, or by numeric value when both parse).
+    pub fn level_index(&self, name: &str) -> Option<usize> {
+        if let Some(i) = self.levels.iter().position(|l| l.name == name) {
+            return Some(i);
+        }
+        let want: f64 = name.trim().parse().ok()?;
+        self.levels.iter().position(|l| l.name.trim().parse::<f64>().ok() == Some(want))
+    }
+}
+
+/// The values of one column.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ColumnData {
+    /// Numbers; `NaN` marks a missing value.
+    Numeric(Vec<f64>),
+    /// A categorical variable (from a schema, value labels, or `C()`).
+    Categorical(Factor),
+    /// Free text that is not (yet) a factor; `None` marks a missing value.
+    Text(Vec<Option<String>>),
+}
+
+impl ColumnData {
+    pub fn len(&self) -> usize {
+        match self {
+            ColumnData::Numeric(v) => v.len(),
+            ColumnData::Categorical(f) => f.codes.len(),
+            ColumnData::Text(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn is_missing(&self, row: usize) -> bool {
+        match self {
+            ColumnData::Numeric(v) => v[row].is_nan(),
+            ColumnData::Categorical(f) => f.codes[row] == MISSING_CODE,
+            ColumnData::Text(v) => v[row].is_none(),
+        }
+    }
+
+    /// A short name of the storage kind, for messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ColumnData::Numeric(_) => "numeric",
+            ColumnData::Categorical(_) => "categorical",
+            ColumnData::Text(_) => "text",
+        }
+    }
+}
+
+/// A named column with optional metadata from a schema.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    pub name: String,
+    pub data: ColumnData,
+    /// Variable label (English), if a schema or file provides one.
+    pub label: Option<String>,
+}
+
+/// A rectangular table of named columns, with the file line number of every row.
+#[derive(Debug, Clone, Default)]
+pub struct Dataset {
+    /// Where the data came from (a path), for messages.
+    pub source: String,
+    columns: Vec<Column>,
+    index: HashMap<String, usize>,
+    /// Line number in the source file of each row (1-based, header = line 1 for CSV), used in
+    /// messages so that users can find the row in their editor.
+    pub line_numbers: Vec<u64>,
+}
+
+impl Dataset {
+    pub fn new(source: impl Into<String>, line_numbers: Vec<u64>) -> Self {
+        Dataset { source: source.into(), columns: Vec::new(), index: HashMap::new(), line_numbers }
+    }
+
+    /// Number of rows.
+    pub fn n_rows(&self) -> usize {
+        self.line_numbers.len()
+    }
+
+    /// Adds (or replaces) a column. Panics if its length differs from the row count: that is
+    /// a bug in the loader, not a data problem.
+    pub fn push(&mut self, column: Column) {
+        assert_eq!(column.data.len(), self.n_rows(), "column {} has the wrong length", column.name);
+        if let Some(&i) = self.index.get(&column.name) {
+            self.columns[i] = column;
+        } else {
+            self.index.insert(column.name.clone(), self.columns.len());
+            self.columns.push(column);
+        }
+    }
+
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.index.get(name).map(|&i| &self.columns[i])
+    }
+
+    pub fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.columns.iter().map(|c| c.name.as_str())
+    }
+
+    /// Keeps only the rows where `keep` is true (used by subsamples and `--if`).
+    pub fn filter_rows(&self, keep: &[bool]) -> Dataset {
+        assert_eq!(keep.len(), self.n_rows());
+        let pick = |i: usize| keep[i];
+        let line_numbers = self.line_numbers.iter().enumerate().filter(|(i, _)| pick(*i)).map(|(_, &l)| l).collect();
+        let mut out = Dataset::new(self.source.clone(), line_numbers);
+        for c in &self.columns {
+            let data = match &c.data {
+                ColumnData::Numeric(v) => ColumnData::Numeric(select(v, keep)),
+                ColumnData::Text(v) => ColumnData::Text(select(v, keep)),
+                ColumnData::Categorical(f) => ColumnData::Categorical(Factor {
+                    codes: select(&f.codes, keep),
+                    levels: f.levels.clone(),
+                    reference: f.reference,
+                }),
+            };
+            out.push(Column { name: c.name.clone(), data, label: c.label.clone() });
+        }
+        out
+    }
+
+    /// The known column name closest to `name` (for "did you mean" hints).
+    pub fn closest_name(&self, name: &str) -> Option<&str> {
+        closest(name, self.names())
+    }
+}
+
+fn select<T: Clone>(v: &[T], keep: &[bool]) -> Vec<T> {
+    v.iter().zip(keep).filter(|(_, &k)| k).map(|(x, _)| x.clone()).collect()
+}
+
+/// The candidate with the smallest edit distance to `name`, if it is close enough to be a
+/// plausible typo (distance at most a third of the length, and at most 3).
+pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let lname = name.to_lowercase();
+    candidates
+        .map(|c| (edit_distance(&lname, &c.to_lowercase()), c))
+        .filter(|(d, c)| *d <= 3 && *d * 3 <= c.chars().count().max(name.chars().count()).max(3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Formats a number in its shortest round-trip decimal form (`2`, `0.5`, `-1e-12`).
+pub fn format_number(v: f64) -> String {
+    if v == v.trunc() && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
+impl fmt::Display for Dataset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({} rows, {} columns)", self.source, self.n_rows(), self.columns.len())
+    }
+}

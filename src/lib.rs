@@ -1,0 +1,22 @@
+//! migfit: probit/logit, GLMs and two-part models with Stata-exact standard errors and
+//! marginal effects, for health economists who study China's internal migrants.
+//!
+//! The pipeline is: load a [`data::Dataset`] → parse a [`formula::Formula`] → build a
+//! [`design::Design`] (listwise deletion, factor coding) → fit a model ([`model`]) → choose a
+//! variance ([`vce`]) → report ([`output`]).
+
+pub mod cli;
+pub mod data;
+pub mod design;
+pub mod error;
+pub mod formula;
+pub mod linalg;
+pub mod model;
+pub mod output;
+pub mod stats;
+pub mod vce;
+
+pub use error::{Error, Result};
+
+/// The version printed in reports and JSON output.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
