@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Fewer cases than this means fixtures went missing.
-const MIN_CASES: usize = 28;
+const MIN_CASES: usize = 30;
 
 /// Denominator floor of the relative error, so that an exact zero reference is compared
 /// absolutely at `tol * TINY` instead of dividing by zero.

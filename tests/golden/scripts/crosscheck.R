@@ -77,6 +77,7 @@ check_fit <- function(case) {
   fit$qr <- qr(X * sqrt(fit$weights)); class(fit) <- c("glm", "lm"); fit$call <- quote(glm()); fit$rank <- ncol(X); fit$df.residual <- n - ncol(X)
   b <- fit$coefficients
   names(b) <- canon(names(b))
+  if (identical(wt, "aweight")) w <- w * n / sum(w)  # Stata rescales aweights to sum to N
   N <- if (identical(wt, "fweight")) sum(w) else n
   e <- ex$models[[1]]
   b_ex <- by_term(e$coefficients, "estimate"); se_ex <- by_term(e$coefficients, "std_error")

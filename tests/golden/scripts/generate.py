@@ -61,10 +61,11 @@ def titanic():
 
 
 def apistrat():
-    d = r_dataset("apistrat[, c('cds','sch.wide','ell','meals','mobility','stype','pw','api00','dnum')]")
+    d = r_dataset("apistrat[, c('cds','sch.wide','ell','meals','mobility','stype','pw','api00','dnum','enroll')]")
     return pd.DataFrame({"cds": d.cds.astype(str), "sch_wide": (d["sch.wide"] == "Yes").astype(int),
                          "ell": d.ell, "meals": d.meals, "mobility": d.mobility,
-                         "stype": d.stype, "pw": d.pw, "api00": d.api00, "dnum": d.dnum})
+                         "stype": d.stype, "pw": d.pw, "api00": d.api00, "dnum": d.dnum,
+                         "enroll": d.enroll})
 
 
 MROZ = ["inlf", "hours", "kidslt6", "kidsge6", "age", "educ", "wage", "exper", "expersq",
@@ -202,6 +203,18 @@ CASES = {
          "--family", "gamma", "--link", "log", "--weights", "pw", "--weight-type", "pweight",
          "--vce", "cluster", "--cluster", "dnum"],
         "Gamma-log GLM with pweights clustered by district", False, ""),
+    "glm_gaussian_api_aweight": (
+        apistrat, "fit",
+        ["--formula", "api00 ~ ell + meals + mobility", "--model", "glm", "--family", "gaussian",
+         "--link", "identity", "--weights", "enroll", "--weight-type", "aweight"],
+        "Gaussian GLM with analytic weights (school means weighted by enrolment): aweights "
+        "rescaled to sum to N, phi = weighted Pearson/(N-K) (= regress [aw=])", False, ""),
+    "glm_gamma_api_aweight_robust": (
+        apistrat, "fit",
+        ["--formula", "api00 ~ ell + meals + mobility", "--model", "glm", "--family", "gamma",
+         "--link", "log", "--weights", "enroll", "--weight-type", "aweight", "--vce", "robust"],
+        "Gamma-log GLM with aweights, robust: scores times rescaled weights, N/(N-1), N = rows",
+        False, ""),
     "twopart_mroz_hours": (
         lambda: mroz(MROZ), "twopart",
         ["--formula", HOURS_F, "--first", "probit", "--family", "gamma", "--link", "log",
@@ -348,20 +361,27 @@ def crosscheck(name, df, args, res, models, V):
         if o.get("margins-at") == "means" and name == "probit_wagepan_atmeans":
             pass
         print(f"  statsmodels discrete cross-check passed")
-    if res["models"][0]["name"] == "fit" and o.get("model") == "glm" and wt in (None, "fweight"):
+    if res["models"][0]["name"] == "fit" and o.get("model") == "glm" and wt in (None, "fweight", "aweight"):
         fam = {"gaussian": sm.families.Gaussian, "poisson": sm.families.Poisson,
                "binomial": sm.families.Binomial, "gamma": sm.families.Gamma}[o["family"]]
         link = {"identity": sm.families.links.Identity, "log": sm.families.links.Log,
                 "logit": sm.families.links.Logit, "probit": sm.families.links.Probit}[o["link"]]
-        mod = sm.GLM(y, X, family=fam(link()), freq_weights=w if wt == "fweight" else None)
+        mod = sm.GLM(y, X, family=fam(link()), freq_weights=w if wt == "fweight" else None,
+                     var_weights=w if wt == "aweight" else None)  # migref's w: already rescaled
         r = mod.fit(tol=1e-13, maxiter=200)
         close(r.params, b, 1e-8, f"{name} params vs statsmodels GLM")
+        if wt == "aweight" and o["family"] == "gaussian":
+            # regress [aw=] equivalent: WLS SEs (invariant to the weights' scale)
+            rw = sm.WLS(y, X, weights=w).fit()
+            close(rw.bse, se, 1e-8, f"{name} aweight SEs vs statsmodels WLS")
         if vce == "eim":
             close(r.bse, se, 1e-7, f"{name} EIM bse vs statsmodels GLM IRLS")
         if vce == "oim":
             rn = mod.fit(method="newton", start_params=r.params, tol=1e-13, maxiter=200)
             close(rn.bse, se, 1e-7, f"{name} OIM bse vs statsmodels GLM Newton")
-        if o["family"] in ("gamma", "igaussian"):
+        if wt == "aweight":
+            llf = m.ll  # no golden log-likelihood for aweights
+        elif o["family"] in ("gamma", "igaussian"):
             llf = mod.family.loglike(mod.endog, r.mu, mod.var_weights, mod.freq_weights, scale=1)
         else:
             llf = r.llf
