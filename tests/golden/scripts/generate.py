@@ -376,6 +376,12 @@ def crosscheck(name, df, args, res, models, V):
             close(rw.bse, se, 1e-8, f"{name} aweight SEs vs statsmodels WLS")
         if vce == "eim":
             close(r.bse, se, 1e-7, f"{name} EIM bse vs statsmodels GLM IRLS")
+        if vce == "robust" and wt != "fweight":
+            # Newton fit => observed-Hessian bread; HC0 meat includes var_weights once per
+            # score, as Stata's aweight/unweighted robust does
+            rn = mod.fit(method="newton", start_params=r.params, tol=1e-13, maxiter=200, cov_type="HC0")
+            n = len(y)
+            close(rn.bse * np.sqrt(n / (n - 1)), se, 1e-7, f"{name} robust bse vs statsmodels GLM Newton HC0")
         if vce == "oim":
             rn = mod.fit(method="newton", start_params=r.params, tol=1e-13, maxiter=200)
             close(rn.bse, se, 1e-7, f"{name} OIM bse vs statsmodels GLM Newton")
