@@ -265,7 +265,8 @@ def dumps17(obj, indent=0, fmt="%.17g"):
 def expected_view(res, command, loglik_check):
     out = {"models": []}
     for m in res["models"]:
-        e = {"name": m["name"], "n_obs": m["n_obs"]}
+        e = {"name": m["name"]} if command == "twopart" else {}
+        e["n_obs"] = m["n_obs"]
         if loglik_check:
             e["log_likelihood"] = m["log_likelihood"]
         e["coefficients"] = [{"term": c["term"], "estimate": c["estimate"],
