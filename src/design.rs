@@ -481,7 +481,10 @@ impl Design {
                         let contrasts = if margin.is_empty() {
                             formula.intercept
                         } else {
-                            formula.terms.contains(&margin)
+                            formula
+                                .terms
+                                .iter()
+                                .any(|t| crate::formula::parse::same_term(t, &margin))
                         };
                         let lv: Vec<Part> = (0..levels.len())
                             .filter(|&l| !(contrasts && l == *reference))

@@ -47,13 +47,6 @@ fn unknown_first() {
 }
 
 #[test]
-fn joint_vce_needs_margins() {
-    run_on("y,x\n0,1\n2,2\n0,3\n1,4\n3,2\n0,5\n", &["--joint-vce"])
-        .code(2)
-        .stderr(predicate::str::contains("--margins"));
-}
-
-#[test]
 fn json_has_both_parts_and_combined() {
     let out = Command::cargo_bin("migfit")
         .unwrap()

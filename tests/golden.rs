@@ -59,7 +59,8 @@ struct Report<'a> {
 
 impl<'a> Report<'a> {
     fn fail(&mut self, place: &str, msg: String) {
-        self.lines.push(format!("{} | {} | {}", self.case, place, msg));
+        self.lines
+            .push(format!("{} | {} | {}", self.case, place, msg));
     }
 
     fn number(&mut self, place: &str, field: &str, ours: Option<&Value>, theirs: &Value, tol: f64) {
@@ -68,7 +69,10 @@ impl<'a> Report<'a> {
             None => return self.fail(place, format!("{field}: expected.json holds no number")),
         };
         match ours.and_then(Value::as_f64) {
-            None => self.fail(place, format!("{field}: ours missing or not a number ({ours:?}), theirs {theirs:.17e}")),
+            None => self.fail(
+                place,
+                format!("{field}: ours missing or not a number ({ours:?}), theirs {theirs:.17e}"),
+            ),
             Some(o) if !rel_close(o, theirs, tol) => self.fail(
                 place,
                 format!(
@@ -82,37 +86,69 @@ impl<'a> Report<'a> {
 }
 
 fn golden_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("golden")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("golden")
 }
 
 fn read_json(path: &Path) -> Value {
-    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not valid JSON: {e}", path.display()))
+    let text =
+        fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{} is not valid JSON: {e}", path.display()))
 }
 
 fn find<'v>(list: Option<&'v Value>, key: &dyn Fn(&Value) -> bool) -> Option<&'v Value> {
-    list.and_then(Value::as_array).and_then(|a| a.iter().find(|x| key(x)))
+    list.and_then(Value::as_array)
+        .and_then(|a| a.iter().find(|x| key(x)))
 }
 
 fn str_of<'v>(v: &'v Value, k: &str) -> &'v str {
     v.get(k).and_then(Value::as_str).unwrap_or("")
 }
 
-fn compare_margins(r: &mut Report, place: &str, ours: Option<&Value>, theirs: &Value, tol: &Tolerance) {
+fn compare_margins(
+    r: &mut Report,
+    place: &str,
+    ours: Option<&Value>,
+    theirs: &Value,
+    tol: &Tolerance,
+) {
     for e in theirs.as_array().into_iter().flatten() {
         let (term, contrast) = (str_of(e, "term"), str_of(e, "contrast"));
         let p = format!("{place} | margin {term} [{contrast}]");
-        match find(ours, &|x| str_of(x, "term") == term && str_of(x, "contrast") == contrast) {
+        match find(ours, &|x| {
+            str_of(x, "term") == term && str_of(x, "contrast") == contrast
+        }) {
             None => r.fail(&p, "missing from our output".into()),
             Some(o) => {
-                r.number(&p, "estimate", o.get("estimate"), &e["estimate"], tol.margin_estimate);
-                r.number(&p, "std_error", o.get("std_error"), &e["std_error"], tol.margin_std_error);
+                r.number(
+                    &p,
+                    "estimate",
+                    o.get("estimate"),
+                    &e["estimate"],
+                    tol.margin_estimate,
+                );
+                r.number(
+                    &p,
+                    "std_error",
+                    o.get("std_error"),
+                    &e["std_error"],
+                    tol.margin_std_error,
+                );
             }
         }
     }
 }
 
-fn compare_model(r: &mut Report, idx: usize, ours: Option<&Value>, theirs: &Value, tol: &Tolerance, loglik_check: bool) {
+fn compare_model(
+    r: &mut Report,
+    idx: usize,
+    ours: Option<&Value>,
+    theirs: &Value,
+    tol: &Tolerance,
+    loglik_check: bool,
+) {
     let name = str_of(theirs, "name");
     let place = format!("model {idx} ({name})");
     let ours = match ours {
@@ -121,12 +157,18 @@ fn compare_model(r: &mut Report, idx: usize, ours: Option<&Value>, theirs: &Valu
     };
     // Names are part of the contract only for twopart ("first", "second").
     if theirs.get("name").is_some() && str_of(ours, "name") != name {
-        r.fail(&place, format!("name: ours {:?} theirs {name:?}", ours.get("name")));
+        r.fail(
+            &place,
+            format!("name: ours {:?} theirs {name:?}", ours.get("name")),
+        );
     }
     if let Some(n) = theirs.get("n_obs").and_then(Value::as_f64) {
         // n_obs is a count: exact.
         if ours.get("n_obs").and_then(Value::as_f64) != Some(n) {
-            r.fail(&place, format!("n_obs: ours {:?} theirs {n}", ours.get("n_obs")));
+            r.fail(
+                &place,
+                format!("n_obs: ours {:?} theirs {n}", ours.get("n_obs")),
+            );
         }
     }
     if loglik_check {
@@ -140,7 +182,13 @@ fn compare_model(r: &mut Report, idx: usize, ours: Option<&Value>, theirs: &Valu
                     }
                     // ... and a much higher value means a different definition (e.g. a
                     // gamma log-likelihood not evaluated at phi = 1, as Stata reports it).
-                    r.number(&place, "log_likelihood", ours.get("log_likelihood"), &theirs["log_likelihood"], tol.estimate);
+                    r.number(
+                        &place,
+                        "log_likelihood",
+                        ours.get("log_likelihood"),
+                        &theirs["log_likelihood"],
+                        tol.estimate,
+                    );
                 }
             }
         }
@@ -151,8 +199,20 @@ fn compare_model(r: &mut Report, idx: usize, ours: Option<&Value>, theirs: &Valu
         match find(ours.get("coefficients"), &|x| str_of(x, "term") == term) {
             None => r.fail(&p, "missing from our output".into()),
             Some(o) => {
-                r.number(&p, "estimate", o.get("estimate"), &e["estimate"], tol.estimate);
-                r.number(&p, "std_error", o.get("std_error"), &e["std_error"], tol.std_error);
+                r.number(
+                    &p,
+                    "estimate",
+                    o.get("estimate"),
+                    &e["estimate"],
+                    tol.estimate,
+                );
+                r.number(
+                    &p,
+                    "std_error",
+                    o.get("std_error"),
+                    &e["std_error"],
+                    tol.std_error,
+                );
             }
         }
     }
@@ -165,7 +225,10 @@ fn compare_model(r: &mut Report, idx: usize, ours: Option<&Value>, theirs: &Valu
     };
     let (om_ours, om_theirs) = (terms(ours.get("omitted")), terms(theirs.get("omitted")));
     if om_ours != om_theirs {
-        r.fail(&place, format!("omitted terms: ours {om_ours:?} theirs {om_theirs:?}"));
+        r.fail(
+            &place,
+            format!("omitted terms: ours {om_ours:?} theirs {om_theirs:?}"),
+        );
     }
     if let Some(m) = theirs.get("margins") {
         compare_margins(r, &place, ours.get("margins"), m, tol);
@@ -176,7 +239,10 @@ fn run_case(dir: &Path, name: &str) -> Vec<String> {
     let case = read_json(&dir.join("case.json"));
     let expected = read_json(&dir.join("expected.json"));
     let tol = Tolerance::from_case(&case);
-    let mut r = Report { case: name, lines: Vec::new() };
+    let mut r = Report {
+        case: name,
+        lines: Vec::new(),
+    };
 
     let command = case["command"].as_str().expect("case.json: command");
     let args: Vec<&str> = case["args"]
@@ -201,7 +267,12 @@ fn run_case(dir: &Path, name: &str) -> Vec<String> {
                 "exit status {:?}; stderr: {}",
                 out.status.code(),
                 // the message, not a whole backtrace
-                String::from_utf8_lossy(&out.stderr).lines().filter(|l| !l.trim().is_empty()).take(3).collect::<Vec<_>>().join(" / ")
+                String::from_utf8_lossy(&out.stderr)
+                    .lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .take(3)
+                    .collect::<Vec<_>>()
+                    .join(" / ")
             ),
         );
         return r.lines;
@@ -214,16 +285,27 @@ fn run_case(dir: &Path, name: &str) -> Vec<String> {
         }
     };
     let loglik_check = case["loglik_check"].as_bool().unwrap_or(false);
-    let models = expected["models"].as_array().expect("expected.json: models");
+    let models = expected["models"]
+        .as_array()
+        .expect("expected.json: models");
     let n_ours = ours["models"].as_array().map_or(0, Vec::len);
     if n_ours != models.len() {
-        r.fail("models", format!("ours has {n_ours} models, expected {}", models.len()));
+        r.fail(
+            "models",
+            format!("ours has {n_ours} models, expected {}", models.len()),
+        );
     }
     for (i, m) in models.iter().enumerate() {
         compare_model(&mut r, i, ours["models"].get(i), m, &tol, loglik_check);
     }
     if let Some(c) = expected.get("combined") {
-        compare_margins(&mut r, "combined", ours["combined"].get("margins"), &c["margins"], &tol);
+        compare_margins(
+            &mut r,
+            "combined",
+            ours["combined"].get("margins"),
+            &c["margins"],
+            &tol,
+        );
     }
     r.lines
 }
@@ -249,7 +331,9 @@ fn golden_cases_match_reference_numbers() {
             .collect();
         files.sort();
         if files != ["case.json", "data.csv", "expected.json"] {
-            problems.push(format!("{name} | fixture | expected case.json, data.csv, expected.json; found {files:?}"));
+            problems.push(format!(
+                "{name} | fixture | expected case.json, data.csv, expected.json; found {files:?}"
+            ));
             continue;
         }
         cases.push((path, name));
@@ -268,7 +352,10 @@ fn golden_cases_match_reference_numbers() {
     }
     assert_eq!(used, cases.len(), "every golden case must be run");
     if !problems.is_empty() {
-        let failed: BTreeSet<&str> = problems.iter().map(|l| l.split(" | ").next().unwrap()).collect();
+        let failed: BTreeSet<&str> = problems
+            .iter()
+            .map(|l| l.split(" | ").next().unwrap())
+            .collect();
         panic!(
             "{} mismatches in {} of {} golden cases (case | model | term | field: ours, theirs, rel err):\n{}",
             problems.len(),

@@ -80,8 +80,46 @@ pub fn run(args: TwoPartArgs) -> Result<()> {
         second,
     };
     let tp = fit_twopart(&ds, &req, &opts)?;
-    let v1 = vce::compute(&tp.first, kind)?;
-    let v2 = vce::compute(&tp.second, kind)?;
+    // Variances: each part's own (block-diagonal), or the blocks of the joint sandwich.
+    let joint = if args.joint_vce {
+        let jk = if kind == VceKind::Cluster {
+            VceKind::Cluster
+        } else {
+            VceKind::Robust
+        };
+        Some(joint_vce(&tp, jk)?)
+    } else {
+        None
+    };
+    let (v1, v2) = match &joint {
+        Some((m, desc)) => {
+            let k1 = tp.first.beta.len();
+            let block = |a: usize, b: usize, part: &str| vce::Vce {
+                kind: if kind == VceKind::Cluster {
+                    VceKind::Cluster
+                } else {
+                    VceKind::Robust
+                },
+                matrix: m.slice(ndarray::s![a..b, a..b]).to_owned(),
+                description: format!("{part} block of the joint variance. {desc}"),
+                factor: 1.0,
+                n_clusters: tp
+                    .first
+                    .design
+                    .clusters
+                    .as_ref()
+                    .map(|_| tp.first.design.n_clusters),
+            };
+            (
+                block(0, k1, "First-part"),
+                block(k1, m.nrows(), "Second-part"),
+            )
+        }
+        None => (
+            vce::compute(&tp.first, kind)?,
+            vce::compute(&tp.second, kind)?,
+        ),
+    };
     for n in tp.first.notes.iter().chain(&tp.second.notes) {
         eprintln!("migfit: note: {n}");
     }
@@ -147,18 +185,12 @@ pub fn run(args: TwoPartArgs) -> Result<()> {
         m1.notes.extend(r1.notes);
         m2.notes.extend(r2.notes);
 
-        let (joint, joint_desc) = if args.joint_vce {
-            let jk = if kind == VceKind::Cluster {
-                VceKind::Cluster
-            } else {
-                VceKind::Robust
-            };
-            joint_vce(&tp, jk)?
-        } else {
-            (
+        let (joint, joint_desc) = match &joint {
+            Some((m, desc)) => (m.clone(), desc.clone()),
+            None => (
                 margins::block_diag(&[&v1.matrix, &v2.matrix]),
                 format!("Block-diagonal: the parts are independent (as twopm). First part: {} Second part: {}", v1.description, v2.description),
-            )
+            ),
         };
         let q1 = PartEval {
             x: tp.first.design.x.view(),

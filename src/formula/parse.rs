@@ -182,6 +182,11 @@ pub struct Parsed {
     pub intercept: bool,
 }
 
+/// Two terms are the same when they have the same atoms, in any order (`a:b` = `b:a`).
+pub fn same_term(a: &[usize], b: &[usize]) -> bool {
+    a.len() == b.len() && a.iter().all(|x| b.contains(x))
+}
+
 struct Parser<'a> {
     src: &'a str,
     toks: Vec<Token>,
@@ -198,9 +203,12 @@ struct TermSet {
 }
 
 impl TermSet {
+    fn contains(&self, t: &[usize]) -> bool {
+        self.terms.iter().any(|u| same_term(u, t))
+    }
     fn add(&mut self, other: TermSet) {
         for t in other.terms {
-            if !self.terms.contains(&t) {
+            if !self.contains(&t) {
                 self.terms.push(t);
             }
         }
@@ -209,7 +217,7 @@ impl TermSet {
         }
     }
     fn remove(&mut self, other: TermSet) {
-        self.terms.retain(|t| !other.terms.contains(t));
+        self.terms.retain(|t| !other.contains(t));
         if let Some(i) = other.intercept {
             self.intercept = Some(!i);
         }
@@ -224,8 +232,8 @@ impl TermSet {
                         t.push(*x);
                     }
                 }
-                t.sort_unstable();
-                if !out.terms.contains(&t) {
+                // The typed order is kept (patsy's naming: `nwifeinc:educ` stays so).
+                if !out.contains(&t) {
                     out.terms.push(t);
                 }
             }
@@ -720,6 +728,7 @@ mod tests {
     #[test]
     fn grouping_and_calls() {
         assert_eq!(names("y ~ (a + b):c").0, vec!["a:c", "b:c"]);
+        assert_eq!(names("y ~ b + a + a:b + b:a").0, vec!["b", "a", "a:b"]);
         assert_eq!(
             names("log(y) ~ I(a ^ 2) + C(g, ref = 3) + log(x)").0,
             vec!["I(a^2)", "C(g)", "log(x)"]
