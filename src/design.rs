@@ -658,26 +658,18 @@ impl DesignSpec {
     fn atom_values(&self, a: usize, sc: &Scenario) -> AtomValues<'_> {
         match &self.atoms[a] {
             ResolvedAtom::Numeric { expr, .. } => {
-                let vars = expr.variables();
-                let cols: Vec<(Option<f64>, &[f64], bool)> = vars
-                    .iter()
-                    .map(|v| {
-                        (
-                            sc.numeric.get(v).copied(),
-                            self.values[v].as_slice(),
-                            sc.wrt.as_deref() == Some(v),
-                        )
-                    })
-                    .collect();
-                let vals: Vec<Dual> = (0..self.n)
-                    .map(|i| {
-                        expr.eval(&mut |name: &str| {
-                            let k = vars.iter().position(|v| v == name).unwrap();
-                            let (fixed, col, seed) = cols[k];
-                            Dual::new(fixed.unwrap_or(col[i]), if seed { 1.0 } else { 0.0 })
-                        })
-                    })
-                    .collect();
+                let n = self.n;
+                let vals = expr.eval_columns(n, &mut |name: &str| {
+                    let d = if sc.wrt.as_deref() == Some(name) {
+                        1.0
+                    } else {
+                        0.0
+                    };
+                    match sc.numeric.get(name) {
+                        Some(&fixed) => vec![Dual::new(fixed, d); n],
+                        None => self.values[name].iter().map(|&v| Dual::new(v, d)).collect(),
+                    }
+                });
                 AtomValues::Numeric(vals)
             }
             ResolvedAtom::Factor {
@@ -716,36 +708,32 @@ impl DesignSpec {
         let mut cache: BTreeMap<usize, AtomValues> = BTreeMap::new();
         cols.iter()
             .map(|&j| {
-                let parts = &self.columns[j].parts;
-                for p in parts {
+                let mut out = vec![Dual::new(1.0, 0.0); self.n];
+                for p in &self.columns[j].parts {
                     let a = match p {
                         Part::Numeric(a) | Part::Level(a, _) => *a,
                     };
-                    cache.entry(a).or_insert_with(|| self.atom_values(a, sc));
-                }
-                (0..self.n)
-                    .map(|i| {
-                        parts.iter().fold(Dual::new(1.0, 0.0), |acc, p| {
-                            let f = match p {
-                                Part::Numeric(a) => match &cache[a] {
-                                    AtomValues::Numeric(v) => v[i],
-                                    _ => unreachable!(),
-                                },
-                                Part::Level(a, l) => {
-                                    let v = match &cache[a] {
-                                        AtomValues::Codes(c) => {
-                                            f64::from(u8::from(c[i] == *l as u32))
-                                        }
-                                        AtomValues::Fixed(s) => s[*l],
-                                        _ => unreachable!(),
-                                    };
-                                    Dual::new(v, 0.0)
+                    let values = cache.entry(a).or_insert_with(|| self.atom_values(a, sc));
+                    match (p, &*values) {
+                        (Part::Numeric(_), AtomValues::Numeric(v)) => {
+                            out.iter_mut().zip(v).for_each(|(o, &f)| *o = o.mul(f));
+                        }
+                        (Part::Level(_, l), AtomValues::Codes(c)) => {
+                            let l = *l as u32;
+                            out.iter_mut().zip(c.iter()).for_each(|(o, &code)| {
+                                if code != l {
+                                    *o = Dual::new(0.0, 0.0);
                                 }
-                            };
-                            acc.mul(f)
-                        })
-                    })
-                    .collect()
+                            });
+                        }
+                        (Part::Level(_, l), AtomValues::Fixed(s)) => {
+                            let f = Dual::new(s[*l], 0.0);
+                            out.iter_mut().for_each(|o| *o = o.mul(f));
+                        }
+                        _ => unreachable!("part and atom kinds agree"),
+                    }
+                }
+                out
             })
             .collect()
     }

@@ -167,6 +167,53 @@ pub fn centered_xtwx(x: ArrayView2<f64>, w: &[f64], means: &[f64]) -> Array2<f64
     h
 }
 
+/// `X' C` for a row-major `n x m` matrix `C` (given as a slice): `k x m`, row-major. Chunked
+/// and reduced in chunk order like [`fused_pass`], so the result does not depend on threads.
+pub fn xt_mat(x: ArrayView2<f64>, c: &[f64], m: usize) -> Vec<f64> {
+    let (n, k) = x.dim();
+    assert_eq!(c.len(), n * m);
+    let xs = x.as_standard_layout();
+    let xs = xs.as_slice().expect("standard layout");
+    let n_chunks = n.div_ceil(CHUNK).max(1);
+    let partials: Vec<Vec<f64>> = (0..n_chunks)
+        .into_par_iter()
+        .map(|ci| {
+            let lo = ci * CHUNK;
+            let hi = (lo + CHUNK).min(n);
+            let mut out = vec![0.0; k * m];
+            if hi > lo {
+                // SAFETY: pointers and strides describe the slices above exactly.
+                unsafe {
+                    matrixmultiply::dgemm(
+                        k,
+                        hi - lo,
+                        m,
+                        1.0,
+                        xs[lo * k..].as_ptr(),
+                        1,
+                        k as isize,
+                        c[lo * m..].as_ptr(),
+                        m as isize,
+                        1,
+                        0.0,
+                        out.as_mut_ptr(),
+                        m as isize,
+                        1,
+                    );
+                }
+            }
+            out
+        })
+        .collect();
+    let mut total = vec![0.0; k * m];
+    for p in partials {
+        for (a, b) in total.iter_mut().zip(&p) {
+            *a += b;
+        }
+    }
+    total
+}
+
 /// `X beta` for every row.
 pub fn xbeta(x: ArrayView2<f64>, beta: &[f64]) -> Vec<f64> {
     let k = x.ncols();

@@ -26,6 +26,7 @@ use crate::error::{usage, Result};
 use crate::model::LinkKind;
 use crate::output::Margin;
 use ndarray::{Array2, ArrayView2};
+use rayon::prelude::*;
 
 /// One part of a model, as margins see it: the design on the evaluation rows, its spec (for
 /// scenarios), the coefficients and the link.
@@ -303,141 +304,155 @@ pub fn compute(
         .collect();
     let w: Vec<f64> = if one_row { vec![1.0] } else { w_all.clone() };
     let wtot: f64 = w.iter().sum();
+    let np = parts.len();
     let eta_base: Vec<Vec<f64>> = parts
         .iter()
         .zip(&xs)
         .map(|(p, x)| crate::linalg::xbeta(*x, p.beta))
         .collect();
+    // The prediction and its derivatives at the observed data: shared by every derivative
+    // effect when no variable is fixed.
+    let base_fixed = !base.numeric.is_empty() || !base.factors.is_empty();
+    let base_eval: Vec<Eval> = if base_fixed {
+        Vec::new()
+    } else {
+        (0..rows_n)
+            .into_par_iter()
+            .with_min_len(CHUNK)
+            .map(|i| {
+                let mut eta = [0.0; 2];
+                for p in 0..np {
+                    eta[p] = eta_base[p][i];
+                }
+                target.eval(parts, &eta)
+            })
+            .collect()
+    };
 
     let mut margins = Vec::new();
-    for req in &requests {
-        let scenarios: Vec<(Scenario, f64)> = match &req.kind {
-            Kind::Derivative(v) => {
-                let mut s = base.clone();
-                s.wrt = Some(v.clone());
-                vec![(s, 1.0)]
+    for batch in requests.chunks(BATCH) {
+        let prepared: Vec<Prepared> = batch
+            .iter()
+            .map(|req| {
+                prepare(
+                    req, &base, parts, &spec_of, &xs, &eta_base, rows_n, base_fixed,
+                )
+            })
+            .collect();
+        let nb = batch.len();
+        // C_p (rows x batch, row-major): the coefficient of the unaffected columns X_p[i, k].
+        let mut cmat: Vec<Vec<f64>> = vec![vec![0.0; rows_n * nb]; np];
+        let n_chunks = rows_n.div_ceil(CHUNK).max(1);
+        // Per chunk: for each request, the estimate sum and the affected-column Jacobian sums.
+        let partials: Vec<Vec<(f64, Vec<Vec<f64>>)>> = {
+            let mut c_chunks: Vec<Vec<&mut [f64]>> =
+                (0..n_chunks).map(|_| Vec::with_capacity(np)).collect();
+            for cm in cmat.iter_mut() {
+                for (ci, sl) in cm.chunks_mut(CHUNK * nb).enumerate() {
+                    c_chunks[ci].push(sl);
+                }
             }
-            Kind::Discrete {
-                var,
-                level,
-                reference,
-            } => {
-                let mut a = base.clone();
-                a.factors.insert(var.clone(), FactorSetting::Level(*level));
-                let mut b = base.clone();
-                b.factors
-                    .insert(var.clone(), FactorSetting::Level(*reference));
-                vec![(a, 1.0), (b, -1.0)]
-            }
+            c_chunks
+                .into_par_iter()
+                .enumerate()
+                .map(|(ci, mut cs)| {
+                    let lo = ci * CHUNK;
+                    let hi = (lo + CHUNK).min(rows_n);
+                    prepared
+                        .iter()
+                        .enumerate()
+                        .map(|(r, pr)| {
+                            let mut est = 0.0;
+                            let mut jac: Vec<Vec<f64>> =
+                                pr.affected.iter().map(|a| vec![0.0; a.len()]).collect();
+                            for i in lo..hi {
+                                let wi = w[i];
+                                for (si, sc) in pr.scenarios.iter().enumerate() {
+                                    let (f, g, h) = if sc.at_base {
+                                        base_eval[i]
+                                    } else {
+                                        let mut eta = [0.0; 2];
+                                        for p in 0..np {
+                                            eta[p] =
+                                                sc.eta[p].as_ref().map_or(eta_base[p][i], |e| e[i]);
+                                        }
+                                        target.eval(parts, &eta)
+                                    };
+                                    if pr.derivative {
+                                        let mut de = [0.0; 2];
+                                        for p in 0..np {
+                                            de[p] = sc.deta[p][i];
+                                        }
+                                        est += wi * (0..np).map(|p| g[p] * de[p]).sum::<f64>();
+                                        for p in 0..np {
+                                            let cx: f64 = (0..np).map(|q| h[q][p] * de[q]).sum();
+                                            cs[p][(i - lo) * nb + r] += wi * cx;
+                                            for (a, col) in pr.cols[si][p].iter().enumerate() {
+                                                jac[p][a] += wi * (cx * col[i].v + g[p] * col[i].d);
+                                            }
+                                        }
+                                    } else {
+                                        est += wi * sc.sign * f;
+                                        for p in 0..np {
+                                            cs[p][(i - lo) * nb + r] += wi * sc.sign * g[p];
+                                            for (a, col) in pr.cols[si][p].iter().enumerate() {
+                                                jac[p][a] += wi * sc.sign * g[p] * col[i].v;
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                            (est, jac)
+                        })
+                        .collect()
+                })
+                .collect()
         };
-        let derivative = matches!(req.kind, Kind::Derivative(_));
-
-        // Per part: affected columns and their values under each scenario; eta and deta/dv.
-        struct PartScen {
-            affected: Vec<usize>,
-            cols: Vec<Vec<Vec<crate::formula::Dual>>>, // [scenario][affected column][row]
-            eta: Vec<Vec<f64>>,                        // [scenario][row]
-            deta: Vec<Vec<f64>>,                       // [scenario][row]
-        }
-        let mut ps: Vec<PartScen> = Vec::new();
-        for (p, part) in parts.iter().enumerate() {
-            let spec = spec_of(p);
-            let k = part.beta.len();
-            let affected: Vec<usize> = (0..k)
-                .filter(|&j| scenarios.iter().any(|(s, _)| spec.column_affected(j, s)))
+        // X_p' C_p for the unaffected columns, all requests of the batch at once.
+        let xtc: Vec<Vec<f64>> = (0..np)
+            .map(|p| crate::linalg::xt_mat(xs[p], &cmat[p], nb))
+            .collect();
+        for (r, (req, pr)) in batch.iter().zip(&prepared).enumerate() {
+            let mut estimate = 0.0;
+            let mut jac: Vec<Vec<f64>> = (0..np)
+                .map(|p| {
+                    (0..parts[p].beta.len())
+                        .map(|k| xtc[p][k * nb + r])
+                        .collect()
+                })
                 .collect();
-            let mut cols = Vec::new();
-            let mut eta = Vec::new();
-            let mut deta = Vec::new();
-            for (s, _) in &scenarios {
-                let c = spec.columns_under(&affected, s);
-                let mut e = eta_base[p].clone();
-                let mut d = vec![0.0; rows_n];
-                for (a, &j) in affected.iter().enumerate() {
-                    let b = part.beta[j];
-                    for i in 0..rows_n {
-                        e[i] += (c[a][i].v - xs[p][[i, j]]) * b;
-                        d[i] += c[a][i].d * b;
-                    }
-                }
-                cols.push(c);
-                eta.push(e);
-                deta.push(d);
-            }
-            ps.push(PartScen {
-                affected,
-                cols,
-                eta,
-                deta,
-            });
-        }
-
-        // Row loop: the effect, and the Jacobian pieces.
-        let np = parts.len();
-        let mut estimate = 0.0;
-        let mut jac: Vec<Vec<f64>> = parts.iter().map(|p| vec![0.0; p.beta.len()]).collect();
-        // c_p[i]: coefficient on the unaffected columns X_p[i, k].
-        let mut cvec: Vec<Vec<f64>> = vec![vec![0.0; rows_n]; np];
-        for i in 0..rows_n {
-            let wi = w[i];
-            for (si, (_, sign)) in scenarios.iter().enumerate() {
-                let mut eta = [0.0; 2];
-                let mut de = [0.0; 2];
+            let mut aff: Vec<Vec<f64>> = pr.affected.iter().map(|a| vec![0.0; a.len()]).collect();
+            for chunk in &partials {
+                estimate += chunk[r].0;
                 for p in 0..np {
-                    eta[p] = ps[p].eta[si][i];
-                    de[p] = ps[p].deta[si][i];
-                }
-                let (f, g, h) = target.eval(parts, &eta);
-                if derivative {
-                    let eff: f64 = (0..np).map(|p| g[p] * de[p]).sum();
-                    estimate += wi * eff;
-                    for p in 0..np {
-                        // d/db_pk: sum_q F_qp deta_q x_pk + F_p dX_pk
-                        let cx: f64 = (0..np).map(|q| h[q][p] * de[q]).sum();
-                        cvec[p][i] += wi * cx;
-                        for (a, &j) in ps[p].affected.iter().enumerate() {
-                            let col = ps[p].cols[si][a][i];
-                            jac[p][j] += wi * (cx * col.v + g[p] * col.d);
-                        }
-                    }
-                } else {
-                    estimate += wi * sign * f;
-                    for p in 0..np {
-                        cvec[p][i] += wi * sign * g[p];
-                        for (a, &j) in ps[p].affected.iter().enumerate() {
-                            jac[p][j] += wi * sign * g[p] * ps[p].cols[si][a][i].v;
-                        }
+                    for (a, v) in chunk[r].1[p].iter().enumerate() {
+                        aff[p][a] += v;
                     }
                 }
             }
-        }
-        // Unaffected columns: X_p' c_p.
-        for p in 0..np {
-            let xtc = xt_vec(xs[p], &cvec[p]);
-            for j in 0..parts[p].beta.len() {
-                if !ps[p].affected.contains(&j) {
-                    jac[p][j] = xtc[j];
+            for p in 0..np {
+                for (a, &j) in pr.affected[p].iter().enumerate() {
+                    jac[p][j] = aff[p][a];
                 }
             }
-        }
-        let estimate = estimate / wtot;
-        let jfull: Vec<f64> = jac.into_iter().flatten().map(|v| v / wtot).collect();
-        let var = quad_form(&jfull, vcov);
-        let se = var.max(0.0).sqrt();
-        if !estimate.is_finite() || !se.is_finite() {
-            notes.push(format!(
-                "{}: the effect could not be computed (not finite)",
-                req.term
+            let estimate = estimate / wtot;
+            let jfull: Vec<f64> = jac.into_iter().flatten().map(|v| v / wtot).collect();
+            let se = quad_form(&jfull, vcov).max(0.0).sqrt();
+            if !estimate.is_finite() || !se.is_finite() {
+                notes.push(format!(
+                    "{}: the effect could not be computed (not finite)",
+                    req.term
+                ));
+                continue;
+            }
+            margins.push(Margin::new(
+                req.term.clone(),
+                req.contrast.clone(),
+                estimate,
+                se,
+                level,
             ));
-            continue;
         }
-        margins.push(Margin::new(
-            req.term.clone(),
-            req.contrast.clone(),
-            estimate,
-            se,
-            level,
-        ));
     }
     if requests.is_empty() {
         notes.push("the model has no regressors with marginal effects".into());
@@ -465,18 +480,120 @@ pub fn compute(
     })
 }
 
-fn xt_vec(x: ArrayView2<f64>, c: &[f64]) -> Vec<f64> {
-    let k = x.ncols();
-    let mut out = vec![0.0; k];
-    for (i, row) in x.outer_iter().enumerate() {
-        let ci = c[i];
-        if ci != 0.0 {
-            for j in 0..k {
-                out[j] += ci * row[j];
-            }
+/// Rows per parallel chunk, and effects per batch (bounds the n x batch scratch matrix).
+const CHUNK: usize = 4096;
+const BATCH: usize = 16;
+
+type Eval = (f64, [f64; 2], [[f64; 2]; 2]);
+
+/// One scenario of a request, evaluated on the rows.
+struct ScenarioRows {
+    sign: f64,
+    /// True when every part's linear index equals the observed one (derivatives without
+    /// fixed variables): the shared base evaluation applies.
+    at_base: bool,
+    /// Linear index per part under the scenario (`None` = the observed one).
+    eta: Vec<Option<Vec<f64>>>,
+    /// d eta / d v per part (zeros for discrete changes).
+    deta: Vec<Vec<f64>>,
+}
+
+/// A request with its scenarios and the affected columns' values under each.
+struct Prepared {
+    derivative: bool,
+    scenarios: Vec<ScenarioRows>,
+    /// Affected columns per part.
+    affected: Vec<Vec<usize>>,
+    /// [scenario][part][affected column][row]
+    cols: Vec<Vec<Vec<Vec<crate::formula::Dual>>>>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn prepare<'s>(
+    req: &Request,
+    base: &Scenario,
+    parts: &[PartEval],
+    spec_of: &dyn Fn(usize) -> &'s DesignSpec,
+    xs: &[ArrayView2<f64>],
+    eta_base: &[Vec<f64>],
+    rows_n: usize,
+    base_fixed: bool,
+) -> Prepared {
+    let scenarios: Vec<(Scenario, f64)> = match &req.kind {
+        Kind::Derivative(v) => {
+            let mut s = base.clone();
+            s.wrt = Some(v.clone());
+            vec![(s, 1.0)]
         }
+        Kind::Discrete {
+            var,
+            level,
+            reference,
+        } => {
+            let mut a = base.clone();
+            a.factors.insert(var.clone(), FactorSetting::Level(*level));
+            let mut b = base.clone();
+            b.factors
+                .insert(var.clone(), FactorSetting::Level(*reference));
+            vec![(a, 1.0), (b, -1.0)]
+        }
+    };
+    let derivative = matches!(req.kind, Kind::Derivative(_));
+    let affected: Vec<Vec<usize>> = parts
+        .iter()
+        .enumerate()
+        .map(|(p, part)| {
+            let spec = spec_of(p);
+            (0..part.beta.len())
+                .filter(|&j| scenarios.iter().any(|(s, _)| spec.column_affected(j, s)))
+                .collect()
+        })
+        .collect();
+    let mut rows = Vec::new();
+    let mut cols = Vec::new();
+    for (s, sign) in &scenarios {
+        let mut eta = Vec::new();
+        let mut deta = Vec::new();
+        let mut cs = Vec::new();
+        for (p, part) in parts.iter().enumerate() {
+            let c = spec_of(p).columns_under(&affected[p], s);
+            let mut d = vec![0.0; rows_n];
+            let mut shift = vec![0.0; rows_n];
+            let mut moved = false;
+            for (a, &j) in affected[p].iter().enumerate() {
+                let b = part.beta[j];
+                for i in 0..rows_n {
+                    let delta = c[a][i].v - xs[p][[i, j]];
+                    if delta != 0.0 {
+                        moved = true;
+                    }
+                    shift[i] += delta * b;
+                    d[i] += c[a][i].d * b;
+                }
+            }
+            eta.push(if moved {
+                Some(eta_base[p].iter().zip(&shift).map(|(e, s)| e + s).collect())
+            } else {
+                None
+            });
+            deta.push(d);
+            cs.push(c);
+        }
+        let at_base = !base_fixed && eta.iter().all(Option::is_none);
+        rows.push(ScenarioRows {
+            sign: *sign,
+            at_base,
+            eta,
+            deta,
+        });
+        cols.push(cs);
     }
-    out
+    Prepared {
+        derivative,
+        scenarios: rows,
+        affected,
+        cols,
+    }
 }
 
 fn quad_form(j: &[f64], v: &Array2<f64>) -> f64 {

@@ -82,44 +82,75 @@ impl Expr {
             Expr::Num(c) => N::constant(*c),
             Expr::Var(v) => var(v),
             Expr::Neg(e) => e.eval(var).neg(),
-            Expr::Call(f, e) => {
-                let x = e.eval(var);
-                match f {
-                    Func::Log => x.ln(),
-                    Func::Exp => x.exp(),
-                    Func::Sqrt => x.sqrt(),
-                    Func::Abs => x.abs(),
-                }
-            }
+            Expr::Call(f, e) => apply_func(*f, e.eval(var)),
             Expr::Bin(op, a, b) => {
                 let x = a.eval(var);
                 let y = b.eval(var);
-                match op {
-                    BinOp::Add => x.add(y),
-                    BinOp::Sub => x.sub(y),
-                    BinOp::Mul => x.mul(y),
-                    BinOp::Div => x.div(y),
-                    BinOp::Pow => x.pow(y),
-                    cmp => {
-                        let (u, v) = (x.value(), y.value());
-                        if u.is_nan() || v.is_nan() {
-                            return N::constant(f64::NAN);
-                        }
-                        let t = match cmp {
-                            BinOp::Gt => u > v,
-                            BinOp::Ge => u >= v,
-                            BinOp::Lt => u < v,
-                            BinOp::Le => u <= v,
-                            BinOp::Eq => u == v,
-                            BinOp::Ne => u != v,
-                            BinOp::And => u != 0.0 && v != 0.0,
-                            BinOp::Or => u != 0.0 || v != 0.0,
-                            _ => unreachable!(),
-                        };
-                        N::constant(if t { 1.0 } else { 0.0 })
-                    }
-                }
+                apply_bin(*op, x, y)
             }
+        }
+    }
+
+    /// Evaluates the expression on whole columns at once (`n` rows): `var` returns a column.
+    /// Much faster than row-by-row [`Expr::eval`] on large data.
+    pub fn eval_columns<N: Num>(&self, n: usize, var: &mut impl FnMut(&str) -> Vec<N>) -> Vec<N> {
+        match self {
+            Expr::Num(c) => vec![N::constant(*c); n],
+            Expr::Var(v) => var(v),
+            Expr::Neg(e) => e.eval_columns(n, var).into_iter().map(Num::neg).collect(),
+            Expr::Call(f, e) => e
+                .eval_columns(n, var)
+                .into_iter()
+                .map(|x| apply_func(*f, x))
+                .collect(),
+            Expr::Bin(op, a, b) => {
+                let x = a.eval_columns(n, var);
+                let y = b.eval_columns(n, var);
+                x.into_iter()
+                    .zip(y)
+                    .map(|(u, v)| apply_bin(*op, u, v))
+                    .collect()
+            }
+        }
+    }
+}
+
+/// A function applied to a value.
+pub fn apply_func<N: Num>(f: Func, x: N) -> N {
+    match f {
+        Func::Log => x.ln(),
+        Func::Exp => x.exp(),
+        Func::Sqrt => x.sqrt(),
+        Func::Abs => x.abs(),
+    }
+}
+
+/// A binary operator applied to two values; comparisons and logic give 0/1 (NaN if either
+/// side is missing) with a zero derivative.
+pub fn apply_bin<N: Num>(op: BinOp, x: N, y: N) -> N {
+    match op {
+        BinOp::Add => x.add(y),
+        BinOp::Sub => x.sub(y),
+        BinOp::Mul => x.mul(y),
+        BinOp::Div => x.div(y),
+        BinOp::Pow => x.pow(y),
+        cmp => {
+            let (u, v) = (x.value(), y.value());
+            if u.is_nan() || v.is_nan() {
+                return N::constant(f64::NAN);
+            }
+            let t = match cmp {
+                BinOp::Gt => u > v,
+                BinOp::Ge => u >= v,
+                BinOp::Lt => u < v,
+                BinOp::Le => u <= v,
+                BinOp::Eq => u == v,
+                BinOp::Ne => u != v,
+                BinOp::And => u != 0.0 && v != 0.0,
+                BinOp::Or => u != 0.0 || v != 0.0,
+                _ => unreachable!(),
+            };
+            N::constant(if t { 1.0 } else { 0.0 })
         }
     }
 }
@@ -162,7 +193,7 @@ impl fmt::Display for Expr {
 }
 
 /// Numbers an expression can be evaluated over.
-pub trait Num: Copy {
+pub trait Num: Copy + Send + Sync {
     fn constant(c: f64) -> Self;
     fn value(self) -> f64;
     fn add(self, o: Self) -> Self;
