@@ -37,9 +37,7 @@ impl WeightType {
             "fweight" | "fw" | "frequency" => Ok(WeightType::Frequency),
             "pweight" | "pw" | "probability" => Ok(WeightType::Probability),
             "aweight" | "aw" | "analytic" => Ok(WeightType::Analytic),
-            _ => Err(usage(format!(
-                "unknown weight type '{s}' (expected fweight, pweight or aweight)"
-            ))),
+            _ => Err(usage(format!("unknown weight type '{s}' (expected fweight, pweight or aweight)"))),
         }
     }
 
@@ -67,17 +65,8 @@ pub struct SampleOptions {
 /// A resolved atom: a numeric expression or a factor, with its values on the used rows.
 #[derive(Debug, Clone)]
 pub enum ResolvedAtom {
-    Numeric {
-        text: String,
-        expr: Expr,
-    },
-    Factor {
-        text: String,
-        var: String,
-        levels: Vec<Level>,
-        reference: usize,
-        codes: Vec<u32>,
-    },
+    Numeric { text: String, expr: Expr },
+    Factor { text: String, var: String, levels: Vec<Level>, reference: usize, codes: Vec<u32> },
 }
 
 impl ResolvedAtom {
@@ -179,18 +168,11 @@ fn not_numeric(ds: &Dataset, name: &str, values: &[Option<String>]) -> Error {
     let bad: Vec<usize> = values
         .iter()
         .enumerate()
-        .filter(|(_, v)| {
-            v.as_deref()
-                .is_some_and(|s| crate::data::csv::parse_number(s).is_none())
-        })
+        .filter(|(_, v)| v.as_deref().is_some_and(|s| crate::data::csv::parse_number(s).is_none()))
         .map(|(i, _)| i)
         .collect();
     let first = bad[0];
-    let more = if bad.len() > 1 {
-        format!(" (and {} more non-numeric values)", bad.len() - 1)
-    } else {
-        String::new()
-    };
+    let more = if bad.len() > 1 { format!(" (and {} more non-numeric values)", bad.len() - 1) } else { String::new() };
     Error::Data(DataError::NotNumeric {
         path: ds.source.clone(),
         column: name.to_string(),
@@ -203,29 +185,18 @@ fn not_numeric(ds: &Dataset, name: &str, values: &[Option<String>]) -> Error {
 /// Evaluates an expression on every row of the dataset (NaN where undefined or missing).
 pub fn eval_on_dataset(ds: &Dataset, expr: &Expr) -> Result<Vec<f64>> {
     let vars = expr.variables();
-    let cols: Vec<&[f64]> = vars
-        .iter()
-        .map(|v| numeric_column(ds, v))
-        .collect::<Result<_>>()?;
+    let cols: Vec<&[f64]> = vars.iter().map(|v| numeric_column(ds, v)).collect::<Result<_>>()?;
     Ok((0..ds.n_rows())
         .map(|i| {
             expr.eval(&mut |name: &str| {
-                let k = vars
-                    .iter()
-                    .position(|v| v == name)
-                    .expect("variable list is complete");
+                let k = vars.iter().position(|v| v == name).expect("variable list is complete");
                 cols[k][i]
             })
         })
         .collect())
 }
 
-fn resolve_factor(
-    ds: &Dataset,
-    var: &str,
-    reference: Option<&str>,
-    wrapped: bool,
-) -> Result<Factor> {
+fn resolve_factor(ds: &Dataset, var: &str, reference: Option<&str>, wrapped: bool) -> Result<Factor> {
     let col = ds.column(var).ok_or_else(|| unknown(ds, var))?;
     let mut f = match &col.data {
         ColumnData::Numeric(v) => Factor::from_numbers(v),
@@ -233,11 +204,7 @@ fn resolve_factor(
         ColumnData::Categorical(f) => f.clone(),
     };
     if let Some(r) = reference {
-        let name = if wrapped {
-            format!("C({var})")
-        } else {
-            var.to_string()
-        };
+        let name = if wrapped { format!("C({var})") } else { var.to_string() };
         f.reference = f.level_index(r).ok_or_else(|| {
             let levels: Vec<&str> = f.levels.iter().map(|l| l.name.as_str()).collect();
             Error::Formula(FormulaError::Invalid(format!(
@@ -270,11 +237,9 @@ fn cluster_keys(ds: &Dataset, name: &str) -> Result<Vec<Option<ClusterKey>>> {
                 }
             })
             .collect(),
-        ColumnData::Categorical(f) => f
-            .codes
-            .iter()
-            .map(|&c| (c != MISSING_CODE).then(|| ClusterKey::Num(c as i64, 0)))
-            .collect(),
+        ColumnData::Categorical(f) => {
+            f.codes.iter().map(|&c| (c != MISSING_CODE).then(|| ClusterKey::Num(c as i64, 0))).collect()
+        }
         ColumnData::Text(v) => v.iter().map(|s| s.clone().map(ClusterKey::Text)).collect(),
     })
 }
@@ -283,9 +248,10 @@ impl Design {
     /// Builds the design matrix of `formula` on `ds`.
     pub fn build(ds: &Dataset, formula: &Formula, opts: &SampleOptions) -> Result<Design> {
         let n_all = ds.n_rows();
-        let (resp_expr, resp_name) = formula.response.clone().ok_or_else(|| {
-            Error::Formula(FormulaError::Invalid("the formula has no response".into()))
-        })?;
+        let (resp_expr, resp_name) = formula
+            .response
+            .clone()
+            .ok_or_else(|| Error::Formula(FormulaError::Invalid("the formula has no response".into())))?;
 
         // Resolve atoms on the whole dataset.
         enum Full {
@@ -306,10 +272,9 @@ impl Design {
                         }
                     }
                 }
-                Atom::Categorical { var, reference } => Full::Factor(
-                    var.clone(),
-                    resolve_factor(ds, var, reference.as_deref(), true)?,
-                ),
+                Atom::Categorical { var, reference } => {
+                    Full::Factor(var.clone(), resolve_factor(ds, var, reference.as_deref(), true)?)
+                }
                 Atom::Expr { expr } => Full::Numeric(expr.clone(), eval_on_dataset(ds, expr)?),
             };
             full.push((a.text.clone(), r));
@@ -383,11 +348,7 @@ impl Design {
                 ds.source,
                 formula.source,
                 n_all,
-                if n_outside > 0 {
-                    format!(", {n_outside} outside the subsample")
-                } else {
-                    String::new()
-                }
+                if n_outside > 0 { format!(", {n_outside} outside the subsample") } else { String::new() }
             ))));
         }
         let n = rows.len();
@@ -421,14 +382,11 @@ impl Design {
         // Clusters, numbered in sorted order of their values.
         let (clusters, n_clusters) = match cl_all {
             Some(keys) => {
-                let mut distinct: Vec<&ClusterKey> =
-                    rows.iter().map(|&i| keys[i].as_ref().unwrap()).collect();
+                let mut distinct: Vec<&ClusterKey> = rows.iter().map(|&i| keys[i].as_ref().unwrap()).collect();
                 distinct.sort();
                 distinct.dedup();
-                let ids = rows
-                    .iter()
-                    .map(|&i| distinct.binary_search(&keys[i].as_ref().unwrap()).unwrap() as u32)
-                    .collect();
+                let ids =
+                    rows.iter().map(|&i| distinct.binary_search(&keys[i].as_ref().unwrap()).unwrap() as u32).collect();
                 (Some(ids), distinct.len())
             }
             None => (None, 0),
@@ -450,13 +408,7 @@ impl Design {
                 }
                 Full::Factor(var, f) => {
                     let codes = rows.iter().map(|&i| f.codes[i]).collect();
-                    atoms.push(ResolvedAtom::Factor {
-                        text,
-                        var,
-                        levels: f.levels,
-                        reference: f.reference,
-                        codes,
-                    });
+                    atoms.push(ResolvedAtom::Factor { text, var, levels: f.levels, reference: f.reference, codes });
                 }
             }
         }
@@ -464,27 +416,19 @@ impl Design {
         // Columns, with R's contrast rule.
         let mut columns = Vec::new();
         if formula.intercept {
-            columns.push(ColumnSpec {
-                name: "(Intercept)".into(),
-                parts: vec![],
-            });
+            columns.push(ColumnSpec { name: "(Intercept)".into(), parts: vec![] });
         }
         for term in &formula.terms {
             let mut choices: Vec<Vec<Part>> = Vec::new();
             for &a in term {
                 match &atoms[a] {
                     ResolvedAtom::Numeric { .. } => choices.push(vec![Part::Numeric(a)]),
-                    ResolvedAtom::Factor {
-                        levels, reference, ..
-                    } => {
+                    ResolvedAtom::Factor { levels, reference, .. } => {
                         let margin: Vec<usize> = term.iter().copied().filter(|&b| b != a).collect();
                         let contrasts = if margin.is_empty() {
                             formula.intercept
                         } else {
-                            formula
-                                .terms
-                                .iter()
-                                .any(|t| crate::formula::parse::same_term(t, &margin))
+                            formula.terms.iter().any(|t| crate::formula::parse::same_term(t, &margin))
                         };
                         let lv: Vec<Part> = (0..levels.len())
                             .filter(|&l| !(contrasts && l == *reference))
@@ -525,18 +469,10 @@ impl Design {
             }
         }
         if columns.is_empty() {
-            return Err(usage(format!(
-                "the formula '{}' has no regressors and no intercept",
-                formula.source
-            )));
+            return Err(usage(format!("the formula '{}' has no regressors and no intercept", formula.source)));
         }
 
-        let spec = DesignSpec {
-            atoms,
-            columns,
-            values,
-            n,
-        };
+        let spec = DesignSpec { atoms, columns, values, n };
         let x = spec.matrix(&Scenario::default());
         let y: Vec<f64> = rows.iter().map(|&i| y_all[i]).collect();
         Ok(Design {
@@ -568,11 +504,7 @@ impl Design {
 
     /// Keeps only the design columns in `keep` (used after collinearity checks).
     pub fn select_columns(&mut self, keep: &[usize]) {
-        self.x = self
-            .x
-            .select(ndarray::Axis(1), keep)
-            .as_standard_layout()
-            .into_owned();
+        self.x = self.x.select(ndarray::Axis(1), keep).as_standard_layout().into_owned();
         self.names = keep.iter().map(|&j| self.names[j].clone()).collect();
         self.spec.columns = keep.iter().map(|&j| self.spec.columns[j].clone()).collect();
     }
@@ -581,11 +513,7 @@ impl Design {
     pub fn select_rows(&mut self, keep: &[bool]) {
         let idx: Vec<usize> = (0..self.n()).filter(|&i| keep[i]).collect();
         let dropped = self.n() - idx.len();
-        self.x = self
-            .x
-            .select(ndarray::Axis(0), &idx)
-            .as_standard_layout()
-            .into_owned();
+        self.x = self.x.select(ndarray::Axis(0), &idx).as_standard_layout().into_owned();
         self.y = idx.iter().map(|&i| self.y[i]).collect();
         self.rows = idx.iter().map(|&i| self.rows[i]).collect();
         self.lines = idx.iter().map(|&i| self.lines[i]).collect();
@@ -599,11 +527,7 @@ impl Design {
             distinct.sort_unstable();
             distinct.dedup();
             self.n_clusters = distinct.len();
-            self.clusters = Some(
-                sub.iter()
-                    .map(|v| distinct.binary_search(v).unwrap() as u32)
-                    .collect(),
-            );
+            self.clusters = Some(sub.iter().map(|v| distinct.binary_search(v).unwrap() as u32).collect());
         }
         self.spec = self.spec.select_rows(&idx);
         self.n_dropped += dropped;
@@ -625,13 +549,7 @@ impl DesignSpec {
             .atoms
             .iter()
             .map(|a| match a {
-                ResolvedAtom::Factor {
-                    text,
-                    var,
-                    levels,
-                    reference,
-                    codes,
-                } => ResolvedAtom::Factor {
+                ResolvedAtom::Factor { text, var, levels, reference, codes } => ResolvedAtom::Factor {
                     text: text.clone(),
                     var: var.clone(),
                     levels: levels.clone(),
@@ -641,17 +559,8 @@ impl DesignSpec {
                 other => other.clone(),
             })
             .collect();
-        let values = self
-            .values
-            .iter()
-            .map(|(k, v)| (k.clone(), idx.iter().map(|&i| v[i]).collect()))
-            .collect();
-        DesignSpec {
-            atoms,
-            columns: self.columns.clone(),
-            values,
-            n: idx.len(),
-        }
+        let values = self.values.iter().map(|(k, v)| (k.clone(), idx.iter().map(|&i| v[i]).collect())).collect();
+        DesignSpec { atoms, columns: self.columns.clone(), values, n: idx.len() }
     }
 
     /// Evaluates atom `a` on every row under the scenario, with derivatives w.r.t. `wrt`.
@@ -660,11 +569,7 @@ impl DesignSpec {
             ResolvedAtom::Numeric { expr, .. } => {
                 let n = self.n;
                 let vals = expr.eval_columns(n, &mut |name: &str| {
-                    let d = if sc.wrt.as_deref() == Some(name) {
-                        1.0
-                    } else {
-                        0.0
-                    };
+                    let d = if sc.wrt.as_deref() == Some(name) { 1.0 } else { 0.0 };
                     match sc.numeric.get(name) {
                         Some(&fixed) => vec![Dual::new(fixed, d); n],
                         None => self.values[name].iter().map(|&v| Dual::new(v, d)).collect(),
@@ -672,15 +577,11 @@ impl DesignSpec {
                 });
                 AtomValues::Numeric(vals)
             }
-            ResolvedAtom::Factor {
-                var, codes, levels, ..
-            } => match sc.factors.get(var) {
+            ResolvedAtom::Factor { var, codes, levels, .. } => match sc.factors.get(var) {
                 None => AtomValues::Codes(codes),
-                Some(FactorSetting::Level(l)) => AtomValues::Fixed(
-                    (0..levels.len())
-                        .map(|j| f64::from(u8::from(j == *l)))
-                        .collect(),
-                ),
+                Some(FactorSetting::Level(l)) => {
+                    AtomValues::Fixed((0..levels.len()).map(|j| f64::from(u8::from(j == *l))).collect())
+                }
                 Some(FactorSetting::Shares(s)) => AtomValues::Fixed(s.clone()),
             },
         }
@@ -690,10 +591,9 @@ impl DesignSpec {
     pub fn column_affected(&self, j: usize, sc: &Scenario) -> bool {
         self.columns[j].parts.iter().any(|p| match p {
             Part::Numeric(a) => match &self.atoms[*a] {
-                ResolvedAtom::Numeric { expr, .. } => expr
-                    .variables()
-                    .iter()
-                    .any(|v| sc.numeric.contains_key(v) || sc.wrt.as_deref() == Some(v.as_str())),
+                ResolvedAtom::Numeric { expr, .. } => {
+                    expr.variables().iter().any(|v| sc.numeric.contains_key(v) || sc.wrt.as_deref() == Some(v.as_str()))
+                }
                 _ => false,
             },
             Part::Level(a, _) => match &self.atoms[*a] {
@@ -778,14 +678,7 @@ impl DesignSpec {
         for c in &self.columns {
             for p in &c.parts {
                 if let Part::Level(a, _) = p {
-                    if let ResolvedAtom::Factor {
-                        text,
-                        var,
-                        levels,
-                        reference,
-                        ..
-                    } = &self.atoms[*a]
-                    {
+                    if let ResolvedAtom::Factor { text, var, levels, reference, .. } = &self.atoms[*a] {
                         if !out.iter().any(|o| &o.0 == var) {
                             out.push((var.clone(), text.clone(), levels.clone(), *reference));
                         }
@@ -825,17 +718,7 @@ mod tests {
         let d = ds("y,x,g\n1,1,a\n0,2,b\n1,3,c\n0,4,a\n");
         let f = Formula::parse("y ~ x*C(g, ref=b)").unwrap();
         let des = Design::build(&d, &f, &SampleOptions::default()).unwrap();
-        assert_eq!(
-            des.names,
-            vec![
-                "(Intercept)",
-                "x",
-                "C(g)[a]",
-                "C(g)[c]",
-                "x:C(g)[a]",
-                "x:C(g)[c]"
-            ]
-        );
+        assert_eq!(des.names, vec!["(Intercept)", "x", "C(g)[a]", "C(g)[c]", "x:C(g)[a]", "x:C(g)[c]"]);
         assert_eq!(des.x.row(2).to_vec(), vec![1.0, 3.0, 0.0, 1.0, 0.0, 3.0]);
     }
 
@@ -862,10 +745,7 @@ mod tests {
         let d = ds("y,x,z\n1,2,3\n0,5,7\n");
         let f = Formula::parse("y ~ x + I(x^2) + x:z").unwrap();
         let des = Design::build(&d, &f, &SampleOptions::default()).unwrap();
-        let sc = Scenario {
-            wrt: Some("x".into()),
-            ..Default::default()
-        };
+        let sc = Scenario { wrt: Some("x".into()), ..Default::default() };
         let cols = des.spec.columns_under(&[1, 2, 3], &sc);
         assert_eq!(cols[0][1].d, 1.0);
         assert_eq!(cols[1][1].d, 10.0);
@@ -876,22 +756,15 @@ mod tests {
     fn text_column_used_as_number() {
         let d = ds("y,x\n1,1\n0,abc\n1,2\n");
         let f = Formula::parse("y ~ x").unwrap();
-        let e = Design::build(&d, &f, &SampleOptions::default())
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("line 3") && e.contains("'abc'") && e.contains("C()"),
-            "{e}"
-        );
+        let e = Design::build(&d, &f, &SampleOptions::default()).unwrap_err().to_string();
+        assert!(e.contains("line 3") && e.contains("'abc'") && e.contains("C()"), "{e}");
     }
 
     #[test]
     fn unknown_column_suggests() {
         let d = ds("y,income\n1,1\n0,2\n");
         let f = Formula::parse("y ~ incme").unwrap();
-        let e = Design::build(&d, &f, &SampleOptions::default())
-            .unwrap_err()
-            .to_string();
+        let e = Design::build(&d, &f, &SampleOptions::default()).unwrap_err().to_string();
         assert!(e.contains("did you mean 'income'"), "{e}");
     }
 }

@@ -12,41 +12,15 @@ pub enum DataError {
     #[error("{path}: the file is empty (expected a header line naming the columns)")]
     Empty { path: String },
     #[error("{path}: line {line}: {reason}")]
-    Malformed {
-        path: String,
-        line: u64,
-        reason: String,
-    },
+    Malformed { path: String, line: u64, reason: String },
     #[error("{path}: line {line}: has {found} fields, but the header has {expected}")]
-    Ragged {
-        path: String,
-        line: u64,
-        found: usize,
-        expected: usize,
-    },
+    Ragged { path: String, line: u64, found: usize, expected: usize },
     #[error("{path}: duplicate column name '{name}' in the header (columns {first} and {second})")]
-    DuplicateColumn {
-        path: String,
-        name: String,
-        first: usize,
-        second: usize,
-    },
+    DuplicateColumn { path: String, name: String, first: usize, second: usize },
     #[error("{path}: column '{column}' is used as a number, but line {line} has the value '{value}'{more}; wrap it in C() to use it as a category")]
-    NotNumeric {
-        path: String,
-        column: String,
-        line: u64,
-        value: String,
-        more: String,
-    },
+    NotNumeric { path: String, column: String, line: u64, value: String, more: String },
     #[error("{path}: line {line}, column '{column}': value '{value}' is not valid: {expected}")]
-    InvalidValue {
-        path: String,
-        line: u64,
-        column: String,
-        value: String,
-        expected: String,
-    },
+    InvalidValue { path: String, line: u64, column: String, value: String, expected: String },
     #[error("{0}")]
     Other(String),
 }
@@ -56,11 +30,7 @@ pub enum DataError {
 pub enum FormulaError {
     /// A syntax error, with the formula and a caret under the offending character.
     #[error("formula syntax error at character {}: {message}\n  {formula}\n  {}^", position + 1, " ".repeat(*position))]
-    Syntax {
-        formula: String,
-        position: usize,
-        message: String,
-    },
+    Syntax { formula: String, position: usize, message: String },
     #[error("unknown column '{name}' in the formula{}", hint.as_ref().map(|h| format!(" (did you mean '{h}'?)")).unwrap_or_default())]
     UnknownColumn { name: String, hint: Option<String> },
     #[error("{0}")]

@@ -21,11 +21,7 @@ pub struct Accum {
 
 impl Accum {
     fn new(k: usize) -> Self {
-        Accum {
-            h: vec![0.0; k * k],
-            g: vec![0.0; k],
-            scalars: [0.0; 4],
-        }
+        Accum { h: vec![0.0; k * k], g: vec![0.0; k], scalars: [0.0; 4] }
     }
 }
 
@@ -33,18 +29,12 @@ impl Accum {
 /// where `eta_i = x_i' beta`; the pass returns `(X' diag(w) X, X' s, sums of extra)`.
 ///
 /// With `beta = None`, `eta_i` is passed as 0 (for passes that need only the data).
-pub fn fused_pass<F>(
-    x: ArrayView2<f64>,
-    beta: Option<&[f64]>,
-    f: F,
-) -> (Array2<f64>, Vec<f64>, [f64; 4])
+pub fn fused_pass<F>(x: ArrayView2<f64>, beta: Option<&[f64]>, f: F) -> (Array2<f64>, Vec<f64>, [f64; 4])
 where
     F: Fn(usize, f64) -> (f64, f64, [f64; 4]) + Sync,
 {
     let (n, k) = x.dim();
-    let xs = x
-        .as_slice()
-        .expect("design matrices are row-major and contiguous");
+    let xs = x.as_slice().expect("design matrices are row-major and contiguous");
     let n_chunks = n.div_ceil(CHUNK).max(1);
     let partials: Vec<Accum> = (0..n_chunks)
         .into_par_iter()
@@ -219,12 +209,7 @@ pub fn xbeta(x: ArrayView2<f64>, beta: &[f64]) -> Vec<f64> {
     let k = x.ncols();
     let xs = x.as_slice().expect("row-major");
     xs.par_chunks(k.max(1) * CHUNK)
-        .flat_map_iter(|block| {
-            block
-                .chunks(k.max(1))
-                .map(|xi| dot(xi, beta))
-                .collect::<Vec<_>>()
-        })
+        .flat_map_iter(|block| block.chunks(k.max(1)).map(|xi| dot(xi, beta)).collect::<Vec<_>>())
         .collect()
 }
 

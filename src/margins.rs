@@ -51,30 +51,17 @@ impl Target {
     fn eval(self, parts: &[PartEval], eta: &[f64; 2]) -> (f64, [f64; 2], [[f64; 2]; 2]) {
         match self {
             Target::Mean(p) => {
-                let l = parts[p].link.link();
+                let (f, f1, f2) = parts[p].link.link().all(eta[p]);
                 let mut g = [0.0; 2];
                 let mut h = [[0.0; 2]; 2];
-                g[p] = l.d_inverse(eta[p]);
-                h[p][p] = l.d2_inverse(eta[p]);
-                (l.inverse(eta[p]), g, h)
+                g[p] = f1;
+                h[p][p] = f2;
+                (f, g, h)
             }
             Target::Product => {
-                let (l0, l1) = (parts[0].link.link(), parts[1].link.link());
-                let (a, a1, a2) = (
-                    l0.inverse(eta[0]),
-                    l0.d_inverse(eta[0]),
-                    l0.d2_inverse(eta[0]),
-                );
-                let (b, b1, b2) = (
-                    l1.inverse(eta[1]),
-                    l1.d_inverse(eta[1]),
-                    l1.d2_inverse(eta[1]),
-                );
-                (
-                    a * b,
-                    [a1 * b, a * b1],
-                    [[a2 * b, a1 * b1], [a1 * b1, a * b2]],
-                )
+                let (a, a1, a2) = parts[0].link.link().all(eta[0]);
+                let (b, b1, b2) = parts[1].link.link().all(eta[1]);
+                (a * b, [a1 * b, a * b1], [[a2 * b, a1 * b1], [a1 * b1, a * b2]])
             }
         }
     }
@@ -101,15 +88,11 @@ impl At {
                 let mut out = Vec::new();
                 for item in list.split(',') {
                     let (k, v) = item.split_once('=').ok_or_else(|| {
-                        usage(format!(
-                            "--margins-at: expected 'var=value' or 'means', found '{item}'"
-                        ))
+                        usage(format!("--margins-at: expected 'var=value' or 'means', found '{item}'"))
                     })?;
                     let (k, v) = (k.trim(), v.trim());
                     if k.is_empty() || v.is_empty() {
-                        return Err(usage(format!(
-                            "--margins-at: expected 'var=value', found '{item}'"
-                        )));
+                        return Err(usage(format!("--margins-at: expected 'var=value', found '{item}'")));
                     }
                     out.push((k.to_string(), v.to_string()));
                 }
@@ -121,11 +104,7 @@ impl At {
 
 enum Kind {
     Derivative(String),
-    Discrete {
-        var: String,
-        level: usize,
-        reference: usize,
-    },
+    Discrete { var: String, level: usize, reference: usize },
 }
 
 struct Request {
@@ -156,10 +135,7 @@ pub fn compute(
 ) -> Result<MarginsResult> {
     assert!(!parts.is_empty() && parts.len() <= 2);
     let n = parts[0].x.nrows();
-    assert!(
-        parts.iter().all(|p| p.x.nrows() == n && p.spec.n == n),
-        "parts evaluated on the same rows"
-    );
+    assert!(parts.iter().all(|p| p.x.nrows() == n && p.spec.n == n), "parts evaluated on the same rows");
     let k_total: usize = parts.iter().map(|p| p.beta.len()).sum();
     assert_eq!(vcov.nrows(), k_total);
     let mut notes = Vec::new();
@@ -212,31 +188,20 @@ pub fn compute(
         At::Values(list) => {
             for (var, value) in list {
                 if let Some((_, text, levels, _)) = factors.iter().find(|f| &f.0 == var) {
-                    let idx = levels
-                        .iter()
-                        .position(|l| &l.name == value)
-                        .ok_or_else(|| {
-                            usage(format!(
-                                "--margins-at: '{value}' is not a level of {text} (levels: {})",
-                                levels
-                                    .iter()
-                                    .map(|l| l.name.as_str())
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ))
-                        })?;
-                    base.factors.insert(var.clone(), FactorSetting::Level(idx));
-                } else if parts.iter().any(|p| p.spec.values.contains_key(var)) {
-                    let v: f64 = value.parse().map_err(|_| {
+                    let idx = levels.iter().position(|l| &l.name == value).ok_or_else(|| {
                         usage(format!(
-                            "--margins-at: '{var}={value}': the value must be a number"
+                            "--margins-at: '{value}' is not a level of {text} (levels: {})",
+                            levels.iter().map(|l| l.name.as_str()).collect::<Vec<_>>().join(", ")
                         ))
                     })?;
+                    base.factors.insert(var.clone(), FactorSetting::Level(idx));
+                } else if parts.iter().any(|p| p.spec.values.contains_key(var)) {
+                    let v: f64 = value
+                        .parse()
+                        .map_err(|_| usage(format!("--margins-at: '{var}={value}': the value must be a number")))?;
                     base.numeric.insert(var.clone(), v);
                 } else {
-                    return Err(usage(format!(
-                        "--margins-at: '{var}' is not a variable of the model"
-                    )));
+                    return Err(usage(format!("--margins-at: '{var}' is not a variable of the model")));
                 }
             }
         }
@@ -245,34 +210,26 @@ pub fn compute(
     // The requests.
     let mut requests = Vec::new();
     for v in &continuous {
-        requests.push(Request {
-            term: v.clone(),
-            contrast: "dydx".into(),
-            kind: Kind::Derivative(v.clone()),
-        });
+        requests.push(Request { term: v.clone(), contrast: "dydx".into(), kind: Kind::Derivative(v.clone()) });
     }
     for (var, text, levels, reference) in &factors {
-        let codes = relevant
-            .iter()
-            .find_map(|&p| parts[p].spec.factor_codes(var))
-            .expect("factor");
+        let codes = relevant.iter().find_map(|&p| parts[p].spec.factor_codes(var)).expect("factor");
         for (l, lv) in levels.iter().enumerate() {
             if l == *reference {
                 continue;
             }
             let term = format!("{text}[{}]", lv.name);
             if !codes.iter().any(|&c| c as usize == l) {
-                notes.push(format!("{term}: level '{}' has no observations in the estimation sample; its effect is not computed", lv.name));
+                notes.push(format!(
+                    "{term}: level '{}' has no observations in the estimation sample; its effect is not computed",
+                    lv.name
+                ));
                 continue;
             }
             requests.push(Request {
                 term,
                 contrast: format!("{} vs {}", lv.name, levels[*reference].name),
-                kind: Kind::Discrete {
-                    var: var.clone(),
-                    level: l,
-                    reference: *reference,
-                },
+                kind: Kind::Discrete { var: var.clone(), level: l, reference: *reference },
             });
         }
     }
@@ -286,30 +243,15 @@ pub fn compute(
 
     // Evaluation rows: all rows, or one (at means: every row is the same).
     let rows_n = if one_row { 1 } else { n };
-    let specs: Vec<DesignSpec> = if one_row {
-        parts.iter().map(|p| p.spec.select_rows(&[0])).collect()
-    } else {
-        Vec::new()
-    };
+    let specs: Vec<DesignSpec> =
+        if one_row { parts.iter().map(|p| p.spec.select_rows(&[0])).collect() } else { Vec::new() };
     let spec_of = |p: usize| if one_row { &specs[p] } else { parts[p].spec };
-    let xs: Vec<ArrayView2<f64>> = parts
-        .iter()
-        .map(|p| {
-            if one_row {
-                p.x.slice(ndarray::s![0..1, ..])
-            } else {
-                p.x.view()
-            }
-        })
-        .collect();
+    let xs: Vec<ArrayView2<f64>> =
+        parts.iter().map(|p| if one_row { p.x.slice(ndarray::s![0..1, ..]) } else { p.x.view() }).collect();
     let w: Vec<f64> = if one_row { vec![1.0] } else { w_all.clone() };
     let wtot: f64 = w.iter().sum();
     let np = parts.len();
-    let eta_base: Vec<Vec<f64>> = parts
-        .iter()
-        .zip(&xs)
-        .map(|(p, x)| crate::linalg::xbeta(*x, p.beta))
-        .collect();
+    let eta_base: Vec<Vec<f64>> = parts.iter().zip(&xs).map(|(p, x)| crate::linalg::xbeta(*x, p.beta)).collect();
     // The prediction and its derivatives at the observed data: shared by every derivative
     // effect when no variable is fixed.
     let base_fixed = !base.numeric.is_empty() || !base.factors.is_empty();
@@ -331,22 +273,15 @@ pub fn compute(
 
     let mut margins = Vec::new();
     for batch in requests.chunks(BATCH) {
-        let prepared: Vec<Prepared> = batch
-            .iter()
-            .map(|req| {
-                prepare(
-                    req, &base, parts, &spec_of, &xs, &eta_base, rows_n, base_fixed,
-                )
-            })
-            .collect();
+        let prepared: Vec<Prepared> =
+            batch.iter().map(|req| prepare(req, &base, parts, &spec_of, &xs, &eta_base, rows_n, base_fixed)).collect();
         let nb = batch.len();
         // C_p (rows x batch, row-major): the coefficient of the unaffected columns X_p[i, k].
         let mut cmat: Vec<Vec<f64>> = vec![vec![0.0; rows_n * nb]; np];
         let n_chunks = rows_n.div_ceil(CHUNK).max(1);
         // Per chunk: for each request, the estimate sum and the affected-column Jacobian sums.
         let partials: Vec<Vec<(f64, Vec<Vec<f64>>)>> = {
-            let mut c_chunks: Vec<Vec<&mut [f64]>> =
-                (0..n_chunks).map(|_| Vec::with_capacity(np)).collect();
+            let mut c_chunks: Vec<Vec<&mut [f64]>> = (0..n_chunks).map(|_| Vec::with_capacity(np)).collect();
             for cm in cmat.iter_mut() {
                 for (ci, sl) in cm.chunks_mut(CHUNK * nb).enumerate() {
                     c_chunks[ci].push(sl);
@@ -363,8 +298,7 @@ pub fn compute(
                         .enumerate()
                         .map(|(r, pr)| {
                             let mut est = 0.0;
-                            let mut jac: Vec<Vec<f64>> =
-                                pr.affected.iter().map(|a| vec![0.0; a.len()]).collect();
+                            let mut jac: Vec<Vec<f64>> = pr.affected.iter().map(|a| vec![0.0; a.len()]).collect();
                             for i in lo..hi {
                                 let wi = w[i];
                                 for (si, sc) in pr.scenarios.iter().enumerate() {
@@ -373,8 +307,7 @@ pub fn compute(
                                     } else {
                                         let mut eta = [0.0; 2];
                                         for p in 0..np {
-                                            eta[p] =
-                                                sc.eta[p].as_ref().map_or(eta_base[p][i], |e| e[i]);
+                                            eta[p] = sc.eta[p].as_ref().map_or(eta_base[p][i], |e| e[i]);
                                         }
                                         target.eval(parts, &eta)
                                     };
@@ -409,18 +342,11 @@ pub fn compute(
                 .collect()
         };
         // X_p' C_p for the unaffected columns, all requests of the batch at once.
-        let xtc: Vec<Vec<f64>> = (0..np)
-            .map(|p| crate::linalg::xt_mat(xs[p], &cmat[p], nb))
-            .collect();
+        let xtc: Vec<Vec<f64>> = (0..np).map(|p| crate::linalg::xt_mat(xs[p], &cmat[p], nb)).collect();
         for (r, (req, pr)) in batch.iter().zip(&prepared).enumerate() {
             let mut estimate = 0.0;
-            let mut jac: Vec<Vec<f64>> = (0..np)
-                .map(|p| {
-                    (0..parts[p].beta.len())
-                        .map(|k| xtc[p][k * nb + r])
-                        .collect()
-                })
-                .collect();
+            let mut jac: Vec<Vec<f64>> =
+                (0..np).map(|p| (0..parts[p].beta.len()).map(|k| xtc[p][k * nb + r]).collect()).collect();
             let mut aff: Vec<Vec<f64>> = pr.affected.iter().map(|a| vec![0.0; a.len()]).collect();
             for chunk in &partials {
                 estimate += chunk[r].0;
@@ -439,19 +365,10 @@ pub fn compute(
             let jfull: Vec<f64> = jac.into_iter().flatten().map(|v| v / wtot).collect();
             let se = quad_form(&jfull, vcov).max(0.0).sqrt();
             if !estimate.is_finite() || !se.is_finite() {
-                notes.push(format!(
-                    "{}: the effect could not be computed (not finite)",
-                    req.term
-                ));
+                notes.push(format!("{}: the effect could not be computed (not finite)", req.term));
                 continue;
             }
-            margins.push(Margin::new(
-                req.term.clone(),
-                req.contrast.clone(),
-                estimate,
-                se,
-                level,
-            ));
+            margins.push(Margin::new(req.term.clone(), req.contrast.clone(), estimate, se, level));
         }
     }
     if requests.is_empty() {
@@ -459,25 +376,16 @@ pub fn compute(
     }
     let what = match at {
         At::Average => "Average marginal effects".to_string(),
-        At::Means => {
-            "Marginal effects at the means (factor indicators at their sample shares)".to_string()
-        }
+        At::Means => "Marginal effects at the means (factor indicators at their sample shares)".to_string(),
         At::Values(list) => format!(
             "Average marginal effects at {}",
-            list.iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            list.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
         ),
     };
     let description = format!(
         "{what}: derivatives (dy/dx) for continuous and numeric 0/1 variables, discrete changes from the reference level for factors; delta-method standard errors."
     );
-    Ok(MarginsResult {
-        margins,
-        notes,
-        description,
-    })
+    Ok(MarginsResult { margins, notes, description })
 }
 
 /// Rows per parallel chunk, and effects per batch (bounds the n x batch scratch matrix).
@@ -525,16 +433,11 @@ fn prepare<'s>(
             s.wrt = Some(v.clone());
             vec![(s, 1.0)]
         }
-        Kind::Discrete {
-            var,
-            level,
-            reference,
-        } => {
+        Kind::Discrete { var, level, reference } => {
             let mut a = base.clone();
             a.factors.insert(var.clone(), FactorSetting::Level(*level));
             let mut b = base.clone();
-            b.factors
-                .insert(var.clone(), FactorSetting::Level(*reference));
+            b.factors.insert(var.clone(), FactorSetting::Level(*reference));
             vec![(a, 1.0), (b, -1.0)]
         }
     };
@@ -544,9 +447,7 @@ fn prepare<'s>(
         .enumerate()
         .map(|(p, part)| {
             let spec = spec_of(p);
-            (0..part.beta.len())
-                .filter(|&j| scenarios.iter().any(|(s, _)| spec.column_affected(j, s)))
-                .collect()
+            (0..part.beta.len()).filter(|&j| scenarios.iter().any(|(s, _)| spec.column_affected(j, s))).collect()
         })
         .collect();
     let mut rows = Vec::new();
@@ -560,40 +461,26 @@ fn prepare<'s>(
             let mut d = vec![0.0; rows_n];
             let mut shift = vec![0.0; rows_n];
             let mut moved = false;
+            let k = part.beta.len();
+            let xp = xs[p].as_slice().expect("designs are row-major");
             for (a, &j) in affected[p].iter().enumerate() {
                 let b = part.beta[j];
-                for i in 0..rows_n {
-                    let delta = c[a][i].v - xs[p][[i, j]];
-                    if delta != 0.0 {
-                        moved = true;
-                    }
-                    shift[i] += delta * b;
-                    d[i] += c[a][i].d * b;
+                for ((i, cv), (sh, dd)) in c[a].iter().enumerate().zip(shift.iter_mut().zip(d.iter_mut())) {
+                    let delta = cv.v - xp[i * k + j];
+                    moved |= delta != 0.0;
+                    *sh += delta * b;
+                    *dd += cv.d * b;
                 }
             }
-            eta.push(if moved {
-                Some(eta_base[p].iter().zip(&shift).map(|(e, s)| e + s).collect())
-            } else {
-                None
-            });
+            eta.push(if moved { Some(eta_base[p].iter().zip(&shift).map(|(e, s)| e + s).collect()) } else { None });
             deta.push(d);
             cs.push(c);
         }
         let at_base = !base_fixed && eta.iter().all(Option::is_none);
-        rows.push(ScenarioRows {
-            sign: *sign,
-            at_base,
-            eta,
-            deta,
-        });
+        rows.push(ScenarioRows { sign: *sign, at_base, eta, deta });
         cols.push(cs);
     }
-    Prepared {
-        derivative,
-        scenarios: rows,
-        affected,
-        cols,
-    }
+    Prepared { derivative, scenarios: rows, affected, cols }
 }
 
 fn quad_form(j: &[f64], v: &Array2<f64>) -> f64 {
@@ -624,13 +511,7 @@ pub fn block_diag(blocks: &[&Array2<f64>]) -> Array2<f64> {
 
 /// Numerical Jacobian check helper (used in tests): the effect estimate as a function of the
 /// stacked parameters.
-pub fn estimate_with(
-    parts: &[PartEval],
-    target: Target,
-    weights: Option<&[f64]>,
-    at: &At,
-    term: &str,
-) -> Result<f64> {
+pub fn estimate_with(parts: &[PartEval], target: Target, weights: Option<&[f64]>, at: &At, term: &str) -> Result<f64> {
     let k: usize = parts.iter().map(|p| p.beta.len()).sum();
     let v = Array2::zeros((k, k));
     let r = compute(parts, target, weights, at, &v, 95.0)?;

@@ -111,30 +111,14 @@ pub fn inference(estimate: f64, se: f64, level: f64) -> (f64, f64, f64, f64) {
 impl Margin {
     pub fn new(term: String, contrast: String, estimate: f64, se: f64, level: f64) -> Margin {
         let (statistic, p_value, conf_low, conf_high) = inference(estimate, se, level);
-        Margin {
-            term,
-            contrast,
-            estimate,
-            std_error: se,
-            statistic,
-            p_value,
-            conf_low,
-            conf_high,
-        }
+        Margin { term, contrast, estimate, std_error: se, statistic, p_value, conf_low, conf_high }
     }
 }
 
 impl ModelReport {
     /// Builds the report of a fit with its variance; `odds_ratios` transforms the rows (exp(b),
     /// SE exp(b) se(b), CI exp of the coefficient CI; z and p stay those of the coefficient).
-    pub fn new(
-        name: &str,
-        formula: &str,
-        fit: &Fit,
-        vce: &Vce,
-        level: f64,
-        odds_ratios: bool,
-    ) -> ModelReport {
+    pub fn new(name: &str, formula: &str, fit: &Fit, vce: &Vce, level: f64, odds_ratios: bool) -> ModelReport {
         let se = vce.std_errors();
         let coefficients = fit
             .design
@@ -196,10 +180,7 @@ impl ModelReport {
                 .weight_var
                 .clone()
                 .zip(d.weight_type)
-                .map(|(variable, t)| Weights {
-                    variable,
-                    kind: t.as_str().to_string(),
-                }),
+                .map(|(variable, t)| Weights { variable, kind: t.as_str().to_string() }),
             level,
             odds_ratios,
             coefficients,
@@ -214,11 +195,7 @@ impl ModelReport {
 /// Formats a number like C's `%.17g`: 17 significant digits, which round-trip every f64.
 pub fn format_g17(v: f64) -> String {
     if v == 0.0 {
-        return if v.is_sign_negative() {
-            "-0".into()
-        } else {
-            "0".into()
-        };
+        return if v.is_sign_negative() { "-0".into() } else { "0".into() };
     }
     let sci = format!("{:.16e}", v);
     let (mant, exp) = sci.split_once('e').expect("scientific format");
@@ -266,11 +243,7 @@ impl serde_json::ser::Formatter for G17<'_> {
     fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
         self.0.end_array(w)
     }
-    fn begin_array_value<W: ?Sized + std::io::Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> std::io::Result<()> {
+    fn begin_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
         self.0.begin_array_value(w, first)
     }
     fn end_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
@@ -282,11 +255,7 @@ impl serde_json::ser::Formatter for G17<'_> {
     fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
         self.0.end_object(w)
     }
-    fn begin_object_key<W: ?Sized + std::io::Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> std::io::Result<()> {
+    fn begin_object_key<W: ?Sized + std::io::Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
         self.0.begin_object_key(w, first)
     }
     fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
@@ -300,10 +269,8 @@ impl serde_json::ser::Formatter for G17<'_> {
 /// Serializes any result as pretty JSON with 17-digit floats (non-finite numbers as null).
 pub fn to_json<T: Serialize>(value: &T) -> String {
     let mut buf = Vec::new();
-    let mut ser = serde_json::Serializer::with_formatter(
-        &mut buf,
-        G17(serde_json::ser::PrettyFormatter::with_indent(b"  ")),
-    );
+    let mut ser =
+        serde_json::Serializer::with_formatter(&mut buf, G17(serde_json::ser::PrettyFormatter::with_indent(b"  ")));
     value.serialize(&mut ser).expect("results serialize");
     buf.push(b'\n');
     String::from_utf8(buf).expect("JSON is UTF-8")
@@ -314,11 +281,7 @@ fn fmt_num(v: f64, width: usize) -> String {
         return format!("{:>width$}", ".");
     }
     let a = v.abs();
-    let s = if a != 0.0 && !(1e-4..1e7).contains(&a) {
-        format!("{v:.3e}")
-    } else {
-        format!("{v:.7}")
-    };
+    let s = if a != 0.0 && !(1e-4..1e7).contains(&a) { format!("{v:.3e}") } else { format!("{v:.7}") };
     // Keep at most 7 significant digits in fixed notation.
     let s = if s.contains('e') { s } else { trim_sig(v, 7) };
     format!("{s:>width$}")
@@ -326,14 +289,8 @@ fn fmt_num(v: f64, width: usize) -> String {
 
 fn trim_sig(v: f64, sig: usize) -> String {
     let a = v.abs();
-    let int_digits = if a >= 1.0 {
-        (a.log10().floor() as i32 + 1) as usize
-    } else {
-        0
-    };
-    let dec = sig
-        .saturating_sub(int_digits)
-        .max(if a < 1.0 { sig } else { 0 });
+    let int_digits = if a >= 1.0 { (a.log10().floor() as i32 + 1) as usize } else { 0 };
+    let dec = sig.saturating_sub(int_digits).max(if a < 1.0 { sig } else { 0 });
     format!("{v:.dec$}")
 }
 
@@ -344,16 +301,9 @@ pub fn to_text(report: &Report) -> String {
         let title = match m.model.as_str() {
             "probit" => "Probit regression".to_string(),
             "logit" => "Logistic regression".to_string(),
-            _ => format!(
-                "Generalized linear model: family {}, link {}",
-                m.family, m.link
-            ),
+            _ => format!("Generalized linear model: family {}, link {}", m.family, m.link),
         };
-        let label = if report.models.len() > 1 {
-            format!("[{}] ", m.name)
-        } else {
-            String::new()
-        };
+        let label = if report.models.len() > 1 { format!("[{}] ", m.name) } else { String::new() };
         out.push_str(&format!("{label}{title}\n"));
         out.push_str(&format!("Formula: {}\n", m.formula));
         out.push_str(&format!(
@@ -387,10 +337,7 @@ pub fn to_text(report: &Report) -> String {
             .max(12);
         let head = if m.odds_ratios { "odds ratio" } else { "coef." };
         let ci = format!("[{}% conf. interval]", crate::data::format_number(m.level));
-        out.push_str(&format!(
-            "{:<tw$} {:>12} {:>12} {:>8} {:>7} {:>25}\n",
-            "", head, "std. err.", "z", "P>|z|", ci
-        ));
+        out.push_str(&format!("{:<tw$} {:>12} {:>12} {:>8} {:>7} {:>25}\n", "", head, "std. err.", "z", "P>|z|", ci));
         out.push_str(&format!("{}\n", "-".repeat(tw + 68)));
         for c in &m.coefficients {
             out.push_str(&format!(
@@ -405,17 +352,12 @@ pub fn to_text(report: &Report) -> String {
             ));
         }
         for o in &m.omitted {
-            out.push_str(&format!(
-                "{:<tw$} {:>12}  ({})\n",
-                o.term, "(omitted)", o.reason
-            ));
+            out.push_str(&format!("{:<tw$} {:>12}  ({})\n", o.term, "(omitted)", o.reason));
         }
         if !m.margins.is_empty() {
             out.push_str(&format!(
                 "\n{}\n",
-                m.margins_description
-                    .clone()
-                    .unwrap_or_else(|| "Marginal effects".into())
+                m.margins_description.clone().unwrap_or_else(|| "Marginal effects".into())
             ));
             push_margins(&mut out, &m.margins, tw);
         }
@@ -426,13 +368,7 @@ pub fn to_text(report: &Report) -> String {
     }
     if let Some(c) = &report.combined {
         out.push_str(&format!("{}\nStd. errors: {}\n", c.description, c.vce));
-        let tw = c
-            .margins
-            .iter()
-            .map(|m| m.term.chars().count() + 2)
-            .max()
-            .unwrap_or(12)
-            .max(12);
+        let tw = c.margins.iter().map(|m| m.term.chars().count() + 2).max().unwrap_or(12).max(12);
         push_margins(&mut out, &c.margins, tw);
     }
     out

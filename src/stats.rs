@@ -33,11 +33,7 @@ pub fn norm_quantile(p: f64) -> f64 {
     // One Newton step on the accurate CDF (working with the smaller tail).
     let d = norm_pdf(x);
     if d > 0.0 {
-        let err = if x < 0.0 {
-            norm_cdf(x) - p
-        } else {
-            (1.0 - p) - norm_cdf(-x)
-        };
+        let err = if x < 0.0 { norm_cdf(x) - p } else { (1.0 - p) - norm_cdf(-x) };
         x - if x < 0.0 { err / d } else { -err / d }
     } else {
         x

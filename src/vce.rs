@@ -35,9 +35,7 @@ impl VceKind {
             "eim" => Ok(VceKind::Eim),
             "robust" | "hc1" | "r" => Ok(VceKind::Robust),
             "cluster" | "cl" => Ok(VceKind::Cluster),
-            _ => Err(usage(format!(
-                "unknown --vce '{s}' (expected oim, eim, robust or cluster)"
-            ))),
+            _ => Err(usage(format!("unknown --vce '{s}' (expected oim, eim, robust or cluster)"))),
         }
     }
 
@@ -51,29 +49,18 @@ impl VceKind {
     }
 
     /// Stata's default: OIM, robust with pweights, cluster when a cluster variable is given.
-    pub fn resolve(
-        requested: Option<VceKind>,
-        weight_type: Option<WeightType>,
-        has_cluster: bool,
-    ) -> Result<VceKind> {
+    pub fn resolve(requested: Option<VceKind>, weight_type: Option<WeightType>, has_cluster: bool) -> Result<VceKind> {
         let kind = match (requested, has_cluster) {
-            (Some(VceKind::Cluster), false) => {
-                return Err(usage("--vce cluster needs --cluster VAR"))
-            }
+            (Some(VceKind::Cluster), false) => return Err(usage("--vce cluster needs --cluster VAR")),
             (Some(k), true) if k != VceKind::Cluster => {
-                return Err(usage(format!(
-                    "--cluster implies --vce cluster, but --vce {} was given",
-                    k.name()
-                )))
+                return Err(usage(format!("--cluster implies --vce cluster, but --vce {} was given", k.name())))
             }
             (_, true) => VceKind::Cluster,
             (Some(k), false) => k,
             (None, false) if weight_type == Some(WeightType::Probability) => VceKind::Robust,
             (None, false) => VceKind::Oim,
         };
-        if weight_type == Some(WeightType::Probability)
-            && matches!(kind, VceKind::Oim | VceKind::Eim)
-        {
+        if weight_type == Some(WeightType::Probability) && matches!(kind, VceKind::Oim | VceKind::Eim) {
             return Err(usage(format!(
                 "--vce {} is not allowed with pweights: sampling weights need a robust or cluster variance",
                 kind.name()
@@ -97,15 +84,16 @@ pub struct Vce {
 
 impl Vce {
     pub fn std_errors(&self) -> Vec<f64> {
-        (0..self.matrix.nrows())
-            .map(|i| self.matrix[[i, i]].sqrt())
-            .collect()
+        (0..self.matrix.nrows()).map(|i| self.matrix[[i, i]].sqrt()).collect()
     }
 }
 
 fn invert(h: &Array2<f64>, what: &str) -> Result<Array2<f64>> {
     spd_inverse(h).ok_or_else(|| {
-        FitError::Numerical(format!("the {what} is not positive definite at the estimates; standard errors cannot be computed")).into()
+        FitError::Numerical(format!(
+            "the {what} is not positive definite at the estimates; standard errors cannot be computed"
+        ))
+        .into()
     })
 }
 
@@ -173,7 +161,9 @@ pub fn compute(fit: &Fit, kind: VceKind) -> Result<Vce> {
             Ok(Vce {
                 kind,
                 matrix: m,
-                description: format!("EIM: inverse of the expected information matrix X'WX with IRLS working weights{phi_note}."),
+                description: format!(
+                    "EIM: inverse of the expected information matrix X'WX with IRLS working weights{phi_note}."
+                ),
                 factor: 1.0,
                 n_clusters: None,
             })
@@ -185,10 +175,7 @@ pub fn compute(fit: &Fit, kind: VceKind) -> Result<Vce> {
             let (factor, description, n_clusters) = if kind == VceKind::Robust {
                 let n = fit.n_obs;
                 if n <= 1.0 {
-                    return Err(FitError::Numerical(
-                        "robust variance needs more than one observation".into(),
-                    )
-                    .into());
+                    return Err(FitError::Numerical("robust variance needs more than one observation".into()).into());
                 }
                 (
                     n / (n - 1.0),
@@ -223,13 +210,7 @@ pub fn compute(fit: &Fit, kind: VceKind) -> Result<Vce> {
             };
             let mut m = v * factor;
             linalg::symmetrize(&mut m);
-            Ok(Vce {
-                kind,
-                matrix: m,
-                description,
-                factor,
-                n_clusters,
-            })
+            Ok(Vce { kind, matrix: m, description, factor, n_clusters })
         }
     }
 }

@@ -62,18 +62,10 @@ impl EstimationArgs {
     pub fn sample_options(&self) -> Result<SampleOptions> {
         let weights = match (&self.weights, &self.weight_type) {
             (Some(v), Some(t)) => Some((v.clone(), WeightType::parse(t)?)),
-            (Some(_), None) => {
-                return Err(usage(
-                    "--weights needs --weight-type fweight, pweight or aweight",
-                ))
-            }
+            (Some(_), None) => return Err(usage("--weights needs --weight-type fweight, pweight or aweight")),
             _ => None,
         };
-        Ok(SampleOptions {
-            weights,
-            cluster: self.cluster.clone(),
-            ..Default::default()
-        })
+        Ok(SampleOptions { weights, cluster: self.cluster.clone(), ..Default::default() })
     }
 
     /// The --margins-at setting, if margins were requested.
@@ -86,10 +78,7 @@ impl EstimationArgs {
 
     pub fn check(&self) -> Result<()> {
         if !(self.level > 10.0 && self.level < 99.99) {
-            return Err(usage(format!(
-                "--level must be between 10 and 99.99, not {}",
-                self.level
-            )));
+            return Err(usage(format!("--level must be between 10 and 99.99, not {}", self.level)));
         }
         if self.max_iter == 0 {
             return Err(usage("--max-iter must be at least 1"));
@@ -153,13 +142,9 @@ pub fn run(args: FitArgs) -> Result<()> {
     let kind = ModelKind::parse(&args.model)?;
     let mut spec = ModelSpec::new(kind, args.family.as_deref(), args.link.as_deref())?;
     args.est.apply(&mut spec)?;
-    if args.odds_ratios
-        && kind != ModelKind::Logit
-        && !(kind == ModelKind::Glm && spec.link == model::LinkKind::Logit)
+    if args.odds_ratios && kind != ModelKind::Logit && !(kind == ModelKind::Glm && spec.link == model::LinkKind::Logit)
     {
-        return Err(usage(
-            "--or needs a logit model (--model logit, or a GLM with the logit link)",
-        ));
+        return Err(usage("--or needs a logit model (--model logit, or a GLM with the logit link)"));
     }
     let formula = Formula::parse(&args.formula)?;
     let ds = args.data.load()?;
@@ -171,21 +156,10 @@ pub fn run(args: FitArgs) -> Result<()> {
     for n in &fit.notes {
         eprintln!("migfit: note: {n}");
     }
-    let mut m = ModelReport::new(
-        "model",
-        &formula.source,
-        &fit,
-        &v,
-        args.est.level,
-        args.odds_ratios,
-    );
+    let mut m = ModelReport::new("model", &formula.source, &fit, &v, args.est.level, args.odds_ratios);
     if let Some(at) = args.est.margins_at()? {
-        let part = margins::PartEval {
-            x: fit.design.x.view(),
-            spec: &fit.design.spec,
-            beta: &fit.beta,
-            link: fit.spec.link,
-        };
+        let part =
+            margins::PartEval { x: fit.design.x.view(), spec: &fit.design.spec, beta: &fit.beta, link: fit.spec.link };
         let r = margins::compute(
             &[part],
             margins::Target::Mean(0),
@@ -197,12 +171,8 @@ pub fn run(args: FitArgs) -> Result<()> {
         for n in &r.notes {
             eprintln!("migfit: note: {n}");
         }
-        m.margins_description = Some(format!(
-            "{} Prediction: {} of {}.",
-            r.description,
-            prediction_name(&fit),
-            fit.design.response
-        ));
+        m.margins_description =
+            Some(format!("{} Prediction: {} of {}.", r.description, prediction_name(&fit), fit.design.response));
         m.notes.extend(r.notes);
         m.margins = r.margins;
     }

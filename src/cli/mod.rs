@@ -50,11 +50,7 @@ impl DataArgs {
             None => b',',
             Some("tab") | Some("\\t") => b'\t',
             Some(s) if s.len() == 1 => s.as_bytes()[0],
-            Some(s) => {
-                return Err(crate::error::usage(format!(
-                    "--delimiter takes one character or 'tab', not '{s}'"
-                )))
-            }
+            Some(s) => return Err(crate::error::usage(format!("--delimiter takes one character or 'tab', not '{s}'"))),
         };
         let opts = data::csv::CsvOptions { delimiter };
         Ok(data::csv::read_csv(&self.data, &opts)?)
@@ -79,10 +75,7 @@ pub fn write_output(text: &str, path: Option<&Path>) -> Result<()> {
             match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
                 Ok(()) => Ok(()),
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                Err(e) => Err(Error::Data(DataError::Io {
-                    path: "<stdout>".into(),
-                    reason: e.to_string(),
-                })),
+                Err(e) => Err(Error::Data(DataError::Io { path: "<stdout>".into(), reason: e.to_string() })),
             }
         }
         Some(p) => write_atomic(p, text.as_bytes()),
@@ -90,20 +83,13 @@ pub fn write_output(text: &str, path: Option<&Path>) -> Result<()> {
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let io_err = |e: std::io::Error| {
-        Error::Data(DataError::Io {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })
-    };
+    let io_err =
+        |e: std::io::Error| Error::Data(DataError::Io { path: path.display().to_string(), reason: e.to_string() });
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
     let tmp = dir.join(format!(".{name}.migfit-{}.tmp", std::process::id()));
     let result = std::fs::write(&tmp, bytes).and_then(|_| std::fs::rename(&tmp, path));
     if result.is_err() {

@@ -52,11 +52,7 @@ pub fn run(args: TwoPartArgs) -> Result<()> {
     let first_kind = match args.first.as_str() {
         "probit" => ModelKind::Probit,
         "logit" => ModelKind::Logit,
-        other => {
-            return Err(usage(format!(
-                "unknown --first '{other}' (expected probit or logit)"
-            )))
-        }
+        other => return Err(usage(format!("unknown --first '{other}' (expected probit or logit)"))),
     };
     let mut first = ModelSpec::new(first_kind, None, None)?;
     let mut second = ModelSpec::new(ModelKind::Glm, Some(&args.family), Some(&args.link))?;
@@ -64,11 +60,7 @@ pub fn run(args: TwoPartArgs) -> Result<()> {
     args.est.apply(&mut second)?;
     first.scale = None;
     let formula = Formula::parse(&args.formula)?;
-    let formula2 = args
-        .formula2
-        .as_deref()
-        .map(Formula::parse_rhs)
-        .transpose()?;
+    let formula2 = args.formula2.as_deref().map(Formula::parse_rhs).transpose()?;
     let ds = args.data.load()?;
     let opts = args.est.sample_options()?;
     let kind = args.est.vce_kind(opts.weights.as_ref().map(|w| w.1))?;
@@ -82,11 +74,7 @@ pub fn run(args: TwoPartArgs) -> Result<()> {
     let tp = fit_twopart(&ds, &req, &opts)?;
     // Variances: each part's own (block-diagonal), or the blocks of the joint sandwich.
     let joint = if args.joint_vce {
-        let jk = if kind == VceKind::Cluster {
-            VceKind::Cluster
-        } else {
-            VceKind::Robust
-        };
+        let jk = if kind == VceKind::Cluster { VceKind::Cluster } else { VceKind::Robust };
         Some(joint_vce(&tp, jk)?)
     } else {
         None
@@ -95,41 +83,22 @@ pub fn run(args: TwoPartArgs) -> Result<()> {
         Some((m, desc)) => {
             let k1 = tp.first.beta.len();
             let block = |a: usize, b: usize, part: &str| vce::Vce {
-                kind: if kind == VceKind::Cluster {
-                    VceKind::Cluster
-                } else {
-                    VceKind::Robust
-                },
+                kind: if kind == VceKind::Cluster { VceKind::Cluster } else { VceKind::Robust },
                 matrix: m.slice(ndarray::s![a..b, a..b]).to_owned(),
                 description: format!("{part} block of the joint variance. {desc}"),
                 factor: 1.0,
-                n_clusters: tp
-                    .first
-                    .design
-                    .clusters
-                    .as_ref()
-                    .map(|_| tp.first.design.n_clusters),
+                n_clusters: tp.first.design.clusters.as_ref().map(|_| tp.first.design.n_clusters),
             };
-            (
-                block(0, k1, "First-part"),
-                block(k1, m.nrows(), "Second-part"),
-            )
+            (block(0, k1, "First-part"), block(k1, m.nrows(), "Second-part"))
         }
-        None => (
-            vce::compute(&tp.first, kind)?,
-            vce::compute(&tp.second, kind)?,
-        ),
+        None => (vce::compute(&tp.first, kind)?, vce::compute(&tp.second, kind)?),
     };
     for n in tp.first.notes.iter().chain(&tp.second.notes) {
         eprintln!("migfit: note: {n}");
     }
     let level = args.est.level;
     let f1_text = format!("{} ~ {}", tp.first.design.response, rhs_text(&args.formula));
-    let rhs2 = args
-        .formula2
-        .as_deref()
-        .map(rhs_text)
-        .unwrap_or_else(|| rhs_text(&args.formula));
+    let rhs2 = args.formula2.as_deref().map(rhs_text).unwrap_or_else(|| rhs_text(&args.formula));
     let f2_text = format!("{} ~ {}", tp.second.design.response, rhs2);
     let mut m1 = ModelReport::new("first", &f1_text, &tp.first, &v1, level, false);
     let mut m2 = ModelReport::new("second", &f2_text, &tp.second, &v2, level, false);
@@ -147,22 +116,8 @@ pub fn run(args: TwoPartArgs) -> Result<()> {
             beta: &tp.second.beta,
             link: tp.second.spec.link,
         };
-        let r1 = margins::compute(
-            &[p1],
-            Target::Mean(0),
-            tp.first.design.weights.as_deref(),
-            &at,
-            &v1.matrix,
-            level,
-        )?;
-        let r2 = margins::compute(
-            &[p2],
-            Target::Mean(0),
-            tp.second.design.weights.as_deref(),
-            &at,
-            &v2.matrix,
-            level,
-        )?;
+        let r1 = margins::compute(&[p1], Target::Mean(0), tp.first.design.weights.as_deref(), &at, &v1.matrix, level)?;
+        let r2 = margins::compute(&[p2], Target::Mean(0), tp.second.design.weights.as_deref(), &at, &v2.matrix, level)?;
         m1.margins_description = Some(format!(
             "{} Prediction: {} on all {} rows.",
             r1.description,
@@ -173,11 +128,7 @@ pub fn run(args: TwoPartArgs) -> Result<()> {
             "{} Prediction: E[{} | {} > 0] on the {} positive rows.",
             r2.description,
             tp.second.design.response,
-            formula
-                .response
-                .as_ref()
-                .map(|r| r.1.as_str())
-                .unwrap_or("y"),
+            formula.response.as_ref().map(|r| r.1.as_str()).unwrap_or("y"),
             tp.second.design.n()
         ));
         m1.margins = r1.margins;
@@ -189,7 +140,10 @@ pub fn run(args: TwoPartArgs) -> Result<()> {
             Some((m, desc)) => (m.clone(), desc.clone()),
             None => (
                 margins::block_diag(&[&v1.matrix, &v2.matrix]),
-                format!("Block-diagonal: the parts are independent (as twopm). First part: {} Second part: {}", v1.description, v2.description),
+                format!(
+                    "Block-diagonal: the parts are independent (as twopm). First part: {} Second part: {}",
+                    v1.description, v2.description
+                ),
             ),
         };
         let q1 = PartEval {
@@ -204,33 +158,23 @@ pub fn run(args: TwoPartArgs) -> Result<()> {
             beta: &tp.second.beta,
             link: tp.second.spec.link,
         };
-        let rc = margins::compute(
-            &[q1, q2],
-            Target::Product,
-            tp.first.design.weights.as_deref(),
-            &at,
-            &joint,
-            level,
-        )?;
+        let rc = margins::compute(&[q1, q2], Target::Product, tp.first.design.weights.as_deref(), &at, &joint, level)?;
         for n in &rc.notes {
             eprintln!("migfit: note: {n}");
         }
-        combined =
-            Some(Combined {
-                description: format!(
+        combined = Some(Combined {
+            description: format!(
                 "{} Prediction: E[y] = Pr({} > 0) x E[{} | y > 0] on all {} rows, zeros included.",
                 rc.description,
                 formula.response.as_ref().map(|r| r.1.as_str()).unwrap_or("y"),
                 tp.second.design.response,
                 tp.first.design.n()
             ),
-                vce: joint_desc,
-                margins: rc.margins,
-            });
+            vce: joint_desc,
+            margins: rc.margins,
+        });
     } else if args.joint_vce {
-        return Err(usage(
-            "--joint-vce applies to the combined marginal effects: add --margins",
-        ));
+        return Err(usage("--joint-vce applies to the combined marginal effects: add --margins"));
     }
     let report = Report {
         migfit_version: crate::VERSION.to_string(),
@@ -243,8 +187,5 @@ pub fn run(args: TwoPartArgs) -> Result<()> {
 }
 
 fn rhs_text(formula: &str) -> String {
-    formula
-        .split_once('~')
-        .map(|(_, r)| r.trim().to_string())
-        .unwrap_or_else(|| formula.trim().to_string())
+    formula.split_once('~').map(|(_, r)| r.trim().to_string()).unwrap_or_else(|| formula.trim().to_string())
 }

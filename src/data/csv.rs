@@ -44,54 +44,33 @@ pub fn parse_number(s: &str) -> Option<f64> {
 /// Reads a CSV file into a [`Dataset`], inferring numeric and text columns.
 pub fn read_csv(path: &Path, opts: &CsvOptions) -> Result<Dataset, DataError> {
     let display = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| DataError::Io {
-        path: display.clone(),
-        reason: e.to_string(),
-    })?;
+    let bytes = std::fs::read(path).map_err(|e| DataError::Io { path: display.clone(), reason: e.to_string() })?;
     read_csv_bytes(&bytes, &display, opts)
 }
 
 /// Reads CSV from memory (UTF-8, with or without a byte-order mark).
-pub fn read_csv_bytes(
-    bytes: &[u8],
-    display: &str,
-    opts: &CsvOptions,
-) -> Result<Dataset, DataError> {
+pub fn read_csv_bytes(bytes: &[u8], display: &str, opts: &CsvOptions) -> Result<Dataset, DataError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(DataError::Empty {
-            path: display.to_string(),
-        });
+        return Err(DataError::Empty { path: display.to_string() });
     }
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(opts.delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(bytes);
+    let mut reader =
+        csv::ReaderBuilder::new().delimiter(opts.delimiter).has_headers(false).flexible(true).from_reader(bytes);
     let mut records = reader.byte_records();
     let header = match records.next() {
         Some(Ok(h)) => h,
         Some(Err(e)) => return Err(csv_error(display, e)),
-        None => {
-            return Err(DataError::Empty {
-                path: display.to_string(),
-            })
-        }
+        None => return Err(DataError::Empty { path: display.to_string() }),
     };
     let header: Vec<String> = header
         .iter()
         .enumerate()
         .map(|(i, f)| {
-            std::str::from_utf8(f)
-                .map(|s| s.trim().to_string())
-                .map_err(|_| DataError::Malformed {
-                    path: display.to_string(),
-                    line: 1,
-                    reason: format!(
-                        "header field {} is not valid UTF-8 (is the file GBK-encoded?)",
-                        i + 1
-                    ),
-                })
+            std::str::from_utf8(f).map(|s| s.trim().to_string()).map_err(|_| DataError::Malformed {
+                path: display.to_string(),
+                line: 1,
+                reason: format!("header field {} is not valid UTF-8 (is the file GBK-encoded?)", i + 1),
+            })
         })
         .collect::<Result<_, _>>()?;
     check_header(&header, display)?;
@@ -106,46 +85,28 @@ pub fn read_csv_bytes(
             continue; // a blank line
         }
         if rec.len() != ncol {
-            return Err(DataError::Ragged {
-                path: display.to_string(),
-                line,
-                found: rec.len(),
-                expected: ncol,
-            });
+            return Err(DataError::Ragged { path: display.to_string(), line, found: rec.len(), expected: ncol });
         }
         for (j, field) in rec.iter().enumerate() {
             let s = std::str::from_utf8(field).map_err(|_| DataError::Malformed {
                 path: display.to_string(),
                 line,
-                reason: format!(
-                    "column '{}' is not valid UTF-8 (is the file GBK-encoded?)",
-                    header[j]
-                ),
+                reason: format!("column '{}' is not valid UTF-8 (is the file GBK-encoded?)", header[j]),
             })?;
-            cells[j].push(if is_missing_token(s) {
-                None
-            } else {
-                Some(s.trim().to_string())
-            });
+            cells[j].push(if is_missing_token(s) { None } else { Some(s.trim().to_string()) });
         }
         lines.push(line);
     }
 
     let mut ds = Dataset::new(display, lines);
     for (name, values) in header.into_iter().zip(cells) {
-        let numbers: Option<Vec<f64>> = values
-            .iter()
-            .map(|v| v.as_deref().map_or(Some(f64::NAN), parse_number))
-            .collect();
+        let numbers: Option<Vec<f64>> =
+            values.iter().map(|v| v.as_deref().map_or(Some(f64::NAN), parse_number)).collect();
         let data = match numbers {
             Some(n) => ColumnData::Numeric(n),
             None => ColumnData::Text(values),
         };
-        ds.push(Column {
-            name,
-            data,
-            label: None,
-        });
+        ds.push(Column { name, data, label: None });
     }
     Ok(ds)
 }
@@ -155,8 +116,7 @@ fn check_header(header: &[String], display: &str) -> Result<(), DataError> {
         return Err(DataError::Malformed {
             path: display.to_string(),
             line: 1,
-            reason: "the first line holds only numbers; expected a header line naming the columns"
-                .into(),
+            reason: "the first line holds only numbers; expected a header line naming the columns".into(),
         });
     }
     for (i, h) in header.iter().enumerate() {
@@ -181,11 +141,7 @@ fn check_header(header: &[String], display: &str) -> Result<(), DataError> {
 
 fn csv_error(display: &str, e: csv::Error) -> DataError {
     let line = e.position().map_or(0, |p| p.line());
-    DataError::Malformed {
-        path: display.to_string(),
-        line,
-        reason: e.to_string(),
-    }
+    DataError::Malformed { path: display.to_string(), line, reason: e.to_string() }
 }
 
 #[cfg(test)]

@@ -27,11 +27,7 @@ pub struct Level {
 
 impl Level {
     pub fn new(name: impl Into<String>) -> Self {
-        Level {
-            name: name.into(),
-            label: None,
-            label_zh: None,
-        }
+        Level { name: name.into(), label: None, label_zh: None }
     }
 }
 
@@ -54,30 +50,15 @@ impl Factor {
         let mut distinct: Vec<&str> = values.iter().flatten().copied().collect();
         distinct.sort_unstable();
         distinct.dedup();
-        let numeric: Option<Vec<f64>> = distinct
-            .iter()
-            .map(|s| s.trim().parse::<f64>().ok())
-            .collect();
+        let numeric: Option<Vec<f64>> = distinct.iter().map(|s| s.trim().parse::<f64>().ok()).collect();
         if let Some(nums) = numeric {
-            let mut pairs: Vec<(f64, &str)> =
-                nums.into_iter().zip(distinct.iter().copied()).collect();
+            let mut pairs: Vec<(f64, &str)> = nums.into_iter().zip(distinct.iter().copied()).collect();
             pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
             distinct = pairs.into_iter().map(|p| p.1).collect();
         }
-        let index: HashMap<&str, u32> = distinct
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (*s, i as u32))
-            .collect();
-        let codes = values
-            .iter()
-            .map(|v| v.map_or(MISSING_CODE, |s| index[s]))
-            .collect();
-        Factor {
-            codes,
-            levels: distinct.iter().map(|s| Level::new(*s)).collect(),
-            reference: 0,
-        }
+        let index: HashMap<&str, u32> = distinct.iter().enumerate().map(|(i, s)| (*s, i as u32)).collect();
+        let codes = values.iter().map(|v| v.map_or(MISSING_CODE, |s| index[s])).collect();
+        Factor { codes, levels: distinct.iter().map(|s| Level::new(*s)).collect(), reference: 0 }
     }
 
     /// Builds a factor from a numeric column: levels are the distinct non-missing values in
@@ -92,21 +73,11 @@ impl Factor {
                 if v.is_nan() {
                     MISSING_CODE
                 } else {
-                    distinct
-                        .binary_search_by(|d| d.total_cmp(v))
-                        .map(|i| i as u32)
-                        .unwrap_or(MISSING_CODE)
+                    distinct.binary_search_by(|d| d.total_cmp(v)).map(|i| i as u32).unwrap_or(MISSING_CODE)
                 }
             })
             .collect();
-        Factor {
-            codes,
-            levels: distinct
-                .iter()
-                .map(|v| Level::new(format_number(*v)))
-                .collect(),
-            reference: 0,
-        }
+        Factor { codes, levels: distinct.iter().map(|v| Level::new(format_number(*v))).collect(), reference: 0 }
     }
 
     /// Index of the level called `name` (by name, or by numeric value when both parse).
@@ -115,9 +86,7 @@ impl Factor {
             return Some(i);
         }
         let want: f64 = name.trim().parse().ok()?;
-        self.levels
-            .iter()
-            .position(|l| l.name.trim().parse::<f64>().ok() == Some(want))
+        self.levels.iter().position(|l| l.name.trim().parse::<f64>().ok() == Some(want))
     }
 }
 
@@ -186,12 +155,7 @@ pub struct Dataset {
 
 impl Dataset {
     pub fn new(source: impl Into<String>, line_numbers: Vec<u64>) -> Self {
-        Dataset {
-            source: source.into(),
-            columns: Vec::new(),
-            index: HashMap::new(),
-            line_numbers,
-        }
+        Dataset { source: source.into(), columns: Vec::new(), index: HashMap::new(), line_numbers }
     }
 
     /// Number of rows.
@@ -202,12 +166,7 @@ impl Dataset {
     /// Adds (or replaces) a column. Panics if its length differs from the row count: that is
     /// a bug in the loader, not a data problem.
     pub fn push(&mut self, column: Column) {
-        assert_eq!(
-            column.data.len(),
-            self.n_rows(),
-            "column {} has the wrong length",
-            column.name
-        );
+        assert_eq!(column.data.len(), self.n_rows(), "column {} has the wrong length", column.name);
         if let Some(&i) = self.index.get(&column.name) {
             self.columns[i] = column;
         } else {
@@ -232,13 +191,7 @@ impl Dataset {
     pub fn filter_rows(&self, keep: &[bool]) -> Dataset {
         assert_eq!(keep.len(), self.n_rows());
         let pick = |i: usize| keep[i];
-        let line_numbers = self
-            .line_numbers
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| pick(*i))
-            .map(|(_, &l)| l)
-            .collect();
+        let line_numbers = self.line_numbers.iter().enumerate().filter(|(i, _)| pick(*i)).map(|(_, &l)| l).collect();
         let mut out = Dataset::new(self.source.clone(), line_numbers);
         for c in &self.columns {
             let data = match &c.data {
@@ -250,11 +203,7 @@ impl Dataset {
                     reference: f.reference,
                 }),
             };
-            out.push(Column {
-                name: c.name.clone(),
-                data,
-                label: c.label.clone(),
-            });
+            out.push(Column { name: c.name.clone(), data, label: c.label.clone() });
         }
         out
     }
@@ -266,11 +215,7 @@ impl Dataset {
 }
 
 fn select<T: Clone>(v: &[T], keep: &[bool]) -> Vec<T> {
-    v.iter()
-        .zip(keep)
-        .filter(|(_, &k)| k)
-        .map(|(x, _)| x.clone())
-        .collect()
+    v.iter().zip(keep).filter(|(_, &k)| k).map(|(x, _)| x.clone()).collect()
 }
 
 /// The candidate with the smallest edit distance to `name`, if it is close enough to be a
@@ -284,11 +229,7 @@ pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Opt
         .min_by_key(|(d, c)| {
             let lc = c.to_lowercase();
             let related = lc.starts_with(&lname) || lname.starts_with(&lc);
-            (
-                *d,
-                !related,
-                c.chars().count().abs_diff(name.chars().count()),
-            )
+            (*d, !related, c.chars().count().abs_diff(name.chars().count()))
         })
         .map(|(_, c)| c)
 }
@@ -318,12 +259,6 @@ pub fn format_number(v: f64) -> String {
 
 impl fmt::Display for Dataset {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} ({} rows, {} columns)",
-            self.source,
-            self.n_rows(),
-            self.columns.len()
-        )
+        write!(f, "{} ({} rows, {} columns)", self.source, self.n_rows(), self.columns.len())
     }
 }

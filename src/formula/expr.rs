@@ -98,18 +98,11 @@ impl Expr {
             Expr::Num(c) => vec![N::constant(*c); n],
             Expr::Var(v) => var(v),
             Expr::Neg(e) => e.eval_columns(n, var).into_iter().map(Num::neg).collect(),
-            Expr::Call(f, e) => e
-                .eval_columns(n, var)
-                .into_iter()
-                .map(|x| apply_func(*f, x))
-                .collect(),
+            Expr::Call(f, e) => e.eval_columns(n, var).into_iter().map(|x| apply_func(*f, x)).collect(),
             Expr::Bin(op, a, b) => {
                 let x = a.eval_columns(n, var);
                 let y = b.eval_columns(n, var);
-                x.into_iter()
-                    .zip(y)
-                    .map(|(u, v)| apply_bin(*op, u, v))
-                    .collect()
+                x.into_iter().zip(y).map(|(u, v)| apply_bin(*op, u, v)).collect()
             }
         }
     }
@@ -306,11 +299,7 @@ impl Num for Dual {
         let v = Num::pow(self.v, o.v);
         // d(x^c) = c x^(c-1) dx for a constant exponent (also valid for x <= 0 with integer c);
         // the general case adds x^y ln(x) dy.
-        let mut d = if self.d != 0.0 {
-            o.v * Num::pow(self.v, o.v - 1.0) * self.d
-        } else {
-            0.0
-        };
+        let mut d = if self.d != 0.0 { o.v * Num::pow(self.v, o.v - 1.0) * self.d } else { 0.0 };
         if o.d != 0.0 {
             d += v * log_or_nan(self.v) * o.d;
         }

@@ -45,11 +45,7 @@ impl Formula {
 
     /// Parses a right-hand side only (`~ a + b`, or `a + b`).
     pub fn parse_rhs(source: &str) -> Result<Formula, FormulaError> {
-        let s = if source.contains('~') {
-            source.to_string()
-        } else {
-            format!("~ {source}")
-        };
+        let s = if source.contains('~') { source.to_string() } else { format!("~ {source}") };
         let p = parse::parse_formula(&s, false)?;
         Ok(Formula {
             source: source.to_string(),

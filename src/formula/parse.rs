@@ -22,9 +22,7 @@ struct Token {
     end: usize,
 }
 
-const OPS: [&str; 18] = [
-    ">=", "<=", "==", "!=", "~", "+", "-", "*", "/", "^", ":", "(", ")", ",", "=", ">", "<", "&",
-];
+const OPS: [&str; 18] = [">=", "<=", "==", "!=", "~", "+", "-", "*", "/", "^", ":", "(", ")", ",", "=", ">", "<", "&"];
 
 fn tokenize(src: &str) -> Result<Vec<Token>, FormulaError> {
     let chars: Vec<(usize, char)> = src.char_indices().collect();
@@ -41,22 +39,13 @@ fn tokenize(src: &str) -> Result<Vec<Token>, FormulaError> {
             i += 1;
             continue;
         }
-        if c.is_alphabetic()
-            || c == '_'
-            || c == '.' && chars.get(i + 1).is_some_and(|(_, n)| n.is_alphabetic())
-        {
+        if c.is_alphabetic() || c == '_' || c == '.' && chars.get(i + 1).is_some_and(|(_, n)| n.is_alphabetic()) {
             let mut j = i;
-            while j < chars.len()
-                && (chars[j].1.is_alphanumeric() || chars[j].1 == '_' || chars[j].1 == '.')
-            {
+            while j < chars.len() && (chars[j].1.is_alphanumeric() || chars[j].1 == '_' || chars[j].1 == '.') {
                 j += 1;
             }
             let end = chars.get(j).map_or(src.len(), |c| c.0);
-            out.push(Token {
-                tok: Tok::Ident(src[pos..end].to_string()),
-                start: pos,
-                end,
-            });
+            out.push(Token { tok: Tok::Ident(src[pos..end].to_string()), start: pos, end });
             i = j;
             continue;
         }
@@ -69,11 +58,7 @@ fn tokenize(src: &str) -> Result<Vec<Token>, FormulaError> {
                 return Err(err(pos, "unclosed backquote".into()));
             }
             let end = chars[j].0 + 1;
-            out.push(Token {
-                tok: Tok::Ident(src[pos + 1..chars[j].0].to_string()),
-                start: pos,
-                end,
-            });
+            out.push(Token { tok: Tok::Ident(src[pos + 1..chars[j].0].to_string()), start: pos, end });
             i = j + 1;
             continue;
         }
@@ -85,11 +70,7 @@ fn tokenize(src: &str) -> Result<Vec<Token>, FormulaError> {
             if j == chars.len() {
                 return Err(err(pos, "unclosed quote".into()));
             }
-            out.push(Token {
-                tok: Tok::Str(src[pos + 1..chars[j].0].to_string()),
-                start: pos,
-                end: chars[j].0 + 1,
-            });
+            out.push(Token { tok: Tok::Str(src[pos + 1..chars[j].0].to_string()), start: pos, end: chars[j].0 + 1 });
             i = j + 1;
             continue;
         }
@@ -112,32 +93,18 @@ fn tokenize(src: &str) -> Result<Vec<Token>, FormulaError> {
             }
             let end = chars.get(j).map_or(src.len(), |c| c.0);
             let text = &src[pos..end];
-            let v: f64 = text
-                .parse()
-                .map_err(|_| err(pos, format!("'{text}' is not a number")))?;
-            out.push(Token {
-                tok: Tok::Num(v, text.to_string()),
-                start: pos,
-                end,
-            });
+            let v: f64 = text.parse().map_err(|_| err(pos, format!("'{text}' is not a number")))?;
+            out.push(Token { tok: Tok::Num(v, text.to_string()), start: pos, end });
             i = j;
             continue;
         }
         if let Some(op) = OPS.iter().find(|op| src[pos..].starts_with(**op)) {
-            out.push(Token {
-                tok: Tok::Op(op),
-                start: pos,
-                end: pos + op.len(),
-            });
+            out.push(Token { tok: Tok::Op(op), start: pos, end: pos + op.len() });
             i += op.chars().count();
             continue;
         }
         if c == '|' {
-            out.push(Token {
-                tok: Tok::Op("|"),
-                start: pos,
-                end: pos + 1,
-            });
+            out.push(Token { tok: Tok::Op("|"), start: pos, end: pos + 1 });
             i += 1;
             continue;
         }
@@ -157,10 +124,7 @@ pub enum Atom {
     /// A bare column name: numeric, or a factor if the column is categorical (schema).
     Name(String),
     /// `C(var)` or `C(var, ref=level)`.
-    Categorical {
-        var: String,
-        reference: Option<String>,
-    },
+    Categorical { var: String, reference: Option<String> },
     /// `I(expr)`, `log(x)` and friends: a numeric expression.
     Expr { expr: Expr },
 }
@@ -285,10 +249,7 @@ impl<'a> Parser<'a> {
 
     /// Display text of the source between two byte offsets, whitespace removed.
     fn text(&self, start: usize, end: usize) -> String {
-        self.src[start..end]
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect()
+        self.src[start..end].chars().filter(|c| !c.is_whitespace()).collect()
     }
 
     fn atom_index(&mut self, atom: Atom, text: String) -> usize {
@@ -359,42 +320,30 @@ impl<'a> Parser<'a> {
             Some(Tok::Num(v, text)) => {
                 self.pos += 1;
                 if v == 1.0 {
-                    Ok(TermSet {
-                        terms: vec![],
-                        intercept: Some(true),
-                    })
+                    Ok(TermSet { terms: vec![], intercept: Some(true) })
                 } else if v == 0.0 {
-                    Ok(TermSet {
-                        terms: vec![],
-                        intercept: Some(false),
-                    })
+                    Ok(TermSet { terms: vec![], intercept: Some(false) })
                 } else {
-                    self.error(start, format!("a number ('{text}') can only be 0 or 1 outside I(): use I() for arithmetic"))
+                    self.error(
+                        start,
+                        format!("a number ('{text}') can only be 0 or 1 outside I(): use I() for arithmetic"),
+                    )
                 }
             }
             Some(Tok::Ident(name)) => {
                 self.pos += 1;
                 if self.is_op("(") {
                     let idx = self.call(&name, start)?;
-                    Ok(TermSet {
-                        terms: vec![vec![idx]],
-                        intercept: None,
-                    })
+                    Ok(TermSet { terms: vec![vec![idx]], intercept: None })
                 } else {
                     let idx = self.atom_index(Atom::Name(name.clone()), name);
-                    Ok(TermSet {
-                        terms: vec![vec![idx]],
-                        intercept: None,
-                    })
+                    Ok(TermSet { terms: vec![vec![idx]], intercept: None })
                 }
             }
             Some(Tok::Op("~")) => self.error(start, "a formula has only one '~'"),
             _ => {
                 let found = self.describe_here();
-                self.error(
-                    start,
-                    format!("expected a variable, a function call or '(', found {found}"),
-                )
+                self.error(start, format!("expected a variable, a function call or '(', found {found}"))
             }
         }
     }
@@ -411,10 +360,7 @@ impl<'a> Parser<'a> {
                     }
                     _ => {
                         let found = self.describe_here();
-                        return self.error(
-                            self.here(),
-                            format!("C() takes a column name, found {found}"),
-                        );
+                        return self.error(self.here(), format!("C() takes a column name, found {found}"));
                     }
                 };
                 let mut reference = None;
@@ -422,10 +368,7 @@ impl<'a> Parser<'a> {
                     self.pos += 1;
                     match self.peek().cloned() {
                         Some(Tok::Ident(k)) if k == "ref" || k == "base" => self.pos += 1,
-                        _ => {
-                            return self
-                                .error(self.here(), "expected 'ref=level' after the comma in C()")
-                        }
+                        _ => return self.error(self.here(), "expected 'ref=level' after the comma in C()"),
                     }
                     self.expect_op("=")?;
                     let neg = if self.is_op("-") {
@@ -442,13 +385,7 @@ impl<'a> Parser<'a> {
                     self.pos += 1;
                 }
                 self.expect_op(")")?;
-                Ok(self.atom_index(
-                    Atom::Categorical {
-                        var: var.clone(),
-                        reference,
-                    },
-                    format!("C({var})"),
-                ))
+                Ok(self.atom_index(Atom::Categorical { var: var.clone(), reference }, format!("C({var})")))
             }
             "I" => {
                 let e = self.arith()?;
@@ -461,17 +398,9 @@ impl<'a> Parser<'a> {
                     let e = self.arith()?;
                     let end = self.expect_op(")")?;
                     let text = self.text(start, end);
-                    Ok(self.atom_index(
-                        Atom::Expr {
-                            expr: Expr::Call(f, Box::new(e)),
-                        },
-                        text,
-                    ))
+                    Ok(self.atom_index(Atom::Expr { expr: Expr::Call(f, Box::new(e)) }, text))
                 }
-                None => self.error(
-                    start,
-                    format!("unknown function '{name}' (known: C, I, log, exp, sqrt, abs)"),
-                ),
+                None => self.error(start, format!("unknown function '{name}' (known: C, I, log, exp, sqrt, abs)")),
             },
         }
     }
@@ -587,10 +516,7 @@ impl<'a> Parser<'a> {
                             return Ok(e);
                         }
                         None => {
-                            return self.error(
-                                start,
-                                format!("unknown function '{name}' (known: log, exp, sqrt, abs)"),
-                            )
+                            return self.error(start, format!("unknown function '{name}' (known: log, exp, sqrt, abs)"))
                         }
                     };
                     let e = self.arith()?;
@@ -608,10 +534,7 @@ impl<'a> Parser<'a> {
             }
             _ => {
                 let found = self.describe_here();
-                self.error(
-                    start,
-                    format!("expected a number, a variable or '(', found {found}"),
-                )
+                self.error(start, format!("expected a number, a variable or '(', found {found}"))
             }
         }
     }
@@ -621,18 +544,11 @@ impl<'a> Parser<'a> {
 pub fn parse_formula(src: &str, need_response: bool) -> Result<Parsed, FormulaError> {
     let toks = tokenize(src)?;
     let tilde = toks.iter().position(|t| t.tok == Tok::Op("~"));
-    let mut p = Parser {
-        src,
-        toks,
-        pos: 0,
-        atoms: Vec::new(),
-    };
+    let mut p = Parser { src, toks, pos: 0, atoms: Vec::new() };
     let response = match tilde {
         None => {
-            return p.error(
-                src.len(),
-                "a formula needs '~' between the response and the regressors, e.g. 'y ~ x1 + x2'",
-            );
+            return p
+                .error(src.len(), "a formula needs '~' between the response and the regressors, e.g. 'y ~ x1 + x2'");
         }
         Some(0) => {
             if need_response {
@@ -653,10 +569,7 @@ pub fn parse_formula(src: &str, need_response: bool) -> Result<Parsed, FormulaEr
     };
     p.pos = tilde.unwrap() + 1;
     if p.pos == p.toks.len() {
-        return p.error(
-            src.len(),
-            "nothing on the right of '~' (use '1' for an intercept-only model)",
-        );
+        return p.error(src.len(), "nothing on the right of '~' (use '1' for an intercept-only model)");
     }
     let set = p.sum()?;
     if p.pos != p.toks.len() {
@@ -666,23 +579,13 @@ pub fn parse_formula(src: &str, need_response: bool) -> Result<Parsed, FormulaEr
     let mut terms = set.terms;
     // R orders terms by their order of interaction, keeping the typed order within an order.
     terms.sort_by_key(|t| t.len());
-    Ok(Parsed {
-        response,
-        atoms: p.atoms,
-        terms,
-        intercept: set.intercept.unwrap_or(true),
-    })
+    Ok(Parsed { response, atoms: p.atoms, terms, intercept: set.intercept.unwrap_or(true) })
 }
 
 /// Parses a standalone arithmetic expression (used by `--response2`, `--if` and schemas).
 pub fn parse_expr(src: &str) -> Result<Expr, FormulaError> {
     let toks = tokenize(src)?;
-    let mut p = Parser {
-        src,
-        toks,
-        pos: 0,
-        atoms: Vec::new(),
-    };
+    let mut p = Parser { src, toks, pos: 0, atoms: Vec::new() };
     let e = p.arith()?;
     if p.pos != p.toks.len() {
         let found = p.describe_here();
@@ -697,16 +600,8 @@ mod tests {
 
     fn names(src: &str) -> (Vec<String>, bool) {
         let p = parse_formula(src, true).unwrap();
-        let names = p
-            .terms
-            .iter()
-            .map(|t| {
-                t.iter()
-                    .map(|&i| p.atoms[i].text.clone())
-                    .collect::<Vec<_>>()
-                    .join(":")
-            })
-            .collect();
+        let names =
+            p.terms.iter().map(|t| t.iter().map(|&i| p.atoms[i].text.clone()).collect::<Vec<_>>().join(":")).collect();
         (names, p.intercept)
     }
 
@@ -717,10 +612,7 @@ mod tests {
 
     #[test]
     fn minus_removes_and_intercept() {
-        assert_eq!(
-            names("y ~ a*b - a:b - 1"),
-            (vec!["a".to_string(), "b".to_string()], false)
-        );
+        assert_eq!(names("y ~ a*b - a:b - 1"), (vec!["a".to_string(), "b".to_string()], false));
         assert_eq!(names("y ~ 0 + a"), (vec!["a".to_string()], false));
         assert_eq!(names("y ~ a + 0").1, false);
     }
@@ -729,10 +621,7 @@ mod tests {
     fn grouping_and_calls() {
         assert_eq!(names("y ~ (a + b):c").0, vec!["a:c", "b:c"]);
         assert_eq!(names("y ~ b + a + a:b + b:a").0, vec!["b", "a", "a:b"]);
-        assert_eq!(
-            names("log(y) ~ I(a ^ 2) + C(g, ref = 3) + log(x)").0,
-            vec!["I(a^2)", "C(g)", "log(x)"]
-        );
+        assert_eq!(names("log(y) ~ I(a ^ 2) + C(g, ref = 3) + log(x)").0, vec!["I(a^2)", "C(g)", "log(x)"]);
     }
 
     #[test]
@@ -746,9 +635,7 @@ mod tests {
         let e = parse_formula("y ~ a + * b", true).unwrap_err().to_string();
         assert!(e.contains("character 9"), "{e}");
         assert!(e.contains("        ^"), "{e}");
-        let e = parse_formula("y ~ a + foo(b)", true)
-            .unwrap_err()
-            .to_string();
+        let e = parse_formula("y ~ a + foo(b)", true).unwrap_err().to_string();
         assert!(e.contains("unknown function 'foo'"), "{e}");
         let e = parse_formula("y + x", true).unwrap_err().to_string();
         assert!(e.contains("'~'"), "{e}");

@@ -269,20 +269,12 @@ mod tests {
             let ll = |m: f64| f.loglik(y, m, 1.0 - m, 1.0, phi);
             let num = (ll(mu + h) - ll(mu - h)) / (2.0 * h);
             let ana = (y - mu) / (phi * f.variance(mu, 1.0 - mu));
-            assert!(
-                (num - ana).abs() < 1e-6 * ana.abs().max(1.0),
-                "{}: {num} vs {ana}",
-                f.name()
-            );
+            assert!((num - ana).abs() < 1e-6 * ana.abs().max(1.0), "{}: {num} vs {ana}", f.name());
             // Unit deviance is -2 (ll(y, mu) - ll(y, y)) up to phi, whose mu-derivative gives the
             // same score.
             let dev = |m: f64| f.unit_deviance(y, m, 1.0 - m);
             let num_d = -(dev(mu + h) - dev(mu - h)) / (4.0 * h);
-            assert!(
-                (num_d - ana).abs() < 1e-6 * ana.abs().max(1.0),
-                "{} deviance",
-                f.name()
-            );
+            assert!((num_d - ana).abs() < 1e-6 * ana.abs().max(1.0), "{} deviance", f.name());
         }
     }
 }

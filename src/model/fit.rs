@@ -149,15 +149,7 @@ fn pass(design: &Design, beta: &[f64], eng: &Engine, info: Info) -> Pass {
         (Some(h), g, sc)
     };
     let objective = -0.5 * sc[0];
-    Pass {
-        h,
-        g,
-        objective: if objective.is_finite() {
-            objective
-        } else {
-            f64::NAN
-        },
-    }
+    Pass { h, g, objective: if objective.is_finite() { objective } else { f64::NAN } }
 }
 
 /// `X' s` only (no cross-product): the cost of a Fisher iteration with a constant information.
@@ -205,10 +197,7 @@ where
 
 /// Whether the expected information weight is free of the estimates.
 fn constant_eim(family: FamilyKind, link: LinkKind) -> bool {
-    matches!(
-        (family, link),
-        (FamilyKind::Gamma, LinkKind::Log) | (FamilyKind::Gaussian, LinkKind::Identity)
-    )
+    matches!((family, link), (FamilyKind::Gamma, LinkKind::Log) | (FamilyKind::Gaussian, LinkKind::Identity))
 }
 
 fn is_canonical(family: FamilyKind, link: LinkKind) -> bool {
@@ -223,22 +212,9 @@ fn is_canonical(family: FamilyKind, link: LinkKind) -> bool {
 
 /// Rows listed as file lines, for messages: "lines 5, 9, 17 and 3 more".
 fn some_lines(design: &Design, bad: &[usize]) -> String {
-    let shown: Vec<String> = bad
-        .iter()
-        .take(5)
-        .map(|&i| design.lines[i].to_string())
-        .collect();
-    let more = if bad.len() > 5 {
-        format!(" and {} more", bad.len() - 5)
-    } else {
-        String::new()
-    };
-    format!(
-        "line{} {}{}",
-        if bad.len() > 1 { "s" } else { "" },
-        shown.join(", "),
-        more
-    )
+    let shown: Vec<String> = bad.iter().take(5).map(|&i| design.lines[i].to_string()).collect();
+    let more = if bad.len() > 5 { format!(" and {} more", bad.len() - 5) } else { String::new() };
+    format!("line{} {}{}", if bad.len() > 1 { "s" } else { "" }, shown.join(", "), more)
 }
 
 /// Fits `spec` on `design`.
@@ -252,26 +228,17 @@ pub fn fit(mut design: Design, spec: &ModelSpec) -> Result<Fit> {
     let binary = matches!(spec.kind, ModelKind::Probit | ModelKind::Logit);
     if binary {
         // Stata: any non-zero value of the outcome is a positive outcome.
-        design
-            .y
-            .iter_mut()
-            .for_each(|v| *v = if *v != 0.0 { 1.0 } else { 0.0 });
+        design.y.iter_mut().for_each(|v| *v = if *v != 0.0 { 1.0 } else { 0.0 });
         let ones = design.y.iter().filter(|&&v| v == 1.0).count();
         if ones == 0 || ones == design.n() {
             return Err(FitError::ConstantResponse(
                 design.response.clone(),
-                format!(
-                    "every one of the {} observations is {}",
-                    design.n(),
-                    if ones == 0 { "0" } else { "non-zero" }
-                ),
+                format!("every one of the {} observations is {}", design.n(), if ones == 0 { "0" } else { "non-zero" }),
             )
             .into());
         }
     } else {
-        let bad: Vec<usize> = (0..design.n())
-            .filter(|&i| !fam.valid_y(design.y[i]))
-            .collect();
+        let bad: Vec<usize> = (0..design.n()).filter(|&i| !fam.valid_y(design.y[i])).collect();
         if !bad.is_empty() {
             return Err(FitError::InvalidResponse(format!(
                 "the {} family needs a response that is {}: {} of {} observations of '{}' are not ({}; first value {})",
@@ -289,11 +256,7 @@ pub fn fit(mut design: Design, spec: &ModelSpec) -> Result<Fit> {
         if design.y.iter().all(|&v| v == y0) {
             return Err(FitError::ConstantResponse(
                 design.response.clone(),
-                format!(
-                    "every one of the {} observations equals {}",
-                    design.n(),
-                    crate::data::format_number(y0)
-                ),
+                format!("every one of the {} observations equals {}", design.n(), crate::data::format_number(y0)),
             )
             .into());
         }
@@ -314,12 +277,7 @@ pub fn fit(mut design: Design, spec: &ModelSpec) -> Result<Fit> {
     let k = design.k();
     let w: Vec<f64> = design.weights.clone().unwrap_or_else(|| vec![1.0; n]);
     let y = design.y.clone();
-    let eng = Engine {
-        fam,
-        link,
-        y: &y,
-        w: &w,
-    };
+    let eng = Engine { fam, link, y: &y, w: &w };
 
     // Starting values: one IRLS step from mu = start_mu(y).
     let wsum: f64 = w.iter().sum();
@@ -334,30 +292,19 @@ pub fn fit(mut design: Design, spec: &ModelSpec) -> Result<Fit> {
         (we, we * z, [0.0; 4])
     });
     let mut beta = spd_solve(&h0, &g0).ok_or_else(|| {
-        FitError::Numerical("the starting values could not be computed (singular X'WX): check for columns with no variation".into())
+        FitError::Numerical(
+            "the starting values could not be computed (singular X'WX): check for columns with no variation".into(),
+        )
     })?;
 
     let canonical = is_canonical(spec.family, spec.link);
     let const_eim = constant_eim(spec.family, spec.link);
-    let fixed_eim = if const_eim {
-        Some(pass(&design, &beta, &eng, Info::Expected).h.unwrap())
-    } else {
-        None
-    };
+    let fixed_eim = if const_eim { Some(pass(&design, &beta, &eng, Info::Expected).h.unwrap()) } else { None };
     let mut history = Vec::new();
     let mut converged = false;
     let mut iterations = 0;
     let mut fisher_steps = 0;
-    let mut cur = pass(
-        &design,
-        &beta,
-        &eng,
-        if const_eim {
-            Info::None
-        } else {
-            Info::Expected
-        },
-    );
+    let mut cur = pass(&design, &beta, &eng, if const_eim { Info::None } else { Info::Expected });
     if cur.objective.is_nan() {
         return Err(FitError::Numerical(format!(
             "the starting values give means outside the domain of the {} family with the {} link",
@@ -372,11 +319,7 @@ pub fn fit(mut design: Design, spec: &ModelSpec) -> Result<Fit> {
         let (h, method, info_used) = if const_eim {
             (fixed_eim.clone().unwrap(), "fisher", Info::Expected)
         } else if canonical || fisher_steps < 2 {
-            (
-                cur.h.clone().unwrap(),
-                if canonical { "newton" } else { "fisher" },
-                Info::Expected,
-            )
+            (cur.h.clone().unwrap(), if canonical { "newton" } else { "fisher" }, Info::Expected)
         } else {
             (cur.h.clone().unwrap(), "newton", Info::Observed)
         };
@@ -385,32 +328,20 @@ pub fn fit(mut design: Design, spec: &ModelSpec) -> Result<Fit> {
             None if info_used == Info::Observed => {
                 // Observed information not positive definite here: take a Fisher step.
                 let he = pass(&design, &beta, &eng, Info::Expected).h.unwrap();
-                spd_solve(&he, &cur.g).ok_or_else(|| {
-                    FitError::Numerical("the information matrix is singular".into())
-                })?
+                spd_solve(&he, &cur.g)
+                    .ok_or_else(|| FitError::Numerical("the information matrix is singular".into()))?
             }
-            None => {
-                return Err(FitError::Numerical("the information matrix is singular".into()).into())
-            }
+            None => return Err(FitError::Numerical("the information matrix is singular".into()).into()),
         };
         let crit: f64 = step.iter().zip(&cur.g).map(|(a, b)| a * b).sum();
-        history.push(Iteration {
-            iteration: iterations,
-            objective: cur.objective,
-            criterion: crit,
-            method,
-        });
+        history.push(Iteration { iteration: iterations, objective: cur.objective, criterion: crit, method });
         if method == "fisher" {
             fisher_steps += 1;
         }
         let newton = method == "newton";
         // Quadratic convergence: once g'H^{-1}g < 1e-12, the next Newton step leaves an error
         // of order 1e-24; Fisher scoring converges linearly, so it must get further.
-        let done = if newton {
-            crit.abs() < 1e-12
-        } else {
-            crit.abs() < 1e-20
-        };
+        let done = if newton { crit.abs() < 1e-12 } else { crit.abs() < 1e-20 };
         let next_info = if const_eim {
             Info::None
         } else if canonical || fisher_steps < 2 {
@@ -424,9 +355,7 @@ pub fn fit(mut design: Design, spec: &ModelSpec) -> Result<Fit> {
         for _ in 0..40 {
             let cand: Vec<f64> = beta.iter().zip(&step).map(|(b, s)| b + t * s).collect();
             let p = pass(&design, &cand, &eng, next_info);
-            if !p.objective.is_nan()
-                && p.objective >= cur.objective - 1e-12 * cur.objective.abs().max(1.0)
-            {
+            if !p.objective.is_nan() && p.objective >= cur.objective - 1e-12 * cur.objective.abs().max(1.0) {
                 accepted = Some((cand, p));
                 break;
             }
@@ -464,17 +393,11 @@ pub fn fit(mut design: Design, spec: &ModelSpec) -> Result<Fit> {
     // Final quantities at the estimates.
     let eta = linalg::xbeta(design.x.view(), &beta);
     let obs: Vec<Obs> = (0..n).map(|i| eng.obs(i, eta[i])).collect();
-    let oim = linalg::xtwx(
-        design.x.view(),
-        &obs.iter().map(|o| o.w_o).collect::<Vec<_>>(),
-    );
+    let oim = linalg::xtwx(design.x.view(), &obs.iter().map(|o| o.w_o).collect::<Vec<_>>());
     let eim = if canonical {
         oim.clone()
     } else {
-        linalg::xtwx(
-            design.x.view(),
-            &obs.iter().map(|o| o.w_e).collect::<Vec<_>>(),
-        )
+        linalg::xtwx(design.x.view(), &obs.iter().map(|o| o.w_e).collect::<Vec<_>>())
     };
     let deviance: f64 = obs.iter().map(|o| o.dev).sum();
     let pearson_chi2: f64 = obs.iter().map(|o| o.pearson).sum();
@@ -489,20 +412,12 @@ pub fn fit(mut design: Design, spec: &ModelSpec) -> Result<Fit> {
     let log_likelihood = log_likelihood(spec, &y, &eta, &w, n_obs);
     let ll_null = if binary && design.names.iter().any(|s| s == "(Intercept)") {
         let p = ybar_weighted(&y, &w);
-        Some(
-            y.iter()
-                .zip(&w)
-                .map(|(&yi, &wi)| wi * if yi == 1.0 { p.ln() } else { (1.0 - p).ln() })
-                .sum(),
-        )
+        Some(y.iter().zip(&w).map(|(&yi, &wi)| wi * if yi == 1.0 { p.ln() } else { (1.0 - p).ln() }).sum())
     } else {
         None
     };
     if binary {
-        let determined = mu
-            .iter()
-            .filter(|&&m| !(1e-12..=1.0 - 1e-12).contains(&m))
-            .count();
+        let determined = mu.iter().filter(|&&m| !(1e-12..=1.0 - 1e-12).contains(&m)).count();
         if determined > 0 {
             notes.push(format!(
                 "{determined} observations completely determined (fitted probability within 1e-12 of 0 or 1); standard errors may be questionable"
@@ -570,36 +485,20 @@ fn log_likelihood(spec: &ModelSpec, y: &[f64], eta: &[f64], w: &[f64], n_obs: f6
     y.iter()
         .zip(eta)
         .zip(w)
-        .map(|((&yi, &e), &wi)| {
-            wi * fam.loglik(yi, link.inverse(e), link.inverse_complement(e), 1.0, phi_ll)
-        })
+        .map(|((&yi, &e), &wi)| wi * fam.loglik(yi, link.inverse(e), link.inverse_complement(e), 1.0, phi_ll))
         .sum()
 }
 
 fn not_converged(iterations: usize, history: &[Iteration]) -> crate::Error {
-    let mut h =
-        String::from("iteration history (objective = -deviance/2, criterion = g'H^-1 g):\n");
-    for it in history
-        .iter()
-        .rev()
-        .take(10)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-    {
+    let mut h = String::from("iteration history (objective = -deviance/2, criterion = g'H^-1 g):\n");
+    for it in history.iter().rev().take(10).collect::<Vec<_>>().into_iter().rev() {
         h.push_str(&format!(
             "  iteration {:>3} ({}): objective = {:.10e}, criterion = {:.3e}\n",
             it.iteration, it.method, it.objective, it.criterion
         ));
     }
-    h.push_str(
-        "use --max-iter to allow more iterations, or --keep-going to report the last estimates",
-    );
-    FitError::NotConverged {
-        iterations,
-        history: h,
-    }
-    .into()
+    h.push_str("use --max-iter to allow more iterations, or --keep-going to report the last estimates");
+    FitError::NotConverged { iterations, history: h }.into()
 }
 
 /// Drops columns that are linear combinations of earlier ones (prior-weighted, centred when
@@ -638,10 +537,7 @@ fn drop_collinear(design: &mut Design, omitted: &mut Vec<Omitted>, notes: &mut V
     for &j in &dropped {
         let term = design.names[j].clone();
         notes.push(format!("{term} omitted because of collinearity"));
-        omitted.push(Omitted {
-            term,
-            reason: "collinearity".into(),
-        });
+        omitted.push(Omitted { term, reason: "collinearity".into() });
     }
     let keep: Vec<usize> = (0..k).filter(|j| !dropped.contains(j)).collect();
     design.select_columns(&keep);
@@ -650,11 +546,7 @@ fn drop_collinear(design: &mut Design, omitted: &mut Vec<Omitted>, notes: &mut V
 /// Stata's check for binary models: an indicator column for which one of its values occurs
 /// only with one outcome predicts that outcome perfectly; Stata drops the column and the
 /// observations it predicts, with a note. We do the same.
-fn drop_perfect_predictors(
-    design: &mut Design,
-    omitted: &mut Vec<Omitted>,
-    notes: &mut Vec<String>,
-) -> Result<()> {
+fn drop_perfect_predictors(design: &mut Design, omitted: &mut Vec<Omitted>, notes: &mut Vec<String>) -> Result<()> {
     loop {
         let n = design.n();
         let mut found = None;
@@ -691,13 +583,8 @@ fn drop_perfect_predictors(
         };
         let term = design.names[j].clone();
         let cond = if val == 1.0 { "!= 0" } else { "== 0" };
-        notes.push(format!(
-            "{term} {cond} predicts {outcome} perfectly; {term} dropped and {count} obs not used"
-        ));
-        omitted.push(Omitted {
-            term: term.clone(),
-            reason: format!("{term} {cond} predicts {outcome} perfectly"),
-        });
+        notes.push(format!("{term} {cond} predicts {outcome} perfectly; {term} dropped and {count} obs not used"));
+        omitted.push(Omitted { term: term.clone(), reason: format!("{term} {cond} predicts {outcome} perfectly") });
         let keep_rows: Vec<bool> = (0..n).map(|i| design.x[[i, j]] != val).collect();
         design.select_rows(&keep_rows);
         let keep_cols: Vec<usize> = (0..design.k()).filter(|&c| c != j).collect();

@@ -19,6 +19,10 @@ pub trait Link: Send + Sync {
     fn d_inverse(&self, eta: f64) -> f64;
     /// `h''(eta)`.
     fn d2_inverse(&self, eta: f64) -> f64;
+    /// `(h, h', h'')` at once; links override it to share the transcendental functions.
+    fn all(&self, eta: f64) -> (f64, f64, f64) {
+        (self.inverse(eta), self.d_inverse(eta), self.d2_inverse(eta))
+    }
 }
 
 /// The links migfit knows, by name.
@@ -103,6 +107,10 @@ impl Link for Log {
     fn d2_inverse(&self, eta: f64) -> f64 {
         eta.exp()
     }
+    fn all(&self, eta: f64) -> (f64, f64, f64) {
+        let e = eta.exp();
+        (e, e, e)
+    }
 }
 
 impl Link for Logit {
@@ -125,6 +133,10 @@ impl Link for Logit {
         let (p, q) = (self.inverse(eta), self.inverse_complement(eta));
         p * q * (q - p)
     }
+    fn all(&self, eta: f64) -> (f64, f64, f64) {
+        let (p, q) = (self.inverse(eta), self.inverse_complement(eta));
+        (p, p * q, p * q * (q - p))
+    }
 }
 
 impl Link for Probit {
@@ -145,6 +157,10 @@ impl Link for Probit {
     }
     fn d2_inverse(&self, eta: f64) -> f64 {
         -eta * norm_pdf(eta)
+    }
+    fn all(&self, eta: f64) -> (f64, f64, f64) {
+        let d = norm_pdf(eta);
+        (norm_cdf(eta), d, -eta * d)
     }
 }
 
@@ -192,14 +208,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const ALL: [LinkKind; 6] = [
-        LinkKind::Identity,
-        LinkKind::Log,
-        LinkKind::Logit,
-        LinkKind::Probit,
-        LinkKind::Cloglog,
-        LinkKind::Inverse,
-    ];
+    const ALL: [LinkKind; 6] =
+        [LinkKind::Identity, LinkKind::Log, LinkKind::Logit, LinkKind::Probit, LinkKind::Cloglog, LinkKind::Inverse];
 
     fn domain(kind: LinkKind, t: f64) -> f64 {
         // Map t in (0,1) into a sensible eta for each link.
@@ -239,6 +249,8 @@ mod tests {
                 let d2 = (l.d_inverse(eta + h) - l.d_inverse(eta - h)) / (2.0 * h);
                 prop_assert!((d1 - l.d_inverse(eta)).abs() <= 1e-7 * d1.abs().max(1e-3), "{} h'", l.name());
                 prop_assert!((d2 - l.d2_inverse(eta)).abs() <= 1e-6 * d2.abs().max(1e-3), "{} h''", l.name());
+                let (h, h1, h2) = l.all(eta);
+                prop_assert!(h == l.inverse(eta) && h1 == l.d_inverse(eta) && h2 == l.d2_inverse(eta), "{} all", l.name());
                 let c = l.inverse_complement(eta);
                 prop_assert!((c - (1.0 - l.inverse(eta))).abs() <= 1e-12, "{} complement", l.name());
             }

@@ -31,9 +31,7 @@ impl ModelKind {
             "probit" => Ok(ModelKind::Probit),
             "logit" => Ok(ModelKind::Logit),
             "glm" => Ok(ModelKind::Glm),
-            _ => Err(usage(format!(
-                "unknown model '{s}' (expected probit, logit or glm)"
-            ))),
+            _ => Err(usage(format!("unknown model '{s}' (expected probit, logit or glm)"))),
         }
     }
 
@@ -65,9 +63,7 @@ impl Scale {
             "dev" | "deviance" => Ok(Scale::Deviance),
             other => match other.parse::<f64>() {
                 Ok(v) if v > 0.0 && v.is_finite() => Ok(Scale::Fixed(v)),
-                _ => Err(usage(format!(
-                    "--scale takes x2, dev or a positive number, not '{s}'"
-                ))),
+                _ => Err(usage(format!("--scale takes x2, dev or a positive number, not '{s}'"))),
             },
         }
     }
@@ -97,11 +93,7 @@ impl ModelSpec {
                         kind.name()
                     )));
                 }
-                let l = if kind == ModelKind::Probit {
-                    LinkKind::Probit
-                } else {
-                    LinkKind::Logit
-                };
+                let l = if kind == ModelKind::Probit { LinkKind::Probit } else { LinkKind::Logit };
                 if let Some(given) = link.filter(|g| LinkKind::parse(g) != Some(l)) {
                     return Err(usage(format!(
                         "--link {given} does not apply to --model {}; use --model glm",
@@ -114,7 +106,9 @@ impl ModelSpec {
                 let fam = match family {
                     None => FamilyKind::Gaussian,
                     Some(f) => FamilyKind::parse(f).ok_or_else(|| {
-                        usage(format!("unknown family '{f}' (expected gaussian, binomial, poisson, gamma or igaussian)"))
+                        usage(format!(
+                            "unknown family '{f}' (expected gaussian, binomial, poisson, gamma or igaussian)"
+                        ))
                     })?,
                 };
                 let link = match link {
@@ -126,22 +120,11 @@ impl ModelSpec {
                 (fam, link)
             }
         };
-        Ok(ModelSpec {
-            kind,
-            family,
-            link,
-            scale: None,
-            max_iter: 100,
-            keep_going: false,
-        })
+        Ok(ModelSpec { kind, family, link, scale: None, max_iter: 100, keep_going: false })
     }
 
     /// The dispersion rule in force.
     pub fn scale_rule(&self) -> Scale {
-        self.scale.unwrap_or(if self.family.family().fixed_scale() {
-            Scale::Fixed(1.0)
-        } else {
-            Scale::Pearson
-        })
+        self.scale.unwrap_or(if self.family.family().fixed_scale() { Scale::Fixed(1.0) } else { Scale::Pearson })
     }
 }

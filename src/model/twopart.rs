@@ -38,31 +38,15 @@ pub struct TwoPartRequest<'a> {
 }
 
 fn lines_of(design: &Design, idx: &[usize]) -> String {
-    let shown: Vec<String> = idx
-        .iter()
-        .take(5)
-        .map(|&i| design.lines[i].to_string())
-        .collect();
-    let more = if idx.len() > 5 {
-        format!(" and {} more", idx.len() - 5)
-    } else {
-        String::new()
-    };
+    let shown: Vec<String> = idx.iter().take(5).map(|&i| design.lines[i].to_string()).collect();
+    let more = if idx.len() > 5 { format!(" and {} more", idx.len() - 5) } else { String::new() };
     let word = if idx.len() > 1 { "lines" } else { "line" };
     format!("{word} {}{more}", shown.join(", "))
 }
 
 /// Fits both parts.
-pub fn fit_twopart(
-    ds: &crate::data::Dataset,
-    req: &TwoPartRequest,
-    opts: &SampleOptions,
-) -> Result<TwoPartFit> {
-    let (_, y_text) = req
-        .formula
-        .response
-        .clone()
-        .expect("formula has a response");
+pub fn fit_twopart(ds: &crate::data::Dataset, req: &TwoPartRequest, opts: &SampleOptions) -> Result<TwoPartFit> {
+    let (_, y_text) = req.formula.response.clone().expect("formula has a response");
     let f1 = req.formula.clone();
     let f2 = match req.formula2 {
         Some(f) => f.with_response(&y_text)?,
@@ -144,12 +128,8 @@ pub fn fit_twopart(
     let second = fit(d2, &req.second)?;
 
     // The second part's design on the first part's final rows and the second's final columns.
-    let pos_in_all: std::collections::HashMap<usize, usize> = d2_all
-        .rows
-        .iter()
-        .enumerate()
-        .map(|(i, &r)| (r, i))
-        .collect();
+    let pos_in_all: std::collections::HashMap<usize, usize> =
+        d2_all.rows.iter().enumerate().map(|(i, &r)| (r, i)).collect();
     let mut second_on_all = d2_all;
     let mut keep_rows = vec![false; second_on_all.n()];
     for r in &first.design.rows {
@@ -161,21 +141,12 @@ pub fn fit_twopart(
         .names
         .iter()
         .map(|name| {
-            second_on_all
-                .names
-                .iter()
-                .position(|n| n == name)
-                .expect("second part columns come from the full design")
+            second_on_all.names.iter().position(|n| n == name).expect("second part columns come from the full design")
         })
         .collect();
     second_on_all.select_columns(&cols);
-    let pos_in_first: std::collections::HashMap<usize, usize> = first
-        .design
-        .rows
-        .iter()
-        .enumerate()
-        .map(|(i, &r)| (r, i))
-        .collect();
+    let pos_in_first: std::collections::HashMap<usize, usize> =
+        first.design.rows.iter().enumerate().map(|(i, &r)| (r, i)).collect();
     let second_rows_in_first: Vec<usize> = second
         .design
         .rows
@@ -188,12 +159,7 @@ pub fn fit_twopart(
             })
         })
         .collect::<std::result::Result<_, _>>()?;
-    Ok(TwoPartFit {
-        first,
-        second,
-        second_on_all,
-        second_rows_in_first,
-    })
+    Ok(TwoPartFit { first, second, second_on_all, second_rows_in_first })
 }
 
 /// Joint variance of both parts from stacked scores (Stata's `suest`):
@@ -225,10 +191,7 @@ pub fn joint_vce(tp: &TwoPartFit, kind: VceKind) -> Result<(Array2<f64>, String)
             let cl = f1.design.clusters.as_ref().expect("clusters");
             let gcount = f1.design.n_clusters;
             if gcount < 2 {
-                return Err(FitError::Numerical(
-                    "cluster-robust variance needs at least 2 clusters".into(),
-                )
-                .into());
+                return Err(FitError::Numerical("cluster-robust variance needs at least 2 clusters".into()).into());
             }
             let mut sums = Array2::<f64>::zeros((gcount, k));
             for i in 0..n {
@@ -250,9 +213,7 @@ pub fn joint_vce(tp: &TwoPartFit, kind: VceKind) -> Result<(Array2<f64>, String)
         }
         _ => {
             let fw = f1.design.weight_type == Some(WeightType::Frequency);
-            let c: Vec<f64> = (0..n)
-                .map(|i| if fw { 1.0 / f1.w[i] } else { 1.0 })
-                .collect();
+            let c: Vec<f64> = (0..n).map(|i| if fw { 1.0 / f1.w[i] } else { 1.0 }).collect();
             let nn = f1.n_obs;
             (
                 linalg::xtwx(g.view(), &c),
@@ -265,10 +226,10 @@ pub fn joint_vce(tp: &TwoPartFit, kind: VceKind) -> Result<(Array2<f64>, String)
             )
         }
     };
-    let b1 = spd_inverse(&f1.oim)
-        .ok_or_else(|| FitError::Numerical("first part: singular information matrix".into()))?;
-    let b2 = spd_inverse(&f2.oim)
-        .ok_or_else(|| FitError::Numerical("second part: singular information matrix".into()))?;
+    let b1 =
+        spd_inverse(&f1.oim).ok_or_else(|| FitError::Numerical("first part: singular information matrix".into()))?;
+    let b2 =
+        spd_inverse(&f2.oim).ok_or_else(|| FitError::Numerical("second part: singular information matrix".into()))?;
     let d = crate::margins::block_diag(&[&b1, &b2]);
     let mut v = d.dot(&meat).dot(&d) * factor;
     linalg::symmetrize(&mut v);
