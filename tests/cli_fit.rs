@@ -24,23 +24,14 @@ fn fails(args: &[&str], data: &str, code: i32, needles: &[&str]) {
     let file = write(dir.path(), "d.csv", data);
     let out = dir.path().join("out.json");
     let mut cmd = migfit();
-    cmd.arg("fit")
-        .arg(&file)
-        .args(args)
-        .arg("--format")
-        .arg("json")
-        .arg("-o")
-        .arg(&out);
+    cmd.arg("fit").arg(&file).args(args).arg("--format").arg("json").arg("-o").arg(&out);
     let mut assert = cmd.assert().code(code);
     for n in needles {
         assert = assert.stderr(predicate::str::contains(*n));
     }
     assert!(!out.exists(), "no partial output file");
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name())
-        .collect();
+    let leftovers: Vec<_> =
+        std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
     assert_eq!(leftovers.len(), 1, "only the input remains: {leftovers:?}");
 }
 
@@ -55,12 +46,7 @@ fn missing_file() {
 
 #[test]
 fn no_header() {
-    fails(
-        &["-f", "y ~ x", "-m", "probit"],
-        "1,0.5\n0,1.5\n",
-        1,
-        &["line 1", "header"],
-    );
+    fails(&["-f", "y ~ x", "-m", "probit"], "1,0.5\n0,1.5\n", 1, &["line 1", "header"]);
 }
 
 #[test]
@@ -70,12 +56,7 @@ fn empty_file() {
 
 #[test]
 fn ragged_rows() {
-    fails(
-        &["-f", "y ~ x", "-m", "probit"],
-        "y,x\n1,0.5\n0\n1,2\n",
-        1,
-        &["line 3", "has 1 fields", "header has 2"],
-    );
+    fails(&["-f", "y ~ x", "-m", "probit"], "y,x\n1,0.5\n0\n1,2\n", 1, &["line 3", "has 1 fields", "header has 2"]);
 }
 
 #[test]
@@ -90,78 +71,36 @@ fn non_numeric_value_in_numeric_column() {
 
 #[test]
 fn unknown_column_suggests_closest() {
-    fails(
-        &["-f", "y ~ x + g2", "-m", "probit"],
-        GOOD,
-        2,
-        &["unknown column 'g2'"],
-    );
-    fails(
-        &["-f", "y ~ z", "-m", "probit"],
-        "y,zz\n1,1\n0,2\n",
-        2,
-        &["unknown column 'z'", "did you mean 'zz'"],
-    );
+    fails(&["-f", "y ~ x + g2", "-m", "probit"], GOOD, 2, &["unknown column 'g2'"]);
+    fails(&["-f", "y ~ z", "-m", "probit"], "y,zz\n1,1\n0,2\n", 2, &["unknown column 'z'", "did you mean 'zz'"]);
 }
 
 #[test]
 fn formula_syntax_error_points_at_character() {
-    fails(
-        &["-f", "y ~ x + * C(g)", "-m", "probit"],
-        GOOD,
-        2,
-        &["character 9", "        ^"],
-    );
-    fails(
-        &["-f", "y ~ x + C(g", "-m", "probit"],
-        GOOD,
-        2,
-        &["expected ')'"],
-    );
+    fails(&["-f", "y ~ x + * C(g)", "-m", "probit"], GOOD, 2, &["character 9", "        ^"]);
+    fails(&["-f", "y ~ x + C(g", "-m", "probit"], GOOD, 2, &["expected ')'"]);
 }
 
 #[test]
 fn constant_response() {
-    fails(
-        &["-f", "y ~ x", "-m", "probit"],
-        "y,x\n1,1\n1,2\n1,3\n",
-        3,
-        &["constant", "'y'"],
-    );
-    fails(
-        &["-f", "y ~ x", "-m", "glm"],
-        "y,x\n2,1\n2,2\n2,3\n",
-        3,
-        &["constant"],
-    );
+    fails(&["-f", "y ~ x", "-m", "probit"], "y,x\n1,1\n1,2\n1,3\n", 3, &["constant", "'y'"]);
+    fails(&["-f", "y ~ x", "-m", "glm"], "y,x\n2,1\n2,2\n2,3\n", 3, &["constant"]);
 }
 
 #[test]
 fn empty_sample_after_dropping() {
-    fails(
-        &["-f", "y ~ x", "-m", "probit"],
-        "y,x\n1,NA\nNA,2\n",
-        3,
-        &["estimation sample is empty", "2 rows read"],
-    );
+    fails(&["-f", "y ~ x", "-m", "probit"], "y,x\n1,NA\nNA,2\n", 3, &["estimation sample is empty", "2 rows read"]);
 }
 
 #[test]
 fn text_column_needs_c() {
-    fails(
-        &["-f", "y ~ g", "-m", "probit"],
-        GOOD,
-        1,
-        &["column 'g'", "C()"],
-    );
+    fails(&["-f", "y ~ g", "-m", "probit"], GOOD, 1, &["column 'g'", "C()"]);
 }
 
 #[test]
 fn gamma_needs_positive_response() {
     fails(
-        &[
-            "-f", "y ~ x", "-m", "glm", "--family", "gamma", "--link", "log",
-        ],
+        &["-f", "y ~ x", "-m", "glm", "--family", "gamma", "--link", "log"],
         "y,x\n1,1\n0,2\n3,3\n-1,4\n2,5\n",
         3,
         &["strictly positive", "2 of 5", "lines 3, 5"],
@@ -170,62 +109,22 @@ fn gamma_needs_positive_response() {
 
 #[test]
 fn bad_options() {
+    fails(&["-f", "y ~ x", "-m", "tobit"], GOOD, 2, &["unknown model 'tobit'"]);
+    fails(&["-f", "y ~ x", "-m", "glm", "--family", "weibull"], GOOD, 2, &["unknown family 'weibull'"]);
+    fails(&["-f", "y ~ x", "-m", "probit", "--vce", "cluster"], GOOD, 2, &["--cluster"]);
     fails(
-        &["-f", "y ~ x", "-m", "tobit"],
-        GOOD,
-        2,
-        &["unknown model 'tobit'"],
-    );
-    fails(
-        &["-f", "y ~ x", "-m", "glm", "--family", "weibull"],
-        GOOD,
-        2,
-        &["unknown family 'weibull'"],
-    );
-    fails(
-        &["-f", "y ~ x", "-m", "probit", "--vce", "cluster"],
-        GOOD,
-        2,
-        &["--cluster"],
-    );
-    fails(
-        &[
-            "-f",
-            "y ~ x",
-            "-m",
-            "probit",
-            "--weights",
-            "x",
-            "--weight-type",
-            "aweight",
-        ],
+        &["-f", "y ~ x", "-m", "probit", "--weights", "x", "--weight-type", "aweight"],
         GOOD,
         2,
         &["aweights are not allowed"],
     );
     fails(
-        &[
-            "-f",
-            "y ~ x",
-            "-m",
-            "probit",
-            "--weights",
-            "x",
-            "--weight-type",
-            "pweight",
-            "--vce",
-            "oim",
-        ],
+        &["-f", "y ~ x", "-m", "probit", "--weights", "x", "--weight-type", "pweight", "--vce", "oim"],
         GOOD,
         2,
         &["pweights"],
     );
-    fails(
-        &["-f", "y ~ C(g, ref=zz)", "-m", "probit"],
-        GOOD,
-        2,
-        &["reference level 'zz'", "a, b, c"],
-    );
+    fails(&["-f", "y ~ C(g, ref=zz)", "-m", "probit"], GOOD, 2, &["reference level 'zz'", "a, b, c"]);
 }
 
 #[test]
@@ -234,39 +133,16 @@ fn good_fit_writes_json_atomically() {
     let file = write(dir.path(), "d.csv", GOOD);
     let out = dir.path().join("out.json");
     migfit()
-        .args([
-            "fit",
-            &file,
-            "-f",
-            "y ~ x + C(g)",
-            "-m",
-            "logit",
-            "--format",
-            "json",
-            "-o",
-        ])
+        .args(["fit", &file, "-f", "y ~ x + C(g)", "-m", "logit", "--format", "json", "-o"])
         .arg(&out)
         .assert()
         .success();
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     let m = &v["models"][0];
     assert_eq!(m["n_obs"], 10);
-    let terms: Vec<&str> = m["coefficients"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["term"].as_str().unwrap())
-        .collect();
+    let terms: Vec<&str> = m["coefficients"].as_array().unwrap().iter().map(|c| c["term"].as_str().unwrap()).collect();
     assert_eq!(terms, vec!["(Intercept)", "x", "C(g)[b]", "C(g)[c]"]);
-    for f in [
-        "estimate",
-        "std_error",
-        "statistic",
-        "p_value",
-        "conf_low",
-        "conf_high",
-    ] {
+    for f in ["estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high"] {
         assert!(m["coefficients"][1][f].is_f64(), "{f}");
     }
     assert!(m["vce"].as_str().unwrap().starts_with("OIM"));
@@ -287,12 +163,7 @@ fn broken_pipe_is_not_an_error() {
     drop(child.stdout.take()); // close the read end at once
     let status = child.wait().unwrap();
     let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
     assert_ne!(status.code(), Some(101), "panic: {err}");
     assert!(!err.contains("panicked"), "{err}");
 }

@@ -59,8 +59,7 @@ struct Report<'a> {
 
 impl<'a> Report<'a> {
     fn fail(&mut self, place: &str, msg: String) {
-        self.lines
-            .push(format!("{} | {} | {}", self.case, place, msg));
+        self.lines.push(format!("{} | {} | {}", self.case, place, msg));
     }
 
     fn number(&mut self, place: &str, field: &str, ours: Option<&Value>, theirs: &Value, tol: f64) {
@@ -69,10 +68,7 @@ impl<'a> Report<'a> {
             None => return self.fail(place, format!("{field}: expected.json holds no number")),
         };
         match ours.and_then(Value::as_f64) {
-            None => self.fail(
-                place,
-                format!("{field}: ours missing or not a number ({ours:?}), theirs {theirs:.17e}"),
-            ),
+            None => self.fail(place, format!("{field}: ours missing or not a number ({ours:?}), theirs {theirs:.17e}")),
             Some(o) if !rel_close(o, theirs, tol) => self.fail(
                 place,
                 format!(
@@ -86,56 +82,31 @@ impl<'a> Report<'a> {
 }
 
 fn golden_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join("golden")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("golden")
 }
 
 fn read_json(path: &Path) -> Value {
-    let text =
-        fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("{} is not valid JSON: {e}", path.display()))
+    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not valid JSON: {e}", path.display()))
 }
 
 fn find<'v>(list: Option<&'v Value>, key: &dyn Fn(&Value) -> bool) -> Option<&'v Value> {
-    list.and_then(Value::as_array)
-        .and_then(|a| a.iter().find(|x| key(x)))
+    list.and_then(Value::as_array).and_then(|a| a.iter().find(|x| key(x)))
 }
 
 fn str_of<'v>(v: &'v Value, k: &str) -> &'v str {
     v.get(k).and_then(Value::as_str).unwrap_or("")
 }
 
-fn compare_margins(
-    r: &mut Report,
-    place: &str,
-    ours: Option<&Value>,
-    theirs: &Value,
-    tol: &Tolerance,
-) {
+fn compare_margins(r: &mut Report, place: &str, ours: Option<&Value>, theirs: &Value, tol: &Tolerance) {
     for e in theirs.as_array().into_iter().flatten() {
         let (term, contrast) = (str_of(e, "term"), str_of(e, "contrast"));
         let p = format!("{place} | margin {term} [{contrast}]");
-        match find(ours, &|x| {
-            str_of(x, "term") == term && str_of(x, "contrast") == contrast
-        }) {
+        match find(ours, &|x| str_of(x, "term") == term && str_of(x, "contrast") == contrast) {
             None => r.fail(&p, "missing from our output".into()),
             Some(o) => {
-                r.number(
-                    &p,
-                    "estimate",
-                    o.get("estimate"),
-                    &e["estimate"],
-                    tol.margin_estimate,
-                );
-                r.number(
-                    &p,
-                    "std_error",
-                    o.get("std_error"),
-                    &e["std_error"],
-                    tol.margin_std_error,
-                );
+                r.number(&p, "estimate", o.get("estimate"), &e["estimate"], tol.margin_estimate);
+                r.number(&p, "std_error", o.get("std_error"), &e["std_error"], tol.margin_std_error);
             }
         }
     }
@@ -157,18 +128,12 @@ fn compare_model(
     };
     // Names are part of the contract only for twopart ("first", "second").
     if theirs.get("name").is_some() && str_of(ours, "name") != name {
-        r.fail(
-            &place,
-            format!("name: ours {:?} theirs {name:?}", ours.get("name")),
-        );
+        r.fail(&place, format!("name: ours {:?} theirs {name:?}", ours.get("name")));
     }
     if let Some(n) = theirs.get("n_obs").and_then(Value::as_f64) {
         // n_obs is a count: exact.
         if ours.get("n_obs").and_then(Value::as_f64) != Some(n) {
-            r.fail(
-                &place,
-                format!("n_obs: ours {:?} theirs {n}", ours.get("n_obs")),
-            );
+            r.fail(&place, format!("n_obs: ours {:?} theirs {n}", ours.get("n_obs")));
         }
     }
     if loglik_check {
@@ -178,7 +143,10 @@ fn compare_model(
                 Some(o) => {
                     // Both maximise the same likelihood: ours must not be lower ...
                     if o < ll - 1e-9 * ll.abs() {
-                        r.fail(&place, format!("log_likelihood lower than the reference: ours {o:.17e} theirs {ll:.17e}"));
+                        r.fail(
+                            &place,
+                            format!("log_likelihood lower than the reference: ours {o:.17e} theirs {ll:.17e}"),
+                        );
                     }
                     // ... and a much higher value means a different definition (e.g. a
                     // gamma log-likelihood not evaluated at phi = 1, as Stata reports it).
@@ -199,36 +167,17 @@ fn compare_model(
         match find(ours.get("coefficients"), &|x| str_of(x, "term") == term) {
             None => r.fail(&p, "missing from our output".into()),
             Some(o) => {
-                r.number(
-                    &p,
-                    "estimate",
-                    o.get("estimate"),
-                    &e["estimate"],
-                    tol.estimate,
-                );
-                r.number(
-                    &p,
-                    "std_error",
-                    o.get("std_error"),
-                    &e["std_error"],
-                    tol.std_error,
-                );
+                r.number(&p, "estimate", o.get("estimate"), &e["estimate"], tol.estimate);
+                r.number(&p, "std_error", o.get("std_error"), &e["std_error"], tol.std_error);
             }
         }
     }
     let terms = |v: Option<&Value>| -> BTreeSet<String> {
-        v.and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .map(|x| str_of(x, "term").to_string())
-            .collect()
+        v.and_then(Value::as_array).into_iter().flatten().map(|x| str_of(x, "term").to_string()).collect()
     };
     let (om_ours, om_theirs) = (terms(ours.get("omitted")), terms(theirs.get("omitted")));
     if om_ours != om_theirs {
-        r.fail(
-            &place,
-            format!("omitted terms: ours {om_ours:?} theirs {om_theirs:?}"),
-        );
+        r.fail(&place, format!("omitted terms: ours {om_ours:?} theirs {om_theirs:?}"));
     }
     if let Some(m) = theirs.get("margins") {
         compare_margins(r, &place, ours.get("margins"), m, tol);
@@ -239,10 +188,7 @@ fn run_case(dir: &Path, name: &str) -> Vec<String> {
     let case = read_json(&dir.join("case.json"));
     let expected = read_json(&dir.join("expected.json"));
     let tol = Tolerance::from_case(&case);
-    let mut r = Report {
-        case: name,
-        lines: Vec::new(),
-    };
+    let mut r = Report { case: name, lines: Vec::new() };
 
     let command = case["command"].as_str().expect("case.json: command");
     let args: Vec<&str> = case["args"]
@@ -285,27 +231,16 @@ fn run_case(dir: &Path, name: &str) -> Vec<String> {
         }
     };
     let loglik_check = case["loglik_check"].as_bool().unwrap_or(false);
-    let models = expected["models"]
-        .as_array()
-        .expect("expected.json: models");
+    let models = expected["models"].as_array().expect("expected.json: models");
     let n_ours = ours["models"].as_array().map_or(0, Vec::len);
     if n_ours != models.len() {
-        r.fail(
-            "models",
-            format!("ours has {n_ours} models, expected {}", models.len()),
-        );
+        r.fail("models", format!("ours has {n_ours} models, expected {}", models.len()));
     }
     for (i, m) in models.iter().enumerate() {
         compare_model(&mut r, i, ours["models"].get(i), m, &tol, loglik_check);
     }
     if let Some(c) = expected.get("combined") {
-        compare_margins(
-            &mut r,
-            "combined",
-            ours["combined"].get("margins"),
-            &c["margins"],
-            &tol,
-        );
+        compare_margins(&mut r, "combined", ours["combined"].get("margins"), &c["margins"], &tol);
     }
     r.lines
 }
@@ -325,15 +260,11 @@ fn golden_cases_match_reference_numbers() {
             continue;
         }
         // No orphan fixtures: a case directory holds exactly its three files.
-        let mut files: Vec<String> = fs::read_dir(&path)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
-            .collect();
+        let mut files: Vec<String> =
+            fs::read_dir(&path).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().to_string()).collect();
         files.sort();
         if files != ["case.json", "data.csv", "expected.json"] {
-            problems.push(format!(
-                "{name} | fixture | expected case.json, data.csv, expected.json; found {files:?}"
-            ));
+            problems.push(format!("{name} | fixture | expected case.json, data.csv, expected.json; found {files:?}"));
             continue;
         }
         cases.push((path, name));
@@ -352,10 +283,7 @@ fn golden_cases_match_reference_numbers() {
     }
     assert_eq!(used, cases.len(), "every golden case must be run");
     if !problems.is_empty() {
-        let failed: BTreeSet<&str> = problems
-            .iter()
-            .map(|l| l.split(" | ").next().unwrap())
-            .collect();
+        let failed: BTreeSet<&str> = problems.iter().map(|l| l.split(" | ").next().unwrap()).collect();
         panic!(
             "{} mismatches in {} of {} golden cases (case | model | term | field: ours, theirs, rel err):\n{}",
             problems.len(),

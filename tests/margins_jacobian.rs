@@ -9,11 +9,7 @@ use migfit::model::{self, ModelKind, ModelSpec};
 use ndarray::Array2;
 
 fn load() -> migfit::data::Dataset {
-    read_csv(
-        std::path::Path::new("examples/mroz.csv"),
-        &CsvOptions::default(),
-    )
-    .unwrap()
+    read_csv(std::path::Path::new("examples/mroz.csv"), &CsvOptions::default()).unwrap()
 }
 
 /// Checks each effect's SE under an identity variance: sqrt(J J') with J numerical.
@@ -36,22 +32,12 @@ fn check(parts: &[PartEval], target: Target, weights: Option<&[f64]>, at: &At) {
                 let moved: Vec<PartEval> = parts
                     .iter()
                     .zip(&betas)
-                    .map(|(q, b)| PartEval {
-                        x: q.x.view(),
-                        spec: q.spec,
-                        beta: b.as_slice(),
-                        link: q.link,
-                    })
+                    .map(|(q, b)| PartEval { x: q.x.view(), spec: q.spec, beta: b.as_slice(), link: q.link })
                     .collect();
                 margins::estimate_with(&moved, target, weights, at, &m.term).unwrap()
             };
             // Step relative to each coefficient (age squared has coefficients near 1e-3).
-            let bj = parts
-                .iter()
-                .flat_map(|p| p.beta.iter())
-                .nth(idx)
-                .unwrap()
-                .abs();
+            let bj = parts.iter().flat_map(|p| p.beta.iter()).nth(idx).unwrap().abs();
             let h = 1e-6 * bj.max(1e-4);
             let d = (eval(h) - eval(-h)) / (2.0 * h);
             jj += d * d;
@@ -70,21 +56,11 @@ fn check(parts: &[PartEval], target: Target, weights: Option<&[f64]>, at: &At) {
 #[test]
 fn probit_effects() {
     let ds = load();
-    let f =
-        Formula::parse("inlf ~ age + I(age^2) + educ + kidslt6 + C(city) + nwifeinc:educ").unwrap();
+    let f = Formula::parse("inlf ~ age + I(age^2) + educ + kidslt6 + C(city) + nwifeinc:educ").unwrap();
     let d = Design::build(&ds, &f, &SampleOptions::default()).unwrap();
     let fit = model::fit(d, &ModelSpec::new(ModelKind::Probit, None, None).unwrap()).unwrap();
-    let p = PartEval {
-        x: fit.design.x.view(),
-        spec: &fit.design.spec,
-        beta: &fit.beta,
-        link: fit.spec.link,
-    };
-    for at in [
-        At::Average,
-        At::Means,
-        At::parse(Some("age=40,city=1")).unwrap(),
-    ] {
+    let p = PartEval { x: fit.design.x.view(), spec: &fit.design.spec, beta: &fit.beta, link: fit.spec.link };
+    for at in [At::Average, At::Means, At::parse(Some("age=40,city=1")).unwrap()] {
         check(std::slice::from_ref(&p), Target::Mean(0), None, &at);
     }
     let w: Vec<f64> = (0..fit.design.n()).map(|i| 1.0 + (i % 3) as f64).collect();
@@ -116,11 +92,6 @@ fn twopart_combined_effects() {
         link: tp.second.spec.link,
     };
     for at in [At::Average, At::Means] {
-        check(
-            &[PartEval { ..p1 }, PartEval { ..p2 }],
-            Target::Product,
-            None,
-            &at,
-        );
+        check(&[PartEval { ..p1 }, PartEval { ..p2 }], Target::Product, None, &at);
     }
 }
