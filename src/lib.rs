@@ -5,6 +5,7 @@
 //! [`design::Design`] (listwise deletion, factor coding) → fit a model ([`model`]) → choose a
 //! variance ([`vce`]) → report ([`output`]).
 
+pub mod analysis;
 pub mod cli;
 pub mod data;
 pub mod design;

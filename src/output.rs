@@ -23,6 +23,8 @@ pub struct Combined {
     pub description: String,
     pub vce: String,
     pub margins: Vec<Margin>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -1,13 +1,13 @@
 //! `migfit fit`: one model from a formula, with a chosen variance, as JSON or text.
 
 use super::DataArgs;
-use crate::design::{Design, SampleOptions, WeightType};
+use crate::analysis::{Estimation, FitJob};
+use crate::design::{SampleOptions, WeightType};
 use crate::error::{usage, Result};
 use crate::formula::Formula;
-use crate::margins;
-use crate::model::{self, ModelKind, ModelSpec, Scale};
-use crate::output::{self, ModelReport, Report};
-use crate::vce::{self, VceKind};
+use crate::model::{ModelKind, ModelSpec, Scale};
+use crate::output::{self, Report};
+use crate::vce::VceKind;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 
@@ -59,38 +59,30 @@ pub struct EstimationArgs {
 }
 
 impl EstimationArgs {
-    pub fn sample_options(&self) -> Result<SampleOptions> {
+    /// The validated estimation options.
+    pub fn estimation(&self) -> Result<Estimation> {
         let weights = match (&self.weights, &self.weight_type) {
             (Some(v), Some(t)) => Some((v.clone(), WeightType::parse(t)?)),
             (Some(_), None) => return Err(usage("--weights needs --weight-type fweight, pweight or aweight")),
             _ => None,
         };
-        Ok(SampleOptions { weights, cluster: self.cluster.clone(), ..Default::default() })
-    }
-
-    /// The --margins-at setting, if margins were requested.
-    pub fn margins_at(&self) -> Result<Option<crate::margins::At>> {
-        if !self.margins && self.margins_at.is_none() {
-            return Ok(None);
-        }
-        crate::margins::At::parse(self.margins_at.as_deref()).map(Some)
-    }
-
-    pub fn check(&self) -> Result<()> {
-        if !(self.level > 10.0 && self.level < 99.99) {
-            return Err(usage(format!("--level must be between 10 and 99.99, not {}", self.level)));
-        }
+        let margins = if self.margins || self.margins_at.is_some() {
+            Some(crate::margins::At::parse(self.margins_at.as_deref())?)
+        } else {
+            None
+        };
         if self.max_iter == 0 {
             return Err(usage("--max-iter must be at least 1"));
         }
-        Ok(())
+        Ok(Estimation {
+            vce: self.vce.as_deref().map(VceKind::parse).transpose()?,
+            sample: SampleOptions { weights, cluster: self.cluster.clone(), ..Default::default() },
+            level: self.level,
+            margins,
+        })
     }
 
-    pub fn vce_kind(&self, weight_type: Option<WeightType>) -> Result<VceKind> {
-        let requested = self.vce.as_deref().map(VceKind::parse).transpose()?;
-        VceKind::resolve(requested, weight_type, self.cluster.is_some())
-    }
-
+    /// Applies the fitting controls to a model spec.
     pub fn apply(&self, spec: &mut ModelSpec) -> Result<()> {
         spec.scale = self.scale.as_deref().map(Scale::parse).transpose()?;
         spec.max_iter = self.max_iter;
@@ -98,7 +90,11 @@ impl EstimationArgs {
         Ok(())
     }
 
+    /// Prints the notes on stderr and writes the report in the chosen format.
     pub fn emit(&self, report: &Report) -> Result<()> {
+        for n in report.all_notes() {
+            eprintln!("migfit: note: {n}");
+        }
         let text = match self.format {
             Format::Json => output::to_json(report),
             Format::Text => output::to_text(report),
@@ -138,59 +134,11 @@ pub struct FitArgs {
 }
 
 pub fn run(args: FitArgs) -> Result<()> {
-    args.est.check()?;
     let kind = ModelKind::parse(&args.model)?;
     let mut spec = ModelSpec::new(kind, args.family.as_deref(), args.link.as_deref())?;
     args.est.apply(&mut spec)?;
-    if args.odds_ratios && kind != ModelKind::Logit && !(kind == ModelKind::Glm && spec.link == model::LinkKind::Logit)
-    {
-        return Err(usage("--or needs a logit model (--model logit, or a GLM with the logit link)"));
-    }
-    let formula = Formula::parse(&args.formula)?;
+    let job = FitJob::new(Formula::parse(&args.formula)?, spec, args.odds_ratios, args.est.estimation()?)?;
     let ds = args.data.load()?;
-    let opts = args.est.sample_options()?;
-    let vce_kind = args.est.vce_kind(opts.weights.as_ref().map(|w| w.1))?;
-    let design = Design::build(&ds, &formula, &opts)?;
-    let fit = model::fit(design, &spec)?;
-    let v = vce::compute(&fit, vce_kind)?;
-    for n in &fit.notes {
-        eprintln!("migfit: note: {n}");
-    }
-    let mut m = ModelReport::new("model", &formula.source, &fit, &v, args.est.level, args.odds_ratios);
-    if let Some(at) = args.est.margins_at()? {
-        let part =
-            margins::PartEval { x: fit.design.x.view(), spec: &fit.design.spec, beta: &fit.beta, link: fit.spec.link };
-        let r = margins::compute(
-            &[part],
-            margins::Target::Mean(0),
-            fit.design.weights.as_deref(),
-            &at,
-            &v.matrix,
-            args.est.level,
-        )?;
-        for n in &r.notes {
-            eprintln!("migfit: note: {n}");
-        }
-        m.margins_description =
-            Some(format!("{} Prediction: {} of {}.", r.description, prediction_name(&fit), fit.design.response));
-        m.notes.extend(r.notes);
-        m.margins = r.margins;
-    }
-    let report = Report {
-        migfit_version: crate::VERSION.to_string(),
-        command: "fit".into(),
-        data: ds.source.clone(),
-        models: vec![m],
-        combined: None,
-    };
+    let report = job.run(&ds)?;
     args.est.emit(&report)
-}
-
-/// What a model's prediction is, for descriptions: a probability or a mean.
-pub fn prediction_name(fit: &model::Fit) -> &'static str {
-    if fit.spec.family == model::FamilyKind::Binomial {
-        "Pr(y != 0)"
-    } else {
-        "E[y]"
-    }
 }

@@ -1,15 +1,12 @@
 //! `migfit twopart`: a two-part model (binary participation + GLM on the positives) with
 //! marginal effects for each part and for the combined E[y].
 
-use super::fit::{prediction_name, EstimationArgs};
+use super::fit::EstimationArgs;
 use super::DataArgs;
+use crate::analysis::TwoPartJob;
 use crate::error::{usage, Result};
 use crate::formula::Formula;
-use crate::margins::{self, PartEval, Target};
-use crate::model::twopart::{fit_twopart, joint_vce, TwoPartRequest};
 use crate::model::{ModelKind, ModelSpec};
-use crate::output::{Combined, ModelReport, Report};
-use crate::vce::{self, VceKind};
 use clap::Args;
 
 /// Fit a two-part model: Pr(y > 0) by probit or logit on every row, E[y | y > 0] by a GLM on
@@ -48,7 +45,6 @@ pub struct TwoPartArgs {
 }
 
 pub fn run(args: TwoPartArgs) -> Result<()> {
-    args.est.check()?;
     let first_kind = match args.first.as_str() {
         "probit" => ModelKind::Probit,
         "logit" => ModelKind::Logit,
@@ -59,133 +55,16 @@ pub fn run(args: TwoPartArgs) -> Result<()> {
     args.est.apply(&mut first)?;
     args.est.apply(&mut second)?;
     first.scale = None;
-    let formula = Formula::parse(&args.formula)?;
-    let formula2 = args.formula2.as_deref().map(Formula::parse_rhs).transpose()?;
-    let ds = args.data.load()?;
-    let opts = args.est.sample_options()?;
-    let kind = args.est.vce_kind(opts.weights.as_ref().map(|w| w.1))?;
-    let req = TwoPartRequest {
-        formula: &formula,
-        formula2: formula2.as_ref(),
-        response2: args.response2.as_deref(),
+    let job = TwoPartJob::new(
+        Formula::parse(&args.formula)?,
+        args.formula2.as_deref().map(Formula::parse_rhs).transpose()?,
+        args.response2.clone(),
         first,
         second,
-    };
-    let tp = fit_twopart(&ds, &req, &opts)?;
-    // Variances: each part's own (block-diagonal), or the blocks of the joint sandwich.
-    let joint = if args.joint_vce {
-        let jk = if kind == VceKind::Cluster { VceKind::Cluster } else { VceKind::Robust };
-        Some(joint_vce(&tp, jk)?)
-    } else {
-        None
-    };
-    let (v1, v2) = match &joint {
-        Some((m, desc)) => {
-            let k1 = tp.first.beta.len();
-            let block = |a: usize, b: usize, part: &str| vce::Vce {
-                kind: if kind == VceKind::Cluster { VceKind::Cluster } else { VceKind::Robust },
-                matrix: m.slice(ndarray::s![a..b, a..b]).to_owned(),
-                description: format!("{part} block of the joint variance. {desc}"),
-                factor: 1.0,
-                n_clusters: tp.first.design.clusters.as_ref().map(|_| tp.first.design.n_clusters),
-            };
-            (block(0, k1, "First-part"), block(k1, m.nrows(), "Second-part"))
-        }
-        None => (vce::compute(&tp.first, kind)?, vce::compute(&tp.second, kind)?),
-    };
-    for n in tp.first.notes.iter().chain(&tp.second.notes) {
-        eprintln!("migfit: note: {n}");
-    }
-    let level = args.est.level;
-    let f1_text = format!("{} ~ {}", tp.first.design.response, rhs_text(&args.formula));
-    let rhs2 = args.formula2.as_deref().map(rhs_text).unwrap_or_else(|| rhs_text(&args.formula));
-    let f2_text = format!("{} ~ {}", tp.second.design.response, rhs2);
-    let mut m1 = ModelReport::new("first", &f1_text, &tp.first, &v1, level, false);
-    let mut m2 = ModelReport::new("second", &f2_text, &tp.second, &v2, level, false);
-    let mut combined = None;
-    if let Some(at) = args.est.margins_at()? {
-        let p1 = PartEval {
-            x: tp.first.design.x.view(),
-            spec: &tp.first.design.spec,
-            beta: &tp.first.beta,
-            link: tp.first.spec.link,
-        };
-        let p2 = PartEval {
-            x: tp.second.design.x.view(),
-            spec: &tp.second.design.spec,
-            beta: &tp.second.beta,
-            link: tp.second.spec.link,
-        };
-        let r1 = margins::compute(&[p1], Target::Mean(0), tp.first.design.weights.as_deref(), &at, &v1.matrix, level)?;
-        let r2 = margins::compute(&[p2], Target::Mean(0), tp.second.design.weights.as_deref(), &at, &v2.matrix, level)?;
-        m1.margins_description = Some(format!(
-            "{} Prediction: {} on all {} rows.",
-            r1.description,
-            prediction_name(&tp.first),
-            tp.first.design.n()
-        ));
-        m2.margins_description = Some(format!(
-            "{} Prediction: E[{} | {} > 0] on the {} positive rows.",
-            r2.description,
-            tp.second.design.response,
-            formula.response.as_ref().map(|r| r.1.as_str()).unwrap_or("y"),
-            tp.second.design.n()
-        ));
-        m1.margins = r1.margins;
-        m2.margins = r2.margins;
-        m1.notes.extend(r1.notes);
-        m2.notes.extend(r2.notes);
-
-        let (joint, joint_desc) = match &joint {
-            Some((m, desc)) => (m.clone(), desc.clone()),
-            None => (
-                margins::block_diag(&[&v1.matrix, &v2.matrix]),
-                format!(
-                    "Block-diagonal: the parts are independent (as twopm). First part: {} Second part: {}",
-                    v1.description, v2.description
-                ),
-            ),
-        };
-        let q1 = PartEval {
-            x: tp.first.design.x.view(),
-            spec: &tp.first.design.spec,
-            beta: &tp.first.beta,
-            link: tp.first.spec.link,
-        };
-        let q2 = PartEval {
-            x: tp.second_on_all.x.view(),
-            spec: &tp.second_on_all.spec,
-            beta: &tp.second.beta,
-            link: tp.second.spec.link,
-        };
-        let rc = margins::compute(&[q1, q2], Target::Product, tp.first.design.weights.as_deref(), &at, &joint, level)?;
-        for n in &rc.notes {
-            eprintln!("migfit: note: {n}");
-        }
-        combined = Some(Combined {
-            description: format!(
-                "{} Prediction: E[y] = Pr({} > 0) x E[{} | y > 0] on all {} rows, zeros included.",
-                rc.description,
-                formula.response.as_ref().map(|r| r.1.as_str()).unwrap_or("y"),
-                tp.second.design.response,
-                tp.first.design.n()
-            ),
-            vce: joint_desc,
-            margins: rc.margins,
-        });
-    } else if args.joint_vce {
-        return Err(usage("--joint-vce applies to the combined marginal effects: add --margins"));
-    }
-    let report = Report {
-        migfit_version: crate::VERSION.to_string(),
-        command: "twopart".into(),
-        data: ds.source.clone(),
-        models: vec![m1, m2],
-        combined,
-    };
+        args.joint_vce,
+        args.est.estimation()?,
+    )?;
+    let ds = args.data.load()?;
+    let report = job.run(&ds)?;
     args.est.emit(&report)
-}
-
-fn rhs_text(formula: &str) -> String {
-    formula.split_once('~').map(|(_, r)| r.trim().to_string()).unwrap_or_else(|| formula.trim().to_string())
 }
