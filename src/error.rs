@@ -70,13 +70,17 @@ pub enum Error {
     Fit(#[from] FitError),
     #[error(transparent)]
     Usage(#[from] UsageError),
+    /// A check that ran to completion and failed (a batch assertion): exit code 1, with the
+    /// details already reported.
+    #[error("one or more checks failed (see the report)")]
+    Failed,
 }
 
 impl Error {
     /// The process exit code: 1 invalid data, 2 usage (including formulas), 3 estimation failed.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Data(_) => 1,
+            Error::Data(_) | Error::Failed => 1,
             Error::Formula(_) | Error::Usage(_) => 2,
             Error::Fit(_) => 3,
         }

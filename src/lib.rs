@@ -6,6 +6,7 @@
 //! variance ([`vce`]) → report ([`output`]).
 
 pub mod analysis;
+pub mod batch;
 pub mod cli;
 pub mod data;
 pub mod design;

@@ -46,7 +46,7 @@ fn json_has_both_parts_and_combined() {
         .unwrap()
         .args([
             "twopart",
-            "examples/mroz.csv",
+            "examples/mroz/mroz.csv",
             "-f",
             "hours ~ age + educ + kidslt6 + C(city)",
             "--margins",

@@ -9,7 +9,7 @@ use migfit::model::{self, ModelKind, ModelSpec};
 use ndarray::Array2;
 
 fn load() -> migfit::data::Dataset {
-    read_csv(std::path::Path::new("examples/mroz.csv"), &CsvOptions::default()).unwrap()
+    read_csv(std::path::Path::new("examples/mroz/mroz.csv"), &CsvOptions::default()).unwrap()
 }
 
 /// Checks each effect's SE under an identity variance: sqrt(J J') with J numerical.

@@ -106,10 +106,10 @@ impl EstimationArgs {
 /// Fit a probit, logit or GLM.
 ///
 /// Example:
-///   migfit fit examples/mroz.csv --formula "inlf ~ age + I(age^2) + educ + C(kidslt6)" --model probit --vce robust
+///   migfit fit examples/mroz/mroz.csv --formula "inlf ~ age + I(age^2) + educ + C(kidslt6)" --model probit --vce robust
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Example:\n  migfit fit examples/mroz.csv --model probit \\\n      --formula \"inlf ~ age + I(age^2) + educ + kidslt6 + nwifeinc\" --vce robust --format json"
+    after_help = "Example:\n  migfit fit examples/mroz/mroz.csv --model probit \\\n      --formula \"inlf ~ age + I(age^2) + educ + kidslt6 + nwifeinc\" --vce robust --format json"
 )]
 pub struct FitArgs {
     #[command(flatten)]

@@ -1,6 +1,7 @@
 //! Command line: the clap enum below is the only registry of subcommands; each lives in its
 //! own module with an `Args` struct and a `run` function. Model code never imports clap.
 
+pub mod batch;
 pub mod fit;
 pub mod twopart;
 
@@ -31,6 +32,8 @@ pub enum Command {
     Fit(fit::FitArgs),
     /// Fit a two-part model (probit/logit for y > 0, GLM for the positives) with marginal effects.
     Twopart(twopart::TwoPartArgs),
+    /// Run a grid of model variants from a spec file, with assertions and reports (for CI).
+    Batch(batch::BatchArgs),
 }
 
 /// Options shared by every command that reads a data file.
@@ -63,6 +66,12 @@ pub fn run() -> Result<()> {
     match cli.command {
         Command::Fit(args) => fit::run(args),
         Command::Twopart(args) => twopart::run(args),
+        Command::Batch(args) => {
+            if !batch::run(args)? {
+                return Err(crate::error::Error::Failed);
+            }
+            Ok(())
+        }
     }
 }
 

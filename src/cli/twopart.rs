@@ -13,7 +13,7 @@ use clap::Args;
 /// the positive rows, and E[y] = Pr(y > 0) E[y | y > 0].
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Example:\n  migfit twopart examples/mroz.csv --formula \"hours ~ age + educ + kidslt6 + C(city)\" \\\n      --first probit --family gamma --link log --margins --vce robust"
+    after_help = "Example:\n  migfit twopart examples/mroz/mroz.csv --formula \"hours ~ age + educ + kidslt6 + C(city)\" \\\n      --first probit --family gamma --link log --margins --vce robust"
 )]
 pub struct TwoPartArgs {
     #[command(flatten)]
