@@ -42,8 +42,12 @@ def main():
     ap.add_argument("--migfit-json")
     a = ap.parse_args()
 
-    # round_trip: parse every value to the same double Rust wrote.
-    df = pd.read_csv(a.csv, float_precision="round_trip")
+    # Every value must parse to the double Rust wrote: pandas 3 does so by default, older
+    # versions need float_precision="round_trip" (deprecated, with a warning, in pandas 3).
+    if int(pd.__version__.split(".")[0]) >= 3:
+        df = pd.read_csv(a.csv)
+    else:
+        df = pd.read_csv(a.csv, float_precision="round_trip")
     cols = [f"x{j}" for j in range(1, 21)] + [f"d{j}" for j in range(1, 10)]
     X = np.column_stack([np.ones(len(df))] + [df[c].to_numpy() for c in cols])
     yb = df["yb"].to_numpy()

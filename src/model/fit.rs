@@ -341,11 +341,19 @@ pub fn fit(mut design: Design, spec: &ModelSpec) -> Result<Fit> {
     // Starting values: one IRLS step from mu = start_mu(y).
     let wsum: f64 = w.iter().sum();
     let ybar = y.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>() / wsum;
-    let (h0, g0, _) = linalg::fused_pass(design.x.view(), None, |i, _| {
-        let mu0 = fam.start_mu(y[i], ybar);
+    let start = |yi: f64| {
+        let mu0 = fam.start_mu(yi, ybar);
         let eta0 = link.link(mu0);
-        let h1 = link.d_inverse(eta0);
-        let v = fam.variance(mu0, 1.0 - mu0);
+        (mu0, eta0, link.d_inverse(eta0), fam.variance(mu0, 1.0 - mu0))
+    };
+    // A binary response takes two values: evaluate the link there once, not once per row
+    // (the probit link is a normal quantile).
+    let start_binary = binary.then(|| [start(0.0), start(1.0)]);
+    let (h0, g0, _) = linalg::fused_pass(design.x.view(), None, |i, _| {
+        let (mu0, eta0, h1, v) = match &start_binary {
+            Some(s) => s[(y[i] == 1.0) as usize],
+            None => start(y[i]),
+        };
         let we = w[i] * h1 * h1 / v;
         let z = eta0 + (y[i] - mu0) / h1;
         (we, we * z, [0.0; 4])
