@@ -11,20 +11,6 @@ use rayon::prelude::*;
 /// Rows per chunk: large enough to amortise the kernel, small enough to stay in cache.
 pub const CHUNK: usize = 1024;
 
-/// Per-chunk accumulator of a fused pass: `H += X_c' diag(w) X_c`, `g += X_c' s`, plus scalars.
-#[derive(Clone)]
-pub struct Accum {
-    pub h: Vec<f64>,
-    pub g: Vec<f64>,
-    pub scalars: [f64; 4],
-}
-
-impl Accum {
-    fn new(k: usize) -> Self {
-        Accum { h: vec![0.0; k * k], g: vec![0.0; k], scalars: [0.0; 4] }
-    }
-}
-
 /// One pass over the rows of `x`: for each row i, `f(i, eta_i)` returns `(w_i, s_i, extra)`
 /// where `eta_i = x_i' beta`; the pass returns `(X' diag(w) X, X' s, sums of extra)`.
 ///
@@ -33,68 +19,177 @@ pub fn fused_pass<F>(x: ArrayView2<f64>, beta: Option<&[f64]>, f: F) -> (Array2<
 where
     F: Fn(usize, f64) -> (f64, f64, [f64; 4]) + Sync,
 {
+    let out = fused_pass_rows::<(), _, 1>(x, beta, |i, eta| {
+        let (w, s, extra) = f(i, eta);
+        ([w], s, extra, ())
+    });
+    let [h] = out.h;
+    (h, out.g, out.scalars)
+}
+
+/// Per-chunk accumulator of a fused pass: `H += X_c' diag(w) X_c`, `g += X_c' s`, plus scalars.
+/// (Kept for callers of earlier versions; the passes now use [`PassOutput`].)
+#[derive(Clone)]
+pub struct Accum {
+    pub h: Vec<f64>,
+    pub g: Vec<f64>,
+    pub scalars: [f64; 4],
+}
+
+/// What [`fused_pass_rows`] returns.
+pub struct PassOutput<T, const M: usize> {
+    /// `X' diag(w_m) X` for each of the `M` weights.
+    pub h: [Array2<f64>; M],
+    /// `X' s`.
+    pub g: Vec<f64>,
+    /// Sums of the per-row extras.
+    pub scalars: [f64; 4],
+    /// The per-row values, in row order.
+    pub rows: Vec<T>,
+}
+
+/// The general fused pass: for each row i, `f(i, eta_i)` returns `M` weights, the score `s_i`,
+/// four values to sum and a value to keep; the pass returns the `M` weighted cross-products,
+/// `X' s`, the sums and the kept values. `M = 0` is a gradient-only pass; `T = ()` keeps
+/// nothing (and allocates nothing for it).
+///
+/// Rows are processed in fixed chunks of [`CHUNK`], chunks in parallel, and the partial sums
+/// added in chunk order, so the result is bit-identical for any number of threads. Only the
+/// lower triangle of each chunk's product is computed (see [`xtwx_lower_into`]) and mirrored
+/// at the end. Allocations: one accumulator per chunk (`M` x K x K + K) and one scratch block
+/// of `M` x CHUNK x K per worker thread; nothing grows with N x N.
+pub fn fused_pass_rows<T, F, const M: usize>(x: ArrayView2<f64>, beta: Option<&[f64]>, f: F) -> PassOutput<T, M>
+where
+    T: Send,
+    F: Fn(usize, f64) -> ([f64; M], f64, [f64; 4], T) + Sync,
+{
+    struct Part<T, const M: usize> {
+        h: [Vec<f64>; M],
+        g: Vec<f64>,
+        scalars: [f64; 4],
+        rows: Vec<T>,
+    }
     let (n, k) = x.dim();
     let xs = x.as_slice().expect("design matrices are row-major and contiguous");
     let n_chunks = n.div_ceil(CHUNK).max(1);
-    let partials: Vec<Accum> = (0..n_chunks)
+    let partials: Vec<Part<T, M>> = (0..n_chunks)
         .into_par_iter()
-        .map(|c| {
-            let lo = c * CHUNK;
-            let hi = (lo + CHUNK).min(n);
-            let rows = hi - lo;
-            let mut acc = Accum::new(k);
-            let mut scaled = vec![0.0; rows * k];
-            let block = &xs[lo * k..hi * k];
-            for r in 0..rows {
-                let xi = &block[r * k..(r + 1) * k];
-                let eta = beta.map_or(0.0, |b| dot(xi, b));
-                let (w, s, extra) = f(lo + r, eta);
-                for (j, &v) in xi.iter().enumerate() {
-                    scaled[r * k + j] = w * v;
-                    acc.g[j] += s * v;
+        .map_init(
+            || vec![0.0; M * CHUNK * k],
+            |scratch, c| {
+                let lo = c * CHUNK;
+                let hi = (lo + CHUNK).min(n);
+                let rows = hi - lo;
+                let mut part = Part {
+                    h: std::array::from_fn(|_| vec![0.0; k * k]),
+                    g: vec![0.0; k],
+                    scalars: [0.0; 4],
+                    rows: Vec::with_capacity(if std::mem::size_of::<T>() == 0 { 0 } else { rows }),
+                };
+                let block = &xs[lo * k..hi * k];
+                for r in 0..rows {
+                    let xi = &block[r * k..(r + 1) * k];
+                    let eta = beta.map_or(0.0, |b| dot(xi, b));
+                    let (w, s, extra, keep) = f(lo + r, eta);
+                    for (m, &wm) in w.iter().enumerate() {
+                        let at = m * CHUNK * k + r * k;
+                        for (d, &v) in scratch[at..at + k].iter_mut().zip(xi) {
+                            *d = wm * v;
+                        }
+                    }
+                    for (g, &v) in part.g.iter_mut().zip(xi) {
+                        *g += s * v;
+                    }
+                    for (a, e) in part.scalars.iter_mut().zip(extra) {
+                        *a += e;
+                    }
+                    part.rows.push(keep);
                 }
-                for (a, e) in acc.scalars.iter_mut().zip(extra) {
-                    *a += e;
+                for (m, h) in part.h.iter_mut().enumerate() {
+                    let at = m * CHUNK * k;
+                    xtwx_lower_into(block, &scratch[at..at + rows * k], rows, k, h);
                 }
-            }
-            // acc.h (k x k) += block' (k x rows) * scaled (rows x k)
-            // SAFETY: the pointers and strides describe the live buffers above exactly.
-            unsafe {
-                matrixmultiply::dgemm(
-                    k,
-                    rows,
-                    k,
-                    1.0,
-                    block.as_ptr(),
-                    1,
-                    k as isize,
-                    scaled.as_ptr(),
-                    k as isize,
-                    1,
-                    1.0,
-                    acc.h.as_mut_ptr(),
-                    k as isize,
-                    1,
-                );
-            }
-            acc
-        })
+                part
+            },
+        )
         .collect();
-    let mut total = Accum::new(k);
+    let mut h: [Vec<f64>; M] = std::array::from_fn(|_| vec![0.0; k * k]);
+    let mut g = vec![0.0; k];
+    let mut scalars = [0.0; 4];
+    let mut rows = Vec::with_capacity(if std::mem::size_of::<T>() == 0 { 0 } else { n });
     for p in partials {
-        for (a, b) in total.h.iter_mut().zip(&p.h) {
+        for (total, part) in h.iter_mut().zip(&p.h) {
+            for (a, b) in total.iter_mut().zip(part) {
+                *a += b;
+            }
+        }
+        for (a, b) in g.iter_mut().zip(&p.g) {
             *a += b;
         }
-        for (a, b) in total.g.iter_mut().zip(&p.g) {
+        for (a, b) in scalars.iter_mut().zip(p.scalars) {
             *a += b;
         }
-        for (a, b) in total.scalars.iter_mut().zip(p.scalars) {
-            *a += b;
+        rows.extend(p.rows);
+    }
+    let h = h.map(|v| {
+        let mut m = Array2::from_shape_vec((k, k), v).expect("k x k");
+        mirror_lower(&mut m);
+        m
+    });
+    PassOutput { h, g, scalars, rows }
+}
+
+/// Rows of `H` computed per kernel call in [`xtwx_lower_into`]: the height of the SIMD
+/// micro-kernel of `matrixmultiply` for f64 (8), so no call computes padding rows.
+const ROW_BLOCK: usize = 8;
+
+/// `h[i][j] += sum_r a[r][i] * b[r][j]` for `j <= i` (and a few entries above the diagonal
+/// within each block of [`ROW_BLOCK`] rows), with `a` and `b` row-major `rows x k`.
+///
+/// The cross-product is symmetric, so only the lower triangle is needed: one kernel call per
+/// block of rows of `H`, over the columns up to the block's end, computes about
+/// `(k + ROW_BLOCK) / 2k` of the full product (63% for k = 30). Callers mirror the lower
+/// triangle once at the end ([`mirror_lower`]).
+pub fn xtwx_lower_into(a: &[f64], b: &[f64], rows: usize, k: usize, h: &mut [f64]) {
+    assert!(a.len() >= rows * k && b.len() >= rows * k && h.len() == k * k);
+    if rows == 0 {
+        return;
+    }
+    let mut i0 = 0;
+    while i0 < k {
+        let i1 = (i0 + ROW_BLOCK).min(k);
+        // H[i0..i1, 0..i1] += A[:, i0..i1]' B[:, 0..i1]
+        // SAFETY: every pointer, extent and stride stays inside `a`, `b` and `h` (asserted above).
+        unsafe {
+            matrixmultiply::dgemm(
+                i1 - i0,
+                rows,
+                i1,
+                1.0,
+                a.as_ptr().add(i0),
+                1,
+                k as isize,
+                b.as_ptr(),
+                k as isize,
+                1,
+                1.0,
+                h.as_mut_ptr().add(i0 * k),
+                k as isize,
+                1,
+            );
+        }
+        i0 = i1;
+    }
+}
+
+/// Copies the lower triangle of a square matrix onto the upper one.
+pub fn mirror_lower(a: &mut Array2<f64>) {
+    let k = a.nrows();
+    for i in 0..k {
+        for j in 0..i {
+            a[[j, i]] = a[[i, j]];
         }
     }
-    let mut h = Array2::from_shape_vec((k, k), total.h).expect("k x k");
-    symmetrize(&mut h);
-    (h, total.g, total.scalars)
 }
 
 /// `X' diag(w) X`.
@@ -110,41 +205,28 @@ pub fn centered_xtwx(x: ArrayView2<f64>, w: &[f64], means: &[f64]) -> Array2<f64
     let n_chunks = n.div_ceil(CHUNK).max(1);
     let partials: Vec<Vec<f64>> = (0..n_chunks)
         .into_par_iter()
-        .map(|c| {
-            let lo = c * CHUNK;
-            let hi = (lo + CHUNK).min(n);
-            let rows = hi - lo;
-            let mut centred = vec![0.0; rows * k];
-            let mut scaled = vec![0.0; rows * k];
-            for r in 0..rows {
-                for j in 0..k {
-                    let v = xs[(lo + r) * k + j] - means[j];
-                    centred[r * k + j] = v;
-                    scaled[r * k + j] = w[lo + r] * v;
+        .map_init(
+            || (vec![0.0; CHUNK * k], vec![0.0; CHUNK * k]),
+            |(centred, scaled), c| {
+                let lo = c * CHUNK;
+                let hi = (lo + CHUNK).min(n);
+                let rows = hi - lo;
+                for r in 0..rows {
+                    let wr = w[lo + r];
+                    let xi = &xs[(lo + r) * k..(lo + r + 1) * k];
+                    let ci = &mut centred[r * k..(r + 1) * k];
+                    let si = &mut scaled[r * k..(r + 1) * k];
+                    for j in 0..k {
+                        let v = xi[j] - means[j];
+                        ci[j] = v;
+                        si[j] = wr * v;
+                    }
                 }
-            }
-            let mut h = vec![0.0; k * k];
-            // SAFETY: pointers and strides describe the buffers above.
-            unsafe {
-                matrixmultiply::dgemm(
-                    k,
-                    rows,
-                    k,
-                    1.0,
-                    centred.as_ptr(),
-                    1,
-                    k as isize,
-                    scaled.as_ptr(),
-                    k as isize,
-                    1,
-                    0.0,
-                    h.as_mut_ptr(),
-                    k as isize,
-                    1,
-                );
-            }
-            h
-        })
+                let mut h = vec![0.0; k * k];
+                xtwx_lower_into(centred, scaled, rows, k, &mut h);
+                h
+            },
+        )
         .collect();
     let mut total = vec![0.0; k * k];
     for p in partials {
@@ -153,7 +235,7 @@ pub fn centered_xtwx(x: ArrayView2<f64>, w: &[f64], means: &[f64]) -> Array2<f64
         }
     }
     let mut h = Array2::from_shape_vec((k, k), total).expect("k x k");
-    symmetrize(&mut h);
+    mirror_lower(&mut h);
     h
 }
 

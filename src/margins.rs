@@ -51,7 +51,8 @@ impl Target {
     fn eval(self, parts: &[PartEval], eta: &[f64; 2]) -> (f64, [f64; 2], [[f64; 2]; 2]) {
         match self {
             Target::Mean(p) => {
-                let (f, f1, f2) = parts[p].link.link().all(eta[p]);
+                let v = parts[p].link.link().eval(eta[p]);
+                let (f, f1, f2) = (v.mu, v.d1, v.d2);
                 let mut g = [0.0; 2];
                 let mut h = [[0.0; 2]; 2];
                 g[p] = f1;
@@ -59,8 +60,10 @@ impl Target {
                 (f, g, h)
             }
             Target::Product => {
-                let (a, a1, a2) = parts[0].link.link().all(eta[0]);
-                let (b, b1, b2) = parts[1].link.link().all(eta[1]);
+                let u = parts[0].link.link().eval(eta[0]);
+                let v = parts[1].link.link().eval(eta[1]);
+                let (a, a1, a2) = (u.mu, u.d1, u.d2);
+                let (b, b1, b2) = (v.mu, v.d1, v.d2);
                 (a * b, [a1 * b, a * b1], [[a2 * b, a1 * b1], [a1 * b1, a * b2]])
             }
         }

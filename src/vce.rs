@@ -110,11 +110,11 @@ pub fn meat(fit: &Fit, kind: VceKind) -> Array2<f64> {
             let cl = d.clusters.as_ref().expect("cluster ids present");
             let g = d.n_clusters;
             let mut sums = vec![0.0; g * k];
-            for i in 0..d.n() {
-                let c = cl[i] as usize;
-                let s = fit.score_eta[i];
-                for j in 0..k {
-                    sums[c * k + j] += s * d.x[[i, j]];
+            let xs = d.x.as_slice().expect("row-major");
+            for ((xi, &c), &s) in xs.chunks_exact(k.max(1)).zip(cl).zip(&fit.score_eta) {
+                let c = c as usize;
+                for (a, &v) in sums[c * k..(c + 1) * k].iter_mut().zip(xi) {
+                    *a += s * v;
                 }
             }
             let sm = Array2::from_shape_vec((g, k), sums).expect("g x k");
