@@ -8,14 +8,8 @@ use crate::margins;
 use crate::model::{self, ModelKind, ModelSpec, Scale};
 use crate::output::{self, ModelReport, Report};
 use crate::vce::{self, VceKind};
-use clap::{Args, ValueEnum};
-use std::path::PathBuf;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
+use super::{ReportArgs, ReportConfig};
+use clap::Args;
 
 /// Options shared by the estimation commands.
 #[derive(Debug, Clone, Args)]
@@ -50,12 +44,8 @@ pub struct EstimationArgs {
     /// Where to evaluate marginal effects: "means" (Stata's atmeans) or "var=value,...".
     #[arg(long, value_name = "AT")]
     pub margins_at: Option<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
-    /// Write to FILE instead of standard output (written atomically).
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 impl EstimationArgs {
@@ -76,15 +66,21 @@ impl EstimationArgs {
         })
     }
 
+    /// Whether marginal effects were asked for (--margins, --margins-at or --show margins).
+    pub fn wants_margins(&self) -> bool {
+        self.margins || self.margins_at.is_some() || self.report.wants_margins()
+    }
+
     /// The --margins-at setting, if margins were requested.
     pub fn margins_at(&self) -> Result<Option<crate::margins::At>> {
-        if !self.margins && self.margins_at.is_none() {
+        if !self.wants_margins() {
             return Ok(None);
         }
         crate::margins::At::parse(self.margins_at.as_deref()).map(Some)
     }
 
-    pub fn check(&self) -> Result<()> {
+    /// Checks the options and returns the validated output choices.
+    pub fn check(&self) -> Result<ReportConfig> {
         if !(self.level > 10.0 && self.level < 99.99) {
             return Err(usage(format!(
                 "--level must be between 10 and 99.99, not {}",
@@ -94,7 +90,7 @@ impl EstimationArgs {
         if self.max_iter == 0 {
             return Err(usage("--max-iter must be at least 1"));
         }
-        Ok(())
+        self.report.config(self.wants_margins())
     }
 
     pub fn vce_kind(&self, weight_type: Option<WeightType>) -> Result<VceKind> {
@@ -108,39 +104,36 @@ impl EstimationArgs {
         spec.keep_going = self.keep_going;
         Ok(())
     }
-
-    pub fn emit(&self, report: &Report) -> Result<()> {
-        let text = match self.format {
-            Format::Json => output::to_json(report),
-            Format::Text => output::to_text(report),
-        };
-        super::write_output(&text, self.output.as_deref())
-    }
 }
 
-/// Fit a probit, logit or GLM.
-///
-/// Example:
-///   migfit fit examples/mroz.csv --formula "inlf ~ age + I(age^2) + educ + C(kidslt6)" --model probit --vce robust
+/// Fit one or more probit, logit or GLM models; several models are shown side by side.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Example:\n  migfit fit examples/mroz.csv --model probit \\\n      --formula \"inlf ~ age + I(age^2) + educ + kidslt6 + nwifeinc\" --vce robust --format json"
+    after_help = "Examples:\n  migfit fit examples/mroz.csv --model probit \\\n      --formula \"inlf ~ age + I(age^2) + educ + kidslt6 + nwifeinc\" --vce robust --format json\n\n  # Three models side by side (the layout of a paper's Table 3), marginal effects, Markdown:\n  migfit fit study.csv --margins --layout side -o table3.md \\\n      -f \"received ~ C(scheme, ref=NCMS) + age + female\" -m probit \\\n      -f \"log(amount) ~ C(scheme, ref=NCMS) + age + female\" -m glm \\\n      -f \"ratio ~ C(scheme, ref=NCMS) + age + female\" -m glm --family gamma --link log\n\n  # One right-hand side, several responses:\n  migfit fit examples/mroz.csv -f \"~ age + educ\" --response hours --response wage --family gamma --link log"
 )]
 pub struct FitArgs {
     #[command(flatten)]
     pub data: DataArgs,
-    /// Model formula, e.g. "y ~ x1 + I(x1^2) + C(region, ref=2) + x2:x3".
-    #[arg(long, short = 'f')]
-    pub formula: String,
-    /// Estimator: probit, logit or glm.
-    #[arg(long, short = 'm', default_value = "glm")]
-    pub model: String,
-    /// GLM family: gaussian, binomial, poisson, gamma, igaussian.
+    /// Model formula, e.g. "y ~ x1 + I(x1^2) + C(region, ref=2) + x2:x3". Repeat for several
+    /// models side by side (the i-th --formula goes with the i-th --model).
+    #[arg(long, short = 'f', required = true)]
+    pub formula: Vec<String>,
+    /// Fit the right-hand side of the (single) --formula to each of these responses, side by
+    /// side.
+    #[arg(long, value_name = "EXPR")]
+    pub response: Vec<String>,
+    /// Estimator: probit, logit or glm (default glm). One value applies to every model;
+    /// otherwise one per model.
+    #[arg(long, short = 'm')]
+    pub model: Vec<String>,
+    /// GLM family: gaussian, binomial, poisson, gamma, igaussian. One value applies to every
+    /// GLM; otherwise one per GLM, in order.
     #[arg(long)]
-    pub family: Option<String>,
-    /// GLM link: identity, log, inverse, logit, probit, cloglog (default: canonical).
+    pub family: Vec<String>,
+    /// GLM link: identity, log, inverse, logit, probit, cloglog (default: canonical). One value
+    /// applies to every GLM; otherwise one per GLM, in order.
     #[arg(long)]
-    pub link: Option<String>,
+    pub link: Vec<String>,
     /// Report odds ratios exp(b) (logit).
     #[arg(long = "or")]
     pub odds_ratios: bool,
@@ -148,72 +141,165 @@ pub struct FitArgs {
     pub est: EstimationArgs,
 }
 
+/// One model to fit: formula text, estimator, GLM family and link.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelRequest {
+    pub formula: String,
+    pub model: String,
+    pub family: Option<String>,
+    pub link: Option<String>,
+}
+
+/// Pairs the repeated --formula / --response / --model / --family / --link options.
+pub fn model_requests(args: &FitArgs) -> Result<Vec<ModelRequest>> {
+    let formulas: Vec<String> = if args.response.is_empty() {
+        args.formula.clone()
+    } else {
+        if args.formula.len() != 1 {
+            return Err(usage(
+                "--response takes one --formula whose right-hand side every response shares",
+            ));
+        }
+        let f = &args.formula[0];
+        let rhs = f.split_once('~').map(|(_, r)| r).unwrap_or(f).trim();
+        args.response.iter().map(|r| format!("{r} ~ {rhs}")).collect()
+    };
+    let n = formulas.len();
+    let models: Vec<String> = match args.model.len() {
+        0 => vec!["glm".to_string(); n],
+        1 => vec![args.model[0].clone(); n],
+        k if k == n => args.model.clone(),
+        k => {
+            return Err(usage(format!(
+                "{k} --model values for {n} models: give one (for all) or one per model"
+            )))
+        }
+    };
+    let n_glm = models.iter().filter(|m| m.as_str() == "glm").count();
+    let per_glm = |vals: &[String], opt: &str| -> Result<Vec<Option<String>>> {
+        let mut it = vals.iter();
+        let mut out = Vec::new();
+        for m in &models {
+            if m != "glm" {
+                out.push(None);
+                continue;
+            }
+            out.push(match vals.len() {
+                0 => None,
+                1 => Some(vals[0].clone()),
+                k if k == n_glm => it.next().cloned(),
+                k => {
+                    return Err(usage(format!(
+                        "{k} --{opt} values for {n_glm} GLMs: give one (for all) or one per GLM"
+                    )))
+                }
+            });
+        }
+        Ok(out)
+    };
+    let fams = per_glm(&args.family, "family")?;
+    let links = per_glm(&args.link, "link")?;
+    Ok(formulas
+        .into_iter()
+        .zip(models)
+        .zip(fams.into_iter().zip(links))
+        .map(|((formula, model), (family, link))| ModelRequest {
+            formula,
+            model,
+            family,
+            link,
+        })
+        .collect())
+}
+
 pub fn run(args: FitArgs) -> Result<()> {
-    args.est.check()?;
-    let kind = ModelKind::parse(&args.model)?;
-    let mut spec = ModelSpec::new(kind, args.family.as_deref(), args.link.as_deref())?;
-    args.est.apply(&mut spec)?;
-    if args.odds_ratios
-        && kind != ModelKind::Logit
-        && !(kind == ModelKind::Glm && spec.link == model::LinkKind::Logit)
-    {
-        return Err(usage(
-            "--or needs a logit model (--model logit, or a GLM with the logit link)",
-        ));
+    let config = args.est.check()?;
+    let hash = args.data.spawn_hash();
+    let requests = model_requests(&args)?;
+    // Check every specification before the (possibly slow) load.
+    let mut specs = Vec::new();
+    for r in &requests {
+        let kind = ModelKind::parse(&r.model)?;
+        let mut spec = ModelSpec::new(kind, r.family.as_deref(), r.link.as_deref())?;
+        args.est.apply(&mut spec)?;
+        if args.odds_ratios
+            && kind != ModelKind::Logit
+            && !(kind == ModelKind::Glm && spec.link == model::LinkKind::Logit)
+        {
+            return Err(usage(
+                "--or needs a logit model (--model logit, or a GLM with the logit link)",
+            ));
+        }
+        specs.push((Formula::parse(&r.formula)?, spec));
     }
-    let formula = Formula::parse(&args.formula)?;
     let ds = args.data.load()?;
     let opts = args.est.sample_options()?;
     let vce_kind = args.est.vce_kind(opts.weights.as_ref().map(|w| w.1))?;
-    let design = Design::build(&ds, &formula, &opts)?;
-    let fit = model::fit(design, &spec)?;
-    let v = vce::compute(&fit, vce_kind)?;
-    for n in &fit.notes {
-        eprintln!("migfit: note: {n}");
-    }
-    let mut m = ModelReport::new(
-        "model",
-        &formula.source,
-        &fit,
-        &v,
-        args.est.level,
-        args.odds_ratios,
-    );
-    if let Some(at) = args.est.margins_at()? {
-        let part = margins::PartEval {
-            x: fit.design.x.view(),
-            spec: &fit.design.spec,
-            beta: &fit.beta,
-            link: fit.spec.link,
-        };
-        let r = margins::compute(
-            &[part],
-            margins::Target::Mean(0),
-            fit.design.weights.as_deref(),
-            &at,
-            &v.matrix,
-            args.est.level,
-        )?;
-        for n in &r.notes {
+    let at = args.est.margins_at()?;
+    let several = specs.len() > 1;
+    let mut models = Vec::new();
+    let mut fits = Vec::new();
+    for (i, (formula, spec)) in specs.iter().enumerate() {
+        let design = Design::build(&ds, formula, &opts)?;
+        let fit = model::fit(design, spec)?;
+        let v = vce::compute(&fit, vce_kind)?;
+        for n in &fit.notes {
             eprintln!("migfit: note: {n}");
         }
-        m.margins_description = Some(format!(
-            "{} Prediction: {} of {}.",
-            r.description,
-            prediction_name(&fit),
-            fit.design.response
-        ));
-        m.notes.extend(r.notes);
-        m.margins = r.margins;
+        let name = if several {
+            format!("model{}", i + 1)
+        } else {
+            "model".to_string()
+        };
+        let mut m = ModelReport::new(
+            &name,
+            &formula.source,
+            &fit,
+            &v,
+            args.est.level,
+            args.odds_ratios,
+        );
+        if let Some(at) = &at {
+            let part = margins::PartEval {
+                x: fit.design.x.view(),
+                spec: &fit.design.spec,
+                beta: &fit.beta,
+                link: fit.spec.link,
+            };
+            let r = margins::compute(
+                &[part],
+                margins::Target::Mean(0),
+                fit.design.weights.as_deref(),
+                at,
+                &v.matrix,
+                args.est.level,
+            )?;
+            for n in &r.notes {
+                eprintln!("migfit: note: {n}");
+            }
+            m.margins_description = Some(format!(
+                "{} Prediction: {} of {}.",
+                r.description,
+                prediction_name(&fit),
+                fit.design.response
+            ));
+            m.notes.extend(r.notes);
+            m.margins = r.margins;
+        }
+        models.push(m);
+        fits.push(fit);
     }
+    let designs: Vec<&Design> = fits.iter().map(|f| &f.design).collect();
     let report = Report {
         migfit_version: crate::VERSION.to_string(),
         command: "fit".into(),
         data: ds.source.clone(),
-        models: vec![m],
+        data_sha256: hash.join().ok().flatten(),
+        models,
         combined: None,
+        variables: output::describe_variables(&ds, &designs),
     };
-    args.est.emit(&report)
+    config.emit(&report)
 }
 
 /// What a model's prediction is, for descriptions: a probability or a mean.

@@ -48,7 +48,8 @@ pub struct TwoPartArgs {
 }
 
 pub fn run(args: TwoPartArgs) -> Result<()> {
-    args.est.check()?;
+    let config = args.est.check()?;
+    let hash = args.data.spawn_hash();
     let first_kind = match args.first.as_str() {
         "probit" => ModelKind::Probit,
         "logit" => ModelKind::Logit,
@@ -236,10 +237,12 @@ pub fn run(args: TwoPartArgs) -> Result<()> {
         migfit_version: crate::VERSION.to_string(),
         command: "twopart".into(),
         data: ds.source.clone(),
+        data_sha256: hash.join().ok().flatten(),
+        variables: crate::output::describe_variables(&ds, &[&tp.first.design, &tp.second.design]),
         models: vec![m1, m2],
         combined,
     };
-    args.est.emit(&report)
+    config.emit(&report)
 }
 
 fn rhs_text(formula: &str) -> String {
