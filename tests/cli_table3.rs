@@ -47,10 +47,8 @@ fn published() -> Vec<(String, BTreeSet<String>)> {
         }
         let key = if FACTORS.contains(&block) {
             format!("{block} (ref. {reference})")
-        } else if block == "age" {
-            "age".to_string()
         } else {
-            // A 0/1 regressor: its own block, named by the term.
+            // A numeric regressor (age, age squared, 0/1 indicators): a row without a header.
             term.to_string()
         };
         match out.iter_mut().find(|(k, _)| *k == key) {

@@ -28,7 +28,8 @@ tbody.summary tr:first-child td{border-top:1px solid #111}
 tbody:last-of-type tr:last-child td{border-bottom:2px solid #111}
 th,td{padding:.15em .8em;white-space:nowrap}
 th{font-weight:600;text-align:center}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.num{text-align:right;font-variant-numeric:tabular-nums;padding-right:1.6em}
+td.num sup{position:absolute;margin-left:.1em}
 td.label{text-align:left}
 td.indent{padding-left:2em}
 tr.block td{font-style:italic;padding-top:.4em}
@@ -120,7 +121,7 @@ pub fn render(t: &Table) -> String {
     out.push_str("</tbody>\n</table>\n<div class=\"notes\">\n");
     for (i, n) in t.notes.iter().enumerate() {
         if i == 0 {
-            out.push_str(&format!("<p><em>{}{}</em>{}</p>\n", esc(t.words.notes), t.words.colon.trim_end(), esc(n)));
+            out.push_str(&format!("<p><em>{}</em>{}{}</p>\n", esc(t.words.notes), t.words.colon, esc(n)));
         } else {
             out.push_str(&format!("<p>{}</p>\n", esc(n)));
         }

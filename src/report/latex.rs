@@ -107,7 +107,7 @@ pub fn render(t: &Table, standalone: bool) -> String {
     out.push_str("\\par\\smallskip\n\\begin{minipage}{0.95\\linewidth}\\footnotesize\n");
     for (i, n) in t.notes.iter().enumerate() {
         if i == 0 {
-            out.push_str(&format!("\\textit{{{}{}}}{}\\par\n", esc(t.words.notes), t.words.colon.trim_end(), esc(n)));
+            out.push_str(&format!("\\textit{{{}}}{}{}\\par\n", esc(t.words.notes), t.words.colon, esc(n)));
         } else {
             out.push_str(&format!("{}\\par\n", esc(n)));
         }

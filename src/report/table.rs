@@ -695,6 +695,28 @@ pub fn build(report: &Report, opts: &TableOptions) -> Result<Table> {
             }
         }
     }
+    // Margins list variables before factor levels; put every row where the regressor stands
+    // in the formula (the order of the coefficients).
+    let coef_order: Vec<&str> = {
+        let mut v: Vec<&str> = Vec::new();
+        for m in &report.models {
+            for c in &m.coefficients {
+                if !v.contains(&c.term.as_str()) {
+                    v.push(&c.term);
+                }
+            }
+        }
+        v
+    };
+    let rank = |t: &str| -> usize {
+        coef_order.iter().position(|c| *c == t).unwrap_or_else(|| {
+            coef_order
+                .iter()
+                .position(|c| crate::output::identifiers(c).iter().any(|id| id == t))
+                .unwrap_or(usize::MAX)
+        })
+    };
+    terms.sort_by_key(|t| rank(t));
     if let Some(i) = terms.iter().position(|t| t == "(Intercept)") {
         let t = terms.remove(i);
         terms.push(t);
