@@ -106,6 +106,8 @@ pub fn describe_variables(
                     out.push(VariableInfo {
                         name: var.clone(),
                         label: label_of(var),
+                        // `data::Column` has no Chinese variable label yet (the schema has
+                        // one); once it does, fill this and the numeric case from it.
                         label_zh: None,
                         term_prefix: Some(text.clone()),
                         levels: levels
