@@ -99,7 +99,10 @@ pub fn describe_variables(
                     reference,
                     ..
                 } => {
-                    if out.iter().any(|v| v.name == *var && v.term_prefix.is_some()) {
+                    if out
+                        .iter()
+                        .any(|v| v.name == *var && v.term_prefix.is_some())
+                    {
                         continue;
                     }
                     out.retain(|v| v.name != *var);

@@ -25,7 +25,15 @@ fn format_follows_the_extension() {
     for (name, needle) in cases {
         let out = dir.path().join(name);
         migfit()
-            .args(["fit", MROZ, "-f", "inlf ~ age + educ + C(kidslt6)", "-m", "probit", "-o"])
+            .args([
+                "fit",
+                MROZ,
+                "-f",
+                "inlf ~ age + educ + C(kidslt6)",
+                "-m",
+                "probit",
+                "-o",
+            ])
             .arg(&out)
             .assert()
             .success();
@@ -33,7 +41,10 @@ fn format_follows_the_extension() {
         assert!(text.contains(needle), "{name}: {text}");
         if name != "t.json" && name != "t.csv" {
             assert!(text.contains("kidslt6 (ref. 0)"), "{name}: {text}");
-            assert!(text.contains("predicts failure perfectly"), "{name}: warning in the notes");
+            assert!(
+                text.contains("predicts failure perfectly"),
+                "{name}: warning in the notes"
+            );
             assert!(text.contains("SHA-256"), "{name}");
         }
     }
@@ -61,7 +72,14 @@ fn bad_table_options_fail_before_fitting() {
         vec!["--layout", "wide"],
     ] {
         migfit()
-            .args(["fit", "no/such/file.csv", "-f", "inlf ~ age", "-m", "probit"])
+            .args([
+                "fit",
+                "no/such/file.csv",
+                "-f",
+                "inlf ~ age",
+                "-m",
+                "probit",
+            ])
             .args(&args)
             .assert()
             .code(2);
@@ -71,7 +89,18 @@ fn bad_table_options_fail_before_fitting() {
 #[test]
 fn several_models_and_repeated_response() {
     let out = migfit()
-        .args(["fit", MROZ, "-f", "~ age + educ", "--response", "inlf", "--response", "city", "-m", "probit"])
+        .args([
+            "fit",
+            MROZ,
+            "-f",
+            "~ age + educ",
+            "--response",
+            "inlf",
+            "--response",
+            "city",
+            "-m",
+            "probit",
+        ])
         .args(["--format", "md", "--stars", "0.1,0.05,0.01"])
         .output()
         .unwrap();
@@ -82,14 +111,40 @@ fn several_models_and_repeated_response() {
     assert!(md.contains("\\*\\*\\* p<0.01"), "{md}");
     // Different formulas and estimators side by side.
     migfit()
-        .args(["fit", MROZ, "-f", "inlf ~ age + educ", "-m", "logit", "-f", "hours ~ age + educ", "-m", "glm"])
+        .args([
+            "fit",
+            MROZ,
+            "-f",
+            "inlf ~ age + educ",
+            "-m",
+            "logit",
+            "-f",
+            "hours ~ age + educ",
+            "-m",
+            "glm",
+        ])
         .args(["--format", "csv"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("2,model2,hours GLM gaussian-identity"));
+        .stdout(predicate::str::contains(
+            "2,model2,hours GLM gaussian-identity",
+        ));
     // A mismatched count is a usage error.
     migfit()
-        .args(["fit", MROZ, "-f", "inlf ~ age", "-f", "hours ~ age", "-m", "probit", "-m", "glm", "-m", "glm"])
+        .args([
+            "fit",
+            MROZ,
+            "-f",
+            "inlf ~ age",
+            "-f",
+            "hours ~ age",
+            "-m",
+            "probit",
+            "-m",
+            "glm",
+            "-m",
+            "glm",
+        ])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("3 --model values for 2 models"));
@@ -98,12 +153,32 @@ fn several_models_and_repeated_response() {
 #[test]
 fn odds_ratios_side_layout() {
     migfit()
-        .args(["fit", MROZ, "-f", "inlf ~ age + educ", "-m", "logit", "--show", "or", "--layout", "side"])
+        .args([
+            "fit",
+            MROZ,
+            "-f",
+            "inlf ~ age + educ",
+            "-m",
+            "logit",
+            "--show",
+            "or",
+            "--layout",
+            "side",
+        ])
         .assert()
         .success()
         .stdout(predicate::str::contains("OR").and(predicate::str::contains("Odds ratios exp(b)")));
     migfit()
-        .args(["fit", MROZ, "-f", "inlf ~ age + educ", "-m", "probit", "--show", "or"])
+        .args([
+            "fit",
+            MROZ,
+            "-f",
+            "inlf ~ age + educ",
+            "-m",
+            "probit",
+            "--show",
+            "or",
+        ])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("--show or needs logit"));
@@ -112,10 +187,24 @@ fn odds_ratios_side_layout() {
 #[test]
 fn twopart_parts_and_combined_as_columns() {
     let out = migfit()
-        .args(["twopart", MROZ, "-f", "hours ~ age + educ + C(kidslt6)", "--margins", "--vce", "robust", "--format", "md"])
+        .args([
+            "twopart",
+            MROZ,
+            "-f",
+            "hours ~ age + educ + C(kidslt6)",
+            "--margins",
+            "--vce",
+            "robust",
+            "--format",
+            "md",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let md = String::from_utf8(out.stdout).unwrap();
     let head = md.lines().next().unwrap();
     assert_eq!(
@@ -126,18 +215,34 @@ fn twopart_parts_and_combined_as_columns() {
     assert!(md.contains("| **kidslt6 (ref. 0)** |"), "{md}");
     // Coefficients: the two parts only.
     let out = migfit()
-        .args(["twopart", MROZ, "-f", "hours ~ age + educ", "--show", "coef", "--format", "csv"])
+        .args([
+            "twopart",
+            MROZ,
+            "-f",
+            "hours ~ age + educ",
+            "--show",
+            "coef",
+            "--format",
+            "csv",
+        ])
         .output()
         .unwrap();
     let csv = String::from_utf8(out.stdout).unwrap();
-    assert!(csv.contains("(Intercept)") && !csv.contains("combined"), "{csv}");
+    assert!(
+        csv.contains("(Intercept)") && !csv.contains("combined"),
+        "{csv}"
+    );
 }
 
 #[test]
 fn warnings_go_to_stderr_and_the_notes() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("d.csv");
-    std::fs::write(&data, "y,x,x2\n1,1,2\n0,2,4\n1,3,6\n0,4,8\n1,5,10\n0,1.5,3\n1,2.5,5\n0,NA,1\n").unwrap();
+    std::fs::write(
+        &data,
+        "y,x,x2\n1,1,2\n0,2,4\n1,3,6\n0,4,8\n1,5,10\n0,1.5,3\n1,2.5,5\n0,NA,1\n",
+    )
+    .unwrap();
     migfit()
         .arg("fit")
         .arg(&data)
@@ -164,5 +269,9 @@ fn completions_and_help_examples() {
             .success()
             .stdout(predicate::str::contains("Example"));
     }
-    migfit().arg("--help").assert().success().stdout(predicate::str::contains("Exit codes"));
+    migfit()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Exit codes"));
 }

@@ -17,18 +17,44 @@ const RHS: &str = "C(scheme, ref=NCMS) + age + age_squared + female + married \
     + C(duration, ref=under_1_year) + C(facility, ref=primary_care_facility)";
 
 /// Blocks of the fixture that are factors (the others are numeric: age, and 0/1 indicators).
-const FACTORS: [&str; 7] = ["scheme", "education", "income_quintile", "scope", "reason", "duration", "facility"];
+const FACTORS: [&str; 7] = [
+    "scheme",
+    "education",
+    "income_quintile",
+    "scope",
+    "reason",
+    "duration",
+    "facility",
+];
 
 fn run(out: &std::path::Path) {
-    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/table3_small.csv");
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/table3_small.csv"
+    );
     Command::cargo_bin("migfit")
         .unwrap()
-        .args(["fit", fixture, "--margins", "--layout", "side", "--vce", "robust"])
+        .args([
+            "fit",
+            fixture,
+            "--margins",
+            "--layout",
+            "side",
+            "--vce",
+            "robust",
+        ])
         .args(["-f", &format!("received ~ {RHS}"), "-m", "probit"])
         .args(["-f", &format!("log(amount) ~ {RHS}"), "-m", "glm"])
         .args(["-f", &format!("ratio ~ {RHS}"), "-m", "glm"])
         .args(["--family", "gamma", "--link", "log"])
-        .args(["--title", "Probit", "--title", "GLM amount", "--title", "GLM ratio"])
+        .args([
+            "--title",
+            "Probit",
+            "--title",
+            "GLM amount",
+            "--title",
+            "GLM ratio",
+        ])
         .arg("-o")
         .arg(out)
         .assert()
@@ -37,7 +63,11 @@ fn run(out: &std::path::Path) {
 
 /// (block header or variable, rows) in the published order.
 fn published() -> Vec<(String, BTreeSet<String>)> {
-    let mut r = csv::Reader::from_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/wang2022_table3.csv")).unwrap();
+    let mut r = csv::Reader::from_path(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/wang2022_table3.csv"
+    ))
+    .unwrap();
     let mut out: Vec<(String, BTreeSet<String>)> = Vec::new();
     for rec in r.records() {
         let rec = rec.unwrap();
@@ -85,7 +115,10 @@ fn table3_layout_from_the_command_line() {
         }
     }
     let expected = published();
-    assert_eq!(ours, expected, "blocks, reference headers and rows in the published order");
+    assert_eq!(
+        ours, expected,
+        "blocks, reference headers and rows in the published order"
+    );
     // Every column has every row (the same regressors in the three models).
     for c in &per_column {
         assert_eq!(c, &per_column[0]);
@@ -100,9 +133,15 @@ fn table3_layout_from_the_command_line() {
     run(&md_out);
     let md = std::fs::read_to_string(&md_out).unwrap();
     let head = md.lines().next().unwrap();
-    assert_eq!(head, "| Variable | Probit: ME | SE | GLM amount: ME | SE | GLM ratio: ME | SE |");
+    assert_eq!(
+        head,
+        "| Variable | Probit: ME | SE | GLM amount: ME | SE | GLM ratio: ME | SE |"
+    );
     assert!(md.contains("| **scheme (ref. NCMS)** |"), "{md}");
-    assert!(md.contains("| **facility (ref. primary\\_care\\_facility)** |"), "{md}");
+    assert!(
+        md.contains("| **facility (ref. primary\\_care\\_facility)** |"),
+        "{md}"
+    );
     assert!(md.lines().any(|l| l.starts_with("| *N* | 900 |")), "{md}");
     assert!(md.contains("\\*\\* p<0.01, \\* p<0.05"), "{md}");
     assert!(md.contains("SHA-256 "), "{md}");

@@ -25,6 +25,9 @@ fn html_pages_load_cleanly_in_chromium() {
             String::from_utf8_lossy(&out.stderr)
         );
         // A real picture, not an empty file.
-        assert!(std::fs::metadata(&shot).unwrap().len() > 10_000, "{page}: screenshot too small");
+        assert!(
+            std::fs::metadata(&shot).unwrap().len() > 10_000,
+            "{page}: screenshot too small"
+        );
     }
 }

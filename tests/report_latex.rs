@@ -5,12 +5,17 @@
 use std::process::Command;
 
 fn xelatex_available() -> bool {
-    Command::new("xelatex").arg("--version").output().is_ok_and(|o| o.status.success())
+    Command::new("xelatex")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 fn compiles(name: &str) {
     let src = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/report").join(name),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/snapshots/report")
+            .join(name),
     )
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -24,7 +29,10 @@ fn compiles(name: &str) {
     assert!(out.status.success(), "{name} does not compile:\n{log}");
     assert!(dir.path().join("t.pdf").exists());
     // Chinese text needs its glyphs: xeCJK reports missing characters in the log.
-    assert!(!log.contains("Missing character"), "{name}: missing glyphs\n{log}");
+    assert!(
+        !log.contains("Missing character"),
+        "{name}: missing glyphs\n{log}"
+    );
 }
 
 #[test]

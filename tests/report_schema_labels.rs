@@ -14,7 +14,9 @@ use migfit::report::{self, Format, Lang, Layout, Show, TableOptions};
 /// Replaces a text column by a categorical one with levels (name, English, Chinese) in order.
 fn categorize(ds: &mut Dataset, name: &str, label: &str, levels: &[(&str, &str, &str)]) {
     let col = ds.column(name).unwrap();
-    let ColumnData::Text(values) = &col.data else { panic!("{name} is not text") };
+    let ColumnData::Text(values) = &col.data else {
+        panic!("{name} is not text")
+    };
     let codes = values
         .iter()
         .map(|v| {
@@ -32,25 +34,48 @@ fn categorize(ds: &mut Dataset, name: &str, label: &str, levels: &[(&str, &str, 
         .collect();
     ds.push(Column {
         name: name.into(),
-        data: ColumnData::Categorical(Factor { codes, levels, reference: 0 }),
+        data: ColumnData::Categorical(Factor {
+            codes,
+            levels,
+            reference: 0,
+        }),
         label: Some(label.into()),
     });
 }
 
 #[test]
 fn schema_labels_and_level_order_reach_the_table() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/table3_small.csv");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/table3_small.csv");
     let mut ds = read_csv(&path, &CsvOptions { delimiter: b',' }).unwrap();
-    categorize(&mut ds, "scheme", "Social health insurance", &[
-        ("NCMS", "NCMS", "新农合"),
-        ("URBMI", "URBMI", "城镇居民医保"),
-        ("UEBMI", "UEBMI", "城镇职工医保"),
-    ]);
-    categorize(&mut ds, "scope", "Migration scope", &[
-        ("across_counties_within_city", "Across counties within a city", "市内跨县"),
-        ("across_cities_within_province", "Across cities within a province", "省内跨市"),
-        ("across_provinces", "Across provinces", "跨省"),
-    ]);
+    categorize(
+        &mut ds,
+        "scheme",
+        "Social health insurance",
+        &[
+            ("NCMS", "NCMS", "新农合"),
+            ("URBMI", "URBMI", "城镇居民医保"),
+            ("UEBMI", "UEBMI", "城镇职工医保"),
+        ],
+    );
+    categorize(
+        &mut ds,
+        "scope",
+        "Migration scope",
+        &[
+            (
+                "across_counties_within_city",
+                "Across counties within a city",
+                "市内跨县",
+            ),
+            (
+                "across_cities_within_province",
+                "Across cities within a province",
+                "省内跨市",
+            ),
+            ("across_provinces", "Across provinces", "跨省"),
+        ],
+    );
     let f = Formula::parse("received ~ scheme + age + scope").unwrap();
     let design = Design::build(&ds, &f, &SampleOptions::default()).unwrap();
     let spec = ModelSpec::new(ModelKind::Probit, None, None).unwrap();
@@ -97,7 +122,10 @@ fn schema_labels_and_level_order_reach_the_table() {
         "{en}"
     );
     let zh = report::render(&report, &opts(Lang::Zh), Format::Text, false).unwrap();
-    assert!(zh.contains("Social health insurance（参照组：新农合）"), "{zh}");
+    assert!(
+        zh.contains("Social health insurance（参照组：新农合）"),
+        "{zh}"
+    );
     assert!(zh.contains("  城镇职工医保"), "{zh}");
     assert!(zh.contains("  跨省"), "{zh}");
 }

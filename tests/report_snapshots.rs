@@ -24,8 +24,22 @@ fn margin(term: &str, contrast: &str, b: f64, se: f64) -> Margin {
     Margin::new(term.into(), contrast.into(), b, se, 95.0)
 }
 
-fn model(name: &str, response: &str, kind: &str, rows: &[(f64, f64, f64, f64)], n: f64, ll: f64) -> ModelReport {
-    let terms = ["(Intercept)", "scheme[URBMI]", "scheme[UEBMI]", "age", "age_squared", "female"];
+fn model(
+    name: &str,
+    response: &str,
+    kind: &str,
+    rows: &[(f64, f64, f64, f64)],
+    n: f64,
+    ll: f64,
+) -> ModelReport {
+    let terms = [
+        "(Intercept)",
+        "scheme[URBMI]",
+        "scheme[UEBMI]",
+        "age",
+        "age_squared",
+        "female",
+    ];
     let coefficients = terms
         .iter()
         .zip(rows)
@@ -58,7 +72,8 @@ fn model(name: &str, response: &str, kind: &str, rows: &[(f64, f64, f64, f64)], 
         df_resid: n - 6.0,
         converged: true,
         iterations: 5,
-        vce: "Cluster-robust by city (58 clusters), small-sample factor (G/(G-1)) (N-1)/(N-k).".into(),
+        vce: "Cluster-robust by city (58 clusters), small-sample factor (G/(G-1)) (N-1)/(N-k)."
+            .into(),
         vce_type: "cluster".into(),
         vce_factor: 1.01,
         n_clusters: Some(58),
@@ -67,9 +82,16 @@ fn model(name: &str, response: &str, kind: &str, rows: &[(f64, f64, f64, f64)], 
         odds_ratios: false,
         coefficients,
         omitted: vec![],
-        margins_description: Some("Average marginal effects; factor levels as discrete changes from the reference.".into()),
+        margins_description: Some(
+            "Average marginal effects; factor levels as discrete changes from the reference."
+                .into(),
+        ),
         margins,
-        notes: if probit { vec!["12 rows dropped because of missing values".into()] } else { vec![] },
+        notes: if probit {
+            vec!["12 rows dropped because of missing values".into()]
+        } else {
+            vec![]
+        },
     }
 }
 
@@ -146,18 +168,31 @@ fn table3_report() -> Report {
 }
 
 fn check(name: &str, actual: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/report").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots/report")
+        .join(name);
     if std::env::var_os("MIGFIT_UPDATE_SNAPSHOTS").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("missing snapshot {}; run with MIGFIT_UPDATE_SNAPSHOTS=1", path.display()));
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "missing snapshot {}; run with MIGFIT_UPDATE_SNAPSHOTS=1",
+            path.display()
+        )
+    });
     if expected != actual {
-        let new = path.with_extension(format!("{}.new", path.extension().unwrap().to_str().unwrap()));
+        let new = path.with_extension(format!(
+            "{}.new",
+            path.extension().unwrap().to_str().unwrap()
+        ));
         std::fs::write(&new, actual).unwrap();
-        panic!("snapshot {} differs; new output in {}", path.display(), new.display());
+        panic!(
+            "snapshot {} differs; new output in {}",
+            path.display(),
+            new.display()
+        );
     }
 }
 
@@ -192,9 +227,21 @@ fn every_format_and_layout_in_english() {
             }
         }
     }
-    let out = report::render(&r, &opts(Layout::Stacked, Show::Margins, Lang::En), Format::Latex, true).unwrap();
+    let out = report::render(
+        &r,
+        &opts(Layout::Stacked, Show::Margins, Lang::En),
+        Format::Latex,
+        true,
+    )
+    .unwrap();
     check("en_stacked_margins_standalone.tex", &out);
-    let out = report::render(&r, &opts(Layout::Stacked, Show::Coef, Lang::En), Format::Json, false).unwrap();
+    let out = report::render(
+        &r,
+        &opts(Layout::Stacked, Show::Coef, Lang::En),
+        Format::Json,
+        false,
+    )
+    .unwrap();
     check("report.json", &out);
 }
 
@@ -203,11 +250,18 @@ fn chinese_labels() {
     let r = table3_report();
     for (layout, lname) in [(Layout::Stacked, "stacked"), (Layout::Side, "side")] {
         for (format, ext) in FORMATS {
-            let out = report::render(&r, &opts(layout, Show::Margins, Lang::Zh), format, false).unwrap();
+            let out =
+                report::render(&r, &opts(layout, Show::Margins, Lang::Zh), format, false).unwrap();
             check(&format!("zh_{lname}_margins.{ext}"), &out);
         }
     }
-    let out = report::render(&r, &opts(Layout::Side, Show::Margins, Lang::Zh), Format::Latex, true).unwrap();
+    let out = report::render(
+        &r,
+        &opts(Layout::Side, Show::Margins, Lang::Zh),
+        Format::Latex,
+        true,
+    )
+    .unwrap();
     check("zh_side_margins_standalone.tex", &out);
 }
 
@@ -215,7 +269,13 @@ fn chinese_labels() {
 fn text_columns_line_up_with_chinese_labels() {
     use unicode_width::UnicodeWidthStr;
     let r = table3_report();
-    let out = report::render(&r, &opts(Layout::Stacked, Show::Margins, Lang::Zh), Format::Text, false).unwrap();
+    let out = report::render(
+        &r,
+        &opts(Layout::Stacked, Show::Margins, Lang::Zh),
+        Format::Text,
+        false,
+    )
+    .unwrap();
     // Every line of numbers ends at the same display column.
     let ends: Vec<usize> = out
         .lines()
@@ -244,5 +304,8 @@ fn stars_and_digits_are_configurable() {
     o.digits = 2;
     let out = report::render(&r, &o, Format::Markdown, false).unwrap();
     assert!(out.contains("0.38\\*\\*\\*"), "{out}");
-    assert!(out.contains("\\*\\*\\* p<0.01, \\*\\* p<0.05, \\* p<0.1"), "{out}");
+    assert!(
+        out.contains("\\*\\*\\* p<0.01, \\*\\* p<0.05, \\* p<0.1"),
+        "{out}"
+    );
 }

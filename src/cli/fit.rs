@@ -1,6 +1,7 @@
 //! `migfit fit`: one model from a formula, with a chosen variance, as JSON or text.
 
 use super::DataArgs;
+use super::{ReportArgs, ReportConfig};
 use crate::design::{Design, SampleOptions, WeightType};
 use crate::error::{usage, Result};
 use crate::formula::Formula;
@@ -8,7 +9,6 @@ use crate::margins;
 use crate::model::{self, ModelKind, ModelSpec, Scale};
 use crate::output::{self, ModelReport, Report};
 use crate::vce::{self, VceKind};
-use super::{ReportArgs, ReportConfig};
 use clap::Args;
 
 /// Options shared by the estimation commands.
@@ -162,7 +162,10 @@ pub fn model_requests(args: &FitArgs) -> Result<Vec<ModelRequest>> {
         }
         let f = &args.formula[0];
         let rhs = f.split_once('~').map(|(_, r)| r).unwrap_or(f).trim();
-        args.response.iter().map(|r| format!("{r} ~ {rhs}")).collect()
+        args.response
+            .iter()
+            .map(|r| format!("{r} ~ {rhs}"))
+            .collect()
     };
     let n = formulas.len();
     let models: Vec<String> = match args.model.len() {

@@ -4,7 +4,10 @@
 use super::{grid, heading_lines, GridCell, GridRow, Layout, Table};
 
 pub fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn cell(c: &GridCell) -> String {
@@ -40,8 +43,15 @@ span.se{color:#444}
 
 pub fn render(t: &Table) -> String {
     let side = t.layout == Layout::Side;
-    let lang = if t.words.constant == super::table::ZH.constant { "zh" } else { "en" };
-    let title = t.caption.clone().unwrap_or_else(|| "Regression table".into());
+    let lang = if t.words.constant == super::table::ZH.constant {
+        "zh"
+    } else {
+        "en"
+    };
+    let title = t
+        .caption
+        .clone()
+        .unwrap_or_else(|| "Regression table".into());
     let mut out = format!(
         "<!DOCTYPE html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>\n{STYLE}</style>\n</head>\n<body>\n<table>\n",
         esc(&title)
@@ -65,7 +75,10 @@ pub fn render(t: &Table) -> String {
         out.push_str("</tr>\n");
     }
     if side {
-        out.push_str(&format!("<tr><th scope=\"col\">{}</th>", esc(t.words.variable)));
+        out.push_str(&format!(
+            "<tr><th scope=\"col\">{}</th>",
+            esc(t.words.variable)
+        ));
         for _ in &t.columns {
             out.push_str(&format!(
                 "<th scope=\"col\">{}</th><th scope=\"col\">{}</th>",
@@ -76,7 +89,11 @@ pub fn render(t: &Table) -> String {
         out.push_str("</tr>\n");
     }
     out.push_str("</thead>\n<tbody>\n");
-    let ncells = if side { 2 * t.columns.len() } else { t.columns.len() };
+    let ncells = if side {
+        2 * t.columns.len()
+    } else {
+        t.columns.len()
+    };
     let rows = grid(t);
     let mut in_summary = false;
     let mut i = 0;
@@ -89,14 +106,24 @@ pub fn render(t: &Table) -> String {
                     esc(h)
                 ));
             }
-            GridRow::Data { label, indent, summary, cells, .. } => {
+            GridRow::Data {
+                label,
+                indent,
+                summary,
+                cells,
+                ..
+            } => {
                 if *summary && !in_summary {
                     out.push_str("</tbody>\n<tbody class=\"summary\">\n");
                     in_summary = true;
                 }
                 // Stacked: the next grid line holds the SEs; put them in the same cells.
                 let se: Option<&Vec<GridCell>> = match rows.get(i + 1) {
-                    Some(GridRow::Data { se_line: true, cells, .. }) => {
+                    Some(GridRow::Data {
+                        se_line: true,
+                        cells,
+                        ..
+                    }) => {
                         i += 1;
                         Some(cells)
                     }
@@ -121,7 +148,12 @@ pub fn render(t: &Table) -> String {
     out.push_str("</tbody>\n</table>\n<div class=\"notes\">\n");
     for (i, n) in t.notes.iter().enumerate() {
         if i == 0 {
-            out.push_str(&format!("<p><em>{}</em>{}{}</p>\n", esc(t.words.notes), t.words.colon, esc(n)));
+            out.push_str(&format!(
+                "<p><em>{}</em>{}{}</p>\n",
+                esc(t.words.notes),
+                t.words.colon,
+                esc(n)
+            ));
         } else {
             out.push_str(&format!("<p>{}</p>\n", esc(n)));
         }

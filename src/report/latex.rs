@@ -56,7 +56,9 @@ pub fn render(t: &Table, standalone: bool) -> String {
     if let Some(c) = &t.caption {
         out.push_str(&format!("\\caption{{{}}}\n", esc(c)));
     }
-    out.push_str(&format!("\\begin{{tabular}}{{l*{{{ncells}}}{{c}}}}\n\\toprule\n"));
+    out.push_str(&format!(
+        "\\begin{{tabular}}{{l*{{{ncells}}}{{c}}}}\n\\toprule\n"
+    ));
     let heads = heading_lines(t);
     for line in &heads {
         let cells: Vec<String> = line
@@ -79,16 +81,30 @@ pub fn render(t: &Table, standalone: bool) -> String {
         let sub: Vec<String> = (0..k)
             .map(|_| format!("{} & {}", esc(&t.estimate_label), esc(t.words.std_error)))
             .collect();
-        out.push_str(&format!("{} & {} \\\\\n", esc(t.words.variable), sub.join(" & ")));
+        out.push_str(&format!(
+            "{} & {} \\\\\n",
+            esc(t.words.variable),
+            sub.join(" & ")
+        ));
     }
     out.push_str("\\midrule\n");
     let mut in_summary = false;
     for r in grid(t) {
         match r {
             GridRow::BlockHeader(h) => {
-                out.push_str(&format!("\\multicolumn{{{}}}{{l}}{{{}}} \\\\\n", ncells + 1, esc(&h)));
+                out.push_str(&format!(
+                    "\\multicolumn{{{}}}{{l}}{{{}}} \\\\\n",
+                    ncells + 1,
+                    esc(&h)
+                ));
             }
-            GridRow::Data { label, indent, summary, cells, .. } => {
+            GridRow::Data {
+                label,
+                indent,
+                summary,
+                cells,
+                ..
+            } => {
                 if summary && !in_summary {
                     out.push_str("\\midrule\n");
                     in_summary = true;
@@ -107,7 +123,12 @@ pub fn render(t: &Table, standalone: bool) -> String {
     out.push_str("\\par\\smallskip\n\\begin{minipage}{0.95\\linewidth}\\footnotesize\n");
     for (i, n) in t.notes.iter().enumerate() {
         if i == 0 {
-            out.push_str(&format!("\\textit{{{}}}{}{}\\par\n", esc(t.words.notes), t.words.colon, esc(n)));
+            out.push_str(&format!(
+                "\\textit{{{}}}{}{}\\par\n",
+                esc(t.words.notes),
+                t.words.colon,
+                esc(n)
+            ));
         } else {
             out.push_str(&format!("{}\\par\n", esc(n)));
         }

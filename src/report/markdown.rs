@@ -4,7 +4,10 @@
 use super::{grid, GridCell, GridRow, Layout, Table};
 
 fn esc(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('|', "\\|").replace('*', "\\*").replace('_', "\\_")
+    s.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace('*', "\\*")
+        .replace('_', "\\_")
 }
 
 fn cell(c: &GridCell) -> String {
@@ -47,15 +50,28 @@ pub fn render(t: &Table) -> String {
             GridRow::BlockHeader(h) => {
                 out.push_str(&format!("| **{}** |{}\n", esc(&h), " |".repeat(n)));
             }
-            GridRow::Data { label, summary, cells, .. } => {
-                let lab = if summary { format!("*{}*", esc(&label)) } else { esc(&label) };
+            GridRow::Data {
+                label,
+                summary,
+                cells,
+                ..
+            } => {
+                let lab = if summary {
+                    format!("*{}*", esc(&label))
+                } else {
+                    esc(&label)
+                };
                 let cs: Vec<String> = cells.iter().map(cell).collect();
                 out.push_str(&format!("| {} | {} |\n", lab, cs.join(" | ")));
             }
         }
     }
     out.push('\n');
-    out.push_str(&format!("{}{}\n\n", t.words.notes, t.words.colon.trim_end()));
+    out.push_str(&format!(
+        "{}{}\n\n",
+        t.words.notes,
+        t.words.colon.trim_end()
+    ));
     for n in &t.notes {
         out.push_str(&format!("- {}\n", esc(n)));
     }

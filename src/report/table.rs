@@ -313,7 +313,11 @@ impl Table {
 
     /// Number of heading lines (columns may have different numbers; shorter ones pad on top).
     pub fn heading_depth(&self) -> usize {
-        self.columns.iter().map(|c| c.heading.len()).max().unwrap_or(0)
+        self.columns
+            .iter()
+            .map(|c| c.heading.len())
+            .max()
+            .unwrap_or(0)
     }
 
     /// Heading line `i` of column `j` (empty where that column has fewer lines).
@@ -335,10 +339,12 @@ impl Table {
     pub fn is_chinese(&self) -> bool {
         let has_cjk = |s: &str| s.chars().any(is_cjk);
         self.caption.as_deref().is_some_and(has_cjk)
-            || self.columns.iter().any(|c| c.heading.iter().any(|h| has_cjk(h)))
+            || self
+                .columns
+                .iter()
+                .any(|c| c.heading.iter().any(|h| has_cjk(h)))
             || self.blocks.iter().any(|b| {
-                b.header.as_deref().is_some_and(has_cjk)
-                    || b.rows.iter().any(|r| has_cjk(&r.label))
+                b.header.as_deref().is_some_and(has_cjk) || b.rows.iter().any(|r| has_cjk(&r.label))
             })
             || self.summary.iter().any(|s| has_cjk(&s.label))
             || self.notes.iter().any(|n| has_cjk(n))
@@ -473,8 +479,18 @@ impl Labeller<'_> {
         let r = v.reference.unwrap_or(0);
         let reference = self.level_label(i, r);
         match self.lang {
-            Lang::En => format!("{} ({} {})", self.var_label(i), self.words.reference, reference),
-            Lang::Zh => format!("{}（{}{}）", self.var_label(i), self.words.reference, reference),
+            Lang::En => format!(
+                "{} ({} {})",
+                self.var_label(i),
+                self.words.reference,
+                reference
+            ),
+            Lang::Zh => format!(
+                "{}（{}{}）",
+                self.var_label(i),
+                self.words.reference,
+                reference
+            ),
         }
     }
 }
@@ -573,7 +589,15 @@ pub fn build(report: &Report, opts: &TableOptions) -> Result<Table> {
                 .coefficients
                 .iter()
                 .map(|c| {
-                    let e = cell(c.estimate, c.std_error, c.statistic, c.p_value, c.conf_low, c.conf_high, None);
+                    let e = cell(
+                        c.estimate,
+                        c.std_error,
+                        c.statistic,
+                        c.p_value,
+                        c.conf_low,
+                        c.conf_high,
+                        None,
+                    );
                     (c.term.clone(), e)
                 })
                 .collect(),
@@ -589,10 +613,26 @@ pub fn build(report: &Report, opts: &TableOptions) -> Result<Table> {
                     .iter()
                     .map(|c| {
                         let e = if m.odds_ratios {
-                            cell(c.estimate, c.std_error, c.statistic, c.p_value, c.conf_low, c.conf_high, None)
+                            cell(
+                                c.estimate,
+                                c.std_error,
+                                c.statistic,
+                                c.p_value,
+                                c.conf_low,
+                                c.conf_high,
+                                None,
+                            )
                         } else {
                             let or = c.estimate.exp();
-                            cell(or, or * c.std_error, c.statistic, c.p_value, c.conf_low.exp(), c.conf_high.exp(), None)
+                            cell(
+                                or,
+                                or * c.std_error,
+                                c.statistic,
+                                c.p_value,
+                                c.conf_low.exp(),
+                                c.conf_high.exp(),
+                                None,
+                            )
                         };
                         (c.term.clone(), e)
                     })
@@ -608,7 +648,15 @@ pub fn build(report: &Report, opts: &TableOptions) -> Result<Table> {
                 m.margins
                     .iter()
                     .map(|g| {
-                        let e = cell(g.estimate, g.std_error, g.statistic, g.p_value, g.conf_low, g.conf_high, Some(g.contrast.clone()));
+                        let e = cell(
+                            g.estimate,
+                            g.std_error,
+                            g.statistic,
+                            g.p_value,
+                            g.conf_low,
+                            g.conf_high,
+                            Some(g.contrast.clone()),
+                        );
                         (g.term.clone(), e)
                     })
                     .collect()
@@ -631,7 +679,15 @@ pub fn build(report: &Report, opts: &TableOptions) -> Result<Table> {
                 .margins
                 .iter()
                 .map(|g| {
-                    let e = cell(g.estimate, g.std_error, g.statistic, g.p_value, g.conf_low, g.conf_high, Some(g.contrast.clone()));
+                    let e = cell(
+                        g.estimate,
+                        g.std_error,
+                        g.statistic,
+                        g.p_value,
+                        g.conf_low,
+                        g.conf_high,
+                        Some(g.contrast.clone()),
+                    );
                     (g.term.clone(), e)
                 })
                 .collect(),
@@ -666,14 +722,25 @@ pub fn build(report: &Report, opts: &TableOptions) -> Result<Table> {
                     (Some(m), false) => vec![response_label(m), model_title(m, None)],
                     (Some(m), true) => {
                         let what = if m.name == "first" {
-                            format!("Pr({} > 0)", report.models.get(1).map(|m2| base_response(&m2.response)).unwrap_or_else(|| m.response.clone()))
+                            format!(
+                                "Pr({} > 0)",
+                                report
+                                    .models
+                                    .get(1)
+                                    .map(|m2| base_response(&m2.response))
+                                    .unwrap_or_else(|| m.response.clone())
+                            )
                         } else {
                             format!("E[{} | > 0]", m.response)
                         };
                         vec![what, model_title(m, None)]
                     }
                     (None, _) => {
-                        let y = report.models.get(1).map(|m2| base_response(&m2.response)).unwrap_or_default();
+                        let y = report
+                            .models
+                            .get(1)
+                            .map(|m2| base_response(&m2.response))
+                            .unwrap_or_default();
                         vec![format!("E[{y}]"), "Two-part".to_string()]
                     }
                 }
@@ -752,7 +819,12 @@ pub fn build(report: &Report, opts: &TableOptions) -> Result<Table> {
         };
         let cells = sources
             .iter()
-            .map(|s| s.entries.iter().find(|(n, _)| n == t).map(|(_, c)| c.clone()))
+            .map(|s| {
+                s.entries
+                    .iter()
+                    .find(|(n, _)| n == t)
+                    .map(|(_, c)| c.clone())
+            })
             .collect();
         let row = Row {
             term: t.clone(),
@@ -844,7 +916,11 @@ pub fn build(report: &Report, opts: &TableOptions) -> Result<Table> {
         .iter()
         .map(|s| match s.model {
             Some(m) => m.vce.clone(),
-            None => report.combined.as_ref().map(|c| c.vce.clone()).unwrap_or_default(),
+            None => report
+                .combined
+                .as_ref()
+                .map(|c| c.vce.clone())
+                .unwrap_or_default(),
         })
         .collect();
     if ncol > 0 && vces.iter().all(|v| *v == vces[0]) {

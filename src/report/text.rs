@@ -146,7 +146,10 @@ pub fn render(t: &Table) -> String {
         let mut s = pad_right(t.words.variable, label_w);
         for k in 0..t.columns.len() {
             s.push_str(&" ".repeat(gap));
-            s.push_str(&pad_left(&format!("{}{}", t.estimate_label, " ".repeat(trail)), cell_w[2 * k]));
+            s.push_str(&pad_left(
+                &format!("{}{}", t.estimate_label, " ".repeat(trail)),
+                cell_w[2 * k],
+            ));
             s.push_str(&" ".repeat(gap));
             s.push_str(&pad_left(t.words.std_error, cell_w[2 * k + 1]));
         }
