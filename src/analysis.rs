@@ -102,7 +102,7 @@ impl FitJob {
             m.notes.extend(r.notes);
             m.margins = r.margins;
         }
-        Ok(report("fit", ds, vec![m], None))
+        Ok(report("fit", ds, vec![m], None, &[&fit.design]))
     }
 }
 
@@ -232,7 +232,7 @@ impl TwoPartJob {
                 notes: rc.notes,
             });
         }
-        Ok(report("twopart", ds, vec![m1, m2], combined))
+        Ok(report("twopart", ds, vec![m1, m2], combined, &[&tp.first.design, &tp.second.design]))
     }
 }
 
@@ -240,13 +240,21 @@ fn part(fit: &Fit) -> PartEval<'_> {
     PartEval { x: fit.design.x.view(), spec: &fit.design.spec, beta: &fit.beta, link: fit.spec.link }
 }
 
-fn report(command: &str, ds: &Dataset, models: Vec<ModelReport>, combined: Option<Combined>) -> Report {
+fn report(
+    command: &str,
+    ds: &Dataset,
+    models: Vec<ModelReport>,
+    combined: Option<Combined>,
+    designs: &[&crate::design::Design],
+) -> Report {
     Report {
         migfit_version: crate::VERSION.to_string(),
         command: command.into(),
         data: ds.source.clone(),
+        data_sha256: None,
         models,
         combined,
+        variables: crate::output::describe_variables(ds, designs),
     }
 }
 

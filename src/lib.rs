@@ -16,6 +16,7 @@ pub mod linalg;
 pub mod margins;
 pub mod model;
 pub mod output;
+pub mod report;
 pub mod stats;
 pub mod vce;
 

@@ -12,9 +12,128 @@ pub struct Report {
     pub migfit_version: String,
     pub command: String,
     pub data: String,
+    /// SHA-256 of the data file's bytes (hex), so a table can be traced to its input.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_sha256: Option<String>,
     pub models: Vec<ModelReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub combined: Option<Combined>,
+    /// The variables the models use, with labels and factor levels: what publication tables
+    /// need to group factor levels under a header naming the reference level.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub variables: Vec<VariableInfo>,
+}
+
+/// A variable of the models, with its labels (from a schema) and, for a factor, its levels.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct VariableInfo {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label_zh: Option<String>,
+    /// For a factor: how its terms start (`C(g)` in `C(g)[2]`, `scheme` in `scheme[URBMI]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub term_prefix: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub levels: Vec<LevelInfo>,
+    /// Index into `levels` of the reference level.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<usize>,
+}
+
+/// One level of a factor, with its labels.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LevelInfo {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label_zh: Option<String>,
+}
+
+impl VariableInfo {
+    pub fn numeric(name: &str) -> VariableInfo {
+        VariableInfo {
+            name: name.to_string(),
+            label: None,
+            label_zh: None,
+            term_prefix: None,
+            levels: Vec::new(),
+            reference: None,
+        }
+    }
+}
+
+/// Describes the variables that the designs use (regressors and the variables of the
+/// responses), in order of first appearance, with labels from the dataset's metadata.
+pub fn describe_variables(ds: &crate::data::Dataset, designs: &[&crate::design::Design]) -> Vec<VariableInfo> {
+    use crate::design::ResolvedAtom;
+    let mut out: Vec<VariableInfo> = Vec::new();
+    let label_of = |name: &str| ds.column(name).and_then(|c| c.label.clone());
+    let push_numeric = |out: &mut Vec<VariableInfo>, name: &str| {
+        if ds.column(name).is_some() && !out.iter().any(|v| v.name == name) {
+            let mut v = VariableInfo::numeric(name);
+            v.label = label_of(name);
+            out.push(v);
+        }
+    };
+    for d in designs {
+        for id in identifiers(&d.response) {
+            push_numeric(&mut out, &id);
+        }
+        for atom in &d.spec.atoms {
+            match atom {
+                ResolvedAtom::Numeric { expr, .. } => {
+                    for v in expr.variables() {
+                        push_numeric(&mut out, &v);
+                    }
+                }
+                ResolvedAtom::Factor { text, var, levels, reference, .. } => {
+                    if out.iter().any(|v| v.name == *var && v.term_prefix.is_some()) {
+                        continue;
+                    }
+                    out.retain(|v| v.name != *var);
+                    out.push(VariableInfo {
+                        name: var.clone(),
+                        label: label_of(var),
+                        // `data::Column` has no Chinese variable label yet (the schema has
+                        // one); once it does, fill this and the numeric case from it.
+                        label_zh: None,
+                        term_prefix: Some(text.clone()),
+                        levels: levels
+                            .iter()
+                            .map(|l| LevelInfo {
+                                name: l.name.clone(),
+                                label: l.label.clone(),
+                                label_zh: l.label_zh.clone(),
+                            })
+                            .collect(),
+                        reference: Some(*reference),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The identifiers (variable-name candidates) in an expression text such as `log(amount)`.
+pub fn identifiers(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for ch in text.chars().chain(std::iter::once(' ')) {
+        if ch.is_alphanumeric() || ch == '_' || ch == '.' {
+            cur.push(ch);
+        } else if !cur.is_empty() {
+            let starts_ok = cur.chars().next().is_some_and(|c| !c.is_ascii_digit());
+            if starts_ok && !out.contains(&cur) {
+                out.push(cur.clone());
+            }
+            cur.clear();
+        }
+    }
+    out
 }
 
 /// Effects of a combined model (the two-part model's `E[y]`).

@@ -45,6 +45,8 @@ pub struct TwoPartArgs {
 }
 
 pub fn run(args: TwoPartArgs) -> Result<()> {
+    let config = args.est.check()?;
+    let hash = args.data.spawn_hash();
     let first_kind = match args.first.as_str() {
         "probit" => ModelKind::Probit,
         "logit" => ModelKind::Logit,
@@ -65,6 +67,7 @@ pub fn run(args: TwoPartArgs) -> Result<()> {
         args.est.estimation()?,
     )?;
     let ds = args.data.load()?;
-    let report = job.run(&ds)?;
-    args.est.emit(&report)
+    let mut report = job.run(&ds)?;
+    report.data_sha256 = hash.join().ok().flatten();
+    config.emit(&report)
 }
