@@ -14,7 +14,9 @@ pub mod linalg;
 pub mod margins;
 pub mod model;
 pub mod output;
+pub mod simulate;
 pub mod stats;
+pub mod study;
 pub mod vce;
 
 pub use error::{Error, Result};

@@ -2,6 +2,8 @@
 //! own module with an `Args` struct and a `run` function. Model code never imports clap.
 
 pub mod fit;
+pub mod reproduce;
+pub mod simulate;
 pub mod twopart;
 
 use crate::data::{self, Dataset};
@@ -31,6 +33,10 @@ pub enum Command {
     Fit(fit::FitArgs),
     /// Fit a two-part model (probit/logit for y > 0, GLM for the positives) with marginal effects.
     Twopart(twopart::TwoPartArgs),
+    /// Simulate a synthetic survey extract (calibrated data-generating process).
+    Simulate(simulate::SimulateArgs),
+    /// Reproduce a study's tables beside the published numbers.
+    Reproduce(reproduce::ReproduceArgs),
 }
 
 /// Options shared by every command that reads a data file.
@@ -67,6 +73,8 @@ pub fn run() -> Result<()> {
     match cli.command {
         Command::Fit(args) => fit::run(args),
         Command::Twopart(args) => twopart::run(args),
+        Command::Simulate(args) => simulate::run(args),
+        Command::Reproduce(args) => reproduce::run(args),
     }
 }
 
