@@ -52,13 +52,29 @@ struct JsonOut<'a> {
     comparison: &'a wang2022::Reproduction,
 }
 
+/// Reads a text file: UTF-8 (with or without BOM), else GBK, the encoding Chinese Excel and
+/// survey software write. (INTERIM until the `data` branch's loader, which also reads .dta
+/// and Parquet, is merged.)
 fn read_text(path: &PathBuf) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| {
+    let bytes = std::fs::read(path).map_err(|e| {
         Error::Data(DataError::Io {
             path: path.display().to_string(),
             reason: e.to_string(),
         })
-    })
+    })?;
+    match String::from_utf8(bytes) {
+        Ok(s) => Ok(s),
+        Err(e) => {
+            let (text, _, bad) = encoding_rs::GBK.decode(e.as_bytes());
+            if bad {
+                return Err(Error::Data(DataError::Io {
+                    path: path.display().to_string(),
+                    reason: "neither UTF-8 nor GBK text".into(),
+                }));
+            }
+            Ok(text.into_owned())
+        }
+    }
 }
 
 pub fn run(args: ReproduceArgs) -> Result<()> {
