@@ -136,7 +136,8 @@ fn truth(dgp: &Dgp, sample: &str, part: &str, term: &str) -> f64 {
 fn recovery_n200000() {
     let dgp = Dgp::embedded();
     let spec = Spec::embedded();
-    let raw = simulate(&dgp, 200_000, 424242);
+    let seed: u64 = std::env::var("MIGFIT_RECOVERY_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(424242);
+    let raw = simulate(&dgp, 200_000, seed);
     let ds = analysis_from_raw(&raw, "recovery").unwrap();
     let fits = estimate(&ds, &spec, Mode::Observed).unwrap();
     let mut worst: (f64, String) = (0.0, String::new());

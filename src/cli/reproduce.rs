@@ -55,7 +55,7 @@ struct JsonOut<'a> {
 /// Reads a text file: UTF-8 (with or without BOM), else GBK, the encoding Chinese Excel and
 /// survey software write. (INTERIM until the `data` branch's loader, which also reads .dta
 /// and Parquet, is merged.)
-fn read_text(path: &PathBuf) -> Result<String> {
+pub fn read_text(path: &PathBuf) -> Result<String> {
     let bytes = std::fs::read(path).map_err(|e| {
         Error::Data(DataError::Io {
             path: path.display().to_string(),
