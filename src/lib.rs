@@ -17,7 +17,9 @@ pub mod margins;
 pub mod model;
 pub mod output;
 pub mod report;
+pub mod simulate;
 pub mod stats;
+pub mod study;
 pub mod vce;
 
 pub use error::{Error, Result};

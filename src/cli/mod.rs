@@ -4,6 +4,8 @@
 pub mod batch;
 pub mod completions;
 pub mod fit;
+pub mod reproduce;
+pub mod simulate;
 pub mod twopart;
 
 use crate::data::{self, Dataset};
@@ -39,6 +41,10 @@ pub enum Command {
     Batch(batch::BatchArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(completions::CompletionsArgs),
+    /// Simulate a synthetic survey extract (calibrated data-generating process).
+    Simulate(simulate::SimulateArgs),
+    /// Reproduce a study's tables beside the published numbers.
+    Reproduce(reproduce::ReproduceArgs),
 }
 
 /// Options shared by every command that reads a data file.
@@ -215,6 +221,8 @@ pub fn run() -> Result<()> {
             Ok(())
         }
         Command::Completions(args) => completions::run(args),
+        Command::Simulate(args) => simulate::run(args),
+        Command::Reproduce(args) => reproduce::run(args),
     }
 }
 
