@@ -20,6 +20,27 @@
 //! parameters (analytic: `dF/db_pk` uses `F_p`, `F_pq` and the design columns under the
 //! scenario) and `V` the model's chosen variance (Stata's `vce(delta)`, conditional on the
 //! covariates).
+//!
+//! Computation of average effects (no variable fixed). The linear indices are the observed
+//! ones, so `F`, `g_p = dF/deta_p` and `h_qp = d2F/deta_q deta_p` are evaluated once per row
+//! and shared by every effect. With `W = sum_i w_i`, `G_q = sum_i w_i g_qi` and the K-vectors
+//! `M_qp = X_p'(w h_qp)` (one gemm column per pair of parts), a derivative whose terms are
+//! all linear in `v` (the column is `v` itself, `dX/dv = 1`; `s_q = sum` of their coefficients)
+//! needs no pass over the rows:
+//!
+//! * estimate `sum_q s_q G_q / W`;
+//! * Jacobian `J_p = (sum_q s_q M_qp + G_p 1[columns equal to v]) / W`.
+//!
+//! Other terms containing `v` (`I(v^2)`, `log(v)`, `v:z`) add `R_q = sum_j b_qj dX_qj/dv` per
+//! row: `sum_i w g_q R_q` to the estimate, the gemm column `w sum_q h_qp R_q`, and
+//! `sum_i w g_p dX_pj/dv` on their own columns. A factor's levels are each evaluated once per
+//! row (rows already at the level reuse the observed evaluation): with `Fbar_l` and
+//! `V_p^(l) = X_p'(w g_p^(l))` per level, the contrast `l` vs `r` is `(Fbar_l - Fbar_r) / W` with
+//! Jacobian `(V_p^(l) - V_p^(r)) / W`, the factor's own columns replaced by
+//! `sum_i w g_p^(l) X_pj^(l)` differences. Everything is accumulated over fixed row chunks
+//! (scratch memory independent of N) and the chunks added in order, so the results are the
+//! same for any number of threads. Effects at the means or at given values use the general
+//! per-effect scenario evaluation below.
 
 use crate::design::{DesignSpec, FactorSetting, Scenario};
 use crate::error::{usage, Result};
