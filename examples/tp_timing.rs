@@ -1,3 +1,7 @@
+//! Phase timings of a two-part fit with every AME (n rows, default 200,000), and the
+//! instruction-count driver for the margins work: `TP_FIT_ONLY=1` stops after the fit, so
+//! `valgrind --tool=callgrind` of both runs gives the margins' share by difference.
+
 use migfit::data::{Column, ColumnData, Dataset, Factor, Level};
 use migfit::design::SampleOptions;
 use migfit::formula::Formula;
@@ -72,6 +76,11 @@ fn main() {
     };
     let tp = model::twopart::fit_twopart(&ds, &req, &SampleOptions::default()).unwrap();
     let t1 = Instant::now();
+    if std::env::var_os("TP_FIT_ONLY").is_some() {
+        // For instruction counts of the margins alone (total minus this).
+        eprintln!("n={n} fit {:?}", t1 - t0);
+        return;
+    }
     let v1 = migfit::vce::compute(&tp.first, migfit::vce::VceKind::Oim).unwrap();
     let v2 = migfit::vce::compute(&tp.second, migfit::vce::VceKind::Oim).unwrap();
     let p1 = PartEval {

@@ -26,6 +26,15 @@ fn main() {
     let t2 = Instant::now();
     let r = twopart_run::effects(&tp);
     let t3 = Instant::now();
+    // Repeats of the effects alone (the fit is timed once above): min is the least disturbed.
+    let reps: Vec<f64> = (0..3)
+        .map(|_| {
+            let t = Instant::now();
+            std::hint::black_box(twopart_run::effects(&tp));
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    println!("effects repeated: {reps:.3?}");
     println!(
         "rows {n} (positive {}), K {} + {}: simulate {:.3} s, fit {:.3} s, effects {:.3} s ({} + {} + {}), fit + effects {:.3} s, threads {}",
         tp.second.design.n(),
