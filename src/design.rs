@@ -563,22 +563,22 @@ impl DesignSpec {
         DesignSpec { atoms, columns: self.columns.clone(), values, n: idx.len() }
     }
 
-    /// Evaluates atom `a` on every row under the scenario, with derivatives w.r.t. `wrt`.
-    fn atom_values(&self, a: usize, sc: &Scenario) -> AtomValues<'_> {
+    /// Evaluates atom `a` on the rows `rows` under the scenario, with derivatives w.r.t. `wrt`.
+    fn atom_values(&self, a: usize, sc: &Scenario, rows: std::ops::Range<usize>) -> AtomValues<'_> {
         match &self.atoms[a] {
             ResolvedAtom::Numeric { expr, .. } => {
-                let n = self.n;
+                let n = rows.len();
                 let vals = expr.eval_columns(n, &mut |name: &str| {
                     let d = if sc.wrt.as_deref() == Some(name) { 1.0 } else { 0.0 };
                     match sc.numeric.get(name) {
                         Some(&fixed) => vec![Dual::new(fixed, d); n],
-                        None => self.values[name].iter().map(|&v| Dual::new(v, d)).collect(),
+                        None => self.values[name][rows.clone()].iter().map(|&v| Dual::new(v, d)).collect(),
                     }
                 });
                 AtomValues::Numeric(vals)
             }
             ResolvedAtom::Factor { var, codes, levels, .. } => match sc.factors.get(var) {
-                None => AtomValues::Codes(codes),
+                None => AtomValues::Codes(&codes[rows.clone()]),
                 Some(FactorSetting::Level(l)) => {
                     AtomValues::Fixed((0..levels.len()).map(|j| f64::from(u8::from(j == *l))).collect())
                 }
@@ -605,15 +605,22 @@ impl DesignSpec {
 
     /// Values (and derivatives w.r.t. `sc.wrt`) of the columns in `cols` under the scenario.
     pub fn columns_under(&self, cols: &[usize], sc: &Scenario) -> Vec<Vec<Dual>> {
+        self.columns_under_rows(cols, sc, 0..self.n)
+    }
+
+    /// [`DesignSpec::columns_under`] on the rows `rows` only (marginal effects work in row
+    /// chunks, so that scratch memory does not grow with N).
+    pub fn columns_under_rows(&self, cols: &[usize], sc: &Scenario, rows: std::ops::Range<usize>) -> Vec<Vec<Dual>> {
+        assert!(rows.end <= self.n, "row range within the design");
         let mut cache: BTreeMap<usize, AtomValues> = BTreeMap::new();
         cols.iter()
             .map(|&j| {
-                let mut out = vec![Dual::new(1.0, 0.0); self.n];
+                let mut out = vec![Dual::new(1.0, 0.0); rows.len()];
                 for p in &self.columns[j].parts {
                     let a = match p {
                         Part::Numeric(a) | Part::Level(a, _) => *a,
                     };
-                    let values = cache.entry(a).or_insert_with(|| self.atom_values(a, sc));
+                    let values = cache.entry(a).or_insert_with(|| self.atom_values(a, sc, rows.clone()));
                     match (p, &*values) {
                         (Part::Numeric(_), AtomValues::Numeric(v)) => {
                             out.iter_mut().zip(v).for_each(|(o, &f)| *o = o.mul(f));

@@ -20,6 +20,27 @@
 //! parameters (analytic: `dF/db_pk` uses `F_p`, `F_pq` and the design columns under the
 //! scenario) and `V` the model's chosen variance (Stata's `vce(delta)`, conditional on the
 //! covariates).
+//!
+//! Computation of average effects (no variable fixed). The linear indices are the observed
+//! ones, so `F`, `g_p = dF/deta_p` and `h_qp = d2F/deta_q deta_p` are evaluated once per row
+//! and shared by every effect. With `W = sum_i w_i`, `G_q = sum_i w_i g_qi` and the K-vectors
+//! `M_qp = X_p'(w h_qp)` (one gemm column per pair of parts), a derivative whose terms are
+//! all linear in `v` (the column is `v` itself, `dX/dv = 1`; `s_q = sum` of their coefficients)
+//! needs no pass over the rows:
+//!
+//! * estimate `sum_q s_q G_q / W`;
+//! * Jacobian `J_p = (sum_q s_q M_qp + G_p 1[columns equal to v]) / W`.
+//!
+//! Other terms containing `v` (`I(v^2)`, `log(v)`, `v:z`) add `R_q = sum_j b_qj dX_qj/dv` per
+//! row: `sum_i w g_q R_q` to the estimate, the gemm column `w sum_q h_qp R_q`, and
+//! `sum_i w g_p dX_pj/dv` on their own columns. A factor's levels are each evaluated once per
+//! row (rows already at the level reuse the observed evaluation): with `Fbar_l` and
+//! `V_p^(l) = X_p'(w g_p^(l))` per level, the contrast `l` vs `r` is `(Fbar_l - Fbar_r) / W` with
+//! Jacobian `(V_p^(l) - V_p^(r)) / W`, the factor's own columns replaced by
+//! `sum_i w g_p^(l) X_pj^(l)` differences. Everything is accumulated over fixed row chunks
+//! (scratch memory independent of N) and the chunks added in order, so the results are the
+//! same for any number of threads. Effects at the means or at given values use the general
+//! per-effect scenario evaluation below.
 
 use crate::design::{DesignSpec, FactorSetting, Scenario};
 use crate::error::{usage, Result};
@@ -244,6 +265,19 @@ pub fn compute(
         });
     }
 
+    if matches!(at, At::Average) {
+        // The common case: the observed linear indices, shared by every effect.
+        let effects = average_effects(parts, target, &relevant, &requests, &w_all, wsum);
+        let mut margins = Vec::new();
+        for (req, (estimate, jfull)) in requests.iter().zip(effects) {
+            finish_effect(req, estimate, &jfull, vcov, level, &mut margins, &mut notes);
+        }
+        if requests.is_empty() {
+            notes.push("the model has no regressors with marginal effects".into());
+        }
+        return Ok(MarginsResult { margins, notes, description: describe(at) });
+    }
+
     // Evaluation rows: all rows, or one (at means: every row is the same).
     let rows_n = if one_row { 1 } else { n };
     let specs: Vec<DesignSpec> =
@@ -366,17 +400,34 @@ pub fn compute(
             }
             let estimate = estimate / wtot;
             let jfull: Vec<f64> = jac.into_iter().flatten().map(|v| v / wtot).collect();
-            let se = quad_form(&jfull, vcov).max(0.0).sqrt();
-            if !estimate.is_finite() || !se.is_finite() {
-                notes.push(format!("{}: the effect could not be computed (not finite)", req.term));
-                continue;
-            }
-            margins.push(Margin::new(req.term.clone(), req.contrast.clone(), estimate, se, level));
+            finish_effect(req, estimate, &jfull, vcov, level, &mut margins, &mut notes);
         }
     }
     if requests.is_empty() {
         notes.push("the model has no regressors with marginal effects".into());
     }
+    Ok(MarginsResult { margins, notes, description: describe(at) })
+}
+
+/// Adds an effect with its delta-method SE, or a note when it is not finite.
+fn finish_effect(
+    req: &Request,
+    estimate: f64,
+    jac: &[f64],
+    vcov: &Array2<f64>,
+    level: f64,
+    margins: &mut Vec<Margin>,
+    notes: &mut Vec<String>,
+) {
+    let se = quad_form(jac, vcov).max(0.0).sqrt();
+    if !estimate.is_finite() || !se.is_finite() {
+        notes.push(format!("{}: the effect could not be computed (not finite)", req.term));
+        return;
+    }
+    margins.push(Margin::new(req.term.clone(), req.contrast.clone(), estimate, se, level));
+}
+
+fn describe(at: &At) -> String {
     let what = match at {
         At::Average => "Average marginal effects".to_string(),
         At::Means => "Marginal effects at the means (factor indicators at their sample shares)".to_string(),
@@ -385,10 +436,369 @@ pub fn compute(
             list.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
         ),
     };
-    let description = format!(
+    format!(
         "{what}: derivatives (dy/dx) for continuous and numeric 0/1 variables, discrete changes from the reference level for factors; delta-method standard errors."
-    );
-    Ok(MarginsResult { margins, notes, description })
+    )
+}
+
+/// Rows per chunk of the average-effects pass: fixed boundaries, partial sums added in chunk
+/// order, so results do not depend on the number of threads.
+const AVG_CHUNK: usize = 2048;
+
+/// A derivative effect in the average pass. Columns of a part containing `v` are split into
+/// those equal to `v` itself (`dX/dv = 1` on every row: their contribution needs no row loop)
+/// and the others (`I(v^2)`, `log(v)`, `v:z`), which need per-row work.
+struct DerivPlan {
+    scenario: Scenario,
+    lin: Vec<Vec<usize>>,
+    nonlin: Vec<Vec<usize>>,
+    /// Per part, `sum_{j in lin} b_j`: the constant part of `d eta_p / dv`.
+    s: [f64; 2],
+    /// Column of the scratch matrix `C_p` holding `w sum_q h_qp R_q` (non-linear terms only).
+    col: Option<usize>,
+    /// Offset in the scalar accumulator: the non-linear estimate sum, then per part the
+    /// non-linear columns' `sum w g_p dX/dv`.
+    acc: usize,
+}
+
+/// One level of a factor in the average pass: every row set to it.
+struct LevelPlan {
+    level: usize,
+    scenario: Scenario,
+    /// Column of `C_p` holding `w g_p^(level)`.
+    col: usize,
+    /// Offset in the scalar accumulator: `sum w F^(level)`, then per part the affected
+    /// columns' `sum w g_p^(level) X^(level)`.
+    acc: usize,
+}
+
+struct FactorPlan {
+    var: String,
+    /// Per part, the columns the factor enters.
+    affected: Vec<Vec<usize>>,
+    levels: Vec<LevelPlan>,
+}
+
+/// True when design column `j` is the numeric variable `v` itself.
+fn is_identity_column(spec: &DesignSpec, j: usize, v: &str) -> bool {
+    match spec.columns[j].parts.as_slice() {
+        [crate::design::Part::Numeric(a)] => matches!(
+            &spec.atoms[*a],
+            crate::design::ResolvedAtom::Numeric { expr: crate::formula::Expr::Var(name), .. } if name == v
+        ),
+        _ => false,
+    }
+}
+
+/// `F`, its gradient and Hessian from each part's `(h, h', h'')` (as [`Target::eval`]).
+#[inline]
+/// `(h, h', h'')` at `eta`.
+fn hh(link: &dyn crate::model::Link, eta: f64) -> (f64, f64, f64) {
+    let v = link.eval(eta);
+    (v.mu, v.d1, v.d2)
+}
+
+fn combine(target: Target, lv: &[(f64, f64, f64); 2]) -> Eval {
+    match target {
+        Target::Mean(p) => {
+            let mut g = [0.0; 2];
+            let mut h = [[0.0; 2]; 2];
+            g[p] = lv[p].1;
+            h[p][p] = lv[p].2;
+            (lv[p].0, g, h)
+        }
+        Target::Product => {
+            let (a, a1, a2) = lv[0];
+            let (b, b1, b2) = lv[1];
+            (a * b, [a1 * b, a * b1], [[a2 * b, a1 * b1], [a1 * b1, a * b2]])
+        }
+    }
+}
+
+/// Average effects at the observed data (no variable fixed), all requests in one pass over
+/// row chunks. Returns, per request, the estimate and the Jacobian (stacked over parts).
+///
+/// Derivatives: with `G_q = sum_i w_i g_qi` and `M_qp = X_p'(w h_qp)` computed once, an effect
+/// whose columns are all linear in `v` costs O(k): estimate `sum_q s_q G_q / W`, Jacobian
+/// `(sum_q s_q M_qp + G_p 1_lin) / W`. Non-linear terms add one gemm column each
+/// (`X_p'(w sum_q h_qp R_q)`, `R_q = sum_{j nonlin} b_qj dX_qj/dv`) and their explicit
+/// `sum w g_p dX/dv` on their own columns.
+///
+/// Discrete changes: each level of a factor is evaluated once per row (rows already at that
+/// level reuse the observed evaluation); a contrast is the difference of two levels' sums,
+/// its Jacobian the difference of `X_p'(w g_p^(l))` with the affected columns replaced by
+/// `sum w g_p^(l) X_p^(l)`.
+fn average_effects(
+    parts: &[PartEval],
+    target: Target,
+    relevant: &[usize],
+    requests: &[Request],
+    w: &[f64],
+    wsum: f64,
+) -> Vec<(f64, Vec<f64>)> {
+    let np = parts.len();
+    let n = w.len();
+    let kx: Vec<usize> = parts.iter().map(|p| p.beta.len()).collect();
+    let mut ncols = np; // C columns 0..np: w h_qp
+    let mut nacc = np; // scalars 0..np: sum w g_q
+
+    // Plans, shared by the requests that need them.
+    let mut dplans: Vec<(String, DerivPlan)> = Vec::new();
+    let mut fplans: Vec<FactorPlan> = Vec::new();
+    for req in requests {
+        match &req.kind {
+            Kind::Derivative(v) => {
+                if dplans.iter().any(|d| &d.0 == v) {
+                    continue;
+                }
+                let scenario = Scenario { wrt: Some(v.clone()), ..Default::default() };
+                let mut lin = vec![Vec::new(); np];
+                let mut nonlin = vec![Vec::new(); np];
+                let mut s = [0.0; 2];
+                for &p in relevant {
+                    for j in 0..kx[p] {
+                        if parts[p].spec.column_affected(j, &scenario) {
+                            if is_identity_column(parts[p].spec, j, v) {
+                                lin[p].push(j);
+                                s[p] += parts[p].beta[j];
+                            } else {
+                                nonlin[p].push(j);
+                            }
+                        }
+                    }
+                }
+                let col = if nonlin.iter().any(|c| !c.is_empty()) {
+                    ncols += 1;
+                    Some(ncols - 1)
+                } else {
+                    None
+                };
+                let acc = nacc;
+                nacc += 1 + nonlin.iter().map(Vec::len).sum::<usize>();
+                dplans.push((v.clone(), DerivPlan { scenario, lin, nonlin, s, col, acc }));
+            }
+            Kind::Discrete { var, level, reference } => {
+                let fi = match fplans.iter().position(|f| &f.var == var) {
+                    Some(fi) => fi,
+                    None => {
+                        let mut probe = Scenario::default();
+                        probe.factors.insert(var.clone(), FactorSetting::Level(*reference));
+                        let mut affected = vec![Vec::new(); np];
+                        for &p in relevant {
+                            affected[p] = (0..kx[p]).filter(|&j| parts[p].spec.column_affected(j, &probe)).collect();
+                        }
+                        fplans.push(FactorPlan { var: var.clone(), affected, levels: Vec::new() });
+                        fplans.len() - 1
+                    }
+                };
+                let f = &mut fplans[fi];
+                let width = 1 + f.affected.iter().map(Vec::len).sum::<usize>();
+                for &l in &[*level, *reference] {
+                    if !f.levels.iter().any(|lp| lp.level == l) {
+                        let mut scenario = Scenario::default();
+                        scenario.factors.insert(var.clone(), FactorSetting::Level(l));
+                        f.levels.push(LevelPlan { level: l, scenario, col: ncols, acc: nacc });
+                        ncols += 1;
+                        nacc += width;
+                    }
+                }
+            }
+        }
+    }
+
+    let links: Vec<&dyn crate::model::link::Link> = parts.iter().map(|p| p.link.link()).collect();
+    let xsl: Vec<&[f64]> = parts.iter().map(|p| p.x.as_slice().expect("designs are row-major")).collect();
+    let eta: Vec<Vec<f64>> = parts.iter().map(|p| crate::linalg::xbeta(p.x, p.beta)).collect();
+    let n_chunks = n.div_ceil(AVG_CHUNK).max(1);
+    let partials: Vec<(Vec<f64>, Vec<Vec<f64>>)> = (0..n_chunks)
+        .into_par_iter()
+        .map(|ci| {
+            let lo = ci * AVG_CHUNK;
+            let hi = (lo + AVG_CHUNK).min(n);
+            let rows = hi - lo;
+            let mut acc = vec![0.0; nacc];
+            let mut c: Vec<Vec<f64>> = (0..np).map(|_| vec![0.0; rows * ncols]).collect();
+            // The observed evaluation, shared by every effect.
+            let lvb: Vec<[(f64, f64, f64); 2]> = (lo..hi)
+                .map(|i| {
+                    let mut lv = [(0.0, 0.0, 0.0); 2];
+                    for &p in relevant {
+                        lv[p] = hh(links[p], eta[p][i]);
+                    }
+                    lv
+                })
+                .collect();
+            let base: Vec<Eval> = lvb.iter().map(|lv| combine(target, lv)).collect();
+            for r in 0..rows {
+                let wi = w[lo + r];
+                let (_, g, h) = &base[r];
+                for q in 0..np {
+                    acc[q] += wi * g[q];
+                }
+                for (p, cp) in c.iter_mut().enumerate() {
+                    for q in 0..np {
+                        cp[r * ncols + q] = wi * h[q][p];
+                    }
+                }
+            }
+            // Non-linear derivative terms.
+            for (_, d) in &dplans {
+                let Some(col) = d.col else { continue };
+                let dx: Vec<Vec<Vec<crate::formula::Dual>>> =
+                    (0..np).map(|p| parts[p].spec.columns_under_rows(&d.nonlin[p], &d.scenario, lo..hi)).collect();
+                for r in 0..rows {
+                    let wi = w[lo + r];
+                    let (_, g, h) = &base[r];
+                    let mut rq = [0.0; 2];
+                    for p in 0..np {
+                        for (a, &j) in d.nonlin[p].iter().enumerate() {
+                            rq[p] += parts[p].beta[j] * dx[p][a][r].d;
+                        }
+                    }
+                    acc[d.acc] += wi * (0..np).map(|q| g[q] * rq[q]).sum::<f64>();
+                    let mut o = d.acc + 1;
+                    for p in 0..np {
+                        c[p][r * ncols + col] = wi * (0..np).map(|q| h[q][p] * rq[q]).sum::<f64>();
+                        for a in 0..d.nonlin[p].len() {
+                            acc[o + a] += wi * g[p] * dx[p][a][r].d;
+                        }
+                        o += d.nonlin[p].len();
+                    }
+                }
+            }
+            // Factor levels: each evaluated once per row.
+            for f in &fplans {
+                for lp in &f.levels {
+                    let xl: Vec<Vec<Vec<crate::formula::Dual>>> = (0..np)
+                        .map(|p| parts[p].spec.columns_under_rows(&f.affected[p], &lp.scenario, lo..hi))
+                        .collect();
+                    for r in 0..rows {
+                        let i = lo + r;
+                        let wi = w[i];
+                        let mut lv = lvb[r];
+                        for &p in relevant {
+                            let k = kx[p];
+                            let xr = &xsl[p][i * k..(i + 1) * k];
+                            let mut shift = 0.0;
+                            for (a, &j) in f.affected[p].iter().enumerate() {
+                                shift += (xl[p][a][r].v - xr[j]) * parts[p].beta[j];
+                            }
+                            // Rows already at the level keep the observed evaluation.
+                            if shift != 0.0 {
+                                lv[p] = hh(links[p], eta[p][i] + shift);
+                            }
+                        }
+                        let (fv, g, _) = combine(target, &lv);
+                        acc[lp.acc] += wi * fv;
+                        let mut o = lp.acc + 1;
+                        for p in 0..np {
+                            c[p][r * ncols + lp.col] = wi * g[p];
+                            for a in 0..f.affected[p].len() {
+                                acc[o + a] += wi * g[p] * xl[p][a][r].v;
+                            }
+                            o += f.affected[p].len();
+                        }
+                    }
+                }
+            }
+            // X_p' C_p for this chunk.
+            let xtc: Vec<Vec<f64>> = (0..np)
+                .map(|p| {
+                    let k = kx[p];
+                    let mut out = vec![0.0; k * ncols];
+                    if rows > 0 && k > 0 {
+                        // SAFETY: pointers and strides describe the live slices exactly:
+                        // X chunk rows x k row-major, C rows x ncols row-major, out k x ncols.
+                        unsafe {
+                            matrixmultiply::dgemm(
+                                k,
+                                rows,
+                                ncols,
+                                1.0,
+                                xsl[p][lo * k..hi * k].as_ptr(),
+                                1,
+                                k as isize,
+                                c[p].as_ptr(),
+                                ncols as isize,
+                                1,
+                                0.0,
+                                out.as_mut_ptr(),
+                                ncols as isize,
+                                1,
+                            );
+                        }
+                    }
+                    out
+                })
+                .collect();
+            (acc, xtc)
+        })
+        .collect();
+    // In chunk order: deterministic for any number of threads.
+    let mut acc = vec![0.0; nacc];
+    let mut xtc: Vec<Vec<f64>> = kx.iter().map(|&k| vec![0.0; k * ncols]).collect();
+    for (a, x) in partials {
+        acc.iter_mut().zip(&a).for_each(|(t, v)| *t += v);
+        for (t, xp) in xtc.iter_mut().zip(&x) {
+            t.iter_mut().zip(xp).for_each(|(t, v)| *t += v);
+        }
+    }
+
+    let gsum = &acc[0..np];
+    requests
+        .iter()
+        .map(|req| {
+            let (est, jac): (f64, Vec<Vec<f64>>) = match &req.kind {
+                Kind::Derivative(v) => {
+                    let d = &dplans.iter().find(|d| &d.0 == v).expect("plan").1;
+                    let mut est: f64 = (0..np).map(|q| d.s[q] * gsum[q]).sum();
+                    if d.col.is_some() {
+                        est += acc[d.acc];
+                    }
+                    let mut o = d.acc + 1;
+                    let jac = (0..np)
+                        .map(|p| {
+                            let mut jp: Vec<f64> = (0..kx[p])
+                                .map(|k| {
+                                    let row = &xtc[p][k * ncols..(k + 1) * ncols];
+                                    (0..np).map(|q| d.s[q] * row[q]).sum::<f64>() + d.col.map_or(0.0, |c| row[c])
+                                })
+                                .collect();
+                            for &j in &d.lin[p] {
+                                jp[j] += gsum[p];
+                            }
+                            for (a, &j) in d.nonlin[p].iter().enumerate() {
+                                jp[j] += acc[o + a];
+                            }
+                            o += d.nonlin[p].len();
+                            jp
+                        })
+                        .collect();
+                    (est, jac)
+                }
+                Kind::Discrete { var, level, reference } => {
+                    let f = fplans.iter().find(|f| &f.var == var).expect("plan");
+                    let lp = f.levels.iter().find(|lp| lp.level == *level).expect("level plan");
+                    let rp = f.levels.iter().find(|lp| lp.level == *reference).expect("level plan");
+                    let est = acc[lp.acc] - acc[rp.acc];
+                    let mut o = 1;
+                    let jac = (0..np)
+                        .map(|p| {
+                            let mut jp: Vec<f64> =
+                                (0..kx[p]).map(|k| xtc[p][k * ncols + lp.col] - xtc[p][k * ncols + rp.col]).collect();
+                            for (a, &j) in f.affected[p].iter().enumerate() {
+                                jp[j] = acc[lp.acc + o + a] - acc[rp.acc + o + a];
+                            }
+                            o += f.affected[p].len();
+                            jp
+                        })
+                        .collect();
+                    (est, jac)
+                }
+            };
+            (est / wsum, jac.into_iter().flatten().map(|v| v / wsum).collect())
+        })
+        .collect()
 }
 
 /// Rows per parallel chunk, and effects per batch (bounds the n x batch scratch matrix).
