@@ -490,14 +490,14 @@ fn is_identity_column(spec: &DesignSpec, j: usize, v: &str) -> bool {
     }
 }
 
-/// `F`, its gradient and Hessian from each part's `(h, h', h'')` (as [`Target::eval`]).
-#[inline]
 /// `(h, h', h'')` at `eta`.
 fn hh(link: &dyn crate::model::Link, eta: f64) -> (f64, f64, f64) {
     let v = link.eval(eta);
     (v.mu, v.d1, v.d2)
 }
 
+/// `F`, its gradient and Hessian from each part's `(h, h', h'')` (as [`Target::eval`]).
+#[inline]
 fn combine(target: Target, lv: &[(f64, f64, f64); 2]) -> Eval {
     match target {
         Target::Mean(p) => {
