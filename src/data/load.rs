@@ -217,8 +217,15 @@ fn read_csv_raw(
         t.problems = problems;
         return t;
     }
+    #[cfg(feature = "polars")]
     if !precise_only && problems.is_empty() {
         if let Some(t) = fast_csv(bytes, display, delimiter, needed, numeric_hint, null_tokens) {
+            return t;
+        }
+    }
+    #[cfg(not(feature = "polars"))]
+    if !precise_only && problems.is_empty() {
+        if let Some(t) = native_fast_csv(bytes, display, delimiter, needed, numeric_hint, null_tokens) {
             return t;
         }
     }
@@ -228,12 +235,14 @@ fn read_csv_raw(
     t
 }
 
+#[cfg(feature = "polars")]
 /// Splits a header line into trimmed names (no quotes: the fast path only runs without them).
 fn split_header(line: &[u8], delimiter: u8) -> Vec<String> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     line.split(|&b| b == delimiter).map(|f| String::from_utf8_lossy(f).trim().to_string()).collect()
 }
 
+#[cfg(feature = "polars")]
 /// The polars path; `None` when the pre-scan or polars says the precise reader must run.
 fn fast_csv(bytes: &[u8], display: &str, delimiter: u8, needed: Option<&[String]>, numeric_hint: &[String], null_tokens: &[String]) -> Option<RawTable> {
     use polars::prelude::*;
@@ -323,6 +332,154 @@ fn fast_csv(bytes: &[u8], display: &str, delimiter: u8, needed: Option<&[String]
         source: display.to_string(),
         columns,
         line_numbers: (2..n_rows as u64 + 2).collect(),
+        problems: Vec::new(),
+        fast_path: true,
+    })
+}
+
+/// Checks that a CSV file can take a fast path: valid UTF-8, no quote characters, a header of
+/// distinct non-empty names, no blank lines, the same number of fields on every line.
+/// Returns the header and the byte range of every data line.
+fn fast_prescan(bytes: &[u8], delimiter: u8) -> Option<(Vec<String>, Vec<(usize, usize)>)> {
+    if bytes.contains(&b'"') || std::str::from_utf8(bytes).is_err() {
+        return None;
+    }
+    let header_end = memchr_newline(bytes)?;
+    let hline = &bytes[..header_end];
+    let hline = hline.strip_suffix(b"\r").unwrap_or(hline);
+    let header: Vec<String> = hline.split(|&b| b == delimiter).map(|f| String::from_utf8_lossy(f).trim().to_string()).collect();
+    let ncol = header.len();
+    if header.iter().any(|h| h.is_empty()) || (1..ncol).any(|i| header[..i].contains(&header[i])) {
+        return None;
+    }
+    let mut lines = Vec::new();
+    let mut start = header_end + 1;
+    while start < bytes.len() {
+        let end = bytes[start..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |p| start + p);
+        let mut e = end;
+        if e > start && bytes[e - 1] == b'\r' {
+            e -= 1;
+        }
+        if e == start || bytes[start..e].iter().filter(|&&b| b == delimiter).count() != ncol - 1 {
+            return None; // a blank or ragged line: the precise reader reports it
+        }
+        lines.push((start, e));
+        start = end + 1;
+    }
+    if lines.is_empty() {
+        return None;
+    }
+    Some((header, lines))
+}
+
+/// Column values of one chunk of rows in the native fast path.
+enum Part {
+    Num(Vec<f64>),
+    Str(Vec<Option<String>>),
+}
+
+impl Part {
+    fn into_strings(self) -> Vec<Option<String>> {
+        match self {
+            Part::Str(v) => v,
+            Part::Num(v) => v.into_iter().map(|x| if x.is_nan() { None } else { Some(super::format_number(x)) }).collect(),
+        }
+    }
+}
+
+/// The fast path without polars: the pre-scanned lines are split into chunks parsed in
+/// parallel (rayon), only the wanted columns, numbers parsed directly. A column with a value
+/// that is not a number falls back to text (the schema then reports the exact cell).
+#[cfg_attr(feature = "polars", allow(dead_code))]
+fn native_fast_csv(bytes: &[u8], display: &str, delimiter: u8, needed: Option<&[String]>, numeric_hint: &[String], null_tokens: &[String]) -> Option<RawTable> {
+    use rayon::prelude::*;
+    let (header, lines) = fast_prescan(bytes, delimiter)?;
+    // (column index in the file, output slot, numeric?)
+    let wanted: Vec<(usize, bool)> = header
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| needed.is_none_or(|n| n.contains(h)))
+        .map(|(i, h)| (i, numeric_hint.contains(h) || needed.is_none()))
+        .collect();
+    let mut nulls: Vec<&[u8]> = vec![b"", b"NA", b".", b"NaN"];
+    let dots: Vec<[u8; 2]> = (b'a'..=b'z').map(|c| [b'.', c]).collect();
+    nulls.extend(dots.iter().map(|d| &d[..]));
+    nulls.extend(null_tokens.iter().map(|t| t.as_bytes()));
+    let is_null = |f: &[u8]| nulls.iter().any(|n| *n == f);
+    let ncol = header.len();
+    let chunk = (lines.len() / (4 * rayon::current_num_threads().max(1))).max(4096);
+    let parts: Vec<Vec<Part>> = lines
+        .par_chunks(chunk)
+        .map(|chunk_lines| {
+            let mut cols: Vec<Part> = wanted
+                .iter()
+                .map(|&(_, num)| if num { Part::Num(Vec::with_capacity(chunk_lines.len())) } else { Part::Str(Vec::with_capacity(chunk_lines.len())) })
+                .collect();
+            let mut slot_of = vec![usize::MAX; ncol];
+            for (k, &(i, _)) in wanted.iter().enumerate() {
+                slot_of[i] = k;
+            }
+            for &(s, e) in chunk_lines {
+                for (j, field) in bytes[s..e].split(|&b| b == delimiter).enumerate() {
+                    let k = slot_of[j];
+                    if k == usize::MAX {
+                        continue;
+                    }
+                    let f = field.trim_ascii();
+                    match &mut cols[k] {
+                        Part::Num(v) => {
+                            if is_null(f) {
+                                v.push(f64::NAN);
+                                continue;
+                            }
+                            // from_utf8 cannot fail: the pre-scan checked the whole file.
+                            match std::str::from_utf8(f).ok().and_then(parse_number) {
+                                Some(x) => v.push(x),
+                                None => {
+                                    let mut strings = std::mem::replace(&mut cols[k], Part::Num(Vec::new())).into_strings();
+                                    strings.push(Some(String::from_utf8_lossy(f).into_owned()));
+                                    cols[k] = Part::Str(strings);
+                                }
+                            }
+                        }
+                        Part::Str(v) => v.push(if is_null(f) { None } else { Some(String::from_utf8_lossy(f).into_owned()) }),
+                    }
+                }
+            }
+            cols
+        })
+        .collect();
+    // Concatenate column by column, freeing the pieces as they are copied.
+    let n = lines.len();
+    let mut by_col: Vec<Vec<Part>> = (0..wanted.len()).map(|_| Vec::with_capacity(parts.len())).collect();
+    for chunk_cols in parts {
+        for (k, p) in chunk_cols.into_iter().enumerate() {
+            by_col[k].push(p);
+        }
+    }
+    let mut columns = Vec::with_capacity(wanted.len());
+    for (k, pieces) in by_col.into_iter().enumerate() {
+        let data = if pieces.iter().all(|p| matches!(p, Part::Num(_))) {
+            let mut v = Vec::with_capacity(n);
+            for p in pieces {
+                if let Part::Num(x) = p {
+                    v.extend_from_slice(&x);
+                }
+            }
+            RawData::Num(v)
+        } else {
+            let mut v = Vec::with_capacity(n);
+            for p in pieces {
+                v.extend(p.into_strings());
+            }
+            RawData::Str(v)
+        };
+        columns.push(RawColumn { name: header[wanted[k].0].clone(), data, label: None, value_labels: Vec::new() });
+    }
+    Some(RawTable {
+        source: display.to_string(),
+        columns,
+        line_numbers: (2..n as u64 + 2).collect(),
         problems: Vec::new(),
         fast_path: true,
     })
@@ -449,13 +606,19 @@ fn precise_csv(bytes: &[u8], display: &str, delimiter: u8, needed: Option<&[Stri
 // ---------------------------------------------------------------------------------------------
 // Parquet and Stata
 
+#[cfg(not(feature = "polars"))]
+fn read_parquet(path: &Path, _display: &str, _needed: Option<&[String]>) -> Result<RawTable, Error> {
+    Err(crate::error::usage(format!("{}: this migfit was built without Parquet support (cargo feature `polars`)", path.display())))
+}
+
+#[cfg(feature = "polars")]
 fn read_parquet(path: &Path, display: &str, needed: Option<&[String]>) -> Result<RawTable, Error> {
     use polars::prelude::*;
     let io = |reason: String| Error::Data(DataError::Io { path: display.to_string(), reason });
     let file = std::fs::File::open(path).map_err(|e| io(e.to_string()))?;
     let df = ParquetReader::new(file).finish().map_err(|e| io(format!("not a readable Parquet file: {e}")))?;
     let mut columns = Vec::new();
-    for c in df.get_columns() {
+    for c in df.columns() {
         let name = c.name().to_string();
         if needed.is_some_and(|n| !n.contains(&name)) {
             continue;
