@@ -108,8 +108,10 @@ pub struct RawTable {
     /// Line in the file (CSV) or observation number (Parquet, Stata) of each row.
     pub line_numbers: Vec<u64>,
     pub problems: Vec<Violation>,
-    /// Whether the polars fast path read the file (for tests and benchmarks).
+    /// Whether a fast path read the file (for tests and benchmarks).
     pub fast_path: bool,
+    /// Every column name of the file, read or not (for "did you mean" hints).
+    pub header: Vec<String>,
 }
 
 impl RawTable {
@@ -210,7 +212,7 @@ fn read_csv_raw(
     };
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let delimiter = delimiter.unwrap_or_else(|| detect_delimiter(bytes));
-    let empty = || RawTable { source: display.to_string(), columns: Vec::new(), line_numbers: Vec::new(), problems: Vec::new(), fast_path: false };
+    let empty = || RawTable { source: display.to_string(), columns: Vec::new(), line_numbers: Vec::new(), problems: Vec::new(), fast_path: false, header: Vec::new() };
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         let mut t = empty();
         problems.push(Violation::new(Rule::EmptyFile, None, None, None, "the file is empty (expected a header line naming the columns)".into()));
@@ -334,6 +336,7 @@ fn fast_csv(bytes: &[u8], display: &str, delimiter: u8, needed: Option<&[String]
         line_numbers: (2..n_rows as u64 + 2).collect(),
         problems: Vec::new(),
         fast_path: true,
+        header: header.clone(),
     })
 }
 
@@ -482,6 +485,7 @@ fn native_fast_csv(bytes: &[u8], display: &str, delimiter: u8, needed: Option<&[
         line_numbers: (2..n as u64 + 2).collect(),
         problems: Vec::new(),
         fast_path: true,
+        header: header.clone(),
     })
 }
 
@@ -490,7 +494,7 @@ fn precise_csv(bytes: &[u8], display: &str, delimiter: u8, needed: Option<&[Stri
     let mut problems = Vec::new();
     let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(bytes);
     let mut records = reader.byte_records();
-    let mut table = RawTable { source: display.to_string(), columns: Vec::new(), line_numbers: Vec::new(), problems: Vec::new(), fast_path: false };
+    let mut table = RawTable { source: display.to_string(), columns: Vec::new(), line_numbers: Vec::new(), problems: Vec::new(), fast_path: false, header: Vec::new() };
     let header = match records.next() {
         Some(Ok(h)) => h,
         Some(Err(e)) => {
@@ -600,6 +604,7 @@ fn precise_csv(bytes: &[u8], display: &str, delimiter: u8, needed: Option<&[Stri
         .collect();
     table.line_numbers = lines;
     table.problems = problems;
+    table.header = names;
     table
 }
 
@@ -635,7 +640,7 @@ fn read_parquet(path: &Path, display: &str, needed: Option<&[String]>) -> Result
         columns.push(RawColumn { name, data, label: None, value_labels: Vec::new() });
     }
     let n = df.height() as u64;
-    Ok(RawTable { source: display.to_string(), columns, line_numbers: (1..=n).collect(), problems: Vec::new(), fast_path: false })
+    Ok(RawTable { source: display.to_string(), columns, line_numbers: (1..=n).collect(), problems: Vec::new(), fast_path: false, header: Vec::new() })
 }
 
 fn read_dta(path: &Path, display: &str, needed: Option<&[String]>) -> Result<RawTable, Error> {
@@ -701,7 +706,7 @@ fn read_dta(path: &Path, display: &str, needed: Option<&[String]>) -> Result<Raw
         columns.push(RawColumn { name: v.name().to_string(), data: d, label, value_labels });
     }
     let _ = kinds;
-    Ok(RawTable { source: display.to_string(), columns, line_numbers: (1..=n).collect(), problems: Vec::new(), fast_path: false })
+    Ok(RawTable { source: display.to_string(), columns, line_numbers: (1..=n).collect(), problems: Vec::new(), fast_path: false, header: Vec::new() })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -794,7 +799,7 @@ pub fn apply_schema(raw: RawTable, schema: &Schema) -> Result<LoadReport, Error>
     for var in &schema.variables {
         let col = raw.column(var.source());
         if col.is_none() && !structural_failure {
-            let hint = super::closest(var.source(), raw.columns.iter().map(|c| c.name.as_str()))
+            let hint = super::closest(var.source(), raw.header.iter().chain(raw.columns.iter().map(|c| &c.name)).map(|s| s.as_str()))
                 .map(|h| format!(" (did you mean '{h}'?)"))
                 .unwrap_or_default();
             violations.push(Violation::new(
@@ -844,7 +849,9 @@ pub fn apply_schema(raw: RawTable, schema: &Schema) -> Result<LoadReport, Error>
             }
             _ => {}
         }
-        if let (ColumnData::Categorical(f), Some(r)) = (&mut data, &spec.reference) {
+        // A factor with no levels (no rows, or all missing) has no reference to set.
+        let no_levels = matches!(&data, ColumnData::Categorical(f) if f.levels.is_empty());
+        if let (ColumnData::Categorical(f), Some(r), false) = (&mut data, &spec.reference, no_levels) {
             let want = r.get_ref().text();
             match f.level_index(&want) {
                 Some(i) => f.reference = i,
