@@ -83,6 +83,10 @@ pub enum Error {
     Usage(#[from] UsageError),
     #[error(transparent)]
     Schema(#[from] SchemaError),
+    /// A check that ran to completion and failed (a batch assertion): exit code 1, with the
+    /// details already reported.
+    #[error("one or more checks failed (see the report)")]
+    Failed,
 }
 
 impl Error {
@@ -90,7 +94,7 @@ impl Error {
     /// 3 estimation failed.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Data(_) => 1,
+            Error::Data(_) | Error::Failed => 1,
             Error::Formula(_) | Error::Usage(_) | Error::Schema(_) => 2,
             Error::Fit(_) => 3,
         }

@@ -5,14 +5,18 @@
 //! [`design::Design`] (listwise deletion, factor coding) → fit a model ([`model`]) → choose a
 //! variance ([`vce`]) → report ([`output`]).
 
+pub mod analysis;
+pub mod batch;
 pub mod cli;
 pub mod data;
 pub mod design;
 pub mod error;
 pub mod formula;
 pub mod linalg;
+pub mod margins;
 pub mod model;
 pub mod output;
+pub mod report;
 pub mod stats;
 pub mod vce;
 

@@ -1,8 +1,11 @@
 //! Command line: the clap enum below is the only registry of subcommands; each lives in its
 //! own module with an `Args` struct and a `run` function. Model code never imports clap.
 
+pub mod batch;
+pub mod completions;
 pub mod describe;
 pub mod fit;
+pub mod twopart;
 pub mod validate;
 
 use crate::data::{self, Dataset};
@@ -19,7 +22,9 @@ use std::path::{Path, PathBuf};
     long_about = "migfit fits probit/logit models, GLMs and two-part models with average marginal \
 effects and Stata-convention standard errors (OIM, robust, cluster), for studies of China's \
 internal migrants and their social health insurance.\n\nExit codes: 0 ok, 1 invalid data, \
-2 usage error, 3 estimation failed."
+2 usage error, 3 estimation failed. Warnings (dropped rows, omitted collinear terms, perfect \
+prediction) go to standard error and into the table notes.",
+    after_help = "Examples:\n  migfit fit data.csv -f \"received ~ C(scheme, ref=NCMS) + age + female\" -m probit --margins -o table.md\n  migfit twopart data.csv -f \"amount ~ age + female\" --response2 \"log(amount)\" --margins --cluster city -o t.tex\n  migfit completions bash > /etc/bash_completion.d/migfit"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -30,6 +35,12 @@ pub struct Cli {
 pub enum Command {
     /// Fit a probit, logit or GLM and print coefficients and standard errors.
     Fit(fit::FitArgs),
+    /// Fit a two-part model (probit/logit for y > 0, GLM for the positives) with marginal effects.
+    Twopart(twopart::TwoPartArgs),
+    /// Run a grid of model variants from a spec file, with assertions and reports (for CI).
+    Batch(batch::BatchArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
     /// Check every row of a data file against a schema and list every violation.
     Validate(validate::ValidateArgs),
     /// Descriptive tables: n (%) and mean (SD), overall and by group, with tests.
@@ -155,7 +166,144 @@ impl DataArgs {
             }
         }
     }
+    /// Starts hashing the data file (SHA-256, for the table notes) on another thread, so that
+    /// it overlaps with loading and fitting. `None` if the file cannot be read.
+    pub fn spawn_hash(&self) -> std::thread::JoinHandle<Option<String>> {
+        let path = self.data.clone();
+        std::thread::spawn(move || sha256_file(&path).ok())
+    }
 }
+
+/// SHA-256 of a file's bytes, in lowercase hex.
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// How results are written: format, file, and the publication-table options.
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// Output format: text (an aligned table), md, latex, csv (tidy: one line per model and
+    /// term), html (a standalone page), json (the full results), summary (detailed listing with
+    /// z, p and confidence intervals). Default: from the extension of -o FILE, else text.
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Write to FILE instead of standard output (written atomically: temporary file, then
+    /// rename). The extension (.txt .md .tex .csv .html .json) chooses the format.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Standard errors in parentheses under the estimates (stacked) or in their own column
+    /// next to them (side, as the reference study's Table 3).
+    #[arg(long, value_name = "LAYOUT", default_value = "stacked", value_parser = ["stacked", "side"])]
+    pub layout: String,
+    /// What the cells hold: coef (coefficients), margins (marginal effects; implies
+    /// --margins) or or (odds ratios of logit models). Default: margins when --margins is
+    /// given, else coef.
+    #[arg(long, value_name = "WHAT", value_parser = ["coef", "margins", "or"])]
+    pub show: Option<String>,
+    /// Star thresholds for p-values, e.g. "0.1,0.05,0.01" (*** p<0.01, ** p<0.05, * p<0.1);
+    /// "none" for no stars.
+    #[arg(long, value_name = "P,...", default_value = "0.01,0.05")]
+    pub stars: String,
+    /// Decimals of estimates and standard errors in tables.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub digits: usize,
+    /// Language of labels (variable and level labels from the schema; fixed words).
+    #[arg(long, value_name = "LANG", default_value = "en", value_parser = ["en", "zh"])]
+    pub lang: String,
+    /// Column title; repeat once per column (replaces the response / model heading).
+    #[arg(long = "title", value_name = "TEXT")]
+    pub titles: Vec<String>,
+    /// Table caption.
+    #[arg(long, value_name = "TEXT")]
+    pub caption: Option<String>,
+    /// LaTeX: write a complete document (compiles with xelatex; loads xeCJK for Chinese).
+    #[arg(long)]
+    pub latex_standalone: bool,
+}
+
+/// The validated output choices.
+#[derive(Debug, Clone)]
+pub struct ReportConfig {
+    pub format: crate::report::Format,
+    pub output: Option<PathBuf>,
+    pub table: crate::report::TableOptions,
+    pub standalone: bool,
+}
+
+impl ReportArgs {
+    /// Validates the options; `margins` says whether marginal effects were asked for.
+    pub fn config(&self, margins: bool) -> Result<ReportConfig> {
+        use crate::report::{Format, Lang, Layout, Show, Stars, TableOptions};
+        let format = match (&self.format, &self.output) {
+            (Some(f), _) => Format::parse(f)?,
+            (None, Some(p)) => Format::from_path(p).ok_or_else(|| {
+                crate::error::usage(format!(
+                    "cannot tell the format from the name '{}': use .txt, .md, .tex, .csv, .html or .json, or give --format",
+                    p.display()
+                ))
+            })?,
+            (None, None) => Format::Text,
+        };
+        if self.latex_standalone && format != Format::Latex {
+            return Err(crate::error::usage(
+                "--latex-standalone applies to LaTeX output (--format latex or -o FILE.tex)",
+            ));
+        }
+        if self.digits > 12 {
+            return Err(crate::error::usage(format!("--digits must be at most 12, not {}", self.digits)));
+        }
+        let show = match self.show.as_deref() {
+            Some(s) => Show::parse(s)?,
+            None if margins => Show::Margins,
+            None => Show::Coef,
+        };
+        Ok(ReportConfig {
+            format,
+            output: self.output.clone(),
+            table: TableOptions {
+                layout: Layout::parse(&self.layout)?,
+                show,
+                stars: Stars::parse(&self.stars)?,
+                digits: self.digits,
+                lang: Lang::parse(&self.lang)?,
+                titles: self.titles.clone(),
+                caption: self.caption.clone(),
+            },
+            standalone: self.latex_standalone,
+        })
+    }
+
+    /// Whether the table needs marginal effects.
+    pub fn wants_margins(&self) -> bool {
+        self.show.as_deref() == Some("margins")
+    }
+}
+
+impl ReportConfig {
+    /// Renders the report and writes it (atomically to a file, or to stdout).
+    /// Prints the report's notes (dropped rows, omitted terms, ...) on stderr and writes the
+    /// report in the chosen format.
+    pub fn emit(&self, report: &crate::output::Report) -> Result<()> {
+        for n in report.all_notes() {
+            eprintln!("migfit: note: {n}");
+        }
+        let text = crate::report::render(report, &self.table, self.format, self.standalone)?;
+        write_output(&text, self.output.as_deref())
+    }
+}
+
 
 /// `DataArgs` checked: what the loaders see.
 #[derive(Debug, Clone)]
@@ -200,6 +348,14 @@ pub fn run() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Fit(args) => fit::run(args),
+        Command::Twopart(args) => twopart::run(args),
+        Command::Batch(args) => {
+            if !batch::run(args)? {
+                return Err(crate::error::Error::Failed);
+            }
+            Ok(())
+        }
+        Command::Completions(args) => completions::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Describe(args) => describe::run(args),
     }
@@ -222,7 +378,8 @@ pub fn write_output(text: &str, path: Option<&Path>) -> Result<()> {
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let io_err = |e: std::io::Error| Error::Data(DataError::Io { path: path.display().to_string(), reason: e.to_string() });
+    let io_err =
+        |e: std::io::Error| Error::Data(DataError::Io { path: path.display().to_string(), reason: e.to_string() });
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),

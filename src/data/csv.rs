@@ -54,11 +54,8 @@ pub fn read_csv_bytes(bytes: &[u8], display: &str, opts: &CsvOptions) -> Result<
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(DataError::Empty { path: display.to_string() });
     }
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(opts.delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(bytes);
+    let mut reader =
+        csv::ReaderBuilder::new().delimiter(opts.delimiter).has_headers(false).flexible(true).from_reader(bytes);
     let mut records = reader.byte_records();
     let header = match records.next() {
         Some(Ok(h)) => h,
@@ -131,7 +128,12 @@ fn check_header(header: &[String], display: &str) -> Result<(), DataError> {
             });
         }
         if let Some(j) = header[..i].iter().position(|p| p == h) {
-            return Err(DataError::DuplicateColumn { path: display.to_string(), name: h.clone(), first: j + 1, second: i + 1 });
+            return Err(DataError::DuplicateColumn {
+                path: display.to_string(),
+                name: h.clone(),
+                first: j + 1,
+                second: i + 1,
+            });
         }
     }
     Ok(())

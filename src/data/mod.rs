@@ -55,24 +55,15 @@ impl Factor {
         let mut distinct: Vec<&str> = values.iter().flatten().copied().collect();
         distinct.sort_unstable();
         distinct.dedup();
-        let numeric: Option<Vec<f64>> =
-            distinct.iter().map(|s| s.trim().parse::<f64>().ok()).collect();
+        let numeric: Option<Vec<f64>> = distinct.iter().map(|s| s.trim().parse::<f64>().ok()).collect();
         if let Some(nums) = numeric {
             let mut pairs: Vec<(f64, &str)> = nums.into_iter().zip(distinct.iter().copied()).collect();
             pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
             distinct = pairs.into_iter().map(|p| p.1).collect();
         }
-        let index: HashMap<&str, u32> =
-            distinct.iter().enumerate().map(|(i, s)| (*s, i as u32)).collect();
-        let codes = values
-            .iter()
-            .map(|v| v.map_or(MISSING_CODE, |s| index[s]))
-            .collect();
-        Factor {
-            codes,
-            levels: distinct.iter().map(|s| Level::new(*s)).collect(),
-            reference: 0,
-        }
+        let index: HashMap<&str, u32> = distinct.iter().enumerate().map(|(i, s)| (*s, i as u32)).collect();
+        let codes = values.iter().map(|v| v.map_or(MISSING_CODE, |s| index[s])).collect();
+        Factor { codes, levels: distinct.iter().map(|s| Level::new(*s)).collect(), reference: 0 }
     }
 
     /// Builds a factor from a numeric column: levels are the distinct non-missing values in
@@ -91,11 +82,7 @@ impl Factor {
                 }
             })
             .collect();
-        Factor {
-            codes,
-            levels: distinct.iter().map(|v| Level::new(format_number(*v))).collect(),
-            reference: 0,
-        }
+        Factor { codes, levels: distinct.iter().map(|v| Level::new(format_number(*v))).collect(), reference: 0 }
     }
 
     /// Index of the level called `name` (by name, or by numeric value when both parse).
@@ -243,7 +230,12 @@ pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Opt
     candidates
         .map(|c| (edit_distance(&lname, &c.to_lowercase()), c))
         .filter(|(d, c)| *d <= 3 && *d * 3 <= c.chars().count().max(name.chars().count()).max(3))
-        .min_by_key(|(d, _)| *d)
+        // Ties: prefer a name that extends or truncates the typed one, then similar length.
+        .min_by_key(|(d, c)| {
+            let lc = c.to_lowercase();
+            let related = lc.starts_with(&lname) || lname.starts_with(&lc);
+            (*d, !related, c.chars().count().abs_diff(name.chars().count()))
+        })
         .map(|(_, c)| c)
 }
 

@@ -1,0 +1,290 @@
+//! Validated estimation jobs: what a command line (or a batch spec) asks for, checked and
+//! resolved, and the one function that turns a dataset into a [`Report`]. The CLI and the
+//! batch runner both go through here, so a batch variant is exactly the command it describes.
+
+use crate::data::Dataset;
+use crate::design::{Design, SampleOptions};
+use crate::error::{usage, Result};
+use crate::formula::Formula;
+use crate::margins::{self, At, PartEval, Target};
+use crate::model::twopart::{fit_twopart, joint_vce, TwoPartRequest};
+use crate::model::{self, Fit, LinkKind, ModelKind, ModelSpec};
+use crate::output::{Combined, ModelReport, Report};
+use crate::vce::{self, Vce, VceKind};
+
+/// Options shared by every estimation: variance, sample, inference.
+#[derive(Debug, Clone)]
+pub struct Estimation {
+    /// The variance asked for (`None` = Stata's default for the weights and clusters).
+    pub vce: Option<VceKind>,
+    pub sample: SampleOptions,
+    /// Confidence level in percent.
+    pub level: f64,
+    /// Marginal effects, if requested, and where.
+    pub margins: Option<At>,
+}
+
+impl Estimation {
+    pub fn check(&self) -> Result<()> {
+        if !(self.level > 10.0 && self.level < 99.99) {
+            return Err(usage(format!("the confidence level must be between 10 and 99.99, not {}", self.level)));
+        }
+        self.vce_kind().map(|_| ())
+    }
+
+    pub fn vce_kind(&self) -> Result<VceKind> {
+        VceKind::resolve(self.vce, self.sample.weights.as_ref().map(|w| w.1), self.sample.cluster.is_some())
+    }
+}
+
+/// One model: probit, logit or GLM.
+#[derive(Debug, Clone)]
+pub struct FitJob {
+    pub formula: Formula,
+    pub spec: ModelSpec,
+    pub odds_ratios: bool,
+    pub est: Estimation,
+}
+
+/// A two-part model.
+#[derive(Debug, Clone)]
+pub struct TwoPartJob {
+    pub formula: Formula,
+    pub formula2: Option<Formula>,
+    pub response2: Option<String>,
+    pub first: ModelSpec,
+    pub second: ModelSpec,
+    pub joint_vce: bool,
+    pub est: Estimation,
+}
+
+/// Either job.
+#[derive(Debug, Clone)]
+pub enum Job {
+    Fit(FitJob),
+    TwoPart(TwoPartJob),
+}
+
+impl Job {
+    pub fn run(&self, ds: &Dataset) -> Result<Report> {
+        match self {
+            Job::Fit(j) => j.run(ds),
+            Job::TwoPart(j) => j.run(ds),
+        }
+    }
+}
+
+impl FitJob {
+    pub fn new(formula: Formula, spec: ModelSpec, odds_ratios: bool, est: Estimation) -> Result<FitJob> {
+        est.check()?;
+        if odds_ratios && spec.link != LinkKind::Logit {
+            return Err(usage("odds ratios need a logit model (--model logit, or a GLM with the logit link)"));
+        }
+        Ok(FitJob { formula, spec, odds_ratios, est })
+    }
+
+    pub fn run(&self, ds: &Dataset) -> Result<Report> {
+        let design = Design::build(ds, &self.formula, &self.est.sample)?;
+        let fit = model::fit(design, &self.spec)?;
+        let v = vce::compute(&fit, self.est.vce_kind()?)?;
+        let mut m = ModelReport::new("model", &self.formula.source, &fit, &v, self.est.level, self.odds_ratios);
+        if let Some(at) = &self.est.margins {
+            let r = margins::compute(
+                &[part(&fit)],
+                Target::Mean(0),
+                fit.design.weights.as_deref(),
+                at,
+                &v.matrix,
+                self.est.level,
+            )?;
+            m.margins_description =
+                Some(format!("{} Prediction: {} of {}.", r.description, prediction_name(&fit), fit.design.response));
+            m.notes.extend(r.notes);
+            m.margins = r.margins;
+        }
+        Ok(report("fit", ds, vec![m], None, &[&fit.design]))
+    }
+}
+
+impl TwoPartJob {
+    pub fn new(
+        formula: Formula,
+        formula2: Option<Formula>,
+        response2: Option<String>,
+        first: ModelSpec,
+        second: ModelSpec,
+        joint_vce: bool,
+        est: Estimation,
+    ) -> Result<TwoPartJob> {
+        est.check()?;
+        if !matches!(first.kind, ModelKind::Probit | ModelKind::Logit) {
+            return Err(usage("the first part of a two-part model is a probit or a logit"));
+        }
+        Ok(TwoPartJob { formula, formula2, response2, first, second, joint_vce, est })
+    }
+
+    pub fn run(&self, ds: &Dataset) -> Result<Report> {
+        let req = TwoPartRequest {
+            formula: &self.formula,
+            formula2: self.formula2.as_ref(),
+            response2: self.response2.as_deref(),
+            first: self.first.clone(),
+            second: self.second.clone(),
+        };
+        let tp = fit_twopart(ds, &req, &self.est.sample)?;
+        let kind = self.est.vce_kind()?;
+        let level = self.est.level;
+        // Variances: each part's own (block-diagonal), or the blocks of the joint sandwich.
+        let joint = if self.joint_vce {
+            let jk = if kind == VceKind::Cluster { VceKind::Cluster } else { VceKind::Robust };
+            Some((jk, joint_vce(&tp, jk)?))
+        } else {
+            None
+        };
+        let (v1, v2) = match &joint {
+            Some((jk, (m, desc))) => {
+                let k1 = tp.first.beta.len();
+                let block = |a: usize, b: usize, part: &str| Vce {
+                    kind: *jk,
+                    matrix: m.slice(ndarray::s![a..b, a..b]).to_owned(),
+                    description: format!("{part} block of the joint variance. {desc}"),
+                    factor: 1.0,
+                    n_clusters: tp.first.design.clusters.as_ref().map(|_| tp.first.design.n_clusters),
+                };
+                (block(0, k1, "First-part"), block(k1, m.nrows(), "Second-part"))
+            }
+            None => (vce::compute(&tp.first, kind)?, vce::compute(&tp.second, kind)?),
+        };
+        let y_text = self.formula.response.as_ref().map(|r| r.1.clone()).unwrap_or_else(|| "y".into());
+        let rhs1 = rhs_text(&self.formula.source);
+        let rhs2 = self.formula2.as_ref().map(|f| rhs_text(&f.source)).unwrap_or_else(|| rhs1.clone());
+        let f1_text = format!("{} ~ {rhs1}", tp.first.design.response);
+        let f2_text = format!("{} ~ {rhs2}", tp.second.design.response);
+        let mut m1 = ModelReport::new("first", &f1_text, &tp.first, &v1, level, false);
+        let mut m2 = ModelReport::new("second", &f2_text, &tp.second, &v2, level, false);
+        let mut combined = None;
+        if let Some(at) = &self.est.margins {
+            let r1 = margins::compute(
+                &[part(&tp.first)],
+                Target::Mean(0),
+                tp.first.design.weights.as_deref(),
+                at,
+                &v1.matrix,
+                level,
+            )?;
+            let r2 = margins::compute(
+                &[part(&tp.second)],
+                Target::Mean(0),
+                tp.second.design.weights.as_deref(),
+                at,
+                &v2.matrix,
+                level,
+            )?;
+            m1.margins_description = Some(format!(
+                "{} Prediction: {} on all {} rows.",
+                r1.description,
+                prediction_name(&tp.first),
+                tp.first.design.n()
+            ));
+            m2.margins_description = Some(format!(
+                "{} Prediction: E[{} | {y_text} > 0] on the {} positive rows.",
+                r2.description,
+                tp.second.design.response,
+                tp.second.design.n()
+            ));
+            m1.margins = r1.margins;
+            m2.margins = r2.margins;
+            m1.notes.extend(r1.notes);
+            m2.notes.extend(r2.notes);
+            let (jm, jdesc) = match &joint {
+                Some((_, (m, desc))) => (m.clone(), desc.clone()),
+                None => (
+                    margins::block_diag(&[&v1.matrix, &v2.matrix]),
+                    format!(
+                        "Block-diagonal: the parts are independent (as twopm). First part: {} Second part: {}",
+                        v1.description, v2.description
+                    ),
+                ),
+            };
+            let q2 = PartEval {
+                x: tp.second_on_all.x.view(),
+                spec: &tp.second_on_all.spec,
+                beta: &tp.second.beta,
+                link: tp.second.spec.link,
+            };
+            let rc = margins::compute(
+                &[part(&tp.first), q2],
+                Target::Product,
+                tp.first.design.weights.as_deref(),
+                at,
+                &jm,
+                level,
+            )?;
+            combined = Some(Combined {
+                description: format!(
+                    "{} Prediction: E[y] = Pr({y_text} > 0) x E[{} | {y_text} > 0] on all {} rows, zeros included.",
+                    rc.description,
+                    tp.second.design.response,
+                    tp.first.design.n()
+                ),
+                vce: jdesc,
+                margins: rc.margins,
+                notes: rc.notes,
+            });
+        }
+        Ok(report("twopart", ds, vec![m1, m2], combined, &[&tp.first.design, &tp.second.design]))
+    }
+}
+
+fn part(fit: &Fit) -> PartEval<'_> {
+    PartEval { x: fit.design.x.view(), spec: &fit.design.spec, beta: &fit.beta, link: fit.spec.link }
+}
+
+fn report(
+    command: &str,
+    ds: &Dataset,
+    models: Vec<ModelReport>,
+    combined: Option<Combined>,
+    designs: &[&crate::design::Design],
+) -> Report {
+    Report {
+        migfit_version: crate::VERSION.to_string(),
+        command: command.into(),
+        data: ds.source.clone(),
+        data_sha256: None,
+        models,
+        combined,
+        variables: crate::output::describe_variables(ds, designs),
+    }
+}
+
+/// What a model's prediction is, for descriptions: a probability or a mean.
+pub fn prediction_name(fit: &Fit) -> &'static str {
+    if fit.spec.family == model::FamilyKind::Binomial {
+        "Pr(y != 0)"
+    } else {
+        "E[y]"
+    }
+}
+
+fn rhs_text(formula: &str) -> String {
+    formula.split_once('~').map(|(_, r)| r.trim().to_string()).unwrap_or_else(|| formula.trim().to_string())
+}
+
+impl Report {
+    /// Every note of the report (models and combined), for printing on stderr.
+    pub fn all_notes(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for m in &self.models {
+            for n in &m.notes {
+                if !out.contains(n) {
+                    out.push(n.clone());
+                }
+            }
+        }
+        if let Some(c) = &self.combined {
+            out.extend(c.notes.iter().cloned());
+        }
+        out
+    }
+}

@@ -1,0 +1,447 @@
+//! The files a batch run writes. Every file is a deterministic function of the results (no
+//! times, no paths of the machine), and each is written atomically.
+
+use super::run::{AssertOutcome, EffectRow, VariantResult};
+use super::spec::TrackSpec;
+use crate::error::{DataError, Error, Result};
+use crate::output::format_g17;
+use serde::Serialize;
+use std::path::Path;
+
+pub struct Context<'a> {
+    pub title: String,
+    pub description: Option<String>,
+    pub spec_name: String,
+    pub spec_sha: String,
+    pub data_name: String,
+    pub data_sha: String,
+    pub axes: Vec<String>,
+    pub tracks: Vec<TrackSpec>,
+    pub results: &'a [VariantResult],
+    pub rows: &'a [EffectRow],
+    pub assertions: &'a [AssertOutcome],
+    /// `Some(failures)` when `--check` was given.
+    pub check: Option<Vec<String>>,
+}
+
+#[derive(Serialize)]
+struct VariantFile<'a> {
+    variant: &'a str,
+    values: indexmap::IndexMap<String, String>,
+    status: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<&'a crate::output::Report>,
+}
+
+#[derive(Serialize)]
+struct Manifest<'a> {
+    migfit_version: &'a str,
+    spec: &'a str,
+    spec_sha256: &'a str,
+    data: &'a str,
+    data_sha256: &'a str,
+    variants: Vec<&'a str>,
+    failed_variants: Vec<&'a str>,
+    assertions_passed: usize,
+    assertions_failed: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    check_passed: Option<bool>,
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> Result<()> {
+    crate::cli::write_output(text, Some(&dir.join(name)))
+}
+
+/// A file-name-safe version of a track id.
+pub fn slug(s: &str) -> String {
+    let mut out: String =
+        s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    while out.contains("__") {
+        out = out.replace("__", "_");
+    }
+    out.trim_matches('_').to_string()
+}
+
+pub fn write_all(dir: &Path, ctx: &Context) -> Result<()> {
+    let io = |e: std::io::Error| Error::Data(DataError::Io { path: dir.display().to_string(), reason: e.to_string() });
+    std::fs::create_dir_all(dir.join("variants")).map_err(io)?;
+    for r in ctx.results {
+        let vf = VariantFile {
+            variant: &r.variant.name,
+            values: r.variant.values.iter().cloned().collect(),
+            status: if r.outcome.is_ok() { "ok" } else { "failed" },
+            error: r.outcome.as_ref().err().map(String::as_str),
+            result: r.outcome.as_ref().ok(),
+        };
+        write(dir, &format!("variants/{}.json", slug(&r.variant.name)), &crate::output::to_json(&vf))?;
+    }
+    write(dir, "effects.json", &crate::output::to_json(&ctx.rows))?;
+    write(dir, "effects.csv", &effects_csv(ctx))?;
+    write(dir, "summary.md", &summary_md(ctx))?;
+    write(dir, "summary.tex", &summary_tex(ctx))?;
+    write(dir, "assertions.json", &crate::output::to_json(&ctx.assertions))?;
+    write(dir, "assertions.md", &assertions_md(ctx))?;
+    let mut svgs = Vec::new();
+    for t in &ctx.tracks {
+        let id = super::run::track_id(t);
+        let name = format!("forest-{}.svg", slug(&id));
+        write(dir, &name, &forest_svg(ctx, &id, t))?;
+        svgs.push((id, name));
+    }
+    if let Some(c) = &ctx.check {
+        let mut s = String::from("# Check against the baseline\n\n");
+        if c.is_empty() {
+            s.push_str("Every effect matches the baseline within the tolerances.\n");
+        } else {
+            s.push_str(&format!("{} differences:\n\n", c.len()));
+            for f in c {
+                s.push_str(&format!("- {f}\n"));
+            }
+        }
+        write(dir, "check.md", &s)?;
+    }
+    write(dir, "index.html", &index_html(ctx, &svgs))?;
+    let m = Manifest {
+        migfit_version: crate::VERSION,
+        spec: &ctx.spec_name,
+        spec_sha256: &ctx.spec_sha,
+        data: &ctx.data_name,
+        data_sha256: &ctx.data_sha,
+        variants: ctx.results.iter().map(|r| r.variant.name.as_str()).collect(),
+        failed_variants: ctx.results.iter().filter(|r| r.outcome.is_err()).map(|r| r.variant.name.as_str()).collect(),
+        assertions_passed: ctx.assertions.iter().filter(|a| a.passed).count(),
+        assertions_failed: ctx.assertions.iter().filter(|a| !a.passed).count(),
+        check_passed: ctx.check.as_ref().map(Vec::is_empty),
+    };
+    write(dir, "manifest.json", &crate::output::to_json(&m))
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map(format_g17).unwrap_or_default()
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn effects_csv(ctx: &Context) -> String {
+    let mut out = String::from("variant");
+    for a in &ctx.axes {
+        out.push(',');
+        out.push_str(&csv_field(a));
+    }
+    out.push_str(",track,term,part,statistic,status,estimate,std_error,p_value,conf_low,conf_high\n");
+    for r in ctx.rows {
+        out.push_str(&csv_field(&r.variant));
+        for a in &ctx.axes {
+            out.push(',');
+            out.push_str(&csv_field(r.values.get(a).map_or("", String::as_str)));
+        }
+        for f in [&r.track, &r.term, &r.part, &r.statistic, &r.status] {
+            out.push(',');
+            out.push_str(&csv_field(f));
+        }
+        for v in [r.estimate, r.std_error, r.p_value, r.conf_low, r.conf_high] {
+            out.push(',');
+            out.push_str(&opt(v));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn stars(p: f64) -> &'static str {
+    if p < 0.01 {
+        "**"
+    } else if p < 0.05 {
+        "*"
+    } else {
+        ""
+    }
+}
+
+fn cell(r: Option<&EffectRow>) -> String {
+    match r {
+        Some(r) if r.status == "ok" => {
+            format!("{:.3}{} ({:.3})", r.estimate.unwrap(), stars(r.p_value.unwrap()), r.std_error.unwrap())
+        }
+        Some(r) => r.status.clone(),
+        None => String::new(),
+    }
+}
+
+fn track_label(t: &TrackSpec) -> String {
+    t.label.clone().unwrap_or_else(|| super::run::track_id(t))
+}
+
+fn summary_md(ctx: &Context) -> String {
+    let mut s = format!("# {}\n\n", ctx.title);
+    if let Some(d) = &ctx.description {
+        s.push_str(&format!("{d}\n\n"));
+    }
+    s.push_str("| variant |");
+    for t in &ctx.tracks {
+        s.push_str(&format!(" {} |", track_label(t).replace('|', "\\|")));
+    }
+    s.push_str("\n|---|");
+    for _ in &ctx.tracks {
+        s.push_str("---:|");
+    }
+    s.push('\n');
+    for r in ctx.results {
+        s.push_str(&format!("| {} |", r.variant.name));
+        for t in &ctx.tracks {
+            let id = super::run::track_id(t);
+            let row = ctx.rows.iter().find(|x| x.variant == r.variant.name && x.track == id);
+            s.push_str(&format!(" {} |", cell(row)));
+        }
+        s.push('\n');
+    }
+    s.push_str(&format!(
+        "\nEstimate (standard error); ** p<0.01, * p<0.05. migfit {}; spec {} (SHA-256 {}); data {} (SHA-256 {}).\n",
+        crate::VERSION,
+        ctx.spec_name,
+        ctx.spec_sha,
+        ctx.data_name,
+        ctx.data_sha
+    ));
+    s
+}
+
+fn tex_escape(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        match c {
+            '&' | '%' | '$' | '#' | '_' | '{' | '}' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '~' => out.push_str("\\textasciitilde{}"),
+            '^' => out.push_str("\\textasciicircum{}"),
+            '\\' => out.push_str("\\textbackslash{}"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn summary_tex(ctx: &Context) -> String {
+    let mut s = String::from(
+        "% Generated by migfit batch; requires \\usepackage{booktabs}\n\\begin{table}[htbp]\n\\centering\n",
+    );
+    s.push_str(&format!("\\caption{{{}}}\n", tex_escape(&ctx.title)));
+    s.push_str(&format!("\\begin{{tabular}}{{l{}}}\n\\toprule\nVariant", "r".repeat(ctx.tracks.len())));
+    for t in &ctx.tracks {
+        s.push_str(&format!(" & {}", tex_escape(&track_label(t))));
+    }
+    s.push_str(" \\\\\n\\midrule\n");
+    for r in ctx.results {
+        s.push_str(&tex_escape(&r.variant.name));
+        for t in &ctx.tracks {
+            let id = super::run::track_id(t);
+            let row = ctx.rows.iter().find(|x| x.variant == r.variant.name && x.track == id);
+            s.push_str(&format!(" & {}", tex_escape(&cell(row)).replace("**", "$^{**}$").replace("*)", "$^{*}$)")));
+        }
+        s.push_str(" \\\\\n");
+    }
+    s.push_str("\\bottomrule\n\\end{tabular}\n");
+    s.push_str(&format!(
+        "\\par\\smallskip\\footnotesize Estimate (standard error); ** $p<0.01$, * $p<0.05$. migfit {}; data SHA-256 \\texttt{{{}}}.\n\\end{{table}}\n",
+        crate::VERSION,
+        &ctx.data_sha[..16]
+    ));
+    s
+}
+
+fn assertions_md(ctx: &Context) -> String {
+    let mut s = String::from("# Assertions\n\n");
+    let failed = ctx.assertions.iter().filter(|a| !a.passed).count();
+    s.push_str(&format!("{} of {} assertions hold.\n\n", ctx.assertions.len() - failed, ctx.assertions.len()));
+    for a in ctx.assertions {
+        s.push_str(&format!("- **{}** {}: {}\n", if a.passed { "PASS" } else { "FAIL" }, a.name, a.detail));
+        for o in &a.offending {
+            s.push_str(&format!("  - {o}\n"));
+        }
+    }
+    let failed_v: Vec<&VariantResult> = ctx.results.iter().filter(|r| r.outcome.is_err()).collect();
+    if !failed_v.is_empty() {
+        s.push_str("\n## Failed variants\n\n");
+        for r in failed_v {
+            s.push_str(&format!("- {}: {}\n", r.variant.name, r.outcome.as_ref().err().unwrap().replace('\n', " ")));
+        }
+    }
+    s
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// "Nice" tick values covering [lo, hi].
+fn ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let span = (hi - lo).max(1e-12);
+    let raw = span / 5.0;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * mag).find(|s| span / s <= 6.0).unwrap_or(10.0 * mag);
+    let start = (lo / step).ceil() as i64;
+    let end = (hi / step).floor() as i64;
+    (start..=end).map(|i| i as f64 * step).collect()
+}
+
+/// A forest plot of one tracked effect across variants: estimate and confidence interval per
+/// row, a line at zero.
+pub fn forest_svg(ctx: &Context, id: &str, t: &TrackSpec) -> String {
+    let rows: Vec<&EffectRow> = ctx.rows.iter().filter(|r| r.track == id).collect();
+    let label_w = 10.0 + 7.0 * rows.iter().map(|r| r.variant.chars().count()).max().unwrap_or(8) as f64;
+    let (plot_w, row_h, top, bottom) = (420.0, 20.0, 46.0, 40.0);
+    let width = label_w + plot_w + 30.0;
+    let height = top + bottom + row_h * rows.len() as f64;
+    let ok: Vec<&&EffectRow> = rows.iter().filter(|r| r.status == "ok").collect();
+    let mut lo = ok.iter().map(|r| r.conf_low.unwrap()).fold(0.0f64, f64::min);
+    let mut hi = ok.iter().map(|r| r.conf_high.unwrap()).fold(0.0f64, f64::max);
+    if hi - lo < 1e-12 {
+        lo -= 1.0;
+        hi += 1.0;
+    }
+    let pad = 0.05 * (hi - lo);
+    let (lo, hi) = (lo - pad, hi + pad);
+    let x = |v: f64| label_w + (v - lo) / (hi - lo) * plot_w;
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" viewBox=\"0 0 {width:.0} {height:.0}\" font-family=\"sans-serif\" font-size=\"12\">\n"
+    );
+    s.push_str(&format!("<title>{}</title>\n", xml_escape(&track_label(t))));
+    s.push_str("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
+    s.push_str(&format!(
+        "<text x=\"{:.1}\" y=\"20\" font-size=\"14\" font-weight=\"bold\">{}</text>\n",
+        label_w,
+        xml_escape(&format!("{} ({})", track_label(t), t.term.get_ref()))
+    ));
+    let axis_y = top + row_h * rows.len() as f64 + 6.0;
+    s.push_str(&format!(
+        "<line x1=\"{:.1}\" y1=\"{axis_y:.1}\" x2=\"{:.1}\" y2=\"{axis_y:.1}\" stroke=\"black\"/>\n",
+        label_w,
+        label_w + plot_w
+    ));
+    for tv in ticks(lo, hi) {
+        let tx = x(tv);
+        s.push_str(&format!(
+            "<line x1=\"{tx:.1}\" y1=\"{axis_y:.1}\" x2=\"{tx:.1}\" y2=\"{:.1}\" stroke=\"black\"/>\n<text x=\"{tx:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\n",
+            axis_y + 5.0,
+            axis_y + 18.0,
+            crate::data::format_number((tv * 1e9).round() / 1e9)
+        ));
+    }
+    s.push_str(&format!(
+        "<line x1=\"{0:.1}\" y1=\"{1:.1}\" x2=\"{0:.1}\" y2=\"{2:.1}\" stroke=\"#888\" stroke-dasharray=\"4 3\"/>\n",
+        x(0.0),
+        top - 8.0,
+        axis_y
+    ));
+    for (i, r) in rows.iter().enumerate() {
+        let y = top + row_h * i as f64 + row_h / 2.0;
+        s.push_str(&format!(
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\n",
+            label_w - 8.0,
+            y + 4.0,
+            xml_escape(&r.variant)
+        ));
+        if r.status == "ok" {
+            let (e, l, h) = (r.estimate.unwrap(), r.conf_low.unwrap(), r.conf_high.unwrap());
+            s.push_str(&format!(
+                "<line x1=\"{:.1}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"#1f4e79\" stroke-width=\"2\"/>\n<circle cx=\"{:.1}\" cy=\"{y:.1}\" r=\"4\" fill=\"#1f4e79\"><title>{}: {:.4} [{:.4}, {:.4}]</title></circle>\n",
+                x(l),
+                x(h),
+                x(e),
+                xml_escape(&r.variant),
+                e,
+                l,
+                h
+            ));
+        } else {
+            s.push_str(&format!(
+                "<text x=\"{:.1}\" y=\"{:.1}\" fill=\"#b00\">{}</text>\n",
+                label_w + 4.0,
+                y + 4.0,
+                xml_escape(&r.status)
+            ));
+        }
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+fn index_html(ctx: &Context, svgs: &[(String, String)]) -> String {
+    let mut s = String::from("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    s.push_str(&format!("<title>{}</title>\n", xml_escape(&ctx.title)));
+    s.push_str("<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse;margin:1em 0}th,td{border-bottom:1px solid #ccc;padding:4px 10px;text-align:right}th:first-child,td:first-child{text-align:left}.pass{color:#176b2c}.fail{color:#b00020;font-weight:bold}figure{margin:1.5em 0}code{background:#f4f4f4;padding:0 3px}</style>\n</head>\n<body>\n");
+    s.push_str(&format!("<h1>{}</h1>\n", xml_escape(&ctx.title)));
+    if let Some(d) = &ctx.description {
+        s.push_str(&format!("<p>{}</p>\n", xml_escape(d)));
+    }
+    let failed = ctx.assertions.iter().filter(|a| !a.passed).count();
+    s.push_str(&format!(
+        "<p>{} variants; {} of {} assertions hold. migfit {}; spec <code>{}</code> (SHA-256 <code>{}</code>); data <code>{}</code> (SHA-256 <code>{}</code>).</p>\n",
+        ctx.results.len(),
+        ctx.assertions.len() - failed,
+        ctx.assertions.len(),
+        crate::VERSION,
+        xml_escape(&ctx.spec_name),
+        ctx.spec_sha,
+        xml_escape(&ctx.data_name),
+        ctx.data_sha
+    ));
+    s.push_str("<h2>Assertions</h2>\n<ul>\n");
+    for a in ctx.assertions {
+        s.push_str(&format!(
+            "<li><span class=\"{}\">{}</span> {}: {}",
+            if a.passed { "pass" } else { "fail" },
+            if a.passed { "PASS" } else { "FAIL" },
+            xml_escape(&a.name),
+            xml_escape(&a.detail)
+        ));
+        if !a.offending.is_empty() {
+            s.push_str("<ul>");
+            for o in &a.offending {
+                s.push_str(&format!("<li>{}</li>", xml_escape(o)));
+            }
+            s.push_str("</ul>");
+        }
+        s.push_str("</li>\n");
+    }
+    s.push_str("</ul>\n<h2>Tracked effects</h2>\n<table>\n<tr><th>variant</th>");
+    for t in &ctx.tracks {
+        s.push_str(&format!("<th>{}</th>", xml_escape(&track_label(t))));
+    }
+    s.push_str("</tr>\n");
+    for r in ctx.results {
+        s.push_str(&format!(
+            "<tr><td><a href=\"variants/{}.json\">{}</a></td>",
+            slug(&r.variant.name),
+            xml_escape(&r.variant.name)
+        ));
+        for t in &ctx.tracks {
+            let id = super::run::track_id(t);
+            let row = ctx.rows.iter().find(|x| x.variant == r.variant.name && x.track == id);
+            s.push_str(&format!("<td>{}</td>", xml_escape(&cell(row))));
+        }
+        s.push_str("</tr>\n");
+    }
+    s.push_str("</table>\n<p>Estimate (standard error); ** p&lt;0.01, * p&lt;0.05. Also as <a href=\"summary.md\">Markdown</a>, <a href=\"summary.tex\">LaTeX</a>, <a href=\"effects.csv\">CSV</a>, <a href=\"effects.json\">JSON</a>.</p>\n");
+    s.push_str("<h2>Forest plots</h2>\n");
+    for (id, file) in svgs {
+        s.push_str(&format!(
+            "<figure><img src=\"{}\" alt=\"forest plot of {}\"><figcaption>{}</figcaption></figure>\n",
+            file,
+            xml_escape(id),
+            xml_escape(id)
+        ));
+    }
+    s.push_str("</body>\n</html>\n");
+    s
+}

@@ -1,0 +1,770 @@
+//! Design matrices: a [`Formula`] evaluated on a [`Dataset`].
+//!
+//! * Listwise deletion: a row is used only if the response, every regressor, the weight and
+//!   the cluster variable are non-missing and every transformation is defined (`log(0)` is
+//!   missing, as in Stata). Rows with zero weight are dropped, as Stata's `marksample` does.
+//! * Factor coding follows R's rule: a factor in a term is coded by treatment contrasts
+//!   (reference level dropped) when the term without that factor is in the model (the empty
+//!   term counts when there is an intercept); otherwise by a full set of indicators.
+//! * [`DesignSpec`] keeps what is needed to rebuild columns under a [`Scenario`] (a variable
+//!   set to a value, a factor set to a level or to sample shares) and to differentiate columns
+//!   with respect to a variable exactly (dual numbers): marginal effects are built on it.
+
+use crate::data::{ColumnData, Dataset, Factor, Level, MISSING_CODE};
+use crate::error::{usage, DataError, Error, FitError, FormulaError, Result};
+use crate::formula::{Atom, Dual, Expr, Formula, Num};
+use ndarray::Array2;
+use std::collections::BTreeMap;
+
+/// Stata's weight types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WeightType {
+    /// Frequency weights: each row stands for `w` identical observations.
+    #[serde(rename = "fweight")]
+    Frequency,
+    /// Sampling (probability) weights: inverse selection probabilities; imply robust SEs.
+    #[serde(rename = "pweight")]
+    Probability,
+    /// Analytic weights: inversely proportional to the variance; rescaled to sum to N.
+    #[serde(rename = "aweight")]
+    Analytic,
+}
+
+impl WeightType {
+    pub fn parse(s: &str) -> Result<WeightType> {
+        match s {
+            "fweight" | "fw" | "frequency" => Ok(WeightType::Frequency),
+            "pweight" | "pw" | "probability" => Ok(WeightType::Probability),
+            "aweight" | "aw" | "analytic" => Ok(WeightType::Analytic),
+            _ => Err(usage(format!("unknown weight type '{s}' (expected fweight, pweight or aweight)"))),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WeightType::Frequency => "fweight",
+            WeightType::Probability => "pweight",
+            WeightType::Analytic => "aweight",
+        }
+    }
+}
+
+/// What besides the formula decides the estimation sample.
+#[derive(Debug, Clone, Default)]
+pub struct SampleOptions {
+    pub weights: Option<(String, WeightType)>,
+    pub cluster: Option<String>,
+    /// Further columns whose missing values drop a row (e.g. the other part of a two-part
+    /// model, so that both parts use the same rows).
+    pub also_require: Vec<String>,
+    /// Rows of the dataset to consider at all (e.g. `y > 0` for a second part); `None` = all.
+    pub restrict: Option<Vec<bool>>,
+}
+
+/// A resolved atom: a numeric expression or a factor, with its values on the used rows.
+#[derive(Debug, Clone)]
+pub enum ResolvedAtom {
+    Numeric { text: String, expr: Expr },
+    Factor { text: String, var: String, levels: Vec<Level>, reference: usize, codes: Vec<u32> },
+}
+
+impl ResolvedAtom {
+    pub fn text(&self) -> &str {
+        match self {
+            ResolvedAtom::Numeric { text, .. } | ResolvedAtom::Factor { text, .. } => text,
+        }
+    }
+}
+
+/// One factor of a design column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// The value of a numeric atom.
+    Numeric(usize),
+    /// The indicator of `level` of a factor atom.
+    Level(usize, usize),
+}
+
+/// How a design column is made: the product of its parts (no parts = the intercept).
+#[derive(Debug, Clone)]
+pub struct ColumnSpec {
+    pub name: String,
+    pub parts: Vec<Part>,
+}
+
+/// How a factor is set in a [`Scenario`].
+#[derive(Debug, Clone)]
+pub enum FactorSetting {
+    /// Every row at this level.
+    Level(usize),
+    /// Every row with these indicator values (sample shares, Stata's `atmeans`).
+    Shares(Vec<f64>),
+}
+
+/// A counterfactual: variables fixed at values and factors at levels, for every used row;
+/// optionally the variable to differentiate with respect to.
+#[derive(Debug, Clone, Default)]
+pub struct Scenario {
+    pub numeric: BTreeMap<String, f64>,
+    pub factors: BTreeMap<String, FactorSetting>,
+    pub wrt: Option<String>,
+}
+
+/// Everything needed to rebuild design columns on the estimation rows.
+#[derive(Debug, Clone)]
+pub struct DesignSpec {
+    pub atoms: Vec<ResolvedAtom>,
+    pub columns: Vec<ColumnSpec>,
+    /// Values of every numeric variable the atoms read, on the used rows.
+    pub values: BTreeMap<String, Vec<f64>>,
+    pub n: usize,
+}
+
+/// A design matrix with its response, weights and clusters on the estimation rows.
+#[derive(Debug, Clone)]
+pub struct Design {
+    pub response: String,
+    pub y: Vec<f64>,
+    /// n x k, row-major.
+    pub x: Array2<f64>,
+    pub names: Vec<String>,
+    pub weights: Option<Vec<f64>>,
+    pub weight_type: Option<WeightType>,
+    pub weight_var: Option<String>,
+    /// Cluster index (0..n_clusters) of each row.
+    pub clusters: Option<Vec<u32>>,
+    pub n_clusters: usize,
+    pub cluster_var: Option<String>,
+    /// Dataset row index of each estimation row.
+    pub rows: Vec<usize>,
+    /// Line in the source file of each estimation row, for messages.
+    pub lines: Vec<u64>,
+    pub n_dropped: usize,
+    /// Notes on dropped rows, for warnings.
+    pub notes: Vec<String>,
+    pub spec: DesignSpec,
+}
+
+fn numeric_column<'a>(ds: &'a Dataset, name: &str) -> Result<&'a [f64]> {
+    let col = ds.column(name).ok_or_else(|| unknown(ds, name))?;
+    match &col.data {
+        ColumnData::Numeric(v) => Ok(v),
+        ColumnData::Text(values) => Err(not_numeric(ds, name, values)),
+        ColumnData::Categorical(_) => Err(Error::Formula(FormulaError::Invalid(format!(
+            "'{name}' is categorical and cannot be used in arithmetic; use it as a factor, or give its numeric codes another name"
+        )))),
+    }
+}
+
+fn unknown(ds: &Dataset, name: &str) -> Error {
+    Error::Formula(FormulaError::UnknownColumn {
+        name: name.to_string(),
+        hint: ds.closest_name(name).map(str::to_string),
+    })
+}
+
+fn not_numeric(ds: &Dataset, name: &str, values: &[Option<String>]) -> Error {
+    let bad: Vec<usize> = values
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.as_deref().is_some_and(|s| crate::data::csv::parse_number(s).is_none()))
+        .map(|(i, _)| i)
+        .collect();
+    let first = bad[0];
+    let more = if bad.len() > 1 { format!(" (and {} more non-numeric values)", bad.len() - 1) } else { String::new() };
+    Error::Data(DataError::NotNumeric {
+        path: ds.source.clone(),
+        column: name.to_string(),
+        line: ds.line_numbers[first],
+        value: values[first].clone().unwrap_or_default(),
+        more,
+    })
+}
+
+/// Evaluates an expression on every row of the dataset (NaN where undefined or missing).
+pub fn eval_on_dataset(ds: &Dataset, expr: &Expr) -> Result<Vec<f64>> {
+    let vars = expr.variables();
+    let cols: Vec<&[f64]> = vars.iter().map(|v| numeric_column(ds, v)).collect::<Result<_>>()?;
+    Ok((0..ds.n_rows())
+        .map(|i| {
+            expr.eval(&mut |name: &str| {
+                let k = vars.iter().position(|v| v == name).expect("variable list is complete");
+                cols[k][i]
+            })
+        })
+        .collect())
+}
+
+fn resolve_factor(ds: &Dataset, var: &str, reference: Option<&str>, wrapped: bool) -> Result<Factor> {
+    let col = ds.column(var).ok_or_else(|| unknown(ds, var))?;
+    let mut f = match &col.data {
+        ColumnData::Numeric(v) => Factor::from_numbers(v),
+        ColumnData::Text(v) => Factor::from_strings(v.iter().map(|s| s.as_deref())),
+        ColumnData::Categorical(f) => f.clone(),
+    };
+    if let Some(r) = reference {
+        let name = if wrapped { format!("C({var})") } else { var.to_string() };
+        f.reference = f.level_index(r).ok_or_else(|| {
+            let levels: Vec<&str> = f.levels.iter().map(|l| l.name.as_str()).collect();
+            Error::Formula(FormulaError::Invalid(format!(
+                "reference level '{r}' of {name} not found; its levels are: {}",
+                levels.join(", ")
+            )))
+        })?;
+    }
+    Ok(f)
+}
+
+/// Stable identity of a cluster value, so clusters are numbered in sorted order.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+enum ClusterKey {
+    Num(i64, u64),
+    Text(String),
+}
+
+fn cluster_keys(ds: &Dataset, name: &str) -> Result<Vec<Option<ClusterKey>>> {
+    let col = ds.column(name).ok_or_else(|| unknown(ds, name))?;
+    Ok(match &col.data {
+        ColumnData::Numeric(v) => v
+            .iter()
+            .map(|x| {
+                if x.is_nan() {
+                    None
+                } else {
+                    // Order by value: integer part, then the bits of the fraction.
+                    Some(ClusterKey::Num(x.floor() as i64, (x - x.floor()).to_bits()))
+                }
+            })
+            .collect(),
+        ColumnData::Categorical(f) => {
+            f.codes.iter().map(|&c| (c != MISSING_CODE).then(|| ClusterKey::Num(c as i64, 0))).collect()
+        }
+        ColumnData::Text(v) => v.iter().map(|s| s.clone().map(ClusterKey::Text)).collect(),
+    })
+}
+
+impl Design {
+    /// Builds the design matrix of `formula` on `ds`.
+    pub fn build(ds: &Dataset, formula: &Formula, opts: &SampleOptions) -> Result<Design> {
+        let n_all = ds.n_rows();
+        let (resp_expr, resp_name) = formula
+            .response
+            .clone()
+            .ok_or_else(|| Error::Formula(FormulaError::Invalid("the formula has no response".into())))?;
+
+        // Resolve atoms on the whole dataset.
+        enum Full {
+            Numeric(Expr, Vec<f64>),
+            Factor(String, Factor),
+        }
+        let mut full: Vec<(String, Full)> = Vec::new();
+        for a in &formula.atoms {
+            let r = match &a.atom {
+                Atom::Name(v) => {
+                    let col = ds.column(v).ok_or_else(|| unknown(ds, v))?;
+                    match &col.data {
+                        ColumnData::Categorical(f) => Full::Factor(v.clone(), f.clone()),
+                        _ => {
+                            let e = Expr::Var(v.clone());
+                            let vals = eval_on_dataset(ds, &e)?;
+                            Full::Numeric(e, vals)
+                        }
+                    }
+                }
+                Atom::Categorical { var, reference } => {
+                    Full::Factor(var.clone(), resolve_factor(ds, var, reference.as_deref(), true)?)
+                }
+                Atom::Expr { expr } => Full::Numeric(expr.clone(), eval_on_dataset(ds, expr)?),
+            };
+            full.push((a.text.clone(), r));
+        }
+        let y_all = eval_on_dataset(ds, &resp_expr)?;
+        let w_all = match &opts.weights {
+            Some((name, _)) => Some(numeric_column(ds, name)?),
+            None => None,
+        };
+        let cl_all = match &opts.cluster {
+            Some(name) => Some(cluster_keys(ds, name)?),
+            None => None,
+        };
+        let extra: Vec<&ColumnData> = opts
+            .also_require
+            .iter()
+            .map(|n| ds.column(n).map(|c| &c.data).ok_or_else(|| unknown(ds, n)))
+            .collect::<Result<_>>()?;
+
+        // Listwise deletion.
+        let mut rows = Vec::with_capacity(n_all);
+        let (mut n_missing, mut n_zero_weight, mut n_outside) = (0usize, 0usize, 0usize);
+        for i in 0..n_all {
+            if opts.restrict.as_ref().is_some_and(|r| !r[i]) {
+                n_outside += 1;
+                continue;
+            }
+            let mut ok = y_all[i].is_finite();
+            for (_, a) in &full {
+                ok &= match a {
+                    Full::Numeric(_, v) => v[i].is_finite(),
+                    Full::Factor(_, f) => f.codes[i] != MISSING_CODE,
+                };
+            }
+            ok &= extra.iter().all(|c| !c.is_missing(i));
+            ok &= cl_all.as_ref().is_none_or(|c| c[i].is_some());
+            if let Some(w) = w_all {
+                let wi = w[i];
+                if wi.is_nan() {
+                    ok = false;
+                } else if ok && wi < 0.0 {
+                    let (name, _) = opts.weights.as_ref().unwrap();
+                    return Err(Error::Data(DataError::InvalidValue {
+                        path: ds.source.clone(),
+                        line: ds.line_numbers[i],
+                        column: name.clone(),
+                        value: crate::data::format_number(wi),
+                        expected: "weights must be non-negative".into(),
+                    }));
+                } else if ok && wi == 0.0 {
+                    n_zero_weight += 1;
+                    continue;
+                }
+            }
+            if ok {
+                rows.push(i);
+            } else {
+                n_missing += 1;
+            }
+        }
+        let mut notes = Vec::new();
+        if n_missing > 0 {
+            notes.push(format!("{n_missing} rows dropped because of missing values (or undefined transformations such as log of a non-positive number)"));
+        }
+        if n_zero_weight > 0 {
+            notes.push(format!("{n_zero_weight} rows with zero weight dropped"));
+        }
+        if rows.is_empty() {
+            return Err(Error::Fit(FitError::EmptySample(format!(
+                "no row of {} has non-missing values for every variable of '{}' ({} rows read{})",
+                ds.source,
+                formula.source,
+                n_all,
+                if n_outside > 0 { format!(", {n_outside} outside the subsample") } else { String::new() }
+            ))));
+        }
+        let n = rows.len();
+
+        // Weights.
+        let (weights, weight_type) = match (&opts.weights, w_all) {
+            (Some((name, wt)), Some(w)) => {
+                let mut wv: Vec<f64> = rows.iter().map(|&i| w[i]).collect();
+                if *wt == WeightType::Frequency {
+                    if let Some(k) = wv.iter().position(|x| x.fract() != 0.0) {
+                        return Err(Error::Data(DataError::InvalidValue {
+                            path: ds.source.clone(),
+                            line: ds.line_numbers[rows[k]],
+                            column: name.clone(),
+                            value: crate::data::format_number(wv[k]),
+                            expected: "frequency weights must be whole numbers".into(),
+                        }));
+                    }
+                }
+                if *wt == WeightType::Analytic {
+                    // Stata rescales aweights to sum to the number of observations.
+                    let s: f64 = wv.iter().sum();
+                    let scale = n as f64 / s;
+                    wv.iter_mut().for_each(|x| *x *= scale);
+                }
+                (Some(wv), Some(*wt))
+            }
+            _ => (None, None),
+        };
+
+        // Clusters, numbered in sorted order of their values.
+        let (clusters, n_clusters) = match cl_all {
+            Some(keys) => {
+                let mut distinct: Vec<&ClusterKey> = rows.iter().map(|&i| keys[i].as_ref().unwrap()).collect();
+                distinct.sort();
+                distinct.dedup();
+                let ids =
+                    rows.iter().map(|&i| distinct.binary_search(&keys[i].as_ref().unwrap()).unwrap() as u32).collect();
+                (Some(ids), distinct.len())
+            }
+            None => (None, 0),
+        };
+
+        // Atoms on the used rows.
+        let mut values: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        let mut atoms = Vec::new();
+        for (text, a) in full {
+            match a {
+                Full::Numeric(expr, _) => {
+                    for v in expr.variables() {
+                        if !values.contains_key(&v) {
+                            let col = numeric_column(ds, &v)?;
+                            values.insert(v.clone(), rows.iter().map(|&i| col[i]).collect());
+                        }
+                    }
+                    atoms.push(ResolvedAtom::Numeric { text, expr });
+                }
+                Full::Factor(var, f) => {
+                    let codes = rows.iter().map(|&i| f.codes[i]).collect();
+                    atoms.push(ResolvedAtom::Factor { text, var, levels: f.levels, reference: f.reference, codes });
+                }
+            }
+        }
+
+        // Columns, with R's contrast rule.
+        let mut columns = Vec::new();
+        if formula.intercept {
+            columns.push(ColumnSpec { name: "(Intercept)".into(), parts: vec![] });
+        }
+        for term in &formula.terms {
+            let mut choices: Vec<Vec<Part>> = Vec::new();
+            for &a in term {
+                match &atoms[a] {
+                    ResolvedAtom::Numeric { .. } => choices.push(vec![Part::Numeric(a)]),
+                    ResolvedAtom::Factor { levels, reference, .. } => {
+                        let margin: Vec<usize> = term.iter().copied().filter(|&b| b != a).collect();
+                        let contrasts = if margin.is_empty() {
+                            formula.intercept
+                        } else {
+                            formula.terms.iter().any(|t| crate::formula::parse::same_term(t, &margin))
+                        };
+                        let lv: Vec<Part> = (0..levels.len())
+                            .filter(|&l| !(contrasts && l == *reference))
+                            .map(|l| Part::Level(a, l))
+                            .collect();
+                        choices.push(lv);
+                    }
+                }
+            }
+            // Cartesian product, first atom varying fastest (R's order).
+            let mut combos: Vec<Vec<Part>> = vec![vec![]];
+            for choice in &choices {
+                let mut next = Vec::new();
+                for c in choice {
+                    for prefix in &combos {
+                        let mut p = prefix.clone();
+                        p.push(*c);
+                        next.push(p);
+                    }
+                }
+                combos = next;
+            }
+            for parts in combos {
+                let name = parts
+                    .iter()
+                    .map(|p| match p {
+                        Part::Numeric(a) => atoms[*a].text().to_string(),
+                        Part::Level(a, l) => match &atoms[*a] {
+                            ResolvedAtom::Factor { text, levels, .. } => {
+                                format!("{text}[{}]", levels[*l].name)
+                            }
+                            _ => unreachable!(),
+                        },
+                    })
+                    .collect::<Vec<_>>()
+                    .join(":");
+                columns.push(ColumnSpec { name, parts });
+            }
+        }
+        if columns.is_empty() {
+            return Err(usage(format!("the formula '{}' has no regressors and no intercept", formula.source)));
+        }
+
+        let spec = DesignSpec { atoms, columns, values, n };
+        let x = spec.matrix(&Scenario::default());
+        let y: Vec<f64> = rows.iter().map(|&i| y_all[i]).collect();
+        Ok(Design {
+            response: resp_name,
+            y,
+            names: spec.columns.iter().map(|c| c.name.clone()).collect(),
+            x,
+            weights,
+            weight_type,
+            weight_var: opts.weights.as_ref().map(|w| w.0.clone()),
+            clusters,
+            n_clusters,
+            cluster_var: opts.cluster.clone(),
+            lines: rows.iter().map(|&i| ds.line_numbers[i]).collect(),
+            rows,
+            n_dropped: n_all - n,
+            notes,
+            spec,
+        })
+    }
+
+    pub fn n(&self) -> usize {
+        self.y.len()
+    }
+
+    pub fn k(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Keeps only the design columns in `keep` (used after collinearity checks).
+    pub fn select_columns(&mut self, keep: &[usize]) {
+        self.x = self.x.select(ndarray::Axis(1), keep).as_standard_layout().into_owned();
+        self.names = keep.iter().map(|&j| self.names[j].clone()).collect();
+        self.spec.columns = keep.iter().map(|&j| self.spec.columns[j].clone()).collect();
+    }
+
+    /// Keeps only the estimation rows in `keep` (used when perfect predictors are dropped).
+    pub fn select_rows(&mut self, keep: &[bool]) {
+        let idx: Vec<usize> = (0..self.n()).filter(|&i| keep[i]).collect();
+        let dropped = self.n() - idx.len();
+        self.x = self.x.select(ndarray::Axis(0), &idx).as_standard_layout().into_owned();
+        self.y = idx.iter().map(|&i| self.y[i]).collect();
+        self.rows = idx.iter().map(|&i| self.rows[i]).collect();
+        self.lines = idx.iter().map(|&i| self.lines[i]).collect();
+        if let Some(w) = &self.weights {
+            self.weights = Some(idx.iter().map(|&i| w[i]).collect());
+        }
+        if let Some(c) = &self.clusters {
+            let sub: Vec<u32> = idx.iter().map(|&i| c[i]).collect();
+            // Renumber clusters densely.
+            let mut distinct = sub.clone();
+            distinct.sort_unstable();
+            distinct.dedup();
+            self.n_clusters = distinct.len();
+            self.clusters = Some(sub.iter().map(|v| distinct.binary_search(v).unwrap() as u32).collect());
+        }
+        self.spec = self.spec.select_rows(&idx);
+        self.n_dropped += dropped;
+    }
+
+    /// Sum of weights as Stata counts observations: sum of fweights, else the row count.
+    pub fn n_obs(&self) -> f64 {
+        match (&self.weights, self.weight_type) {
+            (Some(w), Some(WeightType::Frequency)) => w.iter().sum(),
+            _ => self.n() as f64,
+        }
+    }
+}
+
+impl DesignSpec {
+    /// The spec restricted to the rows `idx` (in that order).
+    pub fn select_rows(&self, idx: &[usize]) -> DesignSpec {
+        let atoms = self
+            .atoms
+            .iter()
+            .map(|a| match a {
+                ResolvedAtom::Factor { text, var, levels, reference, codes } => ResolvedAtom::Factor {
+                    text: text.clone(),
+                    var: var.clone(),
+                    levels: levels.clone(),
+                    reference: *reference,
+                    codes: idx.iter().map(|&i| codes[i]).collect(),
+                },
+                other => other.clone(),
+            })
+            .collect();
+        let values = self.values.iter().map(|(k, v)| (k.clone(), idx.iter().map(|&i| v[i]).collect())).collect();
+        DesignSpec { atoms, columns: self.columns.clone(), values, n: idx.len() }
+    }
+
+    /// Evaluates atom `a` on every row under the scenario, with derivatives w.r.t. `wrt`.
+    fn atom_values(&self, a: usize, sc: &Scenario) -> AtomValues<'_> {
+        match &self.atoms[a] {
+            ResolvedAtom::Numeric { expr, .. } => {
+                let n = self.n;
+                let vals = expr.eval_columns(n, &mut |name: &str| {
+                    let d = if sc.wrt.as_deref() == Some(name) { 1.0 } else { 0.0 };
+                    match sc.numeric.get(name) {
+                        Some(&fixed) => vec![Dual::new(fixed, d); n],
+                        None => self.values[name].iter().map(|&v| Dual::new(v, d)).collect(),
+                    }
+                });
+                AtomValues::Numeric(vals)
+            }
+            ResolvedAtom::Factor { var, codes, levels, .. } => match sc.factors.get(var) {
+                None => AtomValues::Codes(codes),
+                Some(FactorSetting::Level(l)) => {
+                    AtomValues::Fixed((0..levels.len()).map(|j| f64::from(u8::from(j == *l))).collect())
+                }
+                Some(FactorSetting::Shares(s)) => AtomValues::Fixed(s.clone()),
+            },
+        }
+    }
+
+    /// True when column `j` depends on something the scenario changes.
+    pub fn column_affected(&self, j: usize, sc: &Scenario) -> bool {
+        self.columns[j].parts.iter().any(|p| match p {
+            Part::Numeric(a) => match &self.atoms[*a] {
+                ResolvedAtom::Numeric { expr, .. } => {
+                    expr.variables().iter().any(|v| sc.numeric.contains_key(v) || sc.wrt.as_deref() == Some(v.as_str()))
+                }
+                _ => false,
+            },
+            Part::Level(a, _) => match &self.atoms[*a] {
+                ResolvedAtom::Factor { var, .. } => sc.factors.contains_key(var),
+                _ => false,
+            },
+        })
+    }
+
+    /// Values (and derivatives w.r.t. `sc.wrt`) of the columns in `cols` under the scenario.
+    pub fn columns_under(&self, cols: &[usize], sc: &Scenario) -> Vec<Vec<Dual>> {
+        let mut cache: BTreeMap<usize, AtomValues> = BTreeMap::new();
+        cols.iter()
+            .map(|&j| {
+                let mut out = vec![Dual::new(1.0, 0.0); self.n];
+                for p in &self.columns[j].parts {
+                    let a = match p {
+                        Part::Numeric(a) | Part::Level(a, _) => *a,
+                    };
+                    let values = cache.entry(a).or_insert_with(|| self.atom_values(a, sc));
+                    match (p, &*values) {
+                        (Part::Numeric(_), AtomValues::Numeric(v)) => {
+                            out.iter_mut().zip(v).for_each(|(o, &f)| *o = o.mul(f));
+                        }
+                        (Part::Level(_, l), AtomValues::Codes(c)) => {
+                            let l = *l as u32;
+                            out.iter_mut().zip(c.iter()).for_each(|(o, &code)| {
+                                if code != l {
+                                    *o = Dual::new(0.0, 0.0);
+                                }
+                            });
+                        }
+                        (Part::Level(_, l), AtomValues::Fixed(s)) => {
+                            let f = Dual::new(s[*l], 0.0);
+                            out.iter_mut().for_each(|o| *o = o.mul(f));
+                        }
+                        _ => unreachable!("part and atom kinds agree"),
+                    }
+                }
+                out
+            })
+            .collect()
+    }
+
+    /// The full design matrix under a scenario (values only).
+    pub fn matrix(&self, sc: &Scenario) -> Array2<f64> {
+        let k = self.columns.len();
+        let all: Vec<usize> = (0..k).collect();
+        let cols = self.columns_under(&all, sc);
+        let mut x = Array2::<f64>::zeros((self.n, k));
+        for (j, c) in cols.iter().enumerate() {
+            for (i, v) in c.iter().enumerate() {
+                x[[i, j]] = v.v;
+            }
+        }
+        x
+    }
+
+    /// Numeric variables that enter the model (through any numeric atom), in order of
+    /// appearance: the variables that get derivative-type marginal effects.
+    pub fn continuous_variables(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for c in &self.columns {
+            for p in &c.parts {
+                if let Part::Numeric(a) = p {
+                    if let ResolvedAtom::Numeric { expr, .. } = &self.atoms[*a] {
+                        for v in expr.variables() {
+                            if !out.contains(&v) {
+                                out.push(v);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Factor variables that enter the model: (variable, atom text, levels, reference).
+    pub fn factor_variables(&self) -> Vec<(String, String, Vec<Level>, usize)> {
+        let mut out: Vec<(String, String, Vec<Level>, usize)> = Vec::new();
+        for c in &self.columns {
+            for p in &c.parts {
+                if let Part::Level(a, _) = p {
+                    if let ResolvedAtom::Factor { text, var, levels, reference, .. } = &self.atoms[*a] {
+                        if !out.iter().any(|o| &o.0 == var) {
+                            out.push((var.clone(), text.clone(), levels.clone(), *reference));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Level codes of a factor variable on the rows (for sample shares).
+    pub fn factor_codes(&self, var: &str) -> Option<&[u32]> {
+        self.atoms.iter().find_map(|a| match a {
+            ResolvedAtom::Factor { var: v, codes, .. } if v == var => Some(codes.as_slice()),
+            _ => None,
+        })
+    }
+}
+
+enum AtomValues<'a> {
+    Numeric(Vec<Dual>),
+    Codes(&'a [u32]),
+    Fixed(Vec<f64>),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::csv::{read_csv_bytes, CsvOptions};
+
+    fn ds(s: &str) -> Dataset {
+        read_csv_bytes(s.as_bytes(), "t.csv", &CsvOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn factor_and_interaction_names() {
+        let d = ds("y,x,g\n1,1,a\n0,2,b\n1,3,c\n0,4,a\n");
+        let f = Formula::parse("y ~ x*C(g, ref=b)").unwrap();
+        let des = Design::build(&d, &f, &SampleOptions::default()).unwrap();
+        assert_eq!(des.names, vec!["(Intercept)", "x", "C(g)[a]", "C(g)[c]", "x:C(g)[a]", "x:C(g)[c]"]);
+        assert_eq!(des.x.row(2).to_vec(), vec![1.0, 3.0, 0.0, 1.0, 0.0, 3.0]);
+    }
+
+    #[test]
+    fn full_dummies_without_intercept() {
+        let d = ds("y,g\n1,1\n0,2\n1,3\n");
+        let f = Formula::parse("y ~ C(g) - 1").unwrap();
+        let des = Design::build(&d, &f, &SampleOptions::default()).unwrap();
+        assert_eq!(des.names, vec!["C(g)[1]", "C(g)[2]", "C(g)[3]"]);
+    }
+
+    #[test]
+    fn listwise_deletion_and_log() {
+        let d = ds("y,x\n1,1\n0,NA\n1,0\n0,4\n");
+        let f = Formula::parse("y ~ log(x)").unwrap();
+        let des = Design::build(&d, &f, &SampleOptions::default()).unwrap();
+        assert_eq!(des.n(), 2);
+        assert_eq!(des.n_dropped, 2);
+        assert_eq!(des.rows, vec![0, 3]);
+    }
+
+    #[test]
+    fn derivative_through_square_and_interaction() {
+        let d = ds("y,x,z\n1,2,3\n0,5,7\n");
+        let f = Formula::parse("y ~ x + I(x^2) + x:z").unwrap();
+        let des = Design::build(&d, &f, &SampleOptions::default()).unwrap();
+        let sc = Scenario { wrt: Some("x".into()), ..Default::default() };
+        let cols = des.spec.columns_under(&[1, 2, 3], &sc);
+        assert_eq!(cols[0][1].d, 1.0);
+        assert_eq!(cols[1][1].d, 10.0);
+        assert_eq!(cols[2][1].d, 7.0);
+    }
+
+    #[test]
+    fn text_column_used_as_number() {
+        let d = ds("y,x\n1,1\n0,abc\n1,2\n");
+        let f = Formula::parse("y ~ x").unwrap();
+        let e = Design::build(&d, &f, &SampleOptions::default()).unwrap_err().to_string();
+        assert!(e.contains("line 3") && e.contains("'abc'") && e.contains("C()"), "{e}");
+    }
+
+    #[test]
+    fn unknown_column_suggests() {
+        let d = ds("y,income\n1,1\n0,2\n");
+        let f = Formula::parse("y ~ incme").unwrap();
+        let e = Design::build(&d, &f, &SampleOptions::default()).unwrap_err().to_string();
+        assert!(e.contains("did you mean 'income'"), "{e}");
+    }
+}

@@ -1,0 +1,526 @@
+//! Marginal effects with delta-method standard errors, built on one prediction function.
+//!
+//! A model's prediction for row `i` is a function `F(eta_1i, ..., eta_Pi)` of the linear
+//! indices of its parts (`eta_p = X_p b_p`): `h(eta)` for a GLM or binary model (the mean or
+//! the probability), `h_1(eta_1) h_2(eta_2)` for a two-part model's `E[y]`. Effects:
+//!
+//! * derivative of a continuous variable `v` (Stata's `dydx`): `dF/dv = sum_p F_p deta_p/dv`,
+//!   where `deta_p/dv = sum_k b_pk dX_pk/dv` goes through every term containing `v`
+//!   (`v + I(v^2)`, `log(v)`, `v:z`), differentiated exactly with dual numbers. Numeric 0/1
+//!   variables are continuous (Stata's `c.` convention); wrap them in `C()` for a discrete
+//!   change.
+//! * discrete change of a factor level `l` against the reference `r` (Stata's `i.` factor
+//!   variables): `F(eta | g = l) - F(eta | g = r)`, every row set to each level in turn.
+//! * averaged over the estimation rows with the estimation weights (average marginal
+//!   effects, Stata's `margins, dydx(*)`), or evaluated at the means of the variables with
+//!   factor indicators at their sample shares (`atmeans`), or averaged with some variables
+//!   fixed at given values (`at(age=30)`).
+//!
+//! Standard errors: `J V J'`, with `J` the Jacobian of the effect with respect to all
+//! parameters (analytic: `dF/db_pk` uses `F_p`, `F_pq` and the design columns under the
+//! scenario) and `V` the model's chosen variance (Stata's `vce(delta)`, conditional on the
+//! covariates).
+
+use crate::design::{DesignSpec, FactorSetting, Scenario};
+use crate::error::{usage, Result};
+use crate::model::LinkKind;
+use crate::output::Margin;
+use ndarray::{Array2, ArrayView2};
+use rayon::prelude::*;
+
+/// One part of a model, as margins see it: the design on the evaluation rows, its spec (for
+/// scenarios), the coefficients and the link.
+pub struct PartEval<'a> {
+    pub x: ArrayView2<'a, f64>,
+    pub spec: &'a DesignSpec,
+    pub beta: &'a [f64],
+    pub link: LinkKind,
+}
+
+/// The prediction whose effects are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// `h_p(eta_p)`: the mean (probability) of part `p`.
+    Mean(usize),
+    /// `h_0(eta_0) h_1(eta_1)`: the combined mean of a two-part model.
+    Product,
+}
+
+impl Target {
+    /// F, its gradient and Hessian in the linear indices (P <= 2).
+    fn eval(self, parts: &[PartEval], eta: &[f64; 2]) -> (f64, [f64; 2], [[f64; 2]; 2]) {
+        match self {
+            Target::Mean(p) => {
+                let v = parts[p].link.link().eval(eta[p]);
+                let (f, f1, f2) = (v.mu, v.d1, v.d2);
+                let mut g = [0.0; 2];
+                let mut h = [[0.0; 2]; 2];
+                g[p] = f1;
+                h[p][p] = f2;
+                (f, g, h)
+            }
+            Target::Product => {
+                let u = parts[0].link.link().eval(eta[0]);
+                let v = parts[1].link.link().eval(eta[1]);
+                let (a, a1, a2) = (u.mu, u.d1, u.d2);
+                let (b, b1, b2) = (v.mu, v.d1, v.d2);
+                (a * b, [a1 * b, a * b1], [[a2 * b, a1 * b1], [a1 * b1, a * b2]])
+            }
+        }
+    }
+}
+
+/// Where the effects are evaluated.
+#[derive(Debug, Clone)]
+pub enum At {
+    /// Average over the estimation rows (AME).
+    Average,
+    /// At the means of the variables, factor indicators at their shares (`atmeans`).
+    Means,
+    /// Average over the rows with some variables fixed: numeric values or factor levels.
+    Values(Vec<(String, String)>),
+}
+
+impl At {
+    /// Parses `--margins-at`: `means`, or `var=value,var=value`.
+    pub fn parse(s: Option<&str>) -> Result<At> {
+        match s {
+            None => Ok(At::Average),
+            Some("means") | Some("mean") => Ok(At::Means),
+            Some(list) => {
+                let mut out = Vec::new();
+                for item in list.split(',') {
+                    let (k, v) = item.split_once('=').ok_or_else(|| {
+                        usage(format!("--margins-at: expected 'var=value' or 'means', found '{item}'"))
+                    })?;
+                    let (k, v) = (k.trim(), v.trim());
+                    if k.is_empty() || v.is_empty() {
+                        return Err(usage(format!("--margins-at: expected 'var=value', found '{item}'")));
+                    }
+                    out.push((k.to_string(), v.to_string()));
+                }
+                Ok(At::Values(out))
+            }
+        }
+    }
+}
+
+enum Kind {
+    Derivative(String),
+    Discrete { var: String, level: usize, reference: usize },
+}
+
+struct Request {
+    term: String,
+    contrast: String,
+    kind: Kind,
+}
+
+/// Result of a margins computation: the effects plus notes (effects that could not be
+/// computed, conventions used).
+pub struct MarginsResult {
+    pub margins: Vec<Margin>,
+    pub notes: Vec<String>,
+    pub description: String,
+}
+
+/// Computes the marginal effects of every variable of the parts on `target`.
+///
+/// `weights` are the averaging weights (the estimation weights), `vcov` the joint variance of
+/// all parts' coefficients (stacked in part order).
+pub fn compute(
+    parts: &[PartEval],
+    target: Target,
+    weights: Option<&[f64]>,
+    at: &At,
+    vcov: &Array2<f64>,
+    level: f64,
+) -> Result<MarginsResult> {
+    assert!(!parts.is_empty() && parts.len() <= 2);
+    let n = parts[0].x.nrows();
+    assert!(parts.iter().all(|p| p.x.nrows() == n && p.spec.n == n), "parts evaluated on the same rows");
+    let k_total: usize = parts.iter().map(|p| p.beta.len()).sum();
+    assert_eq!(vcov.nrows(), k_total);
+    let mut notes = Vec::new();
+
+    // Variables: continuous (numeric) and factors, in order of appearance over the parts.
+    let relevant: Vec<usize> = match target {
+        Target::Mean(p) => vec![p],
+        Target::Product => (0..parts.len()).collect(),
+    };
+    let mut continuous: Vec<String> = Vec::new();
+    let mut factors: Vec<(String, String, Vec<crate::data::Level>, usize)> = Vec::new();
+    for &p in &relevant {
+        for v in parts[p].spec.continuous_variables() {
+            if !continuous.contains(&v) {
+                continuous.push(v);
+            }
+        }
+        for f in parts[p].spec.factor_variables() {
+            if !factors.iter().any(|g| g.0 == f.0) {
+                factors.push(f);
+            }
+        }
+    }
+
+    // Base scenario from --margins-at.
+    let w_all: Vec<f64> = weights.map(|w| w.to_vec()).unwrap_or_else(|| vec![1.0; n]);
+    let wsum: f64 = w_all.iter().sum();
+    let mut base = Scenario::default();
+    let mut one_row = false;
+    match at {
+        At::Average => {}
+        At::Means => {
+            one_row = true;
+            for &p in &relevant {
+                for (name, vals) in &parts[p].spec.values {
+                    let m = vals.iter().zip(&w_all).map(|(v, w)| v * w).sum::<f64>() / wsum;
+                    base.numeric.insert(name.clone(), m);
+                }
+                for (var, _, levels, _) in parts[p].spec.factor_variables() {
+                    let codes = parts[p].spec.factor_codes(&var).expect("factor present");
+                    let mut shares = vec![0.0; levels.len()];
+                    for (c, w) in codes.iter().zip(&w_all) {
+                        shares[*c as usize] += w;
+                    }
+                    shares.iter_mut().for_each(|s| *s /= wsum);
+                    base.factors.insert(var, FactorSetting::Shares(shares));
+                }
+            }
+        }
+        At::Values(list) => {
+            for (var, value) in list {
+                if let Some((_, text, levels, _)) = factors.iter().find(|f| &f.0 == var) {
+                    let idx = levels.iter().position(|l| &l.name == value).ok_or_else(|| {
+                        usage(format!(
+                            "--margins-at: '{value}' is not a level of {text} (levels: {})",
+                            levels.iter().map(|l| l.name.as_str()).collect::<Vec<_>>().join(", ")
+                        ))
+                    })?;
+                    base.factors.insert(var.clone(), FactorSetting::Level(idx));
+                } else if parts.iter().any(|p| p.spec.values.contains_key(var)) {
+                    let v: f64 = value
+                        .parse()
+                        .map_err(|_| usage(format!("--margins-at: '{var}={value}': the value must be a number")))?;
+                    base.numeric.insert(var.clone(), v);
+                } else {
+                    return Err(usage(format!("--margins-at: '{var}' is not a variable of the model")));
+                }
+            }
+        }
+    }
+
+    // The requests.
+    let mut requests = Vec::new();
+    for v in &continuous {
+        requests.push(Request { term: v.clone(), contrast: "dydx".into(), kind: Kind::Derivative(v.clone()) });
+    }
+    for (var, text, levels, reference) in &factors {
+        let codes = relevant.iter().find_map(|&p| parts[p].spec.factor_codes(var)).expect("factor");
+        for (l, lv) in levels.iter().enumerate() {
+            if l == *reference {
+                continue;
+            }
+            let term = format!("{text}[{}]", lv.name);
+            if !codes.iter().any(|&c| c as usize == l) {
+                notes.push(format!(
+                    "{term}: level '{}' has no observations in the estimation sample; its effect is not computed",
+                    lv.name
+                ));
+                continue;
+            }
+            requests.push(Request {
+                term,
+                contrast: format!("{} vs {}", lv.name, levels[*reference].name),
+                kind: Kind::Discrete { var: var.clone(), level: l, reference: *reference },
+            });
+        }
+    }
+    if let At::Values(list) = at {
+        // Variables fixed by --margins-at have no discrete change of their own.
+        requests.retain(|r| match &r.kind {
+            Kind::Discrete { var, .. } => !list.iter().any(|(v, _)| v == var),
+            Kind::Derivative(_) => true,
+        });
+    }
+
+    // Evaluation rows: all rows, or one (at means: every row is the same).
+    let rows_n = if one_row { 1 } else { n };
+    let specs: Vec<DesignSpec> =
+        if one_row { parts.iter().map(|p| p.spec.select_rows(&[0])).collect() } else { Vec::new() };
+    let spec_of = |p: usize| if one_row { &specs[p] } else { parts[p].spec };
+    let xs: Vec<ArrayView2<f64>> =
+        parts.iter().map(|p| if one_row { p.x.slice(ndarray::s![0..1, ..]) } else { p.x.view() }).collect();
+    let w: Vec<f64> = if one_row { vec![1.0] } else { w_all.clone() };
+    let wtot: f64 = w.iter().sum();
+    let np = parts.len();
+    let eta_base: Vec<Vec<f64>> = parts.iter().zip(&xs).map(|(p, x)| crate::linalg::xbeta(*x, p.beta)).collect();
+    // The prediction and its derivatives at the observed data: shared by every derivative
+    // effect when no variable is fixed.
+    let base_fixed = !base.numeric.is_empty() || !base.factors.is_empty();
+    let base_eval: Vec<Eval> = if base_fixed {
+        Vec::new()
+    } else {
+        (0..rows_n)
+            .into_par_iter()
+            .with_min_len(CHUNK)
+            .map(|i| {
+                let mut eta = [0.0; 2];
+                for p in 0..np {
+                    eta[p] = eta_base[p][i];
+                }
+                target.eval(parts, &eta)
+            })
+            .collect()
+    };
+
+    let mut margins = Vec::new();
+    for batch in requests.chunks(BATCH) {
+        let prepared: Vec<Prepared> =
+            batch.iter().map(|req| prepare(req, &base, parts, &spec_of, &xs, &eta_base, rows_n, base_fixed)).collect();
+        let nb = batch.len();
+        // C_p (rows x batch, row-major): the coefficient of the unaffected columns X_p[i, k].
+        let mut cmat: Vec<Vec<f64>> = vec![vec![0.0; rows_n * nb]; np];
+        let n_chunks = rows_n.div_ceil(CHUNK).max(1);
+        // Per chunk: for each request, the estimate sum and the affected-column Jacobian sums.
+        let partials: Vec<Vec<(f64, Vec<Vec<f64>>)>> = {
+            let mut c_chunks: Vec<Vec<&mut [f64]>> = (0..n_chunks).map(|_| Vec::with_capacity(np)).collect();
+            for cm in cmat.iter_mut() {
+                for (ci, sl) in cm.chunks_mut(CHUNK * nb).enumerate() {
+                    c_chunks[ci].push(sl);
+                }
+            }
+            c_chunks
+                .into_par_iter()
+                .enumerate()
+                .map(|(ci, mut cs)| {
+                    let lo = ci * CHUNK;
+                    let hi = (lo + CHUNK).min(rows_n);
+                    prepared
+                        .iter()
+                        .enumerate()
+                        .map(|(r, pr)| {
+                            let mut est = 0.0;
+                            let mut jac: Vec<Vec<f64>> = pr.affected.iter().map(|a| vec![0.0; a.len()]).collect();
+                            for i in lo..hi {
+                                let wi = w[i];
+                                for (si, sc) in pr.scenarios.iter().enumerate() {
+                                    let (f, g, h) = if sc.at_base {
+                                        base_eval[i]
+                                    } else {
+                                        let mut eta = [0.0; 2];
+                                        for p in 0..np {
+                                            eta[p] = sc.eta[p].as_ref().map_or(eta_base[p][i], |e| e[i]);
+                                        }
+                                        target.eval(parts, &eta)
+                                    };
+                                    if pr.derivative {
+                                        let mut de = [0.0; 2];
+                                        for p in 0..np {
+                                            de[p] = sc.deta[p][i];
+                                        }
+                                        est += wi * (0..np).map(|p| g[p] * de[p]).sum::<f64>();
+                                        for p in 0..np {
+                                            let cx: f64 = (0..np).map(|q| h[q][p] * de[q]).sum();
+                                            cs[p][(i - lo) * nb + r] += wi * cx;
+                                            for (a, col) in pr.cols[si][p].iter().enumerate() {
+                                                jac[p][a] += wi * (cx * col[i].v + g[p] * col[i].d);
+                                            }
+                                        }
+                                    } else {
+                                        est += wi * sc.sign * f;
+                                        for p in 0..np {
+                                            cs[p][(i - lo) * nb + r] += wi * sc.sign * g[p];
+                                            for (a, col) in pr.cols[si][p].iter().enumerate() {
+                                                jac[p][a] += wi * sc.sign * g[p] * col[i].v;
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                            (est, jac)
+                        })
+                        .collect()
+                })
+                .collect()
+        };
+        // X_p' C_p for the unaffected columns, all requests of the batch at once.
+        let xtc: Vec<Vec<f64>> = (0..np).map(|p| crate::linalg::xt_mat(xs[p], &cmat[p], nb)).collect();
+        for (r, (req, pr)) in batch.iter().zip(&prepared).enumerate() {
+            let mut estimate = 0.0;
+            let mut jac: Vec<Vec<f64>> =
+                (0..np).map(|p| (0..parts[p].beta.len()).map(|k| xtc[p][k * nb + r]).collect()).collect();
+            let mut aff: Vec<Vec<f64>> = pr.affected.iter().map(|a| vec![0.0; a.len()]).collect();
+            for chunk in &partials {
+                estimate += chunk[r].0;
+                for p in 0..np {
+                    for (a, v) in chunk[r].1[p].iter().enumerate() {
+                        aff[p][a] += v;
+                    }
+                }
+            }
+            for p in 0..np {
+                for (a, &j) in pr.affected[p].iter().enumerate() {
+                    jac[p][j] = aff[p][a];
+                }
+            }
+            let estimate = estimate / wtot;
+            let jfull: Vec<f64> = jac.into_iter().flatten().map(|v| v / wtot).collect();
+            let se = quad_form(&jfull, vcov).max(0.0).sqrt();
+            if !estimate.is_finite() || !se.is_finite() {
+                notes.push(format!("{}: the effect could not be computed (not finite)", req.term));
+                continue;
+            }
+            margins.push(Margin::new(req.term.clone(), req.contrast.clone(), estimate, se, level));
+        }
+    }
+    if requests.is_empty() {
+        notes.push("the model has no regressors with marginal effects".into());
+    }
+    let what = match at {
+        At::Average => "Average marginal effects".to_string(),
+        At::Means => "Marginal effects at the means (factor indicators at their sample shares)".to_string(),
+        At::Values(list) => format!(
+            "Average marginal effects at {}",
+            list.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+        ),
+    };
+    let description = format!(
+        "{what}: derivatives (dy/dx) for continuous and numeric 0/1 variables, discrete changes from the reference level for factors; delta-method standard errors."
+    );
+    Ok(MarginsResult { margins, notes, description })
+}
+
+/// Rows per parallel chunk, and effects per batch (bounds the n x batch scratch matrix).
+const CHUNK: usize = 4096;
+const BATCH: usize = 16;
+
+type Eval = (f64, [f64; 2], [[f64; 2]; 2]);
+
+/// One scenario of a request, evaluated on the rows.
+struct ScenarioRows {
+    sign: f64,
+    /// True when every part's linear index equals the observed one (derivatives without
+    /// fixed variables): the shared base evaluation applies.
+    at_base: bool,
+    /// Linear index per part under the scenario (`None` = the observed one).
+    eta: Vec<Option<Vec<f64>>>,
+    /// d eta / d v per part (zeros for discrete changes).
+    deta: Vec<Vec<f64>>,
+}
+
+/// A request with its scenarios and the affected columns' values under each.
+struct Prepared {
+    derivative: bool,
+    scenarios: Vec<ScenarioRows>,
+    /// Affected columns per part.
+    affected: Vec<Vec<usize>>,
+    /// [scenario][part][affected column][row]
+    cols: Vec<Vec<Vec<Vec<crate::formula::Dual>>>>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn prepare<'s>(
+    req: &Request,
+    base: &Scenario,
+    parts: &[PartEval],
+    spec_of: &dyn Fn(usize) -> &'s DesignSpec,
+    xs: &[ArrayView2<f64>],
+    eta_base: &[Vec<f64>],
+    rows_n: usize,
+    base_fixed: bool,
+) -> Prepared {
+    let scenarios: Vec<(Scenario, f64)> = match &req.kind {
+        Kind::Derivative(v) => {
+            let mut s = base.clone();
+            s.wrt = Some(v.clone());
+            vec![(s, 1.0)]
+        }
+        Kind::Discrete { var, level, reference } => {
+            let mut a = base.clone();
+            a.factors.insert(var.clone(), FactorSetting::Level(*level));
+            let mut b = base.clone();
+            b.factors.insert(var.clone(), FactorSetting::Level(*reference));
+            vec![(a, 1.0), (b, -1.0)]
+        }
+    };
+    let derivative = matches!(req.kind, Kind::Derivative(_));
+    let affected: Vec<Vec<usize>> = parts
+        .iter()
+        .enumerate()
+        .map(|(p, part)| {
+            let spec = spec_of(p);
+            (0..part.beta.len()).filter(|&j| scenarios.iter().any(|(s, _)| spec.column_affected(j, s))).collect()
+        })
+        .collect();
+    let mut rows = Vec::new();
+    let mut cols = Vec::new();
+    for (s, sign) in &scenarios {
+        let mut eta = Vec::new();
+        let mut deta = Vec::new();
+        let mut cs = Vec::new();
+        for (p, part) in parts.iter().enumerate() {
+            let c = spec_of(p).columns_under(&affected[p], s);
+            let mut d = vec![0.0; rows_n];
+            let mut shift = vec![0.0; rows_n];
+            let mut moved = false;
+            let k = part.beta.len();
+            let xp = xs[p].as_slice().expect("designs are row-major");
+            for (a, &j) in affected[p].iter().enumerate() {
+                let b = part.beta[j];
+                for ((i, cv), (sh, dd)) in c[a].iter().enumerate().zip(shift.iter_mut().zip(d.iter_mut())) {
+                    let delta = cv.v - xp[i * k + j];
+                    moved |= delta != 0.0;
+                    *sh += delta * b;
+                    *dd += cv.d * b;
+                }
+            }
+            eta.push(if moved { Some(eta_base[p].iter().zip(&shift).map(|(e, s)| e + s).collect()) } else { None });
+            deta.push(d);
+            cs.push(c);
+        }
+        let at_base = !base_fixed && eta.iter().all(Option::is_none);
+        rows.push(ScenarioRows { sign: *sign, at_base, eta, deta });
+        cols.push(cs);
+    }
+    Prepared { derivative, scenarios: rows, affected, cols }
+}
+
+fn quad_form(j: &[f64], v: &Array2<f64>) -> f64 {
+    let k = j.len();
+    let mut s = 0.0;
+    for a in 0..k {
+        let mut t = 0.0;
+        for b in 0..k {
+            t += v[[a, b]] * j[b];
+        }
+        s += j[a] * t;
+    }
+    s
+}
+
+/// Block-diagonal joint variance of several parts.
+pub fn block_diag(blocks: &[&Array2<f64>]) -> Array2<f64> {
+    let k: usize = blocks.iter().map(|b| b.nrows()).sum();
+    let mut out = Array2::zeros((k, k));
+    let mut o = 0;
+    for b in blocks {
+        let m = b.nrows();
+        out.slice_mut(ndarray::s![o..o + m, o..o + m]).assign(b);
+        o += m;
+    }
+    out
+}
+
+/// Numerical Jacobian check helper (used in tests): the effect estimate as a function of the
+/// stacked parameters.
+pub fn estimate_with(parts: &[PartEval], target: Target, weights: Option<&[f64]>, at: &At, term: &str) -> Result<f64> {
+    let k: usize = parts.iter().map(|p| p.beta.len()).sum();
+    let v = Array2::zeros((k, k));
+    let r = compute(parts, target, weights, at, &v, 95.0)?;
+    r.margins
+        .iter()
+        .find(|m| m.term == term)
+        .map(|m| m.estimate)
+        .ok_or_else(|| usage(format!("no effect named {term}")))
+}

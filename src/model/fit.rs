@@ -1,0 +1,677 @@
+//! The fitting engine, written once against the [`Family`] and [`Link`] traits.
+//!
+//! Every iteration is one fused pass over the rows (linear index, mean, score, weights and
+//! the weighted cross-product together) followed by a K x K solve: `beta += H^{-1} g`, where
+//! `H` is the expected information (Fisher scoring, i.e. IRLS) in the first iterations and the
+//! observed information (Newton-Raphson) afterwards, with step-halving. Per observation, on
+//! the scale of the linear index `eta` with `mu = h(eta)` and prior weight `w`:
+//!
+//! * score `s = w (y - mu) h'(eta) / V(mu)`
+//! * expected-information weight `w_e = w h'(eta)^2 / V(mu)`
+//! * observed-information weight `w_o = w_e - w (y - mu) (h'' V - h'^2 V') / V^2`
+//!
+//! (all with dispersion 1; the dispersion multiplies the model-based variance afterwards).
+//! When `w_e` does not depend on the estimates (gamma with log link, gaussian with identity)
+//! the expected information is factored once and Fisher iterations cost one gradient pass.
+
+use super::{FamilyKind, LinkKind, ModelKind, ModelSpec, Scale};
+use crate::design::{Design, WeightType};
+use crate::error::{FitError, Result};
+use crate::linalg::{self, spd_solve};
+use ndarray::Array2;
+
+/// A coefficient dropped before estimation, and why.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Omitted {
+    pub term: String,
+    pub reason: String,
+}
+
+/// One line of the iteration log.
+#[derive(Debug, Clone)]
+pub struct Iteration {
+    pub iteration: usize,
+    pub objective: f64,
+    pub criterion: f64,
+    pub method: &'static str,
+}
+
+/// A fitted model: estimates plus what every variance estimator and marginal effect needs.
+#[derive(Debug, Clone)]
+pub struct Fit {
+    pub spec: ModelSpec,
+    /// The design actually used (collinear columns and perfectly predicted rows removed).
+    pub design: Design,
+    pub beta: Vec<f64>,
+    pub eta: Vec<f64>,
+    pub mu: Vec<f64>,
+    /// Response as modelled (binary models: 1 for any non-zero value, as Stata).
+    pub y: Vec<f64>,
+    /// Prior weights (1 without weights).
+    pub w: Vec<f64>,
+    pub log_likelihood: f64,
+    /// Log likelihood of the intercept-only model (binary models with an intercept).
+    pub ll_null: Option<f64>,
+    pub deviance: f64,
+    pub pearson_chi2: f64,
+    /// Dispersion used for model-based variances (1 for binomial and Poisson by default).
+    pub dispersion: f64,
+    /// Number of observations as Stata counts them (sum of fweights, else rows).
+    pub n_obs: f64,
+    pub df_resid: f64,
+    /// Observed information at the estimates, with dispersion 1.
+    pub oim: Array2<f64>,
+    /// Expected information at the estimates, with dispersion 1.
+    pub eim: Array2<f64>,
+    /// Score of each observation on the linear-index scale, `dl_i/deta_i` (dispersion 1,
+    /// prior weight included).
+    pub score_eta: Vec<f64>,
+    pub converged: bool,
+    pub iterations: usize,
+    pub history: Vec<Iteration>,
+    pub omitted: Vec<Omitted>,
+    pub notes: Vec<String>,
+}
+
+/// Per-observation quantities at a given linear index.
+#[derive(Clone, Copy)]
+struct Obs {
+    mu: f64,
+    mu_c: f64,
+    score: f64,
+    w_e: f64,
+    w_o: f64,
+    dev: f64,
+    pearson: f64,
+}
+
+struct Engine<'a> {
+    fam: &'static dyn super::Family,
+    link: &'static dyn super::Link,
+    y: &'a [f64],
+    w: &'a [f64],
+}
+
+impl Engine<'_> {
+    #[inline]
+    fn obs(&self, i: usize, eta: f64) -> Obs {
+        let (y, w) = (self.y[i], self.w[i]);
+        let super::link::LinkValues { mu, mu_c, d1: h1, d2: h2 } = self.link.eval(eta);
+        let v = self.fam.variance(mu, mu_c);
+        let dv = self.fam.variance_deriv(mu);
+        // y - mu, exact when y = 1 and mu is close to 1 (binary models).
+        let r = if y == 1.0 { mu_c } else { y - mu };
+        let w_e = w * h1 * h1 / v;
+        let w_o = w_e - w * r * (h2 * v - h1 * h1 * dv) / (v * v);
+        Obs {
+            mu,
+            mu_c,
+            score: w * r * h1 / v,
+            w_e,
+            w_o,
+            dev: w * self.fam.unit_deviance(y, mu, mu_c),
+            pearson: w * r * r / v,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Info {
+    Expected,
+    Observed,
+    None,
+}
+
+struct Pass {
+    /// The information matrix of kind `info` (none for `Info::None`).
+    h: Option<Array2<f64>>,
+    info: Info,
+    g: Vec<f64>,
+    /// -deviance / 2 (the objective; NaN if a mean left the family's domain).
+    objective: f64,
+}
+
+fn objective(dev: f64) -> f64 {
+    let objective = -0.5 * dev;
+    if objective.is_finite() {
+        objective
+    } else {
+        f64::NAN
+    }
+}
+
+/// One iteration's pass: score, objective and the information of kind `info`. A pass without
+/// information (`Info::None`) is a gradient-only pass, the cost of a Fisher iteration with a
+/// constant information.
+fn pass(design: &Design, beta: &[f64], eng: &Engine, info: Info) -> Pass {
+    let x = design.x.view();
+    if info == Info::None {
+        let out = linalg::fused_pass_rows::<(), _, 0>(x, Some(beta), |i, eta| {
+            let o = eng.obs(i, eta);
+            ([], o.score, [o.dev, 0.0, 0.0, 0.0], ())
+        });
+        return Pass { h: None, info, g: out.g, objective: objective(out.scalars[0]) };
+    }
+    let (h, g, sc) = linalg::fused_pass(x, Some(beta), |i, eta| {
+        let o = eng.obs(i, eta);
+        let wt = if info == Info::Expected { o.w_e } else { o.w_o };
+        (wt, o.score, [o.dev, 0.0, 0.0, 0.0])
+    });
+    Pass { h: Some(h), info, g, objective: objective(sc[0]) }
+}
+
+/// What the last pass keeps besides its [`Pass`] (whose information is the observed one).
+struct Final {
+    /// The expected information, when it is neither the observed one nor constant.
+    eim: Option<Array2<f64>>,
+    eta: Vec<f64>,
+    obs: Vec<Obs>,
+}
+
+/// The pass of the last iteration, at what will be the estimates: score and objective (to
+/// accept the step), the observed information, the expected one if `with_eim`, and every
+/// row's linear index and quantities, so nothing is left to compute over the rows afterwards.
+/// The sums are the same, in the same order, as those of [`pass`], `xtwx` and `xbeta`.
+fn final_pass(design: &Design, beta: &[f64], eng: &Engine, with_eim: bool) -> (Pass, Final) {
+    let x = design.x.view();
+    let (oim, eim, g, sc, rows) = if with_eim {
+        let out = linalg::fused_pass_rows::<_, _, 2>(x, Some(beta), |i, eta| {
+            let o = eng.obs(i, eta);
+            ([o.w_o, o.w_e], o.score, [o.dev, 0.0, 0.0, 0.0], (eta, o))
+        });
+        let [oim, eim] = out.h;
+        (oim, Some(eim), out.g, out.scalars, out.rows)
+    } else {
+        let out = linalg::fused_pass_rows::<_, _, 1>(x, Some(beta), |i, eta| {
+            let o = eng.obs(i, eta);
+            ([o.w_o], o.score, [o.dev, 0.0, 0.0, 0.0], (eta, o))
+        });
+        let [oim] = out.h;
+        (oim, None, out.g, out.scalars, out.rows)
+    };
+    let (eta, obs) = rows.into_iter().unzip();
+    (Pass { h: Some(oim), info: Info::Observed, g, objective: objective(sc[0]) }, Final { eim, eta, obs })
+}
+
+/// Whether the expected information weight is free of the estimates.
+fn constant_eim(family: FamilyKind, link: LinkKind) -> bool {
+    matches!((family, link), (FamilyKind::Gamma, LinkKind::Log) | (FamilyKind::Gaussian, LinkKind::Identity))
+}
+
+fn is_canonical(family: FamilyKind, link: LinkKind) -> bool {
+    matches!(
+        (family, link),
+        (FamilyKind::Gaussian, LinkKind::Identity)
+            | (FamilyKind::Binomial, LinkKind::Logit)
+            | (FamilyKind::Poisson, LinkKind::Log)
+            | (FamilyKind::Gamma, LinkKind::Inverse)
+    )
+}
+
+/// Rows listed as file lines, for messages: "lines 5, 9, 17 and 3 more".
+fn some_lines(design: &Design, bad: &[usize]) -> String {
+    let shown: Vec<String> = bad.iter().take(5).map(|&i| design.lines[i].to_string()).collect();
+    let more = if bad.len() > 5 { format!(" and {} more", bad.len() - 5) } else { String::new() };
+    format!("line{} {}{}", if bad.len() > 1 { "s" } else { "" }, shown.join(", "), more)
+}
+
+/// Fits `spec` on `design`.
+pub fn fit(mut design: Design, spec: &ModelSpec) -> Result<Fit> {
+    let fam = spec.family.family();
+    let link = spec.link.link();
+    let mut notes = design.notes.clone();
+    let mut omitted = Vec::new();
+
+    // Response as modelled.
+    let binary = matches!(spec.kind, ModelKind::Probit | ModelKind::Logit);
+    if binary {
+        // Stata: any non-zero value of the outcome is a positive outcome.
+        design.y.iter_mut().for_each(|v| *v = if *v != 0.0 { 1.0 } else { 0.0 });
+        let ones = design.y.iter().filter(|&&v| v == 1.0).count();
+        if ones == 0 || ones == design.n() {
+            return Err(FitError::ConstantResponse(
+                design.response.clone(),
+                format!("every one of the {} observations is {}", design.n(), if ones == 0 { "0" } else { "non-zero" }),
+            )
+            .into());
+        }
+    } else {
+        let bad: Vec<usize> = (0..design.n()).filter(|&i| !fam.valid_y(design.y[i])).collect();
+        if !bad.is_empty() {
+            return Err(FitError::InvalidResponse(format!(
+                "the {} family needs a response that is {}: {} of {} observations of '{}' are not ({}; first value {})",
+                fam.name(),
+                fam.support(),
+                bad.len(),
+                design.n(),
+                design.response,
+                some_lines(&design, &bad),
+                crate::data::format_number(design.y[bad[0]])
+            ))
+            .into());
+        }
+        let y0 = design.y[0];
+        if design.y.iter().all(|&v| v == y0) {
+            return Err(FitError::ConstantResponse(
+                design.response.clone(),
+                format!("every one of the {} observations equals {}", design.n(), crate::data::format_number(y0)),
+            )
+            .into());
+        }
+    }
+    if binary && design.weight_type == Some(WeightType::Analytic) {
+        return Err(crate::error::usage(format!(
+            "aweights are not allowed with {} (as in Stata); use fweight or pweight, or --model glm",
+            spec.kind.name()
+        )));
+    }
+
+    drop_collinear(&mut design, &mut omitted, &mut notes);
+    if binary {
+        let n_omitted = omitted.len();
+        drop_perfect_predictors(&mut design, &mut omitted, &mut notes)?;
+        // Dropping rows can make columns collinear; nothing dropped, nothing to recheck.
+        if omitted.len() > n_omitted {
+            drop_collinear(&mut design, &mut omitted, &mut notes);
+        }
+    }
+    let n = design.n();
+    let k = design.k();
+    let w: Vec<f64> = design.weights.clone().unwrap_or_else(|| vec![1.0; n]);
+    let y = design.y.clone();
+    let eng = Engine { fam, link, y: &y, w: &w };
+
+    // Starting values: one IRLS step from mu = start_mu(y).
+    let wsum: f64 = w.iter().sum();
+    let ybar = y.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>() / wsum;
+    let start = |yi: f64| {
+        let mu0 = fam.start_mu(yi, ybar);
+        let eta0 = link.link(mu0);
+        (mu0, eta0, link.d_inverse(eta0), fam.variance(mu0, 1.0 - mu0))
+    };
+    // A binary response takes two values: evaluate the link there once, not once per row
+    // (the probit link is a normal quantile).
+    let start_binary = binary.then(|| [start(0.0), start(1.0)]);
+    let (h0, g0, _) = linalg::fused_pass(design.x.view(), None, |i, _| {
+        let (mu0, eta0, h1, v) = match &start_binary {
+            Some(s) => s[(y[i] == 1.0) as usize],
+            None => start(y[i]),
+        };
+        let we = w[i] * h1 * h1 / v;
+        let z = eta0 + (y[i] - mu0) / h1;
+        (we, we * z, [0.0; 4])
+    });
+    let mut beta = spd_solve(&h0, &g0).ok_or_else(|| {
+        FitError::Numerical(
+            "the starting values could not be computed (singular X'WX): check for columns with no variation".into(),
+        )
+    })?;
+
+    let canonical = is_canonical(spec.family, spec.link);
+    let const_eim = constant_eim(spec.family, spec.link);
+    // With a constant expected information, the pass that computes it also gives the first
+    // gradient and objective (the same sums in the same order as a gradient-only pass).
+    let (fixed_eim, mut cur) = if const_eim {
+        let mut first = pass(&design, &beta, &eng, Info::Expected);
+        first.info = Info::None;
+        (first.h.take(), first)
+    } else {
+        (None, pass(&design, &beta, &eng, Info::Expected))
+    };
+    let mut history = Vec::new();
+    let mut converged = false;
+    let mut iterations = 0;
+    let mut fisher_steps = 0;
+    let mut last: Option<Final> = None;
+    if cur.objective.is_nan() {
+        return Err(FitError::Numerical(format!(
+            "the starting values give means outside the domain of the {} family with the {} link",
+            fam.name(),
+            link.name()
+        ))
+        .into());
+    }
+    while iterations < spec.max_iter {
+        iterations += 1;
+        // Choose the information matrix for this step.
+        let (h, method, info_used) = if const_eim {
+            (fixed_eim.clone().expect("constant EIM"), "fisher", Info::Expected)
+        } else if canonical || fisher_steps < 2 {
+            (cur.h.clone().unwrap(), if canonical { "newton" } else { "fisher" }, Info::Expected)
+        } else {
+            (cur.h.clone().unwrap(), "newton", Info::Observed)
+        };
+        let step = match spd_solve(&h, &cur.g) {
+            Some(s) => s,
+            None if info_used == Info::Observed => {
+                // Observed information not positive definite here: take a Fisher step.
+                let he = pass(&design, &beta, &eng, Info::Expected).h.unwrap();
+                spd_solve(&he, &cur.g)
+                    .ok_or_else(|| FitError::Numerical("the information matrix is singular".into()))?
+            }
+            None => return Err(FitError::Numerical("the information matrix is singular".into()).into()),
+        };
+        let crit: f64 = step.iter().zip(&cur.g).map(|(a, b)| a * b).sum();
+        history.push(Iteration { iteration: iterations, objective: cur.objective, criterion: crit, method });
+        if method == "fisher" {
+            fisher_steps += 1;
+        }
+        let newton = method == "newton";
+        // Quadratic convergence: once g'H^{-1}g < 1e-12, the next Newton step leaves an error
+        // of order 1e-24; Fisher scoring converges linearly, so it must get further.
+        let done = if newton { crit.abs() < 1e-12 } else { crit.abs() < 1e-20 };
+        let next_info = if const_eim {
+            Info::None
+        } else if canonical || fisher_steps < 2 {
+            Info::Expected
+        } else {
+            Info::Observed
+        };
+        // Step-halving on the objective. The step that converges lands on the estimates, so
+        // its pass also computes everything the fit result needs there.
+        let mut t = 1.0;
+        let mut accepted = None;
+        for _ in 0..40 {
+            let cand: Vec<f64> = beta.iter().zip(&step).map(|(b, s)| b + t * s).collect();
+            let (p, fin) = if done {
+                let (p, fin) = final_pass(&design, &cand, &eng, !canonical && !const_eim);
+                (p, Some(fin))
+            } else {
+                (pass(&design, &cand, &eng, next_info), None)
+            };
+            if !p.objective.is_nan() && p.objective >= cur.objective - 1e-12 * cur.objective.abs().max(1.0) {
+                accepted = Some((cand, p, fin));
+                break;
+            }
+            t *= 0.5;
+        }
+        match accepted {
+            Some((b, p, fin)) => {
+                beta = b;
+                cur = p;
+                last = fin;
+            }
+            None => {
+                if crit.abs() < 1e-8 {
+                    // No improvement possible within rounding: at the maximum.
+                    converged = true;
+                    break;
+                }
+                if !spec.keep_going {
+                    return Err(not_converged(iterations, &history));
+                }
+                break;
+            }
+        }
+        if done {
+            converged = true;
+            break;
+        }
+    }
+    if !converged && !spec.keep_going {
+        return Err(not_converged(iterations, &history));
+    }
+    if beta.iter().any(|b| !b.is_finite()) {
+        return Err(FitError::Numerical("the estimates are not finite".into()).into());
+    }
+
+    // Final quantities at the estimates. The observed information is that of the last pass
+    // when that pass computed it (Newton finishes at the estimates); the expected information
+    // is constant for some models and equal to the observed one for canonical links.
+    let (eta, obs, last_eim) = match last {
+        Some(fin) => (fin.eta, fin.obs, fin.eim),
+        None => {
+            use rayon::prelude::*;
+            let eta = linalg::xbeta(design.x.view(), &beta);
+            let obs: Vec<Obs> = (0..n).into_par_iter().map(|i| eng.obs(i, eta[i])).collect();
+            (eta, obs, None)
+        }
+    };
+    let oim = match cur.h.take() {
+        Some(h) if cur.info == Info::Observed => h,
+        _ => linalg::xtwx(design.x.view(), &obs.iter().map(|o| o.w_o).collect::<Vec<_>>()),
+    };
+    let eim = if canonical {
+        oim.clone()
+    } else if let Some(h) = fixed_eim.or(last_eim) {
+        h
+    } else {
+        linalg::xtwx(design.x.view(), &obs.iter().map(|o| o.w_e).collect::<Vec<_>>())
+    };
+    let deviance: f64 = obs.iter().map(|o| o.dev).sum();
+    let pearson_chi2: f64 = obs.iter().map(|o| o.pearson).sum();
+    let n_obs = design.n_obs();
+    let df_resid = n_obs - k as f64;
+    let dispersion = match spec.scale_rule() {
+        Scale::Pearson => pearson_chi2 / df_resid,
+        Scale::Deviance => deviance / df_resid,
+        Scale::Fixed(v) => v,
+    };
+    let mu: Vec<f64> = obs.iter().map(|o| o.mu).collect();
+    let log_likelihood = log_likelihood(spec, &y, &obs, &w, n_obs);
+    let ll_null = if binary && design.names.iter().any(|s| s == "(Intercept)") {
+        let p = ybar_weighted(&y, &w);
+        Some(y.iter().zip(&w).map(|(&yi, &wi)| wi * if yi == 1.0 { p.ln() } else { (1.0 - p).ln() }).sum())
+    } else {
+        None
+    };
+    if binary {
+        let determined = mu.iter().filter(|&&m| !(1e-12..=1.0 - 1e-12).contains(&m)).count();
+        if determined > 0 {
+            notes.push(format!(
+                "{determined} observations completely determined (fitted probability within 1e-12 of 0 or 1); standard errors may be questionable"
+            ));
+        }
+    }
+    Ok(Fit {
+        spec: spec.clone(),
+        beta,
+        eta,
+        mu,
+        y: y.clone(),
+        w: w.clone(),
+        log_likelihood,
+        ll_null,
+        deviance,
+        pearson_chi2,
+        dispersion,
+        n_obs,
+        df_resid,
+        oim,
+        eim,
+        score_eta: obs.iter().map(|o| o.score).collect(),
+        converged,
+        iterations,
+        history,
+        omitted,
+        notes,
+        design,
+    })
+}
+
+fn ybar_weighted(y: &[f64], w: &[f64]) -> f64 {
+    y.iter().zip(w).map(|(a, b)| a * b).sum::<f64>() / w.iter().sum::<f64>()
+}
+
+/// The log likelihood Stata reports for `glm` (and `probit`/`logit`):
+///
+/// * gamma and inverse gaussian: evaluated at dispersion 1 (Stata's `e(ll)`; R's `logLik`
+///   uses the estimated dispersion instead, so the two differ by a constant);
+/// * gaussian: at the maximum-likelihood variance, deviance / N;
+/// * binomial and Poisson: the full log likelihood (Poisson includes `-log y!`).
+///
+/// Every weight type multiplies each observation's log likelihood (with pweights this is
+/// Stata's log pseudolikelihood; aweights are already rescaled to sum to N).
+/// Evidence: Stata results stored in statsmodels' test suite; see tests/golden/CONVENTIONS.md.
+fn log_likelihood(spec: &ModelSpec, y: &[f64], obs: &[Obs], w: &[f64], n_obs: f64) -> f64 {
+    let fam = spec.family.family();
+    let phi_ll = match spec.family {
+        FamilyKind::Gaussian => {
+            let dev: f64 = y.iter().zip(obs).zip(w).map(|((yi, o), wi)| wi * (yi - o.mu) * (yi - o.mu)).sum();
+            dev / n_obs
+        }
+        _ => 1.0,
+    };
+    y.iter().zip(obs).zip(w).map(|((&yi, o), &wi)| wi * fam.loglik(yi, o.mu, o.mu_c, 1.0, phi_ll)).sum()
+}
+
+fn not_converged(iterations: usize, history: &[Iteration]) -> crate::Error {
+    let mut h = String::from("iteration history (objective = -deviance/2, criterion = g'H^-1 g):\n");
+    for it in history.iter().rev().take(10).collect::<Vec<_>>().into_iter().rev() {
+        h.push_str(&format!(
+            "  iteration {:>3} ({}): objective = {:.10e}, criterion = {:.3e}\n",
+            it.iteration, it.method, it.objective, it.criterion
+        ));
+    }
+    h.push_str("use --max-iter to allow more iterations, or --keep-going to report the last estimates");
+    FitError::NotConverged { iterations, history: h }.into()
+}
+
+/// Drops columns that are linear combinations of earlier ones (prior-weighted, centred when
+/// the model has an intercept), like Stata's "omitted because of collinearity".
+fn drop_collinear(design: &mut Design, omitted: &mut Vec<Omitted>, notes: &mut Vec<String>) {
+    let k = design.k();
+    let n = design.n();
+    let w: Vec<f64> = design.weights.clone().unwrap_or_else(|| vec![1.0; n]);
+    let intercept = design.names.iter().position(|s| s == "(Intercept)");
+    let c = match intercept {
+        Some(_) => {
+            let wsum: f64 = w.iter().sum();
+            let mut means = vec![0.0; k];
+            let xs = design.x.as_slice().expect("row-major");
+            for (xi, &wi) in xs.chunks_exact(k.max(1)).zip(&w) {
+                for (m, &v) in means.iter_mut().zip(xi) {
+                    *m += wi * v;
+                }
+            }
+            means.iter_mut().for_each(|m| *m /= wsum);
+            let mut c = linalg::centered_xtwx(design.x.view(), &w, &means);
+            // The intercept keeps its place first with unit "variance".
+            let ic = intercept.unwrap();
+            for j in 0..k {
+                c[[ic, j]] = 0.0;
+                c[[j, ic]] = 0.0;
+            }
+            c[[ic, ic]] = 1.0;
+            c
+        }
+        None => linalg::xtwx(design.x.view(), &w),
+    };
+    let dropped = linalg::collinear_columns(&c, 1e-11);
+    if dropped.is_empty() {
+        return;
+    }
+    for &j in &dropped {
+        let term = design.names[j].clone();
+        notes.push(format!("{term} omitted because of collinearity"));
+        omitted.push(Omitted { term, reason: "collinearity".into() });
+    }
+    let keep: Vec<usize> = (0..k).filter(|j| !dropped.contains(j)).collect();
+    design.select_columns(&keep);
+}
+
+/// For each column made only of zeros and ones, the number of rows with each value and each
+/// outcome (`[value][outcome]`), in one pass over the rows; `None` for other columns.
+fn indicator_tally(design: &Design) -> Vec<Option<[[usize; 2]; 2]>> {
+    use rayon::prelude::*;
+    let k = design.k();
+    let xs = design.x.as_slice().expect("row-major");
+    let empty = || (vec![[[0usize; 2]; 2]; k], vec![true; k]);
+    let (counts, binary) = xs
+        .par_chunks(k.max(1) * linalg::CHUNK)
+        .zip(design.y.par_chunks(linalg::CHUNK))
+        .fold(empty, |(mut counts, mut binary), (block, ys)| {
+            for (xi, &y) in block.chunks_exact(k.max(1)).zip(ys) {
+                let outcome = (y == 1.0) as usize;
+                for j in 0..k {
+                    let v = xi[j];
+                    if v == 1.0 {
+                        counts[j][1][outcome] += 1;
+                    } else if v == 0.0 {
+                        counts[j][0][outcome] += 1;
+                    } else {
+                        binary[j] = false;
+                    }
+                }
+            }
+            (counts, binary)
+        })
+        .reduce(empty, |(mut c1, mut b1), (c2, b2)| {
+            for j in 0..k {
+                for v in 0..2 {
+                    for o in 0..2 {
+                        c1[j][v][o] += c2[j][v][o];
+                    }
+                }
+                b1[j] &= b2[j];
+            }
+            (c1, b1)
+        });
+    (0..k).map(|j| binary[j].then_some(counts[j])).collect()
+}
+
+/// Stata's check for binary models: an indicator column for which one of its values occurs
+/// only with one outcome predicts that outcome perfectly; Stata drops the column and the
+/// observations it predicts, with a note. We do the same.
+fn drop_perfect_predictors(design: &mut Design, omitted: &mut Vec<Omitted>, notes: &mut Vec<String>) -> Result<()> {
+    loop {
+        let n = design.n();
+        let tally = indicator_tally(design);
+        let mut found = None;
+        for j in 0..design.k() {
+            if design.names[j] == "(Intercept)" {
+                continue;
+            }
+            let Some(counts) = tally[j] else {
+                continue;
+            };
+            for val in [1.0, 0.0] {
+                // counts[value][outcome]
+                let [n0, n1] = counts[(val == 1.0) as usize];
+                if n0 + n1 > 0 && (n0 == 0 || n1 == 0) && n0 + n1 < n {
+                    found = Some((j, val, n0 + n1, if n1 == 0 { "failure" } else { "success" }));
+                    break;
+                }
+            }
+            if found.is_some() {
+                break;
+            }
+        }
+        let Some((j, val, count, outcome)) = found else {
+            return Ok(());
+        };
+        let term = design.names[j].clone();
+        let cond = if val == 1.0 { "!= 0" } else { "== 0" };
+        notes.push(format!("{term} {cond} predicts {outcome} perfectly; {term} dropped and {count} obs not used"));
+        omitted.push(Omitted { term: term.clone(), reason: format!("{term} {cond} predicts {outcome} perfectly") });
+        let keep_rows: Vec<bool> = (0..n).map(|i| design.x[[i, j]] != val).collect();
+        design.select_rows(&keep_rows);
+        let keep_cols: Vec<usize> = (0..design.k()).filter(|&c| c != j).collect();
+        design.select_columns(&keep_cols);
+        let ones = design.y.iter().filter(|&&v| v == 1.0).count();
+        if ones == 0 || ones == design.n() {
+            return Err(FitError::Separation(format!(
+                "after dropping {term}, the outcome '{}' no longer varies",
+                design.response
+            ))
+            .into());
+        }
+    }
+}
+
+/// One Newton-Raphson iteration of `spec` on `design` at `beta`, exactly as [`fit`] runs it
+/// after its Fisher-scoring start: one fused pass over the rows for the score `X's` and the
+/// observed information `X' W_o X` (dispersion 1), then the solve `H^{-1} g`. Returns the step
+/// and `-deviance/2` at `beta`. The response is used as given (no 0/1 recoding), and `None`
+/// means the observed information is not positive definite at `beta`.
+///
+/// Exposed for the benchmarks (the cost of an iteration against one `X'WX` product) and for
+/// checking analytic derivatives against numerical ones.
+pub fn newton_iteration(design: &Design, spec: &ModelSpec, beta: &[f64]) -> Option<(Vec<f64>, f64)> {
+    let n = design.n();
+    let w: Vec<f64> = design.weights.clone().unwrap_or_else(|| vec![1.0; n]);
+    let eng = Engine { fam: spec.family.family(), link: spec.link.link(), y: &design.y, w: &w };
+    let p = pass(design, beta, &eng, Info::Observed);
+    let step = spd_solve(p.h.as_ref().expect("observed information"), &p.g)?;
+    Some((step, p.objective))
+}

@@ -1,0 +1,237 @@
+//! Two-part models (Stata's `twopm`): a binary model for `Pr(y > 0)` on every row and a GLM
+//! for `E[y | y > 0]` on the positive rows; the combined prediction is
+//! `E[y] = Pr(y > 0) E[y | y > 0]` for every estimation row, zeros included.
+//!
+//! Both parts use the same rows (every variable of both formulas, the weight and the cluster
+//! variable non-missing), so that the combined prediction is defined on one sample. The joint
+//! variance is block-diagonal by default (as `twopm`); [`joint_vce`] stacks the scores of both
+//! parts into one sandwich (as `twopm ..., suest`).
+
+use super::{fit, Fit, ModelSpec};
+use crate::design::{Design, SampleOptions, WeightType};
+use crate::error::{FitError, Result};
+use crate::formula::Formula;
+use crate::linalg::{self, spd_inverse};
+use crate::vce::VceKind;
+use ndarray::Array2;
+
+/// A fitted two-part model.
+pub struct TwoPartFit {
+    pub first: Fit,
+    pub second: Fit,
+    /// The second part's design evaluated on the first part's rows (all rows, zeros
+    /// included), with the second part's columns: what the combined prediction needs.
+    pub second_on_all: Design,
+    /// Position in `first`'s rows of each row of `second`.
+    pub second_rows_in_first: Vec<usize>,
+}
+
+/// What the user asked for.
+pub struct TwoPartRequest<'a> {
+    pub formula: &'a Formula,
+    /// Regressors of the second part, if they differ from the first's.
+    pub formula2: Option<&'a Formula>,
+    /// Response of the second part as an expression of the data (e.g. `log(y)`), if not `y`.
+    pub response2: Option<&'a str>,
+    pub first: ModelSpec,
+    pub second: ModelSpec,
+}
+
+fn lines_of(design: &Design, idx: &[usize]) -> String {
+    let shown: Vec<String> = idx.iter().take(5).map(|&i| design.lines[i].to_string()).collect();
+    let more = if idx.len() > 5 { format!(" and {} more", idx.len() - 5) } else { String::new() };
+    let word = if idx.len() > 1 { "lines" } else { "line" };
+    format!("{word} {}{more}", shown.join(", "))
+}
+
+/// Fits both parts.
+pub fn fit_twopart(ds: &crate::data::Dataset, req: &TwoPartRequest, opts: &SampleOptions) -> Result<TwoPartFit> {
+    let (_, y_text) = req.formula.response.clone().expect("formula has a response");
+    let f1 = req.formula.clone();
+    let f2 = match req.formula2 {
+        Some(f) => f.with_response(&y_text)?,
+        None => f1.clone(),
+    };
+    // One sample for both parts: each part requires the other's variables too.
+    let mut o1 = opts.clone();
+    o1.also_require.extend(f2.variables());
+    let mut o2 = opts.clone();
+    o2.also_require.extend(f1.variables());
+    let mut d1 = Design::build(ds, &f1, &o1)?;
+    let mut d2_all = Design::build(ds, &f2, &o2)?;
+    if d1.rows != d2_all.rows {
+        // A transformation undefined in one part only (e.g. log(x) with x = 0): keep the
+        // rows both parts can use.
+        let mut mask = vec![false; ds.n_rows()];
+        let in2: std::collections::HashSet<usize> = d2_all.rows.iter().copied().collect();
+        for &r in &d1.rows {
+            mask[r] = in2.contains(&r);
+        }
+        o1.restrict = Some(mask.clone());
+        o2.restrict = Some(mask);
+        d1 = Design::build(ds, &f1, &o1)?;
+        d2_all = Design::build(ds, &f2, &o2)?;
+    }
+    let y = d1.y.clone();
+
+    let negative: Vec<usize> = (0..y.len()).filter(|&i| y[i] < 0.0).collect();
+    if !negative.is_empty() {
+        return Err(FitError::InvalidResponse(format!(
+            "a two-part model needs a non-negative outcome; {} of {} observations of '{}' are negative ({}); the second part ({} family) models the positive values",
+            negative.len(),
+            y.len(),
+            y_text,
+            lines_of(&d1, &negative),
+            req.second.family.name()
+        ))
+        .into());
+    }
+    let positives = y.iter().filter(|&&v| v > 0.0).count();
+    if positives == 0 {
+        return Err(FitError::InvalidResponse(format!(
+            "'{y_text}' has no positive values in the estimation sample ({} rows): there is nothing for the second part to model",
+            y.len()
+        ))
+        .into());
+    }
+    if positives == y.len() {
+        return Err(FitError::InvalidResponse(format!(
+            "'{y_text}' has no zeros in the estimation sample ({} rows): a two-part model needs both zeros and positive values; fit the second part alone with `migfit fit`",
+            y.len()
+        ))
+        .into());
+    }
+
+    // First part: 1(y > 0) on every row.
+    d1.y = y.iter().map(|&v| f64::from(u8::from(v > 0.0))).collect();
+    d1.response = format!("I({y_text}>0)");
+    let first = fit(d1, &req.first)?;
+
+    // Second part: the positive rows, on the (transformed) response.
+    let mut d2 = d2_all.clone();
+    let keep: Vec<bool> = y.iter().map(|&v| v > 0.0).collect();
+    d2.select_rows(&keep);
+    if let Some(r2) = req.response2 {
+        let e = crate::formula::parse_expr(r2)?;
+        let vals = crate::design::eval_on_dataset(ds, &e)?;
+        d2.y = d2.rows.iter().map(|&r| vals[r]).collect();
+        if let Some(bad) = d2.y.iter().position(|v| !v.is_finite()) {
+            return Err(FitError::InvalidResponse(format!(
+                "--response2 '{r2}' is undefined at line {} (value of '{y_text}' there: {})",
+                d2.lines[bad],
+                crate::data::format_number(y.get(bad).copied().unwrap_or(f64::NAN))
+            ))
+            .into());
+        }
+        d2.response = r2.chars().filter(|c| !c.is_whitespace()).collect();
+    }
+    let second = fit(d2, &req.second)?;
+
+    // The second part's design on the first part's final rows and the second's final columns.
+    let pos_in_all: std::collections::HashMap<usize, usize> =
+        d2_all.rows.iter().enumerate().map(|(i, &r)| (r, i)).collect();
+    let mut second_on_all = d2_all;
+    let mut keep_rows = vec![false; second_on_all.n()];
+    for r in &first.design.rows {
+        keep_rows[pos_in_all[r]] = true;
+    }
+    second_on_all.select_rows(&keep_rows);
+    let cols: Vec<usize> = second
+        .design
+        .names
+        .iter()
+        .map(|name| {
+            second_on_all.names.iter().position(|n| n == name).expect("second part columns come from the full design")
+        })
+        .collect();
+    second_on_all.select_columns(&cols);
+    let pos_in_first: std::collections::HashMap<usize, usize> =
+        first.design.rows.iter().enumerate().map(|(i, &r)| (r, i)).collect();
+    let second_rows_in_first: Vec<usize> = second
+        .design
+        .rows
+        .iter()
+        .map(|r| {
+            pos_in_first.get(r).copied().ok_or_else(|| {
+                FitError::Numerical(
+                    "rows of the second part were dropped from the first part (perfect prediction); the combined prediction is not defined for them".into(),
+                )
+            })
+        })
+        .collect::<std::result::Result<_, _>>()?;
+    Ok(TwoPartFit { first, second, second_on_all, second_rows_in_first })
+}
+
+/// Joint variance of both parts from stacked scores (Stata's `suest`):
+/// `D (sum_i g_i g_i') D * N/(N-1)` with `D = blockdiag(H_1^{-1}, H_2^{-1})` and
+/// `g_i = (s_1i x_1i, s_2i x_2i)` (zero second block for rows with y = 0), or with cluster sums
+/// and `G/(G-1)`. Returns the matrix and its description.
+pub fn joint_vce(tp: &TwoPartFit, kind: VceKind) -> Result<(Array2<f64>, String)> {
+    let f1 = &tp.first;
+    let f2 = &tp.second;
+    let (k1, k2) = (f1.beta.len(), f2.beta.len());
+    let k = k1 + k2;
+    let n = f1.design.n();
+    // Stacked scores, one row per observation of the first part.
+    let mut g = Array2::<f64>::zeros((n, k));
+    for i in 0..n {
+        let s = f1.score_eta[i];
+        for j in 0..k1 {
+            g[[i, j]] = s * f1.design.x[[i, j]];
+        }
+    }
+    for (i2, &i) in tp.second_rows_in_first.iter().enumerate() {
+        let s = f2.score_eta[i2];
+        for j in 0..k2 {
+            g[[i, k1 + j]] = s * f2.design.x[[i2, j]];
+        }
+    }
+    let (meat, factor, description) = match kind {
+        VceKind::Cluster => {
+            let cl = f1.design.clusters.as_ref().expect("clusters");
+            let gcount = f1.design.n_clusters;
+            if gcount < 2 {
+                return Err(FitError::Numerical("cluster-robust variance needs at least 2 clusters".into()).into());
+            }
+            let mut sums = Array2::<f64>::zeros((gcount, k));
+            for i in 0..n {
+                let c = cl[i] as usize;
+                for j in 0..k {
+                    sums[[c, j]] += g[[i, j]];
+                }
+            }
+            let gf = gcount as f64;
+            (
+                linalg::xtwx(sums.view(), &vec![1.0; gcount]),
+                gf / (gf - 1.0),
+                format!(
+                    "Joint cluster-robust sandwich of both parts (stacked scores, as Stata's suest) with {gcount} clusters in {}, small-sample factor G/(G-1) = {gcount}/{}.",
+                    f1.design.cluster_var.clone().unwrap_or_default(),
+                    gcount - 1
+                ),
+            )
+        }
+        _ => {
+            let fw = f1.design.weight_type == Some(WeightType::Frequency);
+            let c: Vec<f64> = (0..n).map(|i| if fw { 1.0 / f1.w[i] } else { 1.0 }).collect();
+            let nn = f1.n_obs;
+            (
+                linalg::xtwx(g.view(), &c),
+                nn / (nn - 1.0),
+                format!(
+                    "Joint robust sandwich of both parts (stacked scores, as Stata's suest), small-sample factor N/(N-1) = {}/{}.",
+                    crate::data::format_number(nn),
+                    crate::data::format_number(nn - 1.0)
+                ),
+            )
+        }
+    };
+    let b1 =
+        spd_inverse(&f1.oim).ok_or_else(|| FitError::Numerical("first part: singular information matrix".into()))?;
+    let b2 =
+        spd_inverse(&f2.oim).ok_or_else(|| FitError::Numerical("second part: singular information matrix".into()))?;
+    let d = crate::margins::block_diag(&[&b1, &b2]);
+    let mut v = d.dot(&meat).dot(&d) * factor;
+    linalg::symmetrize(&mut v);
+    Ok((v, description))
+}

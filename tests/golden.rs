@@ -1,0 +1,304 @@
+//! Golden tests: migfit against reference numbers that follow Stata's conventions.
+//!
+//! Every directory `tests/golden/<case>/` holds `data.csv`, `case.json` (the command line
+//! and tolerances) and `expected.json` (the reference numbers, 17 significant digits,
+//! written by `tests/golden/scripts/generate.py`; see `tests/golden/README.md`). This test
+//! runs the built binary on each case and compares every number in `expected.json` with
+//! one relative-tolerance rule. All mismatches of all cases are collected and reported
+//! together, so one run shows the whole picture.
+//!
+//! Needs only `serde_json` (dev-dependency) and std.
+
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Fewer cases than this means fixtures went missing.
+const MIN_CASES: usize = 30;
+
+/// Denominator floor of the relative error, so that an exact zero reference is compared
+/// absolutely at `tol * TINY` instead of dividing by zero.
+const TINY: f64 = 1e-300;
+
+/// The one comparison rule: |ours - theirs| <= tol * max(|theirs|, TINY).
+fn rel_close(ours: f64, theirs: f64, tol: f64) -> bool {
+    ours.is_finite() && (ours - theirs).abs() <= tol * theirs.abs().max(TINY)
+}
+
+fn rel_err(ours: f64, theirs: f64) -> f64 {
+    (ours - theirs).abs() / theirs.abs().max(TINY)
+}
+
+struct Tolerance {
+    estimate: f64,
+    std_error: f64,
+    margin_estimate: f64,
+    margin_std_error: f64,
+}
+
+impl Tolerance {
+    fn from_case(case: &Value) -> Tolerance {
+        let t = &case["tolerance"];
+        let get = |k: &str, default: f64| t.get(k).and_then(Value::as_f64).unwrap_or(default);
+        Tolerance {
+            estimate: get("estimate", 1e-6),
+            std_error: get("std_error", 1e-6),
+            margin_estimate: get("margin_estimate", 1e-6),
+            margin_std_error: get("margin_std_error", 1e-5),
+        }
+    }
+}
+
+/// Collects readable mismatch lines for one case.
+struct Report<'a> {
+    case: &'a str,
+    lines: Vec<String>,
+}
+
+impl<'a> Report<'a> {
+    fn fail(&mut self, place: &str, msg: String) {
+        self.lines.push(format!("{} | {} | {}", self.case, place, msg));
+    }
+
+    fn number(&mut self, place: &str, field: &str, ours: Option<&Value>, theirs: &Value, tol: f64) {
+        let theirs = match theirs.as_f64() {
+            Some(x) => x,
+            None => return self.fail(place, format!("{field}: expected.json holds no number")),
+        };
+        match ours.and_then(Value::as_f64) {
+            None => self.fail(place, format!("{field}: ours missing or not a number ({ours:?}), theirs {theirs:.17e}")),
+            Some(o) if !rel_close(o, theirs, tol) => self.fail(
+                place,
+                format!(
+                    "{field}: ours {o:.17e} theirs {theirs:.17e} rel err {:.3e} > tol {tol:.0e}",
+                    rel_err(o, theirs)
+                ),
+            ),
+            Some(_) => {}
+        }
+    }
+}
+
+fn golden_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("golden")
+}
+
+fn read_json(path: &Path) -> Value {
+    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not valid JSON: {e}", path.display()))
+}
+
+fn find<'v>(list: Option<&'v Value>, key: &dyn Fn(&Value) -> bool) -> Option<&'v Value> {
+    list.and_then(Value::as_array).and_then(|a| a.iter().find(|x| key(x)))
+}
+
+fn str_of<'v>(v: &'v Value, k: &str) -> &'v str {
+    v.get(k).and_then(Value::as_str).unwrap_or("")
+}
+
+fn compare_margins(r: &mut Report, place: &str, ours: Option<&Value>, theirs: &Value, tol: &Tolerance) {
+    for e in theirs.as_array().into_iter().flatten() {
+        let (term, contrast) = (str_of(e, "term"), str_of(e, "contrast"));
+        let p = format!("{place} | margin {term} [{contrast}]");
+        match find(ours, &|x| str_of(x, "term") == term && str_of(x, "contrast") == contrast) {
+            None => r.fail(&p, "missing from our output".into()),
+            Some(o) => {
+                r.number(&p, "estimate", o.get("estimate"), &e["estimate"], tol.margin_estimate);
+                r.number(&p, "std_error", o.get("std_error"), &e["std_error"], tol.margin_std_error);
+            }
+        }
+    }
+}
+
+fn compare_model(
+    r: &mut Report,
+    idx: usize,
+    ours: Option<&Value>,
+    theirs: &Value,
+    tol: &Tolerance,
+    loglik_check: bool,
+) {
+    let name = str_of(theirs, "name");
+    let place = format!("model {idx} ({name})");
+    let ours = match ours {
+        Some(o) => o,
+        None => return r.fail(&place, "model missing from our output".into()),
+    };
+    // Names are part of the contract only for twopart ("first", "second").
+    if theirs.get("name").is_some() && str_of(ours, "name") != name {
+        r.fail(&place, format!("name: ours {:?} theirs {name:?}", ours.get("name")));
+    }
+    if let Some(n) = theirs.get("n_obs").and_then(Value::as_f64) {
+        // n_obs is a count: exact.
+        if ours.get("n_obs").and_then(Value::as_f64) != Some(n) {
+            r.fail(&place, format!("n_obs: ours {:?} theirs {n}", ours.get("n_obs")));
+        }
+    }
+    if loglik_check {
+        if let Some(ll) = theirs.get("log_likelihood").and_then(Value::as_f64) {
+            match ours.get("log_likelihood").and_then(Value::as_f64) {
+                None => r.fail(&place, "log_likelihood missing".into()),
+                Some(o) => {
+                    // Both maximise the same likelihood: ours must not be lower ...
+                    if o < ll - 1e-9 * ll.abs() {
+                        r.fail(
+                            &place,
+                            format!("log_likelihood lower than the reference: ours {o:.17e} theirs {ll:.17e}"),
+                        );
+                    }
+                    // ... and a much higher value means a different definition (e.g. a
+                    // gamma log-likelihood not evaluated at phi = 1, as Stata reports it).
+                    r.number(
+                        &place,
+                        "log_likelihood",
+                        ours.get("log_likelihood"),
+                        &theirs["log_likelihood"],
+                        tol.estimate,
+                    );
+                }
+            }
+        }
+    }
+    for e in theirs["coefficients"].as_array().into_iter().flatten() {
+        let term = str_of(e, "term");
+        let p = format!("{place} | coef {term}");
+        match find(ours.get("coefficients"), &|x| str_of(x, "term") == term) {
+            None => r.fail(&p, "missing from our output".into()),
+            Some(o) => {
+                r.number(&p, "estimate", o.get("estimate"), &e["estimate"], tol.estimate);
+                r.number(&p, "std_error", o.get("std_error"), &e["std_error"], tol.std_error);
+            }
+        }
+    }
+    let terms = |v: Option<&Value>| -> BTreeSet<String> {
+        v.and_then(Value::as_array).into_iter().flatten().map(|x| str_of(x, "term").to_string()).collect()
+    };
+    let (om_ours, om_theirs) = (terms(ours.get("omitted")), terms(theirs.get("omitted")));
+    if om_ours != om_theirs {
+        r.fail(&place, format!("omitted terms: ours {om_ours:?} theirs {om_theirs:?}"));
+    }
+    if let Some(m) = theirs.get("margins") {
+        compare_margins(r, &place, ours.get("margins"), m, tol);
+    }
+}
+
+fn run_case(dir: &Path, name: &str) -> Vec<String> {
+    let case = read_json(&dir.join("case.json"));
+    let expected = read_json(&dir.join("expected.json"));
+    let tol = Tolerance::from_case(&case);
+    let mut r = Report { case: name, lines: Vec::new() };
+
+    let command = case["command"].as_str().expect("case.json: command");
+    let args: Vec<&str> = case["args"]
+        .as_array()
+        .expect("case.json: args")
+        .iter()
+        .map(|a| a.as_str().expect("case.json: args are strings"))
+        .collect();
+    let data = dir.join("data.csv");
+    let out = Command::new(env!("CARGO_BIN_EXE_migfit"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg(command)
+        .arg(&data)
+        .args(&args)
+        .args(["--format", "json"])
+        .output()
+        .expect("failed to start the migfit binary");
+    if !out.status.success() {
+        r.fail(
+            "run",
+            format!(
+                "exit status {:?}; stderr: {}",
+                out.status.code(),
+                // the message, not a whole backtrace
+                String::from_utf8_lossy(&out.stderr)
+                    .lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .take(3)
+                    .collect::<Vec<_>>()
+                    .join(" / ")
+            ),
+        );
+        return r.lines;
+    }
+    let ours: Value = match serde_json::from_slice(&out.stdout) {
+        Ok(v) => v,
+        Err(e) => {
+            r.fail("run", format!("stdout is not JSON: {e}"));
+            return r.lines;
+        }
+    };
+    let loglik_check = case["loglik_check"].as_bool().unwrap_or(false);
+    let models = expected["models"].as_array().expect("expected.json: models");
+    let n_ours = ours["models"].as_array().map_or(0, Vec::len);
+    if n_ours != models.len() {
+        r.fail("models", format!("ours has {n_ours} models, expected {}", models.len()));
+    }
+    for (i, m) in models.iter().enumerate() {
+        compare_model(&mut r, i, ours["models"].get(i), m, &tol, loglik_check);
+    }
+    if let Some(c) = expected.get("combined") {
+        compare_margins(&mut r, "combined", ours["combined"].get("margins"), &c["margins"], &tol);
+    }
+    r.lines
+}
+
+#[test]
+fn golden_cases_match_reference_numbers() {
+    let root = golden_dir();
+    let mut cases = Vec::new();
+    let mut problems = Vec::new();
+    for entry in fs::read_dir(&root).expect("tests/golden exists") {
+        let path = entry.expect("readable directory entry").path();
+        if !path.is_dir() {
+            continue;
+        }
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if name == "scripts" {
+            continue;
+        }
+        // No orphan fixtures: a case directory holds exactly its three files.
+        let mut files: Vec<String> =
+            fs::read_dir(&path).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().to_string()).collect();
+        files.sort();
+        if files != ["case.json", "data.csv", "expected.json"] {
+            problems.push(format!("{name} | fixture | expected case.json, data.csv, expected.json; found {files:?}"));
+            continue;
+        }
+        cases.push((path, name));
+    }
+    cases.sort_by(|a, b| a.1.cmp(&b.1));
+    assert!(
+        cases.len() >= MIN_CASES,
+        "found {} golden cases under {}, expected at least {MIN_CASES}",
+        cases.len(),
+        root.display()
+    );
+    let mut used = 0;
+    for (dir, name) in &cases {
+        problems.extend(run_case(dir, name));
+        used += 1;
+    }
+    assert_eq!(used, cases.len(), "every golden case must be run");
+    if !problems.is_empty() {
+        let failed: BTreeSet<&str> = problems.iter().map(|l| l.split(" | ").next().unwrap()).collect();
+        panic!(
+            "{} mismatches in {} of {} golden cases (case | model | term | field: ours, theirs, rel err):\n{}",
+            problems.len(),
+            failed.len(),
+            cases.len(),
+            problems.join("\n")
+        );
+    }
+}
+
+#[test]
+fn relative_tolerance_rule() {
+    assert!(rel_close(1.0 + 5e-7, 1.0, 1e-6));
+    assert!(!rel_close(1.0 + 2e-6, 1.0, 1e-6));
+    assert!(rel_close(-2e-9, -2e-9 * (1.0 + 1e-7), 1e-6));
+    assert!(!rel_close(f64::NAN, 1.0, 1e-6));
+    assert!(rel_close(0.0, 0.0, 1e-6));
+}
