@@ -54,6 +54,17 @@ pub enum FitError {
     Numerical(String),
 }
 
+/// A schema file that cannot be parsed or is inconsistent; `line` and `column` are 1-based
+/// positions in the schema file (0 when unknown).
+#[derive(Debug, Error)]
+#[error("{path}:{line}:{column}: {message}")]
+pub struct SchemaError {
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
 /// Options that do not fit together or values out of range.
 #[derive(Debug, Error)]
 #[error("{0}")]
@@ -70,6 +81,8 @@ pub enum Error {
     Fit(#[from] FitError),
     #[error(transparent)]
     Usage(#[from] UsageError),
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
     /// A check that ran to completion and failed (a batch assertion): exit code 1, with the
     /// details already reported.
     #[error("one or more checks failed (see the report)")]
@@ -77,11 +90,12 @@ pub enum Error {
 }
 
 impl Error {
-    /// The process exit code: 1 invalid data, 2 usage (including formulas), 3 estimation failed.
+    /// The process exit code: 1 invalid data, 2 usage (including formulas and schema files),
+    /// 3 estimation failed.
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Data(_) | Error::Failed => 1,
-            Error::Formula(_) | Error::Usage(_) => 2,
+            Error::Formula(_) | Error::Usage(_) | Error::Schema(_) => 2,
             Error::Fit(_) => 3,
         }
     }

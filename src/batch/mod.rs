@@ -181,7 +181,14 @@ fn load_data(spec: &spec::SpecFile, base_dir: &Path, data_path: &Path) -> Result
             base_dir.join(schema.get_ref()).display()
         )));
     }
-    let args = crate::cli::DataArgs { data: data_path.to_path_buf(), delimiter: spec.data.delimiter.clone() };
+    let args = crate::cli::DataArgs {
+        data: data_path.to_path_buf(),
+        delimiter: spec.data.delimiter.clone(),
+        schema: None,
+        subsample: None,
+        if_expr: None,
+        encoding: None,
+    };
     args.load()
 }
 

@@ -5,6 +5,11 @@
 //! `NaN` in numeric columns, [`MISSING_CODE`] in factors, `None` in text.
 
 pub mod csv;
+pub mod describe;
+pub mod expr;
+pub mod load;
+pub mod schema;
+pub mod validate;
 
 pub use crate::error::DataError;
 

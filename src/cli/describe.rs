@@ -1,0 +1,64 @@
+//! `migfit describe DATA [--schema FILE] [--by VAR] [--subsample NAME]`: Table 1 and Table 2
+//! of a study (n (%) and mean (SD), overall and by group, with chi-square and ANOVA p-values).
+
+use super::DataArgs;
+use crate::data::describe::{describe, Options};
+use crate::data::schema::VarType;
+use crate::error::Result;
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DescribeFormat {
+    Text,
+    Markdown,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct DescribeArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Group the columns by this (categorical or binary) variable and add p-values.
+    #[arg(long, value_name = "VAR")]
+    pub by: Option<String>,
+    /// Variables to describe, in order (comma-separated); default: every numeric and
+    /// categorical variable except identifiers and survey-design fields.
+    #[arg(long, value_name = "VARS", value_delimiter = ',')]
+    pub vars: Option<Vec<String>>,
+    /// Leave out the p-values of a grouped table.
+    #[arg(long)]
+    pub no_tests: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: DescribeFormat,
+    /// Write the table to a file (atomically) instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+pub fn run(args: DescribeArgs) -> Result<()> {
+    let cfg = args.data.config()?;
+    let ds = args.data.load()?;
+    let mut exclude = Vec::new();
+    if let Some(s) = &cfg.schema {
+        for v in &s.variables {
+            if v.var_type == VarType::Identifier {
+                exclude.push(v.name.get_ref().clone());
+            }
+        }
+        for f in [&s.design.weight, &s.design.strata, &s.design.psu, &s.design.fpc].into_iter().flatten() {
+            exclude.push(f.clone());
+        }
+    }
+    let opts = Options { vars: args.vars.clone(), by: args.by.clone(), tests: !args.no_tests, exclude };
+    let table = describe(&ds, &opts).map_err(crate::error::usage)?;
+    let text = match args.format {
+        DescribeFormat::Text => table.to_text(),
+        DescribeFormat::Markdown => table.to_markdown(),
+        DescribeFormat::Csv => table.to_csv(),
+        DescribeFormat::Json => table.to_json(),
+    };
+    super::write_output(&text, args.output.as_deref())
+}
