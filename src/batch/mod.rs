@@ -83,7 +83,8 @@ pub fn run_batch(opts: &BatchOptions) -> Result<BatchOutcome> {
     let data_path = base_dir.join(parsed.data.path.get_ref());
     let data_bytes = read(&data_path)?;
     let data_sha = sha256_hex(&data_bytes);
-    let ds = load_data(&parsed, &base_dir, &data_path)?;
+    let args = data_args(&parsed, &base_dir, &data_path);
+    let ds = args.load()?;
 
     let total = variants.len();
     let done = AtomicUsize::new(0);
@@ -94,7 +95,7 @@ pub fn run_batch(opts: &BatchOptions) -> Result<BatchOutcome> {
             if filters.is_empty() {
                 job.run(&ds)
             } else {
-                job.run(&filters.apply(&ds)?)
+                job.run(&filters.apply(&ds, &args)?)
             }
         })()
         .map_err(|e| e.to_string());
@@ -174,22 +175,17 @@ pub fn run_batch(opts: &BatchOptions) -> Result<BatchOutcome> {
     })
 }
 
-fn load_data(spec: &spec::SpecFile, base_dir: &Path, data_path: &Path) -> Result<crate::data::Dataset> {
-    if let Some(schema) = &spec.data.schema {
-        return Err(usage(format!(
-            "[data] schema = '{}': schema-driven loading is not available in this build",
-            base_dir.join(schema.get_ref()).display()
-        )));
-    }
-    let args = crate::cli::DataArgs {
+/// The data options of the spec as the CLI's `DataArgs` (schema and paths relative to the
+/// spec file), so that a batch reads data exactly as `migfit fit` does.
+fn data_args(spec: &spec::SpecFile, base_dir: &Path, data_path: &Path) -> crate::cli::DataArgs {
+    crate::cli::DataArgs {
         data: data_path.to_path_buf(),
         delimiter: spec.data.delimiter.clone(),
-        schema: None,
+        schema: spec.data.schema.as_ref().map(|s| base_dir.join(s.get_ref())),
         subsample: None,
         if_expr: None,
-        encoding: None,
-    };
-    args.load()
+        encoding: spec.data.encoding.clone(),
+    }
 }
 
 /// Compares this run's effects with a baseline `effects.json`: the same variants and tracks,

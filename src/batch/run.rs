@@ -16,8 +16,10 @@ use serde::Serialize;
 /// Row filters of a variant, applied to the shared dataset before estimation.
 #[derive(Debug, Clone, Default)]
 pub struct Filters {
+    /// A subsample named in the schema (`--subsample`).
     pub subsample: Option<String>,
-    pub condition: Option<(crate::formula::Expr, String)>,
+    /// A row condition in the schema expression language (`--if`), as typed.
+    pub condition: Option<String>,
     /// Drop rows whose variable exceeds this quantile.
     pub trim: Option<(String, f64)>,
 }
@@ -27,22 +29,13 @@ impl Filters {
         self.subsample.is_none() && self.condition.is_none() && self.trim.is_none()
     }
 
-    /// Applies the filters: rows that fail a condition are dropped (rows where the condition is
-    /// missing too, as Stata's `if`).
-    pub fn apply(&self, ds: &Dataset) -> Result<Dataset> {
-        let n = ds.n_rows();
-        let mut keep = vec![true; n];
-        if let Some(name) = &self.subsample {
-            return Err(crate::error::usage(format!(
-                "subsample '{name}': subsamples are defined by a schema; load the data with a schema that declares it"
-            )));
-        }
-        if let Some((expr, _)) = &self.condition {
-            let v = crate::design::eval_on_dataset(ds, expr)?;
-            for (k, x) in keep.iter_mut().zip(&v) {
-                *k &= !x.is_nan() && *x != 0.0;
-            }
-        }
+    /// Applies the filters exactly as `--subsample` and `--if` do on the command line (rows
+    /// where the condition is false or missing are dropped, as Stata's `if`), then the trim.
+    pub fn apply(&self, ds: &Dataset, data: &crate::cli::DataArgs) -> Result<Dataset> {
+        let mut args = data.clone();
+        args.subsample = self.subsample.clone();
+        args.if_expr = self.condition.clone();
+        let mut ds = args.config()?.filter(ds.clone())?;
         if let Some((var, q)) = &self.trim {
             let col = match ds.column(var).map(|c| &c.data) {
                 Some(ColumnData::Numeric(v)) => v,
@@ -52,12 +45,11 @@ impl Filters {
             vals.sort_by(f64::total_cmp);
             if !vals.is_empty() {
                 let cut = quantile_sorted(&vals, *q);
-                for (k, x) in keep.iter_mut().zip(col) {
-                    *k &= x.is_nan() || *x <= cut;
-                }
+                let keep: Vec<bool> = col.iter().map(|x| x.is_nan() || *x <= cut).collect();
+                ds = ds.filter_rows(&keep);
             }
         }
-        Ok(ds.filter_rows(&keep))
+        Ok(ds)
     }
 }
 
@@ -185,7 +177,10 @@ pub fn job_of(v: &Variant, src: &Source) -> Result<(Job, Filters)> {
         }
     };
     let condition = match get_str(o, "if") {
-        Some((s, _)) => Some((crate::formula::parse_expr(s).map_err(|e| wrap("if", e.into()))?, s.to_string())),
+        Some((s, _)) => {
+            crate::data::expr::parse(s).map_err(|e| wrap("if", crate::error::usage(format!("if = \"{s}\": {e}"))))?;
+            Some(s.to_string())
+        }
         None => None,
     };
     let trim = match get_str(o, "trim") {
@@ -387,11 +382,18 @@ pub fn evaluate(asserts: &[AssertSpec], rows: &[EffectRow]) -> Vec<AssertOutcome
         .map(|a| {
             let track = a.track.get_ref();
             let rule = a.rule.get_ref().as_str();
-            let vals: Vec<&EffectRow> = rows.iter().filter(|r| &r.track == track).collect();
+            let vals: Vec<&EffectRow> = rows
+                .iter()
+                .filter(|r| &r.track == track)
+                .filter(|r| a.variants.as_deref().is_none_or(|p| super::spec::glob_match(p, &r.variant)))
+                .collect();
             let ok: Vec<&EffectRow> = vals.iter().copied().filter(|r| r.status == "ok").collect();
             let not_ok: Vec<String> =
                 vals.iter().filter(|r| r.status != "ok").map(|r| format!("{} ({})", r.variant, r.status)).collect();
-            let name = a.name.clone().unwrap_or_else(|| format!("{track}: {rule}"));
+            let name = a.name.clone().unwrap_or_else(|| match &a.variants {
+                Some(p) => format!("{track}: {rule} ({p})"),
+                None => format!("{track}: {rule}"),
+            });
             let (passed, detail, mut offending) = match rule {
                 "sign_stable" => {
                     let pos = ok.iter().filter(|r| r.estimate.unwrap() > 0.0).count();

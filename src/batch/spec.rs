@@ -107,6 +107,30 @@ pub struct AssertSpec {
     /// `close_to`: the largest allowed absolute difference.
     #[serde(default)]
     pub tolerance: Option<f64>,
+    /// Only the variants whose name matches this pattern (`*` matches any text), e.g.
+    /// `"total-*"`; default: every variant.
+    #[serde(default)]
+    pub variants: Option<String>,
+}
+
+/// Matches a variant name against a pattern where `*` stands for any text.
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == name;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !name.starts_with(first) || !name[first.len()..].ends_with(last) || name.len() < first.len() + last.len() {
+        return false;
+    }
+    let mut rest = &name[first.len()..name.len() - last.len()];
+    for mid in &parts[1..parts.len() - 1] {
+        match rest.find(mid) {
+            Some(i) => rest = &rest[i + mid.len()..],
+            None => return false,
+        }
+    }
+    true
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -145,6 +169,21 @@ pub const OPTIONS: [(&str, &str); 22] = [
     ("trim", "VAR:QUANTILE, e.g. total_expenditure:0.99 drops rows above the 99th percentile"),
     ("max_iter", "a number of iterations"),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::glob_match;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("total-*", "total-probit-oim"));
+        assert!(!glob_match("total-*", "ncms-probit-oim"));
+        assert!(glob_match("*-oim-*", "urban-logit-oim-base"));
+        assert!(glob_match("a*b*c", "axxbyyc"));
+        assert!(!glob_match("a*b*c", "axxcyyb"));
+        assert!(glob_match("exact", "exact") && !glob_match("exact", "exactly"));
+    }
+}
 
 /// The spec text and file name, for turning byte offsets into line numbers.
 pub struct Source<'a> {
