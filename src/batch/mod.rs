@@ -104,7 +104,10 @@ pub fn run_batch(opts: &BatchOptions) -> Result<BatchOutcome> {
         if opts.progress {
             let status = if outcome.is_ok() { "ok" } else { "FAILED" };
             if tty {
-                eprint!("\r\x1b[2K[{k}/{total}] {} {status}", v.name);
+                let width = 30;
+                let filled = k * width / total.max(1);
+                let bar = format!("{}{}", "#".repeat(filled), "-".repeat(width - filled));
+                eprint!("\r\x1b[2K[{bar}] {k}/{total} {} {status}", v.name);
                 if k == total {
                     eprintln!();
                 }
