@@ -76,7 +76,11 @@ fn failing_assertion_exits_1_with_numbers() {
 #[test]
 fn spec_errors_name_the_line() {
     let d = tempfile::tempdir().unwrap();
-    let cases: [(&str, &str); 5] = [
+    let cases: [(&str, &str); 9] = [
+        ("\n[[axis]]\nname = \"t\"\nvalues.a = { trim = \"hours\" }\n", "trim takes VAR:QUANTILE"),
+        ("\n[[axis]]\nname = \"t2\"\nvalues.a = { trim = \"hours:1.5\" }\n", "trim takes VAR:QUANTILE"),
+        ("\n[[axis]]\nname = \"c\"\nvalues.a = { if = \"hours > \" }\n", "if = \"hours > \""),
+        ("\n[[assert]]\ntrack = \"kidslt6\"\nrule = \"within\"\ninterval = [1.0, 0.0]\n", "low <= high"),
         ("\n[[exclude]]\nfrist = \"logit\"\n", "unknown axis 'frist'"),
         ("\n[[exclude]]\nfirst = \"tobit\"\n", "has no value 'tobit'"),
         ("\n[[axis]]\nname = \"v2\"\nvalues.a = { vce = \"robst\" }\n", "unknown --vce 'robst'"),
@@ -171,4 +175,13 @@ fn check_against_a_baseline() {
     batch(&s, &d.path().join("c"), &["-q", "--check", moved.to_str().unwrap()]).code(1);
     let md = std::fs::read_to_string(d.path().join("c/check.md")).unwrap();
     assert!(md.contains("probit-oim / kidslt6: estimate"), "{md}");
+}
+
+#[test]
+fn jobs_zero_is_a_usage_error() {
+    let d = tempfile::tempdir().unwrap();
+    let s = spec(d.path(), BASE);
+    batch(&s, &d.path().join("out"), &["--jobs", "0"])
+        .code(2)
+        .stderr(predicate::str::contains("--jobs must be at least 1"));
 }
