@@ -127,3 +127,39 @@ pub fn generate(n: usize) -> SimData {
     }
     SimData { names, columns }
 }
+
+/// The command line of the CSV-writing examples: `PROG OUT.csv [N_ROWS]`.
+pub fn csv_args(prog: &str, default_rows: usize) -> (String, usize) {
+    let mut args = std::env::args().skip(1);
+    let Some(out) = args.next() else {
+        eprintln!("usage: {prog} OUT.csv [N_ROWS]");
+        std::process::exit(2);
+    };
+    let n = match args.next() {
+        Some(s) => s.parse().unwrap_or_else(|_| {
+            eprintln!("{prog}: N_ROWS must be a whole number, not '{s}'");
+            std::process::exit(2)
+        }),
+        None => default_rows,
+    };
+    (out, n)
+}
+
+/// Writes simulated data as CSV, values in Rust's shortest round-trip form (a correctly
+/// rounding reader gets the same doubles back).
+pub fn write_csv(path: &str, names: &[String], columns: &[Vec<f64>]) -> std::io::Result<()> {
+    use std::io::{BufWriter, Write};
+    let n = columns.first().map_or(0, Vec::len);
+    let mut w = BufWriter::new(std::fs::File::create(path)?);
+    writeln!(w, "{}", names.join(","))?;
+    for i in 0..n {
+        for (j, col) in columns.iter().enumerate() {
+            if j > 0 {
+                w.write_all(b",")?;
+            }
+            write!(w, "{}", col[i])?;
+        }
+        w.write_all(b"\n")?;
+    }
+    w.flush()
+}
