@@ -17,6 +17,9 @@ pub enum DescribeFormat {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  # Table 1: sample characteristics by insurance group\n  migfit describe examples/wang2022/extract.csv --schema data-schema/cmds2014.toml --by scheme_group\n\n  # Table 2: outcomes by migration scope, with chi-square and ANOVA p-values, as Markdown\n  migfit describe examples/wang2022/extract.csv --schema data-schema/cmds2014.toml --by scope \\\n      --vars received,amount,ratio --format markdown -o table2.md"
+)]
 pub struct DescribeArgs {
     #[command(flatten)]
     pub data: DataArgs,

@@ -62,7 +62,7 @@ pub struct DataArgs {
     /// detected from the header line when not given.
     #[arg(long, value_name = "CHAR")]
     pub delimiter: Option<String>,
-    /// A schema (TOML) that maps raw columns to typed, labelled variables; see data-schema/.
+    /// A schema (TOML) that maps raw columns to typed, labelled variables (see data-schema/README.md).
     #[arg(long, value_name = "FILE")]
     pub schema: Option<PathBuf>,
     /// Keep only the rows of a subsample the schema names (e.g. `ncms`, `urban`).

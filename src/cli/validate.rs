@@ -17,6 +17,9 @@ pub enum ValidateFormat {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  migfit validate examples/wang2022/extract.csv --schema data-schema/cmds2014.toml\n  migfit validate my_extract.csv --schema data-schema/cmds2014.toml --encoding gbk --format json -o violations.json\n\nExit codes: 0 no violations, 1 violations listed, 2 usage error (including a schema that does not parse)."
+)]
 pub struct ValidateArgs {
     #[command(flatten)]
     pub data: DataArgs,
