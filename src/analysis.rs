@@ -10,6 +10,7 @@ use crate::margins::{self, At, PartEval, Target};
 use crate::model::twopart::{fit_twopart, joint_vce, TwoPartRequest};
 use crate::model::{self, Fit, LinkKind, ModelKind, ModelSpec};
 use crate::output::{Combined, ModelReport, Report};
+use crate::survey::{self, SurveyDesign, SurveySpec};
 use crate::vce::{self, Vce, VceKind};
 
 /// Options shared by every estimation: variance, sample, inference.
@@ -22,6 +23,8 @@ pub struct Estimation {
     pub level: f64,
     /// Marginal effects, if requested, and where.
     pub margins: Option<At>,
+    /// A survey design: the variance is linearized (Stata's `svy`), with t statistics.
+    pub survey: Option<SurveySpec>,
 }
 
 impl Estimation {
@@ -33,7 +36,36 @@ impl Estimation {
     }
 
     pub fn vce_kind(&self) -> Result<VceKind> {
+        if self.survey.is_some() {
+            if let Some(k) = self.vce.filter(|&k| k != VceKind::Survey) {
+                return Err(usage(format!(
+                    "a survey design takes the linearized variance (--vce svy), not --vce {}",
+                    k.name()
+                )));
+            }
+            if self.sample.cluster.is_some() {
+                return Err(usage("with a survey design the PSU is the cluster: give it as --psu, not --cluster"));
+            }
+            if let Some((v, t)) = &self.sample.weights {
+                if *t != crate::design::WeightType::Probability {
+                    return Err(usage(format!(
+                        "a survey design takes sampling weights (pweight), but '{v}' was given as {}",
+                        t.as_str()
+                    )));
+                }
+            }
+            return Ok(VceKind::Survey);
+        }
         VceKind::resolve(self.vce, self.sample.weights.as_ref().map(|w| w.1), self.sample.cluster.is_some())
+    }
+
+    /// The variance of a fit on (a subpopulation of) the survey design's sample, or of the
+    /// chosen kind.
+    fn variance(&self, ds: &Dataset, fit: &Fit, design_rows: &[usize]) -> Result<Vce> {
+        match &self.survey {
+            Some(spec) => survey::linearized(fit, &SurveyDesign::new(ds, spec, design_rows)?),
+            None => vce::compute(fit, self.vce_kind()?),
+        }
     }
 }
 
@@ -86,7 +118,8 @@ impl FitJob {
     pub fn run(&self, ds: &Dataset) -> Result<Report> {
         let design = Design::build(ds, &self.formula, &self.est.sample)?;
         let fit = model::fit(design, &self.spec)?;
-        let v = vce::compute(&fit, self.est.vce_kind()?)?;
+        self.est.vce_kind()?;
+        let v = self.est.variance(ds, &fit, &fit.design.rows)?;
         let mut m = ModelReport::new("model", &self.formula.source, &fit, &v, self.est.level, self.odds_ratios);
         if let Some(at) = &self.est.margins {
             let r = margins::compute(
@@ -101,6 +134,7 @@ impl FitJob {
                 Some(format!("{} Prediction: {} of {}.", r.description, prediction_name(&fit), fit.design.response));
             m.notes.extend(r.notes);
             m.margins = r.margins;
+            crate::output::apply_df(&mut m.margins, self.est.level, v.df);
         }
         Ok(report("fit", ds, vec![m], None, &[&fit.design]))
     }
@@ -135,12 +169,28 @@ impl TwoPartJob {
         let kind = self.est.vce_kind()?;
         let level = self.est.level;
         // Variances: each part's own (block-diagonal), or the blocks of the joint sandwich.
-        let joint = if self.joint_vce {
-            let jk = if kind == VceKind::Cluster { VceKind::Cluster } else { VceKind::Robust };
-            Some((jk, joint_vce(&tp, jk)?))
-        } else {
-            None
+        // A survey design is that of the first part's sample; the second part is a
+        // subpopulation of it (Stata's svy, subpop()).
+        let sd = match &self.est.survey {
+            Some(spec) => Some(SurveyDesign::new(ds, spec, &tp.first.design.rows)?),
+            None => None,
         };
+        let joint = match (&sd, self.joint_vce) {
+            (_, false) => None,
+            (Some(sd), true) => {
+                let m = survey::joint_linearized(&[&tp.first, &tp.second], sd)?;
+                let desc = format!(
+                    "Joint {} (stacked scores of both parts, as Stata's suest under svy)",
+                    sd.description("block-diagonal inverse observed information").trim_end_matches('.')
+                );
+                Some((VceKind::Survey, (m, desc + ".")))
+            }
+            (None, true) => {
+                let jk = if kind == VceKind::Cluster { VceKind::Cluster } else { VceKind::Robust };
+                Some((jk, joint_vce(&tp, jk)?))
+            }
+        };
+        let df = sd.as_ref().map(SurveyDesign::df);
         let (v1, v2) = match &joint {
             Some((jk, (m, desc))) => {
                 let k1 = tp.first.beta.len();
@@ -149,11 +199,18 @@ impl TwoPartJob {
                     matrix: m.slice(ndarray::s![a..b, a..b]).to_owned(),
                     description: format!("{part} block of the joint variance. {desc}"),
                     factor: 1.0,
-                    n_clusters: tp.first.design.clusters.as_ref().map(|_| tp.first.design.n_clusters),
+                    n_clusters: match &sd {
+                        Some(sd) => Some(sd.n_psu),
+                        None => tp.first.design.clusters.as_ref().map(|_| tp.first.design.n_clusters),
+                    },
+                    df,
                 };
                 (block(0, k1, "First-part"), block(k1, m.nrows(), "Second-part"))
             }
-            None => (vce::compute(&tp.first, kind)?, vce::compute(&tp.second, kind)?),
+            None => match &sd {
+                Some(sd) => (survey::linearized(&tp.first, sd)?, survey::linearized(&tp.second, sd)?),
+                None => (vce::compute(&tp.first, kind)?, vce::compute(&tp.second, kind)?),
+            },
         };
         let y_text = self.formula.response.as_ref().map(|r| r.1.clone()).unwrap_or_else(|| "y".into());
         let rhs1 = rhs_text(&self.formula.source);
@@ -194,6 +251,8 @@ impl TwoPartJob {
             ));
             m1.margins = r1.margins;
             m2.margins = r2.margins;
+            crate::output::apply_df(&mut m1.margins, level, df);
+            crate::output::apply_df(&mut m2.margins, level, df);
             m1.notes.extend(r1.notes);
             m2.notes.extend(r2.notes);
             let (jm, jdesc) = match &joint {
@@ -228,7 +287,11 @@ impl TwoPartJob {
                     tp.first.design.n()
                 ),
                 vce: jdesc,
-                margins: rc.margins,
+                margins: {
+                    let mut ms = rc.margins;
+                    crate::output::apply_df(&mut ms, level, df);
+                    ms
+                },
                 notes: rc.notes,
             });
         }

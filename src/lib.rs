@@ -20,6 +20,7 @@ pub mod report;
 pub mod simulate;
 pub mod stats;
 pub mod study;
+pub mod survey;
 pub mod vce;
 
 pub use error::{Error, Result};

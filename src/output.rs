@@ -181,6 +181,10 @@ pub struct ModelReport {
     pub vce_factor: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub n_clusters: Option<usize>,
+    /// Degrees of freedom of the t statistics (survey designs: PSUs minus strata, Stata's
+    /// `e(df_r)`); absent when the statistics are z (normal).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub df_r: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weights: Option<Weights>,
     pub level: f64,
@@ -224,9 +228,35 @@ pub struct Margin {
 
 /// z statistic, two-sided normal p-value and confidence interval of an estimate.
 pub fn inference(estimate: f64, se: f64, level: f64) -> (f64, f64, f64, f64) {
+    inference_df(estimate, se, level, None)
+}
+
+/// As [`inference`], with Student's t and `df` degrees of freedom when `df` is given (survey
+/// designs, as Stata's `svy`).
+pub fn inference_df(estimate: f64, se: f64, level: f64, df: Option<f64>) -> (f64, f64, f64, f64) {
     let z = estimate / se;
-    let q = norm_quantile(0.5 + level / 200.0);
-    (z, two_sided_p(z), estimate - q * se, estimate + q * se)
+    match df {
+        None => {
+            let q = norm_quantile(0.5 + level / 200.0);
+            (z, two_sided_p(z), estimate - q * se, estimate + q * se)
+        }
+        Some(df) => {
+            let q = crate::stats::t_quantile(0.5 + level / 200.0, df);
+            (z, crate::stats::t_two_sided_p(z, df), estimate - q * se, estimate + q * se)
+        }
+    }
+}
+
+/// Recomputes the statistics, p-values and intervals of marginal effects with Student's t and
+/// `df` degrees of freedom (`None`: leaves them as they are, normal).
+pub fn apply_df(margins: &mut [Margin], level: f64, df: Option<f64>) {
+    if df.is_none() {
+        return;
+    }
+    for m in margins {
+        let (t, p, lo, hi) = inference_df(m.estimate, m.std_error, level, df);
+        (m.statistic, m.p_value, m.conf_low, m.conf_high) = (t, p, lo, hi);
+    }
 }
 
 impl Margin {
@@ -248,7 +278,7 @@ impl ModelReport {
             .zip(&fit.beta)
             .zip(&se)
             .map(|((term, &b), &s)| {
-                let (z, p, lo, hi) = inference(b, s, level);
+                let (z, p, lo, hi) = inference_df(b, s, level, vce.df);
                 if odds_ratios {
                     let e = b.exp();
                     Coefficient {
@@ -297,6 +327,7 @@ impl ModelReport {
             vce_type: vce.kind.name().to_string(),
             vce_factor: vce.factor,
             n_clusters: vce.n_clusters,
+            df_r: vce.df,
             weights: d
                 .weight_var
                 .clone()

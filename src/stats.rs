@@ -6,7 +6,7 @@
 //! starts from statrs' `erfc_inv` and takes one Newton step on the accurate CDF.
 
 use libm::erfc;
-use statrs::distribution::{ChiSquared, ContinuousCDF, FisherSnedecor};
+use statrs::distribution::{ChiSquared, Continuous, ContinuousCDF, FisherSnedecor, StudentsT};
 use statrs::function::erf::erfc_inv;
 
 const FRAC_1_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
@@ -46,6 +46,42 @@ pub fn two_sided_p(z: f64) -> f64 {
         return f64::NAN;
     }
     erfc(z.abs() / std::f64::consts::SQRT_2)
+}
+
+/// Two-sided p-value of a t statistic with `df` degrees of freedom:
+/// `I_{df/(df+t^2)}(df/2, 1/2)` (the regularized incomplete beta function).
+pub fn t_two_sided_p(t: f64, df: f64) -> f64 {
+    if t.is_nan() || !(df > 0.0) {
+        return f64::NAN;
+    }
+    statrs::function::beta::beta_reg(df / 2.0, 0.5, df / (df + t * t))
+}
+
+/// Quantile of Student's t with `df` degrees of freedom (statrs' inverse, then Newton steps
+/// on the CDF so the last digits are right).
+pub fn t_quantile(p: f64, df: f64) -> f64 {
+    let Ok(d) = StudentsT::new(0.0, 1.0, df) else { return f64::NAN };
+    if p <= 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if p >= 1.0 {
+        return f64::INFINITY;
+    }
+    let mut x = d.inverse_cdf(p);
+    for _ in 0..4 {
+        let f = d.pdf(x);
+        if !(f > 0.0) {
+            break;
+        }
+        // Work with the smaller tail for accuracy.
+        let err = if x < 0.0 { d.cdf(x) - p } else { (1.0 - p) - d.sf(x) };
+        let step = if x < 0.0 { err / f } else { -err / f };
+        x -= step;
+        if step.abs() <= 1e-15 * x.abs().max(1.0) {
+            break;
+        }
+    }
+    x
 }
 
 /// `ln Γ(x)`.

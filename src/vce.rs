@@ -26,6 +26,8 @@ pub enum VceKind {
     Eim,
     Robust,
     Cluster,
+    /// Survey linearized variance (see [`crate::survey`]).
+    Survey,
 }
 
 impl VceKind {
@@ -35,7 +37,8 @@ impl VceKind {
             "eim" => Ok(VceKind::Eim),
             "robust" | "hc1" | "r" => Ok(VceKind::Robust),
             "cluster" | "cl" => Ok(VceKind::Cluster),
-            _ => Err(usage(format!("unknown --vce '{s}' (expected oim, eim, robust or cluster)"))),
+            "svy" | "linearized" | "survey" => Ok(VceKind::Survey),
+            _ => Err(usage(format!("unknown --vce '{s}' (expected oim, eim, robust, cluster or svy)"))),
         }
     }
 
@@ -45,12 +48,16 @@ impl VceKind {
             VceKind::Eim => "eim",
             VceKind::Robust => "robust",
             VceKind::Cluster => "cluster",
+            VceKind::Survey => "svy",
         }
     }
 
     /// Stata's default: OIM, robust with pweights, cluster when a cluster variable is given.
     pub fn resolve(requested: Option<VceKind>, weight_type: Option<WeightType>, has_cluster: bool) -> Result<VceKind> {
         let kind = match (requested, has_cluster) {
+            (Some(VceKind::Survey), _) => {
+                return Err(usage("--vce svy needs a survey design: --svy (the schema's [design]) or --psu/--strata"))
+            }
             (Some(VceKind::Cluster), false) => return Err(usage("--vce cluster needs --cluster VAR")),
             (Some(k), true) if k != VceKind::Cluster => {
                 return Err(usage(format!("--cluster implies --vce cluster, but --vce {} was given", k.name())))
@@ -80,6 +87,8 @@ pub struct Vce {
     /// The small-sample factor applied (1 for model-based variances).
     pub factor: f64,
     pub n_clusters: Option<usize>,
+    /// Degrees of freedom of t statistics (the survey design's); `None`: normal (z) inference.
+    pub df: Option<f64>,
 }
 
 impl Vce {
@@ -154,6 +163,7 @@ pub fn compute(fit: &Fit, kind: VceKind) -> Result<Vce> {
                 description: format!("OIM: inverse of the observed information matrix (negative Hessian of the log likelihood){phi_note}."),
                 factor: 1.0,
                 n_clusters: None,
+                df: None,
             })
         }
         VceKind::Eim => {
@@ -166,6 +176,7 @@ pub fn compute(fit: &Fit, kind: VceKind) -> Result<Vce> {
                 ),
                 factor: 1.0,
                 n_clusters: None,
+                df: None,
             })
         }
         VceKind::Robust | VceKind::Cluster => {
@@ -210,7 +221,8 @@ pub fn compute(fit: &Fit, kind: VceKind) -> Result<Vce> {
             };
             let mut m = v * factor;
             linalg::symmetrize(&mut m);
-            Ok(Vce { kind, matrix: m, description, factor, n_clusters })
+            Ok(Vce { kind, matrix: m, description, factor, n_clusters, df: None })
         }
+        VceKind::Survey => Err(usage("the survey variance needs the survey design (use --svy or --psu/--strata)")),
     }
 }

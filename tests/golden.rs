@@ -107,7 +107,19 @@ fn compare_margins(r: &mut Report, place: &str, ours: Option<&Value>, theirs: &V
             Some(o) => {
                 r.number(&p, "estimate", o.get("estimate"), &e["estimate"], tol.margin_estimate);
                 r.number(&p, "std_error", o.get("std_error"), &e["std_error"], tol.margin_std_error);
+                compare_inference(r, &p, o, e, tol.margin_std_error);
             }
+        }
+    }
+}
+
+/// p-value and confidence limits, where the reference gives them (the survey cases: t with the
+/// design's degrees of freedom). They inherit the SE's tolerance: they are smooth functions of
+/// the estimate and its SE.
+fn compare_inference(r: &mut Report, place: &str, ours: &Value, theirs: &Value, tol: f64) {
+    for field in ["p_value", "conf_low", "conf_high"] {
+        if let Some(t) = theirs.get(field) {
+            r.number(place, field, ours.get(field), t, tol);
         }
     }
 }
@@ -134,6 +146,12 @@ fn compare_model(
         // n_obs is a count: exact.
         if ours.get("n_obs").and_then(Value::as_f64) != Some(n) {
             r.fail(&place, format!("n_obs: ours {:?} theirs {n}", ours.get("n_obs")));
+        }
+    }
+    if let Some(df) = theirs.get("df_r").and_then(Value::as_f64) {
+        // Design degrees of freedom are a count: exact.
+        if ours.get("df_r").and_then(Value::as_f64) != Some(df) {
+            r.fail(&place, format!("df_r: ours {:?} theirs {df}", ours.get("df_r")));
         }
     }
     if loglik_check {
@@ -169,6 +187,7 @@ fn compare_model(
             Some(o) => {
                 r.number(&p, "estimate", o.get("estimate"), &e["estimate"], tol.estimate);
                 r.number(&p, "std_error", o.get("std_error"), &e["std_error"], tol.std_error);
+                compare_inference(r, &p, o, e, tol.std_error);
             }
         }
     }

@@ -99,15 +99,24 @@ pub fn job_of(v: &Variant, src: &Source) -> Result<(Job, Filters)> {
         .get("level")
         .and_then(|x| x.get_ref().as_float().or(x.get_ref().as_integer().map(|i| i as f64)))
         .unwrap_or(95.0);
+    // A survey design: any of strata, psu, fpc (the design's weight goes in weights, as pweight).
+    let survey = crate::survey::SurveySpec {
+        strata: get_str(o, "strata").map(|s| s.0.to_string()),
+        psu: get_str(o, "psu").map(|s| s.0.to_string()),
+        fpc: get_str(o, "fpc").map(|s| s.0.to_string()),
+    };
+    let survey = (survey != crate::survey::SurveySpec::default()).then_some(survey);
     let est = Estimation {
         vce: get_str(o, "vce").map(|s| VceKind::parse(s.0)).transpose().map_err(|e| wrap("vce", e))?,
         sample: SampleOptions {
             weights,
             cluster: get_str(o, "cluster").map(|s| s.0.to_string()),
+            also_require: survey.as_ref().map(|s| s.columns()).unwrap_or_default(),
             ..Default::default()
         },
         level,
         margins,
+        survey,
     };
     let scale = match o.get("scale").map(|x| x.get_ref()) {
         Some(toml::Value::String(s)) => Some(Scale::parse(s).map_err(|e| wrap("scale", e))?),

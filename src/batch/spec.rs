@@ -145,7 +145,7 @@ pub struct CheckSection {
 }
 
 /// The option names a variant may set, with what they take.
-pub const OPTIONS: [(&str, &str); 22] = [
+pub const OPTIONS: [(&str, &str); 25] = [
     ("command", "fit or twopart"),
     ("formula", "a model formula"),
     ("formula2", "the second part's regressors"),
@@ -154,8 +154,11 @@ pub const OPTIONS: [(&str, &str); 22] = [
     ("link", "a GLM link"),
     ("first", "probit or logit"),
     ("response2", "an expression, e.g. log(amount)"),
-    ("vce", "oim, eim, robust or cluster"),
+    ("vce", "oim, eim, robust, cluster or svy"),
     ("cluster", "a variable"),
+    ("strata", "a survey strata variable"),
+    ("psu", "a survey PSU variable"),
+    ("fpc", "a survey finite-population correction variable"),
     ("weights", "a variable"),
     ("weight_type", "fweight, pweight or aweight"),
     ("scale", "x2, dev or a number"),

@@ -8,6 +8,7 @@ use crate::error::{usage, Result};
 use crate::formula::Formula;
 use crate::model::{self, ModelKind, ModelSpec, Scale};
 use crate::output::Report;
+use crate::survey::SurveySpec;
 use crate::vce::VceKind;
 use clap::Args;
 
@@ -26,6 +27,21 @@ pub struct EstimationArgs {
     /// Weight type, with Stata's meanings: fweight, pweight (implies robust), aweight.
     #[arg(long, value_name = "TYPE", requires = "weights")]
     pub weight_type: Option<String>,
+    /// Survey design (Stata's svy): linearized variance and t statistics with the design's
+    /// degrees of freedom, from the schema's [design] weight, strata, PSU and FPC; --strata,
+    /// --psu, --fpc and --weights override them.
+    #[arg(long)]
+    pub svy: bool,
+    /// Survey strata variable (implies --svy).
+    #[arg(long, value_name = "VAR")]
+    pub strata: Option<String>,
+    /// Survey primary sampling unit variable (implies --svy; default: each row its own PSU).
+    #[arg(long, value_name = "VAR")]
+    pub psu: Option<String>,
+    /// Survey finite-population correction: sampling rates (<= 1) or stratum population sizes
+    /// (implies --svy).
+    #[arg(long, value_name = "VAR")]
+    pub fpc: Option<String>,
     /// Confidence level, in percent.
     #[arg(long, default_value_t = 95.0)]
     pub level: f64,
@@ -82,14 +98,59 @@ impl EstimationArgs {
         self.report.config(self.wants_margins())
     }
 
-    /// The validated estimation options shared with batch runs.
-    pub fn estimation(&self) -> Result<Estimation> {
+    /// The validated estimation options shared with batch runs; `data` supplies the schema's
+    /// survey design for --svy.
+    pub fn estimation(&self, data: &DataArgs) -> Result<Estimation> {
+        let mut sample = self.sample_options()?;
+        let survey = self.survey(data, &mut sample)?;
         Ok(Estimation {
             vce: self.vce.as_deref().map(VceKind::parse).transpose()?,
-            sample: self.sample_options()?,
+            sample,
             level: self.level,
             margins: self.margins_at()?,
+            survey,
         })
+    }
+
+    /// The survey design asked for, if any: --strata/--psu/--fpc, else the schema's [design];
+    /// the design's weight becomes a pweight unless --weights is given. The design columns
+    /// join the listwise deletion.
+    fn survey(&self, data: &DataArgs, sample: &mut SampleOptions) -> Result<Option<SurveySpec>> {
+        let explicit = self.strata.is_some() || self.psu.is_some() || self.fpc.is_some();
+        let wants = self.svy
+            || explicit
+            || self.vce.as_deref().is_some_and(|v| VceKind::parse(v).ok() == Some(VceKind::Survey));
+        if !wants {
+            return Ok(None);
+        }
+        let declared = match &data.schema {
+            Some(_) => data.config()?.schema.map(|s| s.design.clone()),
+            None => None,
+        };
+        let declared = declared.unwrap_or_default();
+        let spec = SurveySpec {
+            strata: self.strata.clone().or(if explicit { None } else { declared.strata.clone() }),
+            psu: self.psu.clone().or(if explicit { None } else { declared.psu.clone() }),
+            fpc: self.fpc.clone().or(if explicit { None } else { declared.fpc.clone() }),
+        };
+        if spec.strata.is_none() && spec.psu.is_none() {
+            return Err(usage(if data.schema.is_some() {
+                "--svy: the schema declares no survey design ([design] strata or psu); give --psu VAR and/or --strata VAR"
+            } else {
+                "--svy needs the survey design: --psu VAR and/or --strata VAR (or a --schema with a [design] table)"
+            }));
+        }
+        if sample.weights.is_none() {
+            if let Some(w) = declared.weight.clone().filter(|_| !explicit || self.svy) {
+                sample.weights = Some((w, WeightType::Probability));
+            }
+        }
+        for c in spec.columns() {
+            if !sample.also_require.contains(&c) {
+                sample.also_require.push(c);
+            }
+        }
+        Ok(Some(spec))
     }
 
     pub fn vce_kind(&self, weight_type: Option<WeightType>) -> Result<VceKind> {
@@ -205,7 +266,7 @@ pub fn run(args: FitArgs) -> Result<()> {
     let hash = args.data.spawn_hash();
     let requests = model_requests(&args)?;
     // Check every specification before the (possibly slow) load.
-    let est = args.est.estimation()?;
+    let est = args.est.estimation(&args.data)?;
     let mut jobs = Vec::new();
     for r in &requests {
         let kind = ModelKind::parse(&r.model)?;

@@ -64,7 +64,7 @@ pub fn run(args: TwoPartArgs) -> Result<()> {
         first,
         second,
         args.joint_vce,
-        args.est.estimation()?,
+        args.est.estimation(&args.data)?,
     )?;
     let ds = args.data.load()?;
     let mut report = job.run(&ds)?;
