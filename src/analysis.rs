@@ -59,12 +59,33 @@ impl Estimation {
         VceKind::resolve(self.vce, self.sample.weights.as_ref().map(|w| w.1), self.sample.cluster.is_some())
     }
 
-    /// The variance of a fit on (a subpopulation of) the survey design's sample, or of the
-    /// chosen kind.
-    fn variance(&self, ds: &Dataset, fit: &Fit, design_rows: &[usize]) -> Result<Vce> {
+    /// The sample options of the model (restricted to a survey subpopulation, if any) and the
+    /// rows of the survey design when they are not the model's own (a subpopulation).
+    fn model_sample(&self, ds: &Dataset) -> Result<(SampleOptions, Option<Vec<usize>>)> {
+        let mut sample = self.sample.clone();
+        let Some(spec) = &self.survey else { return Ok((sample, None)) };
+        let Some(mask) = spec.subpop_mask(ds)? else { return Ok((sample, None)) };
+        sample.restrict = Some(match sample.restrict.take() {
+            Some(r) => r.iter().zip(&mask).map(|(a, b)| *a && *b).collect(),
+            None => mask,
+        });
+        let rows = spec.design_rows(ds, self.sample.weights.as_ref().map(|w| w.0.as_str()))?;
+        Ok((sample, Some(rows)))
+    }
+
+    /// The survey design of a model fitted on `fit_rows` (`design_rows`: a subpopulation's
+    /// full design), if there is one.
+    fn survey_design(
+        &self,
+        ds: &Dataset,
+        fit_rows: &[usize],
+        design_rows: Option<&[usize]>,
+    ) -> Result<Option<SurveyDesign>> {
         match &self.survey {
-            Some(spec) => survey::linearized(fit, &SurveyDesign::new(ds, spec, design_rows)?),
-            None => vce::compute(fit, self.vce_kind()?),
+            None => Ok(None),
+            Some(spec) => {
+                Ok(Some(SurveyDesign::new(ds, spec, design_rows.unwrap_or(fit_rows))?.with_fit_rows(fit_rows)?))
+            }
         }
     }
 }
@@ -116,10 +137,14 @@ impl FitJob {
     }
 
     pub fn run(&self, ds: &Dataset) -> Result<Report> {
-        let design = Design::build(ds, &self.formula, &self.est.sample)?;
+        let kind = self.est.vce_kind()?;
+        let (sample, design_rows) = self.est.model_sample(ds)?;
+        let design = Design::build(ds, &self.formula, &sample)?;
         let fit = model::fit(design, &self.spec)?;
-        self.est.vce_kind()?;
-        let v = self.est.variance(ds, &fit, &fit.design.rows)?;
+        let v = match self.est.survey_design(ds, &fit.design.rows, design_rows.as_deref())? {
+            Some(sd) => survey::linearized(&fit, &sd)?,
+            None => vce::compute(&fit, kind)?,
+        };
         let mut m = ModelReport::new("model", &self.formula.source, &fit, &v, self.est.level, self.odds_ratios);
         if let Some(at) = &self.est.margins {
             let r = margins::compute(
@@ -165,16 +190,14 @@ impl TwoPartJob {
             first: self.first.clone(),
             second: self.second.clone(),
         };
-        let tp = fit_twopart(ds, &req, &self.est.sample)?;
         let kind = self.est.vce_kind()?;
+        let (sample, design_rows) = self.est.model_sample(ds)?;
+        let tp = fit_twopart(ds, &req, &sample)?;
         let level = self.est.level;
         // Variances: each part's own (block-diagonal), or the blocks of the joint sandwich.
         // A survey design is that of the first part's sample; the second part is a
         // subpopulation of it (Stata's svy, subpop()).
-        let sd = match &self.est.survey {
-            Some(spec) => Some(SurveyDesign::new(ds, spec, &tp.first.design.rows)?),
-            None => None,
-        };
+        let sd = self.est.survey_design(ds, &tp.first.design.rows, design_rows.as_deref())?;
         let joint = match (&sd, self.joint_vce) {
             (_, false) => None,
             (Some(sd), true) => {

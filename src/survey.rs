@@ -42,12 +42,37 @@ pub struct SurveySpec {
     pub strata: Option<String>,
     pub psu: Option<String>,
     pub fpc: Option<String>,
+    /// A subpopulation (Stata's `svy, subpop()`): an expression on the data; the model is
+    /// fitted on its rows, the variance uses every row of the design.
+    pub subpop: Option<String>,
 }
 
 impl SurveySpec {
     /// The design columns whose missing values drop a row.
     pub fn columns(&self) -> Vec<String> {
         [&self.strata, &self.psu, &self.fpc].into_iter().flatten().cloned().collect()
+    }
+
+    /// The subpopulation's rows (`None` without `subpop`); a missing value of the expression
+    /// counts as outside.
+    pub fn subpop_mask(&self, ds: &Dataset) -> Result<Option<Vec<bool>>> {
+        let Some(src) = &self.subpop else { return Ok(None) };
+        let e = crate::data::expr::parse(src).map_err(|e| usage(format!("--subpop \"{src}\": {e}")))?;
+        let mask = crate::data::expr::eval_filter(&e, ds).map_err(|m| usage(format!("--subpop \"{src}\": {m}")))?;
+        if !mask.iter().any(|&b| b) {
+            return Err(usage(format!("--subpop \"{src}\" selects no rows of {}", ds.source)));
+        }
+        Ok(Some(mask))
+    }
+
+    /// The rows of the design when a subpopulation is estimated: every row with the design
+    /// variables (and the weight) present, whether or not its model variables are.
+    pub fn design_rows(&self, ds: &Dataset, weight: Option<&str>) -> Result<Vec<usize>> {
+        let mut cols = Vec::new();
+        for name in self.columns().iter().map(String::as_str).chain(weight) {
+            cols.push(column(ds, name, "design")?);
+        }
+        Ok((0..ds.n_rows()).filter(|&i| cols.iter().all(|c| !c.is_missing(i))).collect())
     }
 
     /// A short phrase for descriptions: "3 strata (stype), 183 PSUs (dnum)".
@@ -60,7 +85,15 @@ impl SurveySpec {
             Some(v) => format!("{} PSUs in {v}", d.n_psu),
             None => format!("{} observations as PSUs", d.n_psu),
         };
-        format!("{strata}, {psu}")
+        let sub = match &self.subpop {
+            Some(s) => format!(
+                "; subpopulation {s} ({} of {} design rows, zero scores outside it)",
+                d.subpop_rows,
+                d.rows.len()
+            ),
+            None => String::new(),
+        };
+        format!("{strata}, {psu}{sub}")
     }
 }
 
@@ -82,6 +115,12 @@ pub struct SurveyDesign {
     pub n_psu: usize,
     /// Stratum names, for messages.
     stratum_names: Vec<String>,
+    /// Rows of the fitted (sub)population, for the description.
+    subpop_rows: usize,
+    /// Strata with at least one row of the fitted (sub)population; the others are left out of
+    /// the variance and the degrees of freedom (Stata: "strata omitted because they contain no
+    /// subpopulation members").
+    active: Vec<bool>,
 }
 
 /// A hashable key of one cell of an identifier column.
@@ -236,12 +275,15 @@ impl SurveyDesign {
             n_strata,
             n_psu,
             stratum_names,
+            subpop_rows: rows.len(),
+            active: vec![true; n_strata],
         })
     }
 
-    /// Design degrees of freedom: PSUs minus strata.
+    /// Design degrees of freedom: PSUs minus strata (of the strata with members of the fitted
+    /// subpopulation).
     pub fn df(&self) -> f64 {
-        self.n_psu as f64 - self.n_strata as f64
+        (0..self.n_strata).filter(|&h| self.active[h]).map(|h| self.psus_in_stratum[h] as f64 - 1.0).sum()
     }
 
     /// Position in the design's rows of each dataset row in `rows` (a subset of them).
@@ -265,6 +307,19 @@ impl SurveyDesign {
 
     /// Score totals per PSU of `fit` (n_psu x k, row-major); rows of the design outside the
     /// fit's sample contribute zero (a subpopulation).
+    /// Marks the rows of the fitted (sub)population (dataset row indices, ascending): the
+    /// strata without any of them are left out of the variance and the degrees of freedom.
+    pub fn with_fit_rows(mut self, rows: &[usize]) -> Result<SurveyDesign> {
+        let pos = self.positions(rows)?;
+        let mut active = vec![false; self.n_strata];
+        for p in pos {
+            active[self.stratum_of_psu[self.psu_of_row[p] as usize] as usize] = true;
+        }
+        self.active = active;
+        self.subpop_rows = rows.len();
+        Ok(self)
+    }
+
     pub fn score_totals(&self, fit: &Fit) -> Result<Array2<f64>> {
         let d = &fit.design;
         let k = d.k();
@@ -284,7 +339,7 @@ impl SurveyDesign {
     /// `G = sum_h (1 - f_h) n_h/(n_h - 1) sum_j (z_hj - zbar_h)(z_hj - zbar_h)'` for PSU score
     /// totals `z` (n_psu x m).
     pub fn between_psu(&self, z: &Array2<f64>) -> Result<Array2<f64>> {
-        if let Some(h) = (0..self.n_strata).find(|&h| self.psus_in_stratum[h] < 2) {
+        if let Some(h) = (0..self.n_strata).find(|&h| self.active[h] && self.psus_in_stratum[h] < 2) {
             let what = match &self.spec.strata {
                 Some(v) => format!("stratum {} of {v}", self.stratum_names[h]),
                 None => "the sample".to_string(),
@@ -310,7 +365,7 @@ impl SurveyDesign {
         for (j, mut dj) in dev.outer_iter_mut().enumerate() {
             let h = self.stratum_of_psu[j] as usize;
             let nh = self.psus_in_stratum[h] as f64;
-            let c = ((1.0 - self.fraction[h]) * nh / (nh - 1.0)).sqrt();
+            let c = if self.active[h] { ((1.0 - self.fraction[h]) * nh / (nh - 1.0)).sqrt() } else { 0.0 };
             for (a, &mu) in dj.iter_mut().zip(means.row(h)) {
                 *a = (*a - mu) * c;
             }

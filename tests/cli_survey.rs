@@ -186,3 +186,30 @@ fn svy_takes_the_design_from_the_schema() {
     assert_eq!(a["models"][0]["vce_type"].as_str(), Some("svy"));
     assert!(a["models"][0]["df_r"].as_f64().unwrap() > 100.0);
 }
+
+#[test]
+fn subpopulation_keeps_the_design_and_drops_empty_strata_from_df() {
+    let design = ["--strata", "h", "--psu", "p", "--weights", "w", "--weight-type", "pweight"];
+    let sub = json("fit", &[&PROBIT[..], &design[..], &["--subpop", "h <= 1"]].concat(), &data());
+    let cond = json("fit", &[&PROBIT[..], &design[..], &["--if", "h <= 1"]].concat(), &data());
+    let (s, c) = (&sub["models"][0], &cond["models"][0]);
+    // Same rows, same estimates ...
+    assert_eq!(s["n_obs"], c["n_obs"]);
+    for (a, b) in s["coefficients"].as_array().unwrap().iter().zip(c["coefficients"].as_array().unwrap()) {
+        let (x, y) = (a["estimate"].as_f64().unwrap(), b["estimate"].as_f64().unwrap());
+        assert!((x - y).abs() <= 1e-10 * x.abs().max(1e-10), "{x} vs {y}");
+    }
+    // ... and the design df of the strata with subpopulation members (2 + 3 PSUs, 2 strata),
+    // stratum 2 left out, as with --if here (each stratum lies wholly in or out).
+    assert_eq!(s["df_r"].as_f64(), Some(3.0));
+    assert_eq!(c["df_r"].as_f64(), Some(3.0));
+    // A subpopulation that leaves some PSUs without members: they stay in the design (zero
+    // score totals, counted in n_h and the df), where --if drops them.
+    let sub = json("fit", &[&PROBIT[..], &design[..], &["--subpop", "p >= 1 or h == 0"]].concat(), &data());
+    let cond = json("fit", &[&PROBIT[..], &design[..], &["--if", "p >= 1 or h == 0"]].concat(), &data());
+    assert_eq!(sub["models"][0]["df_r"].as_f64(), Some(6.0));
+    assert_eq!(cond["models"][0]["df_r"].as_f64(), Some(4.0));
+    let se = |v: &Value| v["models"][0]["coefficients"][1]["std_error"].as_f64().unwrap();
+    assert!((se(&sub) - se(&cond)).abs() > 1e-3 * se(&sub), "{} vs {}", se(&sub), se(&cond));
+    assert!(sub["models"][0]["vce"].as_str().unwrap().contains("subpopulation p >= 1 or h == 0"));
+}

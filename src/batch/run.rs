@@ -104,6 +104,7 @@ pub fn job_of(v: &Variant, src: &Source) -> Result<(Job, Filters)> {
         strata: get_str(o, "strata").map(|s| s.0.to_string()),
         psu: get_str(o, "psu").map(|s| s.0.to_string()),
         fpc: get_str(o, "fpc").map(|s| s.0.to_string()),
+        subpop: get_str(o, "subpop").map(|s| s.0.to_string()),
     };
     let survey = (survey != crate::survey::SurveySpec::default()).then_some(survey);
     let est = Estimation {

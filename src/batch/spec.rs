@@ -145,7 +145,7 @@ pub struct CheckSection {
 }
 
 /// The option names a variant may set, with what they take.
-pub const OPTIONS: [(&str, &str); 25] = [
+pub const OPTIONS: [(&str, &str); 26] = [
     ("command", "fit or twopart"),
     ("formula", "a model formula"),
     ("formula2", "the second part's regressors"),
@@ -159,6 +159,7 @@ pub const OPTIONS: [(&str, &str); 25] = [
     ("strata", "a survey strata variable"),
     ("psu", "a survey PSU variable"),
     ("fpc", "a survey finite-population correction variable"),
+    ("subpop", "a survey subpopulation expression"),
     ("weights", "a variable"),
     ("weight_type", "fweight, pweight or aweight"),
     ("scale", "x2, dev or a number"),

@@ -42,6 +42,10 @@ pub struct EstimationArgs {
     /// (implies --svy).
     #[arg(long, value_name = "VAR")]
     pub fpc: Option<String>,
+    /// Survey subpopulation (Stata's svy, subpop()): fit on the rows where EXPR holds, keep
+    /// every row of the design for the variance, e.g. --subpop "scheme == 'NCMS'".
+    #[arg(long, value_name = "EXPR")]
+    pub subpop: Option<String>,
     /// Confidence level, in percent.
     #[arg(long, default_value_t = 95.0)]
     pub level: f64,
@@ -118,6 +122,7 @@ impl EstimationArgs {
     fn survey(&self, data: &DataArgs, sample: &mut SampleOptions) -> Result<Option<SurveySpec>> {
         let explicit = self.strata.is_some() || self.psu.is_some() || self.fpc.is_some();
         let wants = self.svy
+            || self.subpop.is_some()
             || explicit
             || self.vce.as_deref().is_some_and(|v| VceKind::parse(v).ok() == Some(VceKind::Survey));
         if !wants {
@@ -132,6 +137,7 @@ impl EstimationArgs {
             strata: self.strata.clone().or(if explicit { None } else { declared.strata.clone() }),
             psu: self.psu.clone().or(if explicit { None } else { declared.psu.clone() }),
             fpc: self.fpc.clone().or(if explicit { None } else { declared.fpc.clone() }),
+            subpop: self.subpop.clone(),
         };
         if spec.strata.is_none() && spec.psu.is_none() {
             return Err(usage(if data.schema.is_some() {

@@ -122,6 +122,25 @@ write_case("svy_logit_nhanes", dd[, c("hi_chol", "race", "agecat", "female", "ps
   "Logit on survey::nhanes with strata, PSUs (nested) and pweights: linearized variance, t with design df, AMEs",
   list(list(n_obs = nrow(dd), df_r = df, coefficients = rows(terms, b, se, df), margins = margins)))
 
+# ---- 1b. The same design, a subpopulation (Stata's svy, subpop(); R's subset() of a design) --
+# Every PSU and stratum stays in the variance; the rows outside the subpopulation have zero
+# scores. Canonical link: vcov(svyglm) on the subset design is the reference itself.
+dsub <- subset(des, female == 1)
+ms <- svyglm(hi_chol ~ race_f + agecat_f, design = dsub, family = quasibinomial(), control = ctrl)
+Xs <- model.matrix(~ race_f + agecat_f, dd)
+ps <- plogis(drop(Xs %*% coef(ms))); inside <- dd$female == 1
+Hs <- crossprod(Xs[inside, ] * (w[inside] * ps[inside] * (1 - ps[inside])), Xs[inside, ])
+Vs <- linearized(ifelse(inside, dd$hi_chol - ps, 0), Xs, Hs, dd, mk)
+stopifnot(max(abs(Vs - vcov(ms)) / abs(vcov(ms))) < 1e-8)
+# Stata's design df: PSUs minus strata, over the strata with subpopulation members.
+act <- unique(dd$stratum[inside])
+dfs <- length(unique(paste(dd$stratum, dd$psu)[dd$stratum %in% act])) - length(act)
+write_case("svy_logit_nhanes_subpop", dd[, c("hi_chol", "race", "agecat", "female", "psu", "stratum", "wt")],
+  c("--formula", "hi_chol ~ C(race) + C(agecat)", "--model", "logit",
+    "--strata", "stratum", "--psu", "psu", "--weights", "wt", "--weight-type", "pweight", "--subpop", "female == 1"),
+  "Logit on survey::nhanes for the subpopulation female == 1 (svy, subpop()): every PSU kept, zero scores outside, equal to vcov(svyglm) on subset(design)",
+  list(list(n_obs = sum(inside), df_r = dfs, coefficients = rows(terms[!grepl("female", terms)], coef(ms), sqrt(diag(Vs)), dfs))))
+
 # ---- 2. Probit, apiclus1 (one-stage cluster sample of districts, FPC as population size) ---
 data(api)
 d <- apiclus1
@@ -190,4 +209,4 @@ write_case("svy_twopart_apistrat", dd[, c("emer", "ell", "meals", "mobility", "s
   list(list(name = "first", n_obs = nrow(dd), df_r = df, coefficients = rows(terms, b1, sqrt(diag(V1)), df)),
        list(name = "second", n_obs = sum(inside), df_r = df, coefficients = rows(terms, b2, sqrt(diag(V2)), df))),
   command = "twopart")
-cat("wrote svy_logit_nhanes, svy_probit_apiclus1, svy_gamma_apistrat, svy_twopart_apistrat\n")
+cat("wrote svy_logit_nhanes, svy_logit_nhanes_subpop, svy_probit_apiclus1, svy_gamma_apistrat, svy_twopart_apistrat\n")
