@@ -44,8 +44,11 @@ fn csv_gbk_and_dta_load_identically() {
     let gbk_opts = ReadOptions { encoding: Some(TextEncoding::Gbk), ..Default::default() };
     let (gbk, _) = load("tests/fixtures/cmds2014_small_gbk.csv", gbk_opts);
     let (dta, _) = load("tests/fixtures/cmds2014_small.dta", ReadOptions::default());
+    let (parquet, _) = load("tests/fixtures/cmds2014_small.parquet", ReadOptions::default());
     assert_same(&utf8, &gbk, "UTF-8 vs GBK");
     assert_same(&utf8, &dta, "CSV vs Stata");
+    assert_same(&utf8, &parquet, "CSV vs Parquet");
+    assert_eq!(dta.line_numbers, parquet.line_numbers, "Parquet row n is observation n");
     assert_eq!(utf8.line_numbers, gbk.line_numbers);
     let obs: Vec<u64> = utf8.line_numbers.iter().map(|l| l - 1).collect();
     assert_eq!(obs, dta.line_numbers, "CSV line n is Stata observation n - 1");

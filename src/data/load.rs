@@ -1,7 +1,7 @@
 //! Reading data files of any supported format into a raw table, and applying a schema.
 //!
 //! Formats are chosen by extension: `.csv`/`.tsv`/`.txt` (CSV; delimiter detected from the
-//! header line or given), `.parquet`/`.pq` (through polars), `.dta` (Stata 102-119, through
+//! header line or given), `.parquet`/`.pq` (through the `parquet` crate), `.dta` (Stata 102-119, through
 //! the pure-Rust `dta` crate; value labels become category labels). CSV text may be UTF-8
 //! (with or without a byte-order mark) or, with `--encoding`, GBK / GB18030.
 //!
@@ -699,50 +699,17 @@ fn precise_csv(bytes: &[u8], display: &str, delimiter: u8, needed: Option<&[Stri
 // ---------------------------------------------------------------------------------------------
 // Parquet and Stata
 
-#[cfg(not(feature = "polars"))]
-fn read_parquet(path: &Path, _display: &str, _needed: Option<&[String]>) -> Result<RawTable, Error> {
-    Err(crate::error::usage(format!(
-        "{}: this migfit was built without Parquet support (cargo feature `polars`)",
-        path.display()
-    )))
-}
-
-#[cfg(feature = "polars")]
 fn read_parquet(path: &Path, display: &str, needed: Option<&[String]>) -> Result<RawTable, Error> {
-    use polars::prelude::*;
-    let io = |reason: String| Error::Data(DataError::Io { path: display.to_string(), reason });
-    let file = std::fs::File::open(path).map_err(|e| io(e.to_string()))?;
-    let df = ParquetReader::new(file).finish().map_err(|e| io(format!("not a readable Parquet file: {e}")))?;
-    let mut columns = Vec::new();
-    for c in df.columns() {
-        let name = c.name().to_string();
-        if needed.is_some_and(|n| !n.contains(&name)) {
-            continue;
-        }
-        let s = c.as_materialized_series();
-        let data = if s.dtype().is_primitive_numeric() || s.dtype() == &DataType::Boolean {
-            let f = s.cast(&DataType::Float64).map_err(|e| io(e.to_string()))?;
-            RawData::Num(f.f64().map_err(|e| io(e.to_string()))?.iter().map(|x| x.unwrap_or(f64::NAN)).collect())
-        } else if s.dtype() == &DataType::String {
-            RawData::Str(
-                s.str().map_err(|e| io(e.to_string()))?.iter().map(|x| x.map(|x| x.trim().to_string())).collect(),
-            )
-        } else {
-            return Err(Error::Data(DataError::Other(format!(
-                "{display}: column '{name}' has type {}, which migfit does not read (numbers and text only)",
-                s.dtype()
-            ))));
-        };
-        columns.push(RawColumn { name, data, label: None, value_labels: Vec::new() });
-    }
-    let n = df.height() as u64;
+    let pq = super::parquet::read(path, display, needed)?;
+    let columns =
+        pq.columns.into_iter().map(|(name, data)| RawColumn { name, data, label: None, value_labels: Vec::new() }).collect();
     Ok(RawTable {
         source: display.to_string(),
         columns,
-        line_numbers: (1..=n).collect(),
+        line_numbers: (1..=pq.n_rows as u64).collect(),
         problems: Vec::new(),
         fast_path: false,
-        header: Vec::new(),
+        header: pq.header,
     })
 }
 

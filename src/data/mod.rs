@@ -8,6 +8,7 @@ pub mod csv;
 pub mod describe;
 pub mod expr;
 pub mod load;
+pub mod parquet;
 pub mod schema;
 pub mod validate;
 
