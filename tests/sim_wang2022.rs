@@ -5,9 +5,9 @@
 //! release mode by `.ci/run` (`cargo test --release --test sim_wang2022 -- --ignored`).
 
 use assert_cmd::Command;
-use migfit::simulate::wang2022::{analysis_from_raw, simulate, Dgp, SCOPE_TERMS};
+use migfit::simulate::wang2022::{simulate, Dgp, SCOPE_TERMS};
 use migfit::simulate::RawTable;
-use migfit::study::wang2022::{estimate, Mode, Spec};
+use migfit::study::wang2022::{analysis_from_csv, estimate, Mode, Spec};
 
 fn migfit() -> Command {
     Command::cargo_bin("migfit").unwrap()
@@ -64,7 +64,7 @@ fn the_extract_has_the_schema_layout_and_the_universe_filter_bites() {
     let raw = simulate(&dgp, 2000, 5);
     assert_eq!(raw.header[0], "ID");
     assert!(raw.rows.len() > 2000, "out-of-universe rows are written too");
-    let ds = analysis_from_raw(&raw, "mem").unwrap();
+    let ds = analysis_from_csv(raw.to_csv().as_bytes(), "mem").unwrap();
     assert_eq!(ds.n_rows(), 2000);
     let recv = match &ds.column("received").unwrap().data {
         migfit::data::ColumnData::Numeric(v) => v.clone(),
@@ -124,7 +124,7 @@ fn recovery_n200000() {
     let spec = Spec::embedded();
     let seed: u64 = std::env::var("MIGFIT_RECOVERY_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(424242);
     let raw = simulate(&dgp, 200_000, seed);
-    let ds = analysis_from_raw(&raw, "recovery").unwrap();
+    let ds = analysis_from_csv(raw.to_csv().as_bytes(), "recovery").unwrap();
     let fits = estimate(&ds, &spec, Mode::Observed).unwrap();
     let mut worst: (f64, String) = (0.0, String::new());
     let mut failures = Vec::new();
@@ -166,7 +166,7 @@ fn coverage_of_scope_ames() {
     let mut cover: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
     for r in 0..reps {
         let raw = simulate(&dgp, 1165, 1_000_000 + r as u64);
-        let ds = analysis_from_raw(&raw, "coverage").unwrap();
+        let ds = analysis_from_csv(raw.to_csv().as_bytes(), "coverage").unwrap();
         let fits = estimate(&ds, &spec, Mode::Observed).unwrap();
         for s in &fits {
             for (part, f) in &s.parts {
