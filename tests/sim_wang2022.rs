@@ -1,4 +1,4 @@
-//! The synthetic wang2022 extract: determinism, the user-file path, recovery of the true
+//! The synthetic wang2022 extract: determinism (the user-file path is tests/reproduce_user_files.rs), recovery of the true
 //! AMEs (n = 200,000) and coverage of the scope AMEs' confidence intervals.
 //!
 //! The recovery and coverage tests are slow in debug builds: they are `#[ignore]`d and run in
@@ -6,7 +6,6 @@
 
 use assert_cmd::Command;
 use migfit::simulate::wang2022::{simulate, Dgp, SCOPE_TERMS};
-use migfit::simulate::RawTable;
 use migfit::study::wang2022::{analysis_from_csv, estimate, Mode, Spec};
 
 fn migfit() -> Command {
@@ -78,36 +77,6 @@ fn the_extract_has_the_schema_layout_and_the_universe_filter_bites() {
     let usable = amt.iter().filter(|v| !v.is_nan()).count() as f64;
     // Paper: 663 of 778 recipients usable (85.2%).
     assert!((usable / r - 663.0 / 778.0).abs() < 0.04, "{usable} of {r}");
-}
-
-/// A user's file: the synthetic extract renamed, columns reordered, saved as GBK CSV.
-#[test]
-fn reproduce_reads_a_user_style_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let o = migfit().args(["simulate", "--study", "wang2022"]).output().unwrap();
-    let raw = RawTable::from_csv(std::str::from_utf8(&o.stdout).unwrap(), "x").unwrap();
-    // Reverse the column order: the reader goes by item code, not position.
-    let rev = RawTable {
-        header: raw.header.iter().rev().cloned().collect(),
-        rows: raw.rows.iter().map(|r| r.iter().rev().cloned().collect()).collect(),
-    };
-    let utf8 = dir.path().join("CMDS2014_extract_user.csv");
-    std::fs::write(&utf8, rev.to_csv()).unwrap();
-    let text = rev.to_csv();
-    let (gbk, _, _) = encoding_rs::GBK.encode(&text);
-    let gbk_path = dir.path().join("CMDS2014_extract_gbk.csv");
-    std::fs::write(&gbk_path, &gbk).unwrap();
-    assert!(std::str::from_utf8(&gbk).is_err(), "the GBK file is not UTF-8");
-    let default = migfit().args(["reproduce", "wang2022", "--format", "json"]).output().unwrap();
-    for p in [&utf8, &gbk_path] {
-        let o = migfit().args(["reproduce", "wang2022", "--format", "json", "--data"]).arg(p).output().unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let a: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-        let b: serde_json::Value = serde_json::from_slice(&default.stdout).unwrap();
-        // Same numbers as the in-memory synthetic extract.
-        assert_eq!(a["comparison"]["cells"], b["comparison"]["cells"]);
-        assert_eq!(a["models"].as_array().unwrap().len(), 9);
-    }
 }
 
 fn truth(dgp: &Dgp, sample: &str, part: &str, term: &str) -> f64 {
