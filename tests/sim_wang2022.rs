@@ -58,6 +58,24 @@ fn reproduce_is_byte_identical_across_runs() {
 }
 
 #[test]
+fn reproduce_stay2018_is_byte_identical_across_thread_counts() {
+    for format in ["text", "json"] {
+        let run = |threads: &str| {
+            let o = migfit()
+                .env("RAYON_NUM_THREADS", threads)
+                .args(["reproduce", "stay2018", "--format", format])
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            o.stdout
+        };
+        let a = run("1");
+        assert!(!a.is_empty());
+        assert_eq!(a, run("2"), "{format}");
+    }
+}
+
+#[test]
 fn the_extract_has_the_schema_layout_and_the_universe_filter_bites() {
     let dgp = Dgp::embedded();
     let raw = simulate(&dgp, 2000, 5);
