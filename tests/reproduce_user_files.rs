@@ -50,7 +50,7 @@ fn stata_number(field: &str) -> Option<f64> {
 fn write_dta(path: &Path, header: &[String], rows: &[Vec<String>]) {
     let values: Vec<Vec<Option<f64>>> = rows.iter().map(|r| r.iter().map(|f| stata_number(f)).collect()).collect();
     let integral: Vec<bool> = (0..header.len())
-        .map(|j| values.iter().all(|r| r[j].is_none_or(|v| v == v.trunc() && v.abs() < 2.0e9)))
+        .map(|j| values.iter().all(|r| r[j].map_or(true, |v| v == v.trunc() && v.abs() < 2.0e9)))
         .collect();
     let mut schema = Schema::builder();
     for (name, int) in header.iter().zip(&integral) {

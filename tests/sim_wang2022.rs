@@ -104,8 +104,13 @@ fn truth(dgp: &Dgp, sample: &str, part: &str, term: &str) -> f64 {
 /// Every Table 3 AME (total sample) and every Table 4 scope AME estimated from a simulated
 /// extract of 200,000 lies within 3 SE and within 0.02 of its true value (the probability
 /// limit of the paper's estimator under the DGP, recorded in dgp.toml).
+///
+/// Not in `.ci/run`: with a correct calibration this 90-cell rule passes in only about 4 runs
+/// in 10 (the 0.02 tolerance is 1.4-3 SE in the amount GLM, and 90 cells break a 3 SE bound
+/// 22% of the time); docs/calibration.md, "Recovery at n = 200,000", has the arithmetic and
+/// BENCHMARKS.md the results of 20 seeds.
 #[test]
-#[ignore = "slow in debug builds; .ci/run runs it in release mode"]
+#[ignore = "slow in debug builds; passes by chance only (docs/calibration.md, Recovery at n = 200,000)"]
 fn recovery_n200000() {
     let dgp = Dgp::embedded();
     let spec = Spec::embedded();
