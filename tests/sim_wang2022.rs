@@ -1,13 +1,12 @@
-//! The synthetic wang2022 extract: determinism, the user-file path, recovery of the true
+//! The synthetic wang2022 extract: determinism (the user-file path is tests/reproduce_user_files.rs), recovery of the true
 //! AMEs (n = 200,000) and coverage of the scope AMEs' confidence intervals.
 //!
 //! The recovery and coverage tests are slow in debug builds: they are `#[ignore]`d and run in
 //! release mode by `.ci/run` (`cargo test --release --test sim_wang2022 -- --ignored`).
 
 use assert_cmd::Command;
-use migfit::simulate::wang2022::{analysis_from_raw, simulate, Dgp, SCOPE_TERMS};
-use migfit::simulate::RawTable;
-use migfit::study::wang2022::{estimate, Mode, Spec};
+use migfit::simulate::wang2022::{simulate, Dgp, SCOPE_TERMS};
+use migfit::study::wang2022::{analysis_from_csv, estimate, Mode, Spec};
 
 fn migfit() -> Command {
     Command::cargo_bin("migfit").unwrap()
@@ -59,12 +58,30 @@ fn reproduce_is_byte_identical_across_runs() {
 }
 
 #[test]
+fn reproduce_stay2018_is_byte_identical_across_thread_counts() {
+    for format in ["text", "json"] {
+        let run = |threads: &str| {
+            let o = migfit()
+                .env("RAYON_NUM_THREADS", threads)
+                .args(["reproduce", "stay2018", "--format", format])
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            o.stdout
+        };
+        let a = run("1");
+        assert!(!a.is_empty());
+        assert_eq!(a, run("2"), "{format}");
+    }
+}
+
+#[test]
 fn the_extract_has_the_schema_layout_and_the_universe_filter_bites() {
     let dgp = Dgp::embedded();
     let raw = simulate(&dgp, 2000, 5);
     assert_eq!(raw.header[0], "ID");
     assert!(raw.rows.len() > 2000, "out-of-universe rows are written too");
-    let ds = analysis_from_raw(&raw, "mem").unwrap();
+    let ds = analysis_from_csv(raw.to_csv().as_bytes(), "mem").unwrap();
     assert_eq!(ds.n_rows(), 2000);
     let recv = match &ds.column("received").unwrap().data {
         migfit::data::ColumnData::Numeric(v) => v.clone(),
@@ -80,36 +97,6 @@ fn the_extract_has_the_schema_layout_and_the_universe_filter_bites() {
     assert!((usable / r - 663.0 / 778.0).abs() < 0.04, "{usable} of {r}");
 }
 
-/// A user's file: the synthetic extract renamed, columns reordered, saved as GBK CSV.
-#[test]
-fn reproduce_reads_a_user_style_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let o = migfit().args(["simulate", "--study", "wang2022"]).output().unwrap();
-    let raw = RawTable::from_csv(std::str::from_utf8(&o.stdout).unwrap(), "x").unwrap();
-    // Reverse the column order: the reader goes by item code, not position.
-    let rev = RawTable {
-        header: raw.header.iter().rev().cloned().collect(),
-        rows: raw.rows.iter().map(|r| r.iter().rev().cloned().collect()).collect(),
-    };
-    let utf8 = dir.path().join("CMDS2014_extract_user.csv");
-    std::fs::write(&utf8, rev.to_csv()).unwrap();
-    let text = rev.to_csv();
-    let (gbk, _, _) = encoding_rs::GBK.encode(&text);
-    let gbk_path = dir.path().join("CMDS2014_extract_gbk.csv");
-    std::fs::write(&gbk_path, &gbk).unwrap();
-    assert!(std::str::from_utf8(&gbk).is_err(), "the GBK file is not UTF-8");
-    let default = migfit().args(["reproduce", "wang2022", "--format", "json"]).output().unwrap();
-    for p in [&utf8, &gbk_path] {
-        let o = migfit().args(["reproduce", "wang2022", "--format", "json", "--data"]).arg(p).output().unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let a: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-        let b: serde_json::Value = serde_json::from_slice(&default.stdout).unwrap();
-        // Same numbers as the in-memory synthetic extract.
-        assert_eq!(a["comparison"]["cells"], b["comparison"]["cells"]);
-        assert_eq!(a["models"].as_array().unwrap().len(), 9);
-    }
-}
-
 fn truth(dgp: &Dgp, sample: &str, part: &str, term: &str) -> f64 {
     dgp.file.truth[sample][part][term]
 }
@@ -117,14 +104,19 @@ fn truth(dgp: &Dgp, sample: &str, part: &str, term: &str) -> f64 {
 /// Every Table 3 AME (total sample) and every Table 4 scope AME estimated from a simulated
 /// extract of 200,000 lies within 3 SE and within 0.02 of its true value (the probability
 /// limit of the paper's estimator under the DGP, recorded in dgp.toml).
+///
+/// Not in `.ci/run`: with a correct calibration this 90-cell rule passes in only about 4 runs
+/// in 10 (the 0.02 tolerance is 1.4-3 SE in the amount GLM, and 90 cells break a 3 SE bound
+/// 22% of the time); docs/calibration.md, "Recovery at n = 200,000", has the arithmetic and
+/// BENCHMARKS.md the results of 20 seeds.
 #[test]
-#[ignore = "slow in debug builds; .ci/run runs it in release mode"]
+#[ignore = "slow in debug builds; passes by chance only (docs/calibration.md, Recovery at n = 200,000)"]
 fn recovery_n200000() {
     let dgp = Dgp::embedded();
     let spec = Spec::embedded();
     let seed: u64 = std::env::var("MIGFIT_RECOVERY_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(424242);
     let raw = simulate(&dgp, 200_000, seed);
-    let ds = analysis_from_raw(&raw, "recovery").unwrap();
+    let ds = analysis_from_csv(raw.to_csv().as_bytes(), "recovery").unwrap();
     let fits = estimate(&ds, &spec, Mode::Observed).unwrap();
     let mut worst: (f64, String) = (0.0, String::new());
     let mut failures = Vec::new();
@@ -166,7 +158,7 @@ fn coverage_of_scope_ames() {
     let mut cover: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
     for r in 0..reps {
         let raw = simulate(&dgp, 1165, 1_000_000 + r as u64);
-        let ds = analysis_from_raw(&raw, "coverage").unwrap();
+        let ds = analysis_from_csv(raw.to_csv().as_bytes(), "coverage").unwrap();
         let fits = estimate(&ds, &spec, Mode::Observed).unwrap();
         for s in &fits {
             for (part, f) in &s.parts {

@@ -345,7 +345,7 @@ impl DataConfig {
 }
 
 /// A data error listing the first violations (the full list is `migfit validate`'s job).
-fn violations_error(
+pub(crate) fn violations_error(
     source: &str,
     violations: &[data::validate::Violation],
     schema: &data::schema::Schema,

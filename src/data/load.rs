@@ -840,6 +840,37 @@ pub struct LoadReport {
 /// Reads `path` and applies `schema`. Violations do not stop the load; schema expressions
 /// that cannot be evaluated (a type mismatch) are an `Err` naming the schema line.
 pub fn load_with_schema(path: &Path, opts: &ReadOptions, schema: &Schema) -> Result<LoadReport, Error> {
+    let (needed, numeric, tokens, opts) = schema_read_plan(opts, schema);
+    let raw = read_raw(path, &opts, Some(&needed), &numeric, &tokens)?;
+    apply_schema(raw, schema)
+}
+
+/// [`load_with_schema`] for CSV text already in memory (`display` names it in messages), e.g. a
+/// synthetic extract that `migfit reproduce` generates: the same reader, checks and schema.
+pub fn load_csv_bytes_with_schema(
+    bytes: &[u8],
+    display: &str,
+    opts: &ReadOptions,
+    schema: &Schema,
+) -> Result<LoadReport, Error> {
+    let (needed, numeric, tokens, opts) = schema_read_plan(opts, schema);
+    let raw = read_csv_raw(
+        bytes,
+        display,
+        opts.encoding,
+        opts.delimiter,
+        Some(&needed),
+        &numeric,
+        &tokens,
+        opts.precise_only,
+    );
+    apply_schema(raw, schema)
+}
+
+/// What a schema needs read: the source columns, those expected to hold numbers, the string
+/// missing codes, and the read options (the fast path is switched off when a string code
+/// equals a missing token).
+fn schema_read_plan(opts: &ReadOptions, schema: &Schema) -> (Vec<String>, Vec<String>, Vec<String>, ReadOptions) {
     let needed: Vec<String> = schema.source_columns().iter().map(|s| s.to_string()).collect();
     let numeric: Vec<String> = schema
         .variables
@@ -868,8 +899,7 @@ pub fn load_with_schema(path: &Path, opts: &ReadOptions, schema: &Schema) -> Res
     if clash {
         opts.precise_only = true;
     }
-    let raw = read_raw(path, &opts, Some(&needed), &numeric, &tokens)?;
-    apply_schema(raw, schema)
+    (needed, numeric, tokens, opts)
 }
 
 /// Applies a schema to a raw table.

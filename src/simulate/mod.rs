@@ -15,7 +15,6 @@
 pub mod stay2018;
 pub mod wang2022;
 
-use crate::error::{DataError, Error, Result};
 use rand::SeedableRng;
 use rand_pcg::Pcg64;
 
@@ -46,25 +45,6 @@ impl RawTable {
             out.push('\n');
         }
         out
-    }
-
-    /// Reads comma-separated text with a header line (UTF-8).
-    pub fn from_csv(text: &str, source: &str) -> Result<RawTable> {
-        let mut rdr = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(text.as_bytes());
-        let err = |e: csv::Error| Error::Data(DataError::Io { path: source.to_string(), reason: e.to_string() });
-        let header =
-            rdr.headers().map_err(err)?.iter().map(|s| s.trim().trim_start_matches('\u{feff}').to_string()).collect();
-        let mut rows = Vec::new();
-        for rec in rdr.records() {
-            let rec = rec.map_err(err)?;
-            rows.push(rec.iter().map(|s| s.to_string()).collect());
-        }
-        Ok(RawTable { header, rows })
-    }
-
-    /// Index of a column by item code.
-    pub fn col(&self, name: &str) -> Option<usize> {
-        self.header.iter().position(|h| h == name)
     }
 }
 

@@ -18,8 +18,8 @@
 //!   has 663 usable of 778 recipients.
 //! * Total expenditure = amount / ratio for recipients; log-normal for the others.
 
-use super::{draw_index, fmt_money, norm_cdf, rng, xtile, RawTable, SimRng};
-use crate::data::{Column, ColumnData, Dataset, Factor, Level, MISSING_CODE};
+use super::{draw_index, fmt_money, norm_cdf, rng, RawTable, SimRng};
+use crate::data::{Column, ColumnData, Dataset, Factor, Level};
 use crate::error::{usage, Result};
 use rand::RngExt;
 use rand_distr::{Beta, Distribution, Gamma, Normal};
@@ -555,192 +555,11 @@ fn raw_row(rng: &mut SimRng, id: u64, p: &Person, o: &Outcomes, out: Option<u32>
 }
 
 // ------------------------------------------------------------------------------------------
-// Raw extract -> analysis dataset, mirroring data-schema/cmds2014.toml.
-//
-// INTERIM: the schema-driven loader lives on the `data` branch; until it is merged this
-// function applies the same codes, missing values, universe and derived variables by hand, so
-// that `reproduce` runs end to end. When the loader lands, `reproduce` reads the file through
-// it and this mirror becomes a test oracle.
-
-fn parse_field(s: &str, missing: &[f64]) -> f64 {
-    let t = s.trim();
-    if t.is_empty() || t == "." || t == "NA" || t == "不适用" {
-        return f64::NAN;
-    }
-    match t.parse::<f64>() {
-        Ok(v) if missing.contains(&v) => f64::NAN,
-        Ok(v) => v,
-        Err(_) => f64::NAN,
-    }
-}
+// The analysis population with expected outcomes (calibration and probability limits).
 
 fn factor(codes: Vec<u32>, names: &[&str], reference: usize) -> ColumnData {
     ColumnData::Categorical(Factor { codes, levels: names.iter().map(|n| Level::new(*n)).collect(), reference })
 }
-
-fn map_code(v: f64, table: &[(&[i64], u32)]) -> u32 {
-    if v.is_nan() {
-        return MISSING_CODE;
-    }
-    for (codes, level) in table {
-        if codes.contains(&(v as i64)) {
-            return *level;
-        }
-    }
-    MISSING_CODE
-}
-
-/// The analysis dataset of a raw CMDS-2014 extract: universe applied, variables coded and
-/// derived as `data-schema/cmds2014.toml` says.
-pub fn analysis_from_raw(raw: &RawTable, source: &str) -> Result<Dataset> {
-    let col = |name: &str, missing: &[f64]| -> Result<Vec<f64>> {
-        let j = raw.col(name).ok_or_else(|| usage(format!("{source}: no column '{name}' (cmds2014 layout)")))?;
-        Ok(raw.rows.iter().map(|r| parse_field(&r[j], missing)).collect())
-    };
-    let hosp = col("q601", &[-1.0])?;
-    let place = col("q602", &[-1.0])?;
-    let scheme_raw = col("q501", &[-1.0, 4.0, 5.0, 99.0])?;
-    let keep: Vec<usize> =
-        (0..raw.rows.len()).filter(|&i| hosp[i] == 1.0 && place[i] == 1.0 && !scheme_raw[i].is_nan()).collect();
-    let pick = |v: Vec<f64>| -> Vec<f64> { keep.iter().map(|&i| v[i]).collect() };
-    let n = keep.len();
-    let lines: Vec<u64> = keep.iter().map(|&i| i as u64 + 2).collect();
-    let mut ds = Dataset::new(source, lines);
-    let num = |ds: &mut Dataset, name: &str, v: Vec<f64>| {
-        ds.push(Column { name: name.into(), data: ColumnData::Numeric(v), label: None })
-    };
-    let cat = |ds: &mut Dataset, name: &str, d: ColumnData| ds.push(Column { name: name.into(), data: d, label: None });
-    let bin = |v: Vec<f64>, one: &[i64], zero: &[i64]| -> Vec<f64> {
-        v.into_iter()
-            .map(|x| {
-                if x.is_nan() {
-                    f64::NAN
-                } else if one.contains(&(x as i64)) {
-                    1.0
-                } else if zero.contains(&(x as i64)) {
-                    0.0
-                } else {
-                    f64::NAN
-                }
-            })
-            .collect()
-    };
-    let scheme = pick(scheme_raw);
-    let scheme_codes: Vec<u32> = scheme.iter().map(|&v| map_code(v, &[(&[1], 0), (&[2], 1), (&[3], 2)])).collect();
-    let group: Vec<u32> = scheme_codes.iter().map(|&c| if c == MISSING_CODE { c } else { (c > 0) as u32 }).collect();
-    cat(&mut ds, "scheme", factor(scheme_codes, &["NCMS", "URBMI", "UEBMI"], 0));
-    cat(&mut ds, "scheme_group", factor(group, &["ncms", "urban"], 0));
-    num(&mut ds, "female", bin(pick(col("q101b", &[])?), &[2], &[1]));
-    let birth = pick(col("q101c", &[-1.0])?);
-    let age: Vec<f64> = birth.iter().map(|b| 2014.0 - b).collect();
-    num(&mut ds, "age2", age.iter().map(|a| a * a).collect());
-    num(&mut ds, "age", age);
-    let edu = pick(col("q101e", &[-1.0, 99.0])?);
-    cat(
-        &mut ds,
-        "education",
-        factor(
-            edu.iter().map(|&v| map_code(v, &[(&[1, 2], 0), (&[3], 1), (&[4, 5], 2), (&[6, 7, 8], 3)])).collect(),
-            &["primary_or_below", "junior_high", "senior_high", "college_plus"],
-            0,
-        ),
-    );
-    num(&mut ds, "rural_hukou", bin(pick(col("q101f", &[-1.0, 99.0])?), &[1, 3], &[2, 4]));
-    num(&mut ds, "married", bin(pick(col("q101g", &[-1.0])?), &[2, 3], &[1, 4, 5, 6]));
-    num(&mut ds, "has_job", bin(pick(col("q201", &[-1.0])?), &[1], &[2]));
-    let hh_size = pick(col("q100", &[-1.0])?);
-    let hh_income = pick(col("q214", &[-1.0])?);
-    let income_pc: Vec<f64> = hh_income.iter().zip(&hh_size).map(|(i, s)| i / s).collect();
-    let q = xtile(&income_pc, 5);
-    cat(
-        &mut ds,
-        "income_q",
-        factor(q.iter().map(|g| g.map_or(MISSING_CODE, |g| g as u32)).collect(), &["Q1", "Q2", "Q3", "Q4", "Q5"], 0),
-    );
-    num(&mut ds, "income_pc", income_pc);
-    let scope = pick(col("q301", &[-1.0])?);
-    cat(
-        &mut ds,
-        "scope",
-        factor(
-            scope.iter().map(|&v| map_code(v, &[(&[3], 0), (&[2], 1), (&[1], 2)])).collect(),
-            &["within_city", "across_cities", "across_provinces"],
-            0,
-        ),
-    );
-    let ay = pick(col("q302a", &[-1.0])?);
-    let am = pick(col("q302b", &[-1.0])?);
-    let dur: Vec<u32> = ay
-        .iter()
-        .zip(&am)
-        .map(|(y, m)| {
-            let d = ((2014.0 - y) * 12.0 + (5.0 - m)) / 12.0;
-            if d.is_nan() {
-                MISSING_CODE
-            } else if d < 1.0 {
-                0
-            } else if d < 5.0 {
-                1
-            } else if d < 10.0 {
-                2
-            } else {
-                3
-            }
-        })
-        .collect();
-    cat(&mut ds, "duration", factor(dur, &["lt1", "y1_4", "y5_9", "y10plus"], 0));
-    let reason = pick(col("q303", &[-1.0, 99.0])?);
-    cat(
-        &mut ds,
-        "reason",
-        factor(
-            reason.iter().map(|&v| map_code(v, &[(&[1], 0), (&[2], 1), (&[3, 4, 5, 6], 2)])).collect(),
-            &["seeking_jobs", "family_following", "other_reason"],
-            0,
-        ),
-    );
-    num(&mut ds, "urban_area", bin(pick(col("q304", &[-1.0])?), &[1], &[2, 3]));
-    let fac = pick(col("q603", &[-1.0, 99.0])?);
-    cat(
-        &mut ds,
-        "facility",
-        factor(
-            fac.iter().map(|&v| map_code(v, &[(&[1], 0), (&[2], 1), (&[3], 2), (&[4], 3)])).collect(),
-            &["primary", "secondary", "tertiary", "private"],
-            0,
-        ),
-    );
-    let total = pick(col("q604", &[-1.0])?);
-    let ra = pick(col("q605a", &[-1.0])?);
-    let rb = pick(col("q605b", &[-1.0])?);
-    let rc = pick(col("q605c", &[-1.0])?);
-    let received: Vec<f64> = (0..n)
-        .map(|i| {
-            let any = [ra[i], rb[i], rc[i]];
-            if any.iter().any(|v| *v == 1.0) {
-                1.0
-            } else if any.iter().all(|v| v.is_nan()) {
-                f64::NAN
-            } else {
-                0.0
-            }
-        })
-        .collect();
-    let amt_raw = pick(col("q606", &[-1.0])?);
-    let amount: Vec<f64> =
-        (0..n).map(|i| if received[i] == 1.0 && amt_raw[i] > 0.0 { amt_raw[i] } else { f64::NAN }).collect();
-    let ratio: Vec<f64> = (0..n).map(|i| if total[i] > 0.0 { amount[i] / total[i] } else { f64::NAN }).collect();
-    num(&mut ds, "ratio_pct", ratio.iter().map(|r| 100.0 * r).collect());
-    num(&mut ds, "log_amount", amount.iter().map(|a| a.ln()).collect());
-    num(&mut ds, "ratio", ratio);
-    num(&mut ds, "amount", amount);
-    num(&mut ds, "received", received);
-    num(&mut ds, "total_expenditure", total);
-    Ok(ds)
-}
-
-// ------------------------------------------------------------------------------------------
-// The analysis population with expected outcomes (calibration and probability limits).
 
 /// Builds the analysis dataset of a population of respondents with the outcomes replaced by
 /// their conditional means under `dgp`, plus a `w_recipient` column (Pr(received) times the

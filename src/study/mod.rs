@@ -7,6 +7,8 @@
 pub mod stay2018;
 pub mod wang2022;
 
+use crate::data::load::{self, LoadReport, ReadOptions};
+use crate::data::schema::Schema;
 use crate::data::{ColumnData, Dataset, MISSING_CODE};
 use crate::design::{Design, SampleOptions, WeightType};
 use crate::error::{usage, Result};
@@ -15,6 +17,35 @@ use crate::margins::{self, At, PartEval, Target};
 use crate::model::{self, ModelKind, ModelSpec};
 use crate::output::{Margin, ModelReport};
 use crate::vce::{self, VceKind};
+
+/// Where a study's extract comes from.
+pub enum Extract<'a> {
+    /// A user's file (CSV, Parquet or Stata), read as `fit --schema` reads it.
+    File(&'a std::path::Path),
+    /// CSV text in memory (a synthetic extract); `display` names it in messages.
+    Csv { bytes: &'a [u8], display: &'a str },
+}
+
+/// Loads a study's raw extract through its schema (`data-schema/cmds20xx.toml` or an edited
+/// copy): codes, missing codes, the universe and the derived variables, exactly as
+/// `migfit fit --schema` does. Any violation of the schema (a missing column, a code the
+/// schema does not list, a value out of range) is an error listing them with row, column and
+/// value; so is an extract with no respondent in the universe.
+pub fn load_extract(extract: Extract, read: &ReadOptions, schema: &Schema) -> Result<Dataset> {
+    let (report, source): (LoadReport, String) = match extract {
+        Extract::File(p) => (load::load_with_schema(p, read, schema)?, p.display().to_string()),
+        Extract::Csv { bytes, display } => {
+            (load::load_csv_bytes_with_schema(bytes, display, read, schema)?, display.to_string())
+        }
+    };
+    if !report.violations.is_empty() {
+        return Err(crate::error::Error::Data(crate::cli::violations_error(&source, &report.violations, schema)));
+    }
+    if report.dataset.n_rows() == 0 {
+        return Err(usage(format!("{source}: no respondent in the analysis universe of the schema {}", schema.path)));
+    }
+    Ok(report.dataset)
+}
 
 /// One fitted model with its average marginal effects.
 pub struct Fitted {

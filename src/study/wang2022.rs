@@ -7,6 +7,8 @@
 use super::{
     and_rows, fit_with_margins, gamma_log_spec, probit_spec, rows_at_level, rows_where_one, Fitted, ModelRequest,
 };
+use crate::data::load::ReadOptions;
+use crate::data::schema::Schema;
 use crate::data::{ColumnData, Dataset, MISSING_CODE};
 use crate::error::{usage, Result};
 use crate::model::ModelSpec;
@@ -19,6 +21,20 @@ pub const TABLE1_CSV: &str = include_str!("../../examples/wang2022/published/tab
 pub const TABLE2_CSV: &str = include_str!("../../examples/wang2022/published/table2.csv");
 pub const TABLE3_CSV: &str = include_str!("../../examples/wang2022/published/table3.csv");
 pub const TABLE4_CSV: &str = include_str!("../../examples/wang2022/published/table4.csv");
+/// The schema of a CMDS-2014 extract (embedded; `reproduce --schema` reads an edited copy).
+pub const SCHEMA_TOML: &str = include_str!("../../data-schema/cmds2014.toml");
+pub const SCHEMA_PATH: &str = "data-schema/cmds2014.toml";
+
+/// The embedded schema of a CMDS-2014 extract.
+pub fn schema() -> Schema {
+    Schema::parse(SCHEMA_TOML, SCHEMA_PATH).expect("the embedded schema is valid")
+}
+
+/// The analysis dataset of a raw CMDS-2014 extract held in memory as CSV text (a synthetic
+/// extract), through the embedded schema: the path `reproduce` takes without `--data`.
+pub fn analysis_from_csv(bytes: &[u8], display: &str) -> Result<Dataset> {
+    super::load_extract(super::Extract::Csv { bytes, display }, &ReadOptions::default(), &schema())
+}
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Spec {
