@@ -69,6 +69,15 @@ linearized <- function(u, X, H, d, mk) {
 
 ctrl <- glm.control(epsilon = 1e-15, maxit = 200)
 
+# Linearized variance of a weighted probit fit m of the 0/1 response y: with q = 2y - 1 and
+# r = phi(q eta)/Phi(q eta), the score is q r and the observed information r (q eta + r).
+probit_linearized <- function(m, y, w, d, mk) {
+  X <- model.matrix(m); eta <- drop(X %*% coef(m))
+  q <- 2 * y - 1
+  r <- dnorm(q * eta) / pnorm(q * eta)
+  linearized(q * r, X, crossprod(X * (w * r * (q * eta + r)), X), d, mk)
+}
+
 # ---- 1. Logit, NHANES (stratified, 2 PSUs per stratum, nested), AMEs ----------------------
 data(nhanes)
 d <- nhanes[complete.cases(nhanes[, c("HI_CHOL", "race", "agecat", "RIAGENDR", "SDMVPSU", "SDMVSTRA", "WTMEC2YR")]), ]
@@ -149,11 +158,8 @@ dd <- data.frame(sch_wide = as.numeric(d$sch.wide == "Yes"), ell = d$ell, meals 
 mk <- function(x) svydesign(ids = ~dnum, weights = ~pw, fpc = ~fpc, data = x)
 des <- mk(dd)
 m <- svyglm(sch_wide ~ ell + meals + mobility, design = des, family = quasibinomial(link = "probit"), control = ctrl)
-X <- model.matrix(m); b <- coef(m); eta <- drop(X %*% b); w <- dd$pw
-q <- 2 * dd$sch_wide - 1
-r <- dnorm(q * eta) / pnorm(q * eta)
-H <- crossprod(X * (w * r * (q * eta + r)), X)
-V <- linearized(q * r, X, H, dd, mk)
+b <- coef(m)
+V <- probit_linearized(m, dd$sch_wide, dd$pw, dd, mk)
 df <- degf(des)
 write_case("svy_probit_apiclus1", dd,
   c("--formula", "sch_wide ~ ell + meals + mobility", "--model", "probit",
@@ -189,11 +195,8 @@ dd$pos <- as.numeric(dd$emer > 0)
 des <- mk(dd)
 df <- degf(des)
 m1 <- svyglm(pos ~ ell + meals + mobility, design = des, family = quasibinomial(link = "probit"), control = ctrl)
-X <- model.matrix(m1); b1 <- coef(m1); eta <- drop(X %*% b1); w <- dd$pw
-q <- 2 * dd$pos - 1
-r <- dnorm(q * eta) / pnorm(q * eta)
-H <- crossprod(X * (w * r * (q * eta + r)), X)
-V1 <- linearized(q * r, X, H, dd, mk)
+b1 <- coef(m1); w <- dd$pw
+V1 <- probit_linearized(m1, dd$pos, w, dd, mk)
 m2 <- svyglm(emer ~ ell + meals + mobility, design = subset(des, emer > 0), family = Gamma(link = "log"), control = ctrl)
 b2 <- coef(m2)
 X2 <- model.matrix(~ ell + meals + mobility, dd)
