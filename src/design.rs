@@ -701,6 +701,77 @@ impl DesignSpec {
         DesignSpec { atoms, columns: self.columns.clone(), values: values.into_iter().collect(), n: idx.len() }
     }
 
+    /// Values (no derivatives) of design column `j` on the rows `rows` under the scenario: a
+    /// constant when the column depends only on what the scenario fixes (a factor indicator
+    /// with the factor set to a level). Same arithmetic as [`DesignSpec::columns_under_rows`]:
+    /// the product of the parts in part order.
+    pub fn column_values_rows(&self, j: usize, sc: &Scenario, rows: std::ops::Range<usize>) -> ColumnValues {
+        let mut out = ColumnValues::Const(1.0);
+        for p in &self.columns[j].parts {
+            match p {
+                Part::Numeric(a) => {
+                    let ResolvedAtom::Numeric { expr, .. } = &self.atoms[*a] else {
+                        unreachable!("part and atom kinds agree")
+                    };
+                    let vals: Cow<[f64]> =
+                        match expr {
+                            Expr::Var(name) if !sc.numeric.contains_key(name) => {
+                                Cow::Borrowed(&self.values[name][rows.clone()])
+                            }
+                            _ => Cow::Owned(expr.eval_columns::<f64>(rows.len(), &mut |name: &str| {
+                                match sc.numeric.get(name) {
+                                    Some(&fixed) => vec![fixed; rows.len()],
+                                    None => self.values[name][rows.clone()].to_vec(),
+                                }
+                            })),
+                        };
+                    out = match out {
+                        ColumnValues::Const(c) => ColumnValues::Rows(vals.iter().map(|&x| c * x).collect()),
+                        ColumnValues::Rows(mut v) => {
+                            v.iter_mut().zip(vals.iter()).for_each(|(o, &x)| *o *= x);
+                            ColumnValues::Rows(v)
+                        }
+                    };
+                }
+                Part::Level(a, l) => {
+                    let ResolvedAtom::Factor { var, codes, .. } = &self.atoms[*a] else {
+                        unreachable!("part and atom kinds agree")
+                    };
+                    let s = match sc.factors.get(var) {
+                        None => {
+                            let l = *l as u32;
+                            let codes = &codes[rows.clone()];
+                            out = match out {
+                                ColumnValues::Const(c) => ColumnValues::Rows(
+                                    codes.iter().map(|&code| if code != l { 0.0 } else { c }).collect(),
+                                ),
+                                ColumnValues::Rows(mut v) => {
+                                    v.iter_mut().zip(codes).for_each(|(o, &code)| {
+                                        if code != l {
+                                            *o = 0.0;
+                                        }
+                                    });
+                                    ColumnValues::Rows(v)
+                                }
+                            };
+                            continue;
+                        }
+                        Some(FactorSetting::Level(m)) => f64::from(u8::from(m == l)),
+                        Some(FactorSetting::Shares(sh)) => sh[*l],
+                    };
+                    out = match out {
+                        ColumnValues::Const(c) => ColumnValues::Const(c * s),
+                        ColumnValues::Rows(mut v) => {
+                            v.iter_mut().for_each(|o| *o *= s);
+                            ColumnValues::Rows(v)
+                        }
+                    };
+                }
+            }
+        }
+        out
+    }
+
     /// Evaluates atom `a` on the rows `rows` under the scenario, with derivatives w.r.t. `wrt`.
     fn atom_values(&self, a: usize, sc: &Scenario, rows: std::ops::Range<usize>) -> AtomValues<'_> {
         match &self.atoms[a] {
@@ -928,6 +999,24 @@ impl DesignSpec {
             ResolvedAtom::Factor { var: v, codes, .. } if v == var => Some(codes.as_slice()),
             _ => None,
         })
+    }
+}
+
+/// A design column's values on a range of rows: see [`DesignSpec::column_values_rows`].
+#[derive(Debug, Clone)]
+pub enum ColumnValues {
+    Const(f64),
+    Rows(Vec<f64>),
+}
+
+impl ColumnValues {
+    /// The value on row `r` of the range.
+    #[inline]
+    pub fn at(&self, r: usize) -> f64 {
+        match self {
+            ColumnValues::Const(c) => *c,
+            ColumnValues::Rows(v) => v[r],
+        }
     }
 }
 
