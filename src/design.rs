@@ -17,6 +17,7 @@ use ndarray::Array2;
 use rayon::prelude::*;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Stata's weight types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -118,8 +119,9 @@ pub struct Scenario {
 pub struct DesignSpec {
     pub atoms: Vec<ResolvedAtom>,
     pub columns: Vec<ColumnSpec>,
-    /// Values of every numeric variable the atoms read, on the used rows.
-    pub values: BTreeMap<String, Vec<f64>>,
+    /// Values of every numeric variable the atoms read, on the used rows (shared, not copied,
+    /// between specs on the same rows, e.g. a two-part model's parts).
+    pub values: BTreeMap<String, Arc<[f64]>>,
     pub n: usize,
 }
 
@@ -248,6 +250,11 @@ fn gather<T: Copy + Send + Sync>(src: &[T], idx: &[usize]) -> Vec<T> {
     let mut out = Vec::with_capacity(idx.len());
     out.extend(idx.iter().map(|&i| src[i]));
     out
+}
+
+/// [`gather`] into shared storage (collected in place: the iterator has an exact length).
+fn gather_shared(src: &[f64], idx: &[usize]) -> Arc<[f64]> {
+    idx.iter().map(|&i| src[i]).collect()
 }
 
 /// The rows `idx` of a row-major matrix, in that order.
@@ -517,8 +524,8 @@ impl Design {
             }
         }
         let sources: Vec<&[f64]> = names.iter().map(|v| numeric_column(ds, v)).collect::<Result<_>>()?;
-        let gathered: Vec<Vec<f64>> = sources.par_iter().map(|col| gather(col, &rows)).collect();
-        let values: BTreeMap<String, Vec<f64>> = names.into_iter().zip(gathered).collect();
+        let gathered: Vec<Arc<[f64]>> = sources.par_iter().map(|col| gather_shared(col, &rows)).collect();
+        let values: BTreeMap<String, Arc<[f64]>> = names.into_iter().zip(gathered).collect();
         let mut atoms = Vec::new();
         for (text, a) in full {
             match a {
@@ -696,8 +703,8 @@ impl DesignSpec {
                 other => other.clone(),
             })
             .collect();
-        let cols: Vec<(&String, &Vec<f64>)> = self.values.iter().collect();
-        let values = cols.par_iter().map(|(k, v)| ((*k).clone(), gather(v, idx))).collect::<Vec<_>>();
+        let cols: Vec<(&String, &Arc<[f64]>)> = self.values.iter().collect();
+        let values = cols.par_iter().map(|(k, v)| ((*k).clone(), gather_shared(v, idx))).collect::<Vec<_>>();
         DesignSpec { atoms, columns: self.columns.clone(), values: values.into_iter().collect(), n: idx.len() }
     }
 
@@ -889,7 +896,7 @@ impl DesignSpec {
                 if let Part::Numeric(a) = p {
                     if let ResolvedAtom::Numeric { expr, .. } = &self.atoms[*a] {
                         if !matches!(expr, Expr::Var(_)) && !atom_values.contains_key(a) {
-                            let v = expr.eval_columns::<f64>(n, &mut |name: &str| self.values[name].clone());
+                            let v = expr.eval_columns::<f64>(n, &mut |name: &str| self.values[name].to_vec());
                             atom_values.insert(*a, v);
                         }
                     }
