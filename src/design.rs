@@ -14,7 +14,10 @@ use crate::data::{ColumnData, Dataset, Factor, Level, MISSING_CODE};
 use crate::error::{usage, DataError, Error, FitError, FormulaError, Result};
 use crate::formula::{Atom, Dual, Expr, Formula, Num};
 use ndarray::Array2;
+use rayon::prelude::*;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Stata's weight types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -116,8 +119,9 @@ pub struct Scenario {
 pub struct DesignSpec {
     pub atoms: Vec<ResolvedAtom>,
     pub columns: Vec<ColumnSpec>,
-    /// Values of every numeric variable the atoms read, on the used rows.
-    pub values: BTreeMap<String, Vec<f64>>,
+    /// Values of every numeric variable the atoms read, on the used rows (shared, not copied,
+    /// between specs on the same rows, e.g. a two-part model's parts).
+    pub values: BTreeMap<String, Arc<[f64]>>,
     pub n: usize,
 }
 
@@ -197,13 +201,30 @@ pub fn eval_on_dataset(ds: &Dataset, expr: &Expr) -> Result<Vec<f64>> {
     }))
 }
 
-fn resolve_factor(ds: &Dataset, var: &str, reference: Option<&str>, wrapped: bool) -> Result<Factor> {
+/// A factor on the whole dataset; the codes of a categorical column are borrowed.
+struct FullFactor<'d> {
+    codes: Cow<'d, [u32]>,
+    levels: Vec<Level>,
+    reference: usize,
+}
+
+fn resolve_factor<'d>(ds: &'d Dataset, var: &str, reference: Option<&str>, wrapped: bool) -> Result<FullFactor<'d>> {
     let col = ds.column(var).ok_or_else(|| unknown(ds, var))?;
-    let mut f = match &col.data {
-        ColumnData::Numeric(v) => Factor::from_numbers(v),
-        ColumnData::Text(v) => Factor::from_strings(v.iter().map(|s| s.as_deref())),
-        ColumnData::Categorical(f) => f.clone(),
+    let (codes, f) = match &col.data {
+        ColumnData::Numeric(v) => {
+            let f = Factor::from_numbers(v);
+            (Cow::Owned(f.codes), Factor { codes: Vec::new(), ..f })
+        }
+        ColumnData::Text(v) => {
+            let f = Factor::from_strings(v.iter().map(|s| s.as_deref()));
+            (Cow::Owned(f.codes), Factor { codes: Vec::new(), ..f })
+        }
+        ColumnData::Categorical(f) => (
+            Cow::Borrowed(f.codes.as_slice()),
+            Factor { codes: Vec::new(), levels: f.levels.clone(), reference: f.reference },
+        ),
     };
+    let mut f = f;
     if let Some(r) = reference {
         let name = if wrapped { format!("C({var})") } else { var.to_string() };
         f.reference = f.level_index(r).ok_or_else(|| {
@@ -214,7 +235,71 @@ fn resolve_factor(ds: &Dataset, var: &str, reference: Option<&str>, wrapped: boo
             )))
         })?;
     }
-    Ok(f)
+    Ok(FullFactor { codes, levels: f.levels, reference: f.reference })
+}
+
+/// `ok[i] &= keep(&col[i])` for every row, in parallel blocks.
+fn and_mask<T: Sync>(ok: &mut [bool], col: &[T], keep: impl Fn(&T) -> bool + Sync) {
+    ok.par_chunks_mut(ROW_BLOCK).zip(col.par_chunks(ROW_BLOCK)).for_each(|(o, c)| {
+        o.iter_mut().zip(c).for_each(|(x, v)| *x &= keep(v));
+    });
+}
+
+/// `src[idx[0]], src[idx[1]], ...`
+fn gather<T: Copy + Send + Sync>(src: &[T], idx: &[usize]) -> Vec<T> {
+    let mut out = Vec::with_capacity(idx.len());
+    out.extend(idx.iter().map(|&i| src[i]));
+    out
+}
+
+/// [`gather`] into shared storage (collected in place: the iterator has an exact length).
+fn gather_shared(src: &[f64], idx: &[usize]) -> Arc<[f64]> {
+    idx.iter().map(|&i| src[i]).collect()
+}
+
+/// The rows `idx` of a row-major matrix, in that order.
+fn gather_rows(x: &Array2<f64>, idx: &[usize]) -> Array2<f64> {
+    let k = x.ncols();
+    let std = x.as_standard_layout();
+    let src = std.as_slice().expect("standard layout");
+    let mut data = vec![0.0; idx.len() * k];
+    if k > 0 {
+        data.par_chunks_mut(ROW_BLOCK * k).zip(idx.par_chunks(ROW_BLOCK)).for_each(|(block, rows)| {
+            for (out, &i) in block.chunks_exact_mut(k).zip(rows) {
+                out.copy_from_slice(&src[i * k..(i + 1) * k]);
+            }
+        });
+    }
+    Array2::from_shape_vec((idx.len(), k), data).expect("rows x k values")
+}
+
+/// The columns `keep` of a row-major matrix, in that order.
+fn gather_columns(x: &Array2<f64>, keep: &[usize]) -> Array2<f64> {
+    let (n, k, m) = (x.nrows(), x.ncols(), keep.len());
+    let std = x.as_standard_layout();
+    let src = std.as_slice().expect("standard layout");
+    let mut data = vec![0.0; n * m];
+    if m > 0 && k > 0 {
+        data.par_chunks_mut(ROW_BLOCK * m).zip(src.par_chunks(ROW_BLOCK * k)).for_each(|(out, inp)| {
+            for (o, i) in out.chunks_exact_mut(m).zip(inp.chunks_exact(k)) {
+                for (v, &j) in o.iter_mut().zip(keep) {
+                    *v = i[j];
+                }
+            }
+        });
+    }
+    Array2::from_shape_vec((n, m), data).expect("n x m values")
+}
+
+/// Rows per parallel block when building or gathering design matrices.
+const ROW_BLOCK: usize = 4096;
+
+/// Evaluates an expression on every row of the dataset, borrowing a bare numeric column.
+fn eval_cow<'d>(ds: &'d Dataset, expr: &Expr) -> Result<Cow<'d, [f64]>> {
+    match expr {
+        Expr::Var(v) => Ok(Cow::Borrowed(numeric_column(ds, v)?)),
+        _ => Ok(Cow::Owned(eval_on_dataset(ds, expr)?)),
+    }
 }
 
 /// Stable identity of a cluster value, so clusters are numbered in sorted order.
@@ -254,10 +339,10 @@ impl Design {
             .clone()
             .ok_or_else(|| Error::Formula(FormulaError::Invalid("the formula has no response".into())))?;
 
-        // Resolve atoms on the whole dataset.
-        enum Full {
-            Numeric(Expr, Vec<f64>),
-            Factor(String, Factor),
+        // Resolve atoms on the whole dataset. Bare columns are borrowed, not copied.
+        enum Full<'d> {
+            Numeric(Expr, Cow<'d, [f64]>),
+            Factor(String, FullFactor<'d>),
         }
         let mut full: Vec<(String, Full)> = Vec::new();
         for a in &formula.atoms {
@@ -265,10 +350,17 @@ impl Design {
                 Atom::Name(v) => {
                     let col = ds.column(v).ok_or_else(|| unknown(ds, v))?;
                     match &col.data {
-                        ColumnData::Categorical(f) => Full::Factor(v.clone(), f.clone()),
+                        ColumnData::Categorical(f) => Full::Factor(
+                            v.clone(),
+                            FullFactor {
+                                codes: Cow::Borrowed(&f.codes),
+                                levels: f.levels.clone(),
+                                reference: f.reference,
+                            },
+                        ),
                         _ => {
                             let e = Expr::Var(v.clone());
-                            let vals = eval_on_dataset(ds, &e)?;
+                            let vals = eval_cow(ds, &e)?;
                             Full::Numeric(e, vals)
                         }
                     }
@@ -276,11 +368,11 @@ impl Design {
                 Atom::Categorical { var, reference } => {
                     Full::Factor(var.clone(), resolve_factor(ds, var, reference.as_deref(), true)?)
                 }
-                Atom::Expr { expr } => Full::Numeric(expr.clone(), eval_on_dataset(ds, expr)?),
+                Atom::Expr { expr } => Full::Numeric(expr.clone(), eval_cow(ds, expr)?),
             };
             full.push((a.text.clone(), r));
         }
-        let y_all = eval_on_dataset(ds, &resp_expr)?;
+        let y_all = eval_cow(ds, &resp_expr)?;
         let w_all = match &opts.weights {
             Some((name, _)) => Some(numeric_column(ds, name)?),
             None => None,
@@ -289,13 +381,48 @@ impl Design {
             Some(name) => Some(cluster_keys(ds, name)?),
             None => None,
         };
+        // Columns whose missing values are already checked through an atom or the response.
+        let mut checked: Vec<&str> = Vec::new();
+        for (_, a) in &full {
+            match a {
+                Full::Numeric(Expr::Var(v), _) | Full::Factor(v, _) => checked.push(v),
+                Full::Numeric(..) => {}
+            }
+        }
+        if let Expr::Var(v) = &resp_expr {
+            checked.push(v);
+        }
         let extra: Vec<&ColumnData> = opts
             .also_require
             .iter()
             .map(|n| ds.column(n).map(|c| &c.data).ok_or_else(|| unknown(ds, n)))
             .collect::<Result<_>>()?;
+        let extra: Vec<&ColumnData> = extra
+            .into_iter()
+            .zip(&opts.also_require)
+            .filter(|(_, n)| !checked.contains(&n.as_str()))
+            .map(|(c, _)| c)
+            .collect();
 
-        // Listwise deletion.
+        // Listwise deletion, column by column: `ok[i]` = every variable of row i is usable.
+        let mut ok = vec![true; n_all];
+        and_mask(&mut ok, &y_all, |y| y.is_finite());
+        for (_, a) in &full {
+            match a {
+                Full::Numeric(_, v) => and_mask(&mut ok, v, |x| x.is_finite()),
+                Full::Factor(_, f) => and_mask(&mut ok, &f.codes, |&c| c != MISSING_CODE),
+            }
+        }
+        for c in &extra {
+            match c {
+                ColumnData::Numeric(v) => and_mask(&mut ok, v, |x| !x.is_nan()),
+                ColumnData::Categorical(f) => and_mask(&mut ok, &f.codes, |&c| c != MISSING_CODE),
+                ColumnData::Text(v) => and_mask(&mut ok, v, Option::is_some),
+            }
+        }
+        if let Some(c) = &cl_all {
+            and_mask(&mut ok, c, Option::is_some);
+        }
         let mut rows = Vec::with_capacity(n_all);
         let (mut n_missing, mut n_zero_weight, mut n_outside) = (0usize, 0usize, 0usize);
         for i in 0..n_all {
@@ -303,15 +430,7 @@ impl Design {
                 n_outside += 1;
                 continue;
             }
-            let mut ok = y_all[i].is_finite();
-            for (_, a) in &full {
-                ok &= match a {
-                    Full::Numeric(_, v) => v[i].is_finite(),
-                    Full::Factor(_, f) => f.codes[i] != MISSING_CODE,
-                };
-            }
-            ok &= extra.iter().all(|c| !c.is_missing(i));
-            ok &= cl_all.as_ref().is_none_or(|c| c[i].is_some());
+            let mut ok = ok[i];
             if let Some(w) = w_all {
                 let wi = w[i];
                 if wi.is_nan() {
@@ -393,22 +512,26 @@ impl Design {
             None => (None, 0),
         };
 
-        // Atoms on the used rows.
-        let mut values: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        // Atoms on the used rows: every variable gathered once (in parallel over variables).
+        let mut names: Vec<String> = Vec::new();
+        for (_, a) in &full {
+            if let Full::Numeric(expr, _) = a {
+                for v in expr.variables() {
+                    if !names.contains(&v) {
+                        names.push(v);
+                    }
+                }
+            }
+        }
+        let sources: Vec<&[f64]> = names.iter().map(|v| numeric_column(ds, v)).collect::<Result<_>>()?;
+        let gathered: Vec<Arc<[f64]>> = sources.par_iter().map(|col| gather_shared(col, &rows)).collect();
+        let values: BTreeMap<String, Arc<[f64]>> = names.into_iter().zip(gathered).collect();
         let mut atoms = Vec::new();
         for (text, a) in full {
             match a {
-                Full::Numeric(expr, _) => {
-                    for v in expr.variables() {
-                        if !values.contains_key(&v) {
-                            let col = numeric_column(ds, &v)?;
-                            values.insert(v.clone(), rows.iter().map(|&i| col[i]).collect());
-                        }
-                    }
-                    atoms.push(ResolvedAtom::Numeric { text, expr });
-                }
+                Full::Numeric(expr, _) => atoms.push(ResolvedAtom::Numeric { text, expr }),
                 Full::Factor(var, f) => {
-                    let codes = rows.iter().map(|&i| f.codes[i]).collect();
+                    let codes = gather(&f.codes, &rows);
                     atoms.push(ResolvedAtom::Factor { text, var, levels: f.levels, reference: f.reference, codes });
                 }
             }
@@ -505,7 +628,10 @@ impl Design {
 
     /// Keeps only the design columns in `keep` (used after collinearity checks).
     pub fn select_columns(&mut self, keep: &[usize]) {
-        self.x = self.x.select(ndarray::Axis(1), keep).as_standard_layout().into_owned();
+        if keep.len() == self.k() && keep.iter().enumerate().all(|(a, &j)| a == j) {
+            return;
+        }
+        self.x = gather_columns(&self.x, keep);
         self.names = keep.iter().map(|&j| self.names[j].clone()).collect();
         self.spec.columns = keep.iter().map(|&j| self.spec.columns[j].clone()).collect();
     }
@@ -513,25 +639,42 @@ impl Design {
     /// Keeps only the estimation rows in `keep` (used when perfect predictors are dropped).
     pub fn select_rows(&mut self, keep: &[bool]) {
         let idx: Vec<usize> = (0..self.n()).filter(|&i| keep[i]).collect();
+        *self = self.take_rows(&idx);
+    }
+
+    /// The design on the estimation rows `idx` (in that order), gathered once: what
+    /// [`Design::select_rows`] keeps, without copying the rows that are dropped.
+    pub fn take_rows(&self, idx: &[usize]) -> Design {
         let dropped = self.n() - idx.len();
-        self.x = self.x.select(ndarray::Axis(0), &idx).as_standard_layout().into_owned();
-        self.y = idx.iter().map(|&i| self.y[i]).collect();
-        self.rows = idx.iter().map(|&i| self.rows[i]).collect();
-        self.lines = idx.iter().map(|&i| self.lines[i]).collect();
-        if let Some(w) = &self.weights {
-            self.weights = Some(idx.iter().map(|&i| w[i]).collect());
+        let (clusters, n_clusters) = match &self.clusters {
+            Some(c) => {
+                let sub: Vec<u32> = gather(c, idx);
+                // Renumber clusters densely.
+                let mut distinct = sub.clone();
+                distinct.sort_unstable();
+                distinct.dedup();
+                let ids = sub.iter().map(|v| distinct.binary_search(v).unwrap() as u32).collect();
+                (Some(ids), distinct.len())
+            }
+            None => (None, self.n_clusters),
+        };
+        Design {
+            response: self.response.clone(),
+            y: gather(&self.y, idx),
+            x: gather_rows(&self.x, idx),
+            names: self.names.clone(),
+            weights: self.weights.as_ref().map(|w| gather(w, idx)),
+            weight_type: self.weight_type,
+            weight_var: self.weight_var.clone(),
+            clusters,
+            n_clusters,
+            cluster_var: self.cluster_var.clone(),
+            rows: gather(&self.rows, idx),
+            lines: gather(&self.lines, idx),
+            n_dropped: self.n_dropped + dropped,
+            notes: self.notes.clone(),
+            spec: self.spec.select_rows(idx),
         }
-        if let Some(c) = &self.clusters {
-            let sub: Vec<u32> = idx.iter().map(|&i| c[i]).collect();
-            // Renumber clusters densely.
-            let mut distinct = sub.clone();
-            distinct.sort_unstable();
-            distinct.dedup();
-            self.n_clusters = distinct.len();
-            self.clusters = Some(sub.iter().map(|v| distinct.binary_search(v).unwrap() as u32).collect());
-        }
-        self.spec = self.spec.select_rows(&idx);
-        self.n_dropped += dropped;
     }
 
     /// Sum of weights as Stata counts observations: sum of fweights, else the row count.
@@ -555,13 +698,85 @@ impl DesignSpec {
                     var: var.clone(),
                     levels: levels.clone(),
                     reference: *reference,
-                    codes: idx.iter().map(|&i| codes[i]).collect(),
+                    codes: gather(codes, idx),
                 },
                 other => other.clone(),
             })
             .collect();
-        let values = self.values.iter().map(|(k, v)| (k.clone(), idx.iter().map(|&i| v[i]).collect())).collect();
-        DesignSpec { atoms, columns: self.columns.clone(), values, n: idx.len() }
+        let cols: Vec<(&String, &Arc<[f64]>)> = self.values.iter().collect();
+        let values = cols.par_iter().map(|(k, v)| ((*k).clone(), gather_shared(v, idx))).collect::<Vec<_>>();
+        DesignSpec { atoms, columns: self.columns.clone(), values: values.into_iter().collect(), n: idx.len() }
+    }
+
+    /// Values (no derivatives) of design column `j` on the rows `rows` under the scenario: a
+    /// constant when the column depends only on what the scenario fixes (a factor indicator
+    /// with the factor set to a level). Same arithmetic as [`DesignSpec::columns_under_rows`]:
+    /// the product of the parts in part order.
+    pub fn column_values_rows(&self, j: usize, sc: &Scenario, rows: std::ops::Range<usize>) -> ColumnValues {
+        let mut out = ColumnValues::Const(1.0);
+        for p in &self.columns[j].parts {
+            match p {
+                Part::Numeric(a) => {
+                    let ResolvedAtom::Numeric { expr, .. } = &self.atoms[*a] else {
+                        unreachable!("part and atom kinds agree")
+                    };
+                    let vals: Cow<[f64]> =
+                        match expr {
+                            Expr::Var(name) if !sc.numeric.contains_key(name) => {
+                                Cow::Borrowed(&self.values[name][rows.clone()])
+                            }
+                            _ => Cow::Owned(expr.eval_columns::<f64>(rows.len(), &mut |name: &str| {
+                                match sc.numeric.get(name) {
+                                    Some(&fixed) => vec![fixed; rows.len()],
+                                    None => self.values[name][rows.clone()].to_vec(),
+                                }
+                            })),
+                        };
+                    out = match out {
+                        ColumnValues::Const(c) => ColumnValues::Rows(vals.iter().map(|&x| c * x).collect()),
+                        ColumnValues::Rows(mut v) => {
+                            v.iter_mut().zip(vals.iter()).for_each(|(o, &x)| *o *= x);
+                            ColumnValues::Rows(v)
+                        }
+                    };
+                }
+                Part::Level(a, l) => {
+                    let ResolvedAtom::Factor { var, codes, .. } = &self.atoms[*a] else {
+                        unreachable!("part and atom kinds agree")
+                    };
+                    let s = match sc.factors.get(var) {
+                        None => {
+                            let l = *l as u32;
+                            let codes = &codes[rows.clone()];
+                            out = match out {
+                                ColumnValues::Const(c) => ColumnValues::Rows(
+                                    codes.iter().map(|&code| if code != l { 0.0 } else { c }).collect(),
+                                ),
+                                ColumnValues::Rows(mut v) => {
+                                    v.iter_mut().zip(codes).for_each(|(o, &code)| {
+                                        if code != l {
+                                            *o = 0.0;
+                                        }
+                                    });
+                                    ColumnValues::Rows(v)
+                                }
+                            };
+                            continue;
+                        }
+                        Some(FactorSetting::Level(m)) => f64::from(u8::from(m == l)),
+                        Some(FactorSetting::Shares(sh)) => sh[*l],
+                    };
+                    out = match out {
+                        ColumnValues::Const(c) => ColumnValues::Const(c * s),
+                        ColumnValues::Rows(mut v) => {
+                            v.iter_mut().for_each(|o| *o *= s);
+                            ColumnValues::Rows(v)
+                        }
+                    };
+                }
+            }
+        }
+        out
     }
 
     /// Evaluates atom `a` on the rows `rows` under the scenario, with derivatives w.r.t. `wrt`.
@@ -649,6 +864,9 @@ impl DesignSpec {
     /// The full design matrix under a scenario (values only).
     pub fn matrix(&self, sc: &Scenario) -> Array2<f64> {
         let k = self.columns.len();
+        if sc.numeric.is_empty() && sc.factors.is_empty() {
+            return self.observed_matrix();
+        }
         let all: Vec<usize> = (0..k).collect();
         let cols = self.columns_under(&all, sc);
         let mut x = Array2::<f64>::zeros((self.n, k));
@@ -658,6 +876,91 @@ impl DesignSpec {
             }
         }
         x
+    }
+
+    /// The design matrix at the observed data, built column by column into row blocks: the
+    /// intercept, a variable and a factor indicator are read where they are stored; other
+    /// columns (transformations, interactions) are products of their parts in part order, the
+    /// same arithmetic as [`DesignSpec::columns_under`].
+    fn observed_matrix(&self) -> Array2<f64> {
+        enum Src<'s> {
+            One,
+            Values(&'s [f64]),
+            Level(&'s [u32], u32),
+            Owned(Vec<f64>),
+        }
+        let (n, k) = (self.n, self.columns.len());
+        let mut atom_values: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
+        for c in &self.columns {
+            for p in &c.parts {
+                if let Part::Numeric(a) = p {
+                    if let ResolvedAtom::Numeric { expr, .. } = &self.atoms[*a] {
+                        if !matches!(expr, Expr::Var(_)) && !atom_values.contains_key(a) {
+                            let v = expr.eval_columns::<f64>(n, &mut |name: &str| self.values[name].to_vec());
+                            atom_values.insert(*a, v);
+                        }
+                    }
+                }
+            }
+        }
+        let numeric = |a: usize| -> &[f64] {
+            match &self.atoms[a] {
+                ResolvedAtom::Numeric { expr: Expr::Var(v), .. } => &self.values[v],
+                ResolvedAtom::Numeric { .. } => &atom_values[&a],
+                ResolvedAtom::Factor { .. } => unreachable!("numeric part of a factor atom"),
+            }
+        };
+        let codes = |a: usize| -> &[u32] {
+            match &self.atoms[a] {
+                ResolvedAtom::Factor { codes, .. } => codes,
+                ResolvedAtom::Numeric { .. } => unreachable!("level part of a numeric atom"),
+            }
+        };
+        let srcs: Vec<Src> = self
+            .columns
+            .iter()
+            .map(|c| match c.parts.as_slice() {
+                [] => Src::One,
+                [Part::Numeric(a)] => Src::Values(numeric(*a)),
+                [Part::Level(a, l)] => Src::Level(codes(*a), *l as u32),
+                parts => {
+                    let mut out = vec![1.0; n];
+                    for p in parts {
+                        match p {
+                            Part::Numeric(a) => out.iter_mut().zip(numeric(*a)).for_each(|(o, &f)| *o *= f),
+                            Part::Level(a, l) => {
+                                let l = *l as u32;
+                                out.iter_mut().zip(codes(*a)).for_each(|(o, &c)| {
+                                    if c != l {
+                                        *o = 0.0;
+                                    }
+                                });
+                            }
+                        }
+                    }
+                    Src::Owned(out)
+                }
+            })
+            .collect();
+        let mut data = vec![0.0; n * k];
+        if k > 0 {
+            data.par_chunks_mut(ROW_BLOCK * k).enumerate().for_each(|(b, block)| {
+                let lo = b * ROW_BLOCK;
+                let rows = block.len() / k;
+                for (j, src) in srcs.iter().enumerate() {
+                    let out = block[j..].iter_mut().step_by(k);
+                    match src {
+                        Src::One => out.for_each(|o| *o = 1.0),
+                        Src::Values(v) => out.zip(&v[lo..lo + rows]).for_each(|(o, &f)| *o = f),
+                        Src::Owned(v) => out.zip(&v[lo..lo + rows]).for_each(|(o, &f)| *o = f),
+                        Src::Level(c, l) => {
+                            out.zip(&c[lo..lo + rows]).for_each(|(o, &code)| *o = f64::from(u8::from(code == *l)))
+                        }
+                    }
+                }
+            });
+        }
+        Array2::from_shape_vec((n, k), data).expect("n x k values")
     }
 
     /// Numeric variables that enter the model (through any numeric atom), in order of
@@ -703,6 +1006,24 @@ impl DesignSpec {
             ResolvedAtom::Factor { var: v, codes, .. } if v == var => Some(codes.as_slice()),
             _ => None,
         })
+    }
+}
+
+/// A design column's values on a range of rows: see [`DesignSpec::column_values_rows`].
+#[derive(Debug, Clone)]
+pub enum ColumnValues {
+    Const(f64),
+    Rows(Vec<f64>),
+}
+
+impl ColumnValues {
+    /// The value on row `r` of the range.
+    #[inline]
+    pub fn at(&self, r: usize) -> f64 {
+        match self {
+            ColumnValues::Const(c) => *c,
+            ColumnValues::Rows(v) => v[r],
+        }
     }
 }
 

@@ -42,7 +42,7 @@
 //! same for any number of threads. Effects at the means or at given values use the general
 //! per-effect scenario evaluation below.
 
-use crate::design::{DesignSpec, FactorSetting, Scenario};
+use crate::design::{ColumnValues, DesignSpec, FactorSetting, Scenario};
 use crate::error::{usage, Result};
 use crate::model::LinkKind;
 use crate::output::Margin;
@@ -479,6 +479,53 @@ struct FactorPlan {
     levels: Vec<LevelPlan>,
 }
 
+/// The affected columns of one part under one factor level, on a chunk of rows.
+enum LevelColumns<'a> {
+    /// Only the factor's own indicators: the index changes by `shift[code]` on a row at level
+    /// `code`; `own` is the indicator that is non-zero under the level (position, value).
+    Indicators { codes: &'a [u32], shift: Vec<f64>, own: Option<(usize, f64)> },
+    /// Interactions or transformations: the columns' values on the rows.
+    General(Vec<ColumnValues>),
+}
+
+/// When every affected column is an indicator of one factor atom, the change of the linear
+/// index for each observed level: `sum_a (x_a^(level) - x_a(code)) b_a` over the columns in
+/// order, the same sum the per-row loop computes (indicators are exactly 0 or 1).
+fn indicator_shifts<'s>(
+    spec: &'s DesignSpec,
+    affected: &[usize],
+    under: &[ColumnValues],
+    beta: &[f64],
+) -> Option<(&'s [u32], Vec<f64>)> {
+    use crate::design::{Part, ResolvedAtom};
+    let mut atom = None;
+    let mut levels = Vec::with_capacity(affected.len());
+    for (&j, v) in affected.iter().zip(under) {
+        let (&[Part::Level(a, l)], ColumnValues::Const(_)) = (spec.columns[j].parts.as_slice(), v) else {
+            return None;
+        };
+        if atom.is_some_and(|b| b != a) {
+            return None;
+        }
+        atom = Some(a);
+        levels.push(l);
+    }
+    let ResolvedAtom::Factor { codes, levels: names, .. } = &spec.atoms[atom?] else {
+        return None;
+    };
+    let shift = (0..names.len())
+        .map(|code| {
+            let mut shift = 0.0;
+            for ((&j, v), &l) in affected.iter().zip(under).zip(&levels) {
+                let observed = f64::from(u8::from(code == l));
+                shift += (v.at(0) - observed) * beta[j];
+            }
+            shift
+        })
+        .collect();
+    Some((codes, shift))
+}
+
 /// True when design column `j` is the numeric variable `v` itself.
 fn is_identity_column(spec: &DesignSpec, j: usize, v: &str) -> bool {
     match spec.columns[j].parts.as_slice() {
@@ -669,20 +716,48 @@ fn average_effects(
             // Factor levels: each evaluated once per row.
             for f in &fplans {
                 for lp in &f.levels {
-                    let xl: Vec<Vec<Vec<crate::formula::Dual>>> = (0..np)
-                        .map(|p| parts[p].spec.columns_under_rows(&f.affected[p], &lp.scenario, lo..hi))
+                    // The affected columns under the level, per part: when they are all the
+                    // factor's own indicators, the change of the linear index depends only on
+                    // the row's level (a table); otherwise (interactions) per-row values.
+                    let xl: Vec<LevelColumns> = (0..np)
+                        .map(|p| {
+                            let spec = parts[p].spec;
+                            let cols: Vec<ColumnValues> = f.affected[p]
+                                .iter()
+                                .map(|&j| spec.column_values_rows(j, &lp.scenario, lo..hi))
+                                .collect();
+                            match indicator_shifts(spec, &f.affected[p], &cols, parts[p].beta) {
+                                Some((codes, shift)) => LevelColumns::Indicators {
+                                    codes: &codes[lo..hi],
+                                    shift,
+                                    own: cols.iter().enumerate().find_map(|(a, v)| match v {
+                                        ColumnValues::Const(x) if *x != 0.0 => Some((a, *x)),
+                                        _ => None,
+                                    }),
+                                },
+                                None => LevelColumns::General(cols),
+                            }
+                        })
                         .collect();
+                    let cl = &mut c;
                     for r in 0..rows {
                         let i = lo + r;
                         let wi = w[i];
                         let mut lv = lvb[r];
                         for &p in relevant {
-                            let k = kx[p];
-                            let xr = &xsl[p][i * k..(i + 1) * k];
-                            let mut shift = 0.0;
-                            for (a, &j) in f.affected[p].iter().enumerate() {
-                                shift += (xl[p][a][r].v - xr[j]) * parts[p].beta[j];
-                            }
+                            let shift = match &xl[p] {
+                                LevelColumns::Indicators { codes, shift, .. } => shift[codes[r] as usize],
+                                LevelColumns::General(cols) => {
+                                    let k = kx[p];
+                                    let xr = &xsl[p][i * k..(i + 1) * k];
+                                    let beta = parts[p].beta;
+                                    let mut shift = 0.0;
+                                    for (v, &j) in cols.iter().zip(&f.affected[p]) {
+                                        shift += (v.at(r) - xr[j]) * beta[j];
+                                    }
+                                    shift
+                                }
+                            };
                             // Rows already at the level keep the observed evaluation.
                             if shift != 0.0 {
                                 lv[p] = hh(links[p], eta[p][i] + shift);
@@ -692,9 +767,20 @@ fn average_effects(
                         acc[lp.acc] += wi * fv;
                         let mut o = lp.acc + 1;
                         for p in 0..np {
-                            c[p][r * ncols + lp.col] = wi * g[p];
-                            for a in 0..f.affected[p].len() {
-                                acc[o + a] += wi * g[p] * xl[p][a][r].v;
+                            cl[p][r * ncols + lp.col] = wi * g[p];
+                            let wg = wi * g[p];
+                            match &xl[p] {
+                                // The other indicators are 0 under the level: nothing to add.
+                                LevelColumns::Indicators { own, .. } => {
+                                    if let Some((a, x)) = own {
+                                        acc[o + a] += wg * x;
+                                    }
+                                }
+                                LevelColumns::General(cols) => {
+                                    for (a, v) in cols.iter().enumerate() {
+                                        acc[o + a] += wg * v.at(r);
+                                    }
+                                }
                             }
                             o += f.affected[p].len();
                         }

@@ -58,19 +58,27 @@ pub fn fit_twopart(ds: &crate::data::Dataset, req: &TwoPartRequest, opts: &Sampl
     let mut o2 = opts.clone();
     o2.also_require.extend(f1.variables());
     let mut d1 = Design::build(ds, &f1, &o1)?;
-    let mut d2_all = Design::build(ds, &f2, &o2)?;
-    if d1.rows != d2_all.rows {
+    // Without a formula of its own, the second part has the first part's design (same formula,
+    // same sample): it is not built twice.
+    let mut d2_all = match req.formula2 {
+        None => None,
+        Some(_) => Some(Design::build(ds, &f2, &o2)?),
+    };
+    if let Some(d2) = d2_all.as_ref().filter(|d2| d2.rows != d1.rows) {
         // A transformation undefined in one part only (e.g. log(x) with x = 0): keep the
         // rows both parts can use.
+        let mut in2 = vec![false; ds.n_rows()];
+        for &r in &d2.rows {
+            in2[r] = true;
+        }
         let mut mask = vec![false; ds.n_rows()];
-        let in2: std::collections::HashSet<usize> = d2_all.rows.iter().copied().collect();
         for &r in &d1.rows {
-            mask[r] = in2.contains(&r);
+            mask[r] = in2[r];
         }
         o1.restrict = Some(mask.clone());
         o2.restrict = Some(mask);
         d1 = Design::build(ds, &f1, &o1)?;
-        d2_all = Design::build(ds, &f2, &o2)?;
+        d2_all = Some(Design::build(ds, &f2, &o2)?);
     }
     let y = d1.y.clone();
 
@@ -102,15 +110,17 @@ pub fn fit_twopart(ds: &crate::data::Dataset, req: &TwoPartRequest, opts: &Sampl
         .into());
     }
 
+    // Second part: the positive rows, gathered once from the (shared) design.
+    let positive: Vec<usize> = (0..y.len()).filter(|&i| y[i] > 0.0).collect();
+    let mut d2 = d2_all.as_ref().unwrap_or(&d1).take_rows(&positive);
+
     // First part: 1(y > 0) on every row.
+    let (d1_rows, d1_notes, y_name) = (d1.rows.clone(), d1.notes.clone(), d1.response.clone());
     d1.y = y.iter().map(|&v| f64::from(u8::from(v > 0.0))).collect();
     d1.response = format!("I({y_text}>0)");
     let first = fit(d1, &req.first)?;
 
-    // Second part: the positive rows, on the (transformed) response.
-    let mut d2 = d2_all.clone();
-    let keep: Vec<bool> = y.iter().map(|&v| v > 0.0).collect();
-    d2.select_rows(&keep);
+    // Second part, on the (transformed) response.
     if let Some(r2) = req.response2 {
         let e = crate::formula::parse_expr(r2)?;
         let vals = crate::design::eval_on_dataset(ds, &e)?;
@@ -128,35 +138,68 @@ pub fn fit_twopart(ds: &crate::data::Dataset, req: &TwoPartRequest, opts: &Sampl
     let second = fit(d2, &req.second)?;
 
     // The second part's design on the first part's final rows and the second's final columns.
-    let pos_in_all: std::collections::HashMap<usize, usize> =
-        d2_all.rows.iter().enumerate().map(|(i, &r)| (r, i)).collect();
-    let mut second_on_all = d2_all;
-    let mut keep_rows = vec![false; second_on_all.n()];
-    for r in &first.design.rows {
-        keep_rows[pos_in_all[r]] = true;
+    // Position of each dataset row among the rows of both parts' designs before fitting.
+    let mut pos_in_all = vec![usize::MAX; ds.n_rows()];
+    for (i, &r) in d2_all.as_ref().map_or(&d1_rows, |d| &d.rows).iter().enumerate() {
+        pos_in_all[r] = i;
     }
-    second_on_all.select_rows(&keep_rows);
-    let cols: Vec<usize> = second
-        .design
-        .names
-        .iter()
-        .map(|name| {
-            second_on_all.names.iter().position(|n| n == name).expect("second part columns come from the full design")
-        })
-        .collect();
-    second_on_all.select_columns(&cols);
-    let pos_in_first: std::collections::HashMap<usize, usize> =
-        first.design.rows.iter().enumerate().map(|(i, &r)| (r, i)).collect();
+    let second_on_all = match d2_all {
+        Some(d2_all) => {
+            let keep: Vec<usize> = first.design.rows.iter().map(|&r| pos_in_all[r]).collect();
+            let mut d = d2_all.take_rows(&keep);
+            let cols: Vec<usize> = second
+                .design
+                .names
+                .iter()
+                .map(|name| {
+                    d.names.iter().position(|n| n == name).expect("second part columns come from the full design")
+                })
+                .collect();
+            d.select_columns(&cols);
+            d
+        }
+        None => {
+            // The same formula: the first part's variables on its final rows, with the second
+            // part's columns.
+            let d = &first.design;
+            let spec = crate::design::DesignSpec {
+                atoms: d.spec.atoms.clone(),
+                columns: second.design.spec.columns.clone(),
+                values: d.spec.values.clone(),
+                n: d.n(),
+            };
+            Design {
+                response: y_name,
+                y: d.rows.iter().map(|&r| y[pos_in_all[r]]).collect(),
+                x: spec.matrix(&crate::design::Scenario::default()),
+                names: second.design.names.clone(),
+                weights: d.weights.clone(),
+                weight_type: d.weight_type,
+                weight_var: d.weight_var.clone(),
+                clusters: d.clusters.clone(),
+                n_clusters: d.n_clusters,
+                cluster_var: d.cluster_var.clone(),
+                rows: d.rows.clone(),
+                lines: d.lines.clone(),
+                n_dropped: d.n_dropped,
+                notes: d1_notes,
+                spec,
+            }
+        }
+    };
+    let mut pos_in_first = vec![usize::MAX; ds.n_rows()];
+    for (i, &r) in first.design.rows.iter().enumerate() {
+        pos_in_first[r] = i;
+    }
     let second_rows_in_first: Vec<usize> = second
         .design
         .rows
         .iter()
-        .map(|r| {
-            pos_in_first.get(r).copied().ok_or_else(|| {
-                FitError::Numerical(
-                    "rows of the second part were dropped from the first part (perfect prediction); the combined prediction is not defined for them".into(),
-                )
-            })
+        .map(|&r| match pos_in_first[r] {
+            usize::MAX => Err(FitError::Numerical(
+                "rows of the second part were dropped from the first part (perfect prediction); the combined prediction is not defined for them".into(),
+            )),
+            i => Ok(i),
         })
         .collect::<std::result::Result<_, _>>()?;
     Ok(TwoPartFit { first, second, second_on_all, second_rows_in_first })
