@@ -30,6 +30,12 @@ fn compiles(name: &str) {
 #[test]
 fn standalone_latex_compiles() {
     if !xelatex_available() {
+        // CI (.ci/run) installs xelatex and sets MIGFIT_REQUIRE_TOOLS, so there a missing
+        // engine is a failure, not a skip.
+        assert!(
+            std::env::var_os("MIGFIT_REQUIRE_TOOLS").is_none(),
+            "xelatex is required (MIGFIT_REQUIRE_TOOLS is set)"
+        );
         eprintln!("skipped: xelatex not installed");
         return;
     }

@@ -701,8 +701,11 @@ fn precise_csv(bytes: &[u8], display: &str, delimiter: u8, needed: Option<&[Stri
 
 fn read_parquet(path: &Path, display: &str, needed: Option<&[String]>) -> Result<RawTable, Error> {
     let pq = super::parquet::read(path, display, needed)?;
-    let columns =
-        pq.columns.into_iter().map(|(name, data)| RawColumn { name, data, label: None, value_labels: Vec::new() }).collect();
+    let columns = pq
+        .columns
+        .into_iter()
+        .map(|(name, data)| RawColumn { name, data, label: None, value_labels: Vec::new() })
+        .collect();
     Ok(RawTable {
         source: display.to_string(),
         columns,

@@ -70,9 +70,10 @@ pub fn read(path: &Path, display: &str, needed: Option<&[String]>) -> Result<Par
             Physical::INT32 | Physical::INT64 => match (logical, converted) {
                 (Some(LogicalType::Integer { .. }), _) | (None, ConvertedType::NONE) => Kind::Num,
                 (_, ConvertedType::INT_8 | ConvertedType::INT_16 | ConvertedType::INT_32 | ConvertedType::INT_64)
-                | (_, ConvertedType::UINT_8 | ConvertedType::UINT_16 | ConvertedType::UINT_32 | ConvertedType::UINT_64) => {
-                    Kind::Num
-                }
+                | (
+                    _,
+                    ConvertedType::UINT_8 | ConvertedType::UINT_16 | ConvertedType::UINT_32 | ConvertedType::UINT_64,
+                ) => Kind::Num,
                 (Some(LogicalType::Decimal { .. }), _) | (_, ConvertedType::DECIMAL) => {
                     return Err(unsupported("a decimal column".into()))
                 }
