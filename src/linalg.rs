@@ -67,15 +67,11 @@ where
     T: Send,
     F: Fn(usize, f64) -> ([f64; M], f64, [f64; 4], T) + Sync,
 {
-    struct Part<T, const M: usize> {
-        h: [Vec<f64>; M],
-        g: Vec<f64>,
-        scalars: [f64; 4],
-        rows: Vec<T>,
-    }
     let (n, k) = x.dim();
     let xs = x.as_slice().expect("design matrices are row-major and contiguous");
     let n_chunks = n.div_ceil(CHUNK).max(1);
+    #[cfg(target_arch = "x86_64")]
+    let avx2 = std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
     let partials: Vec<Part<T, M>> = (0..n_chunks)
         .into_par_iter()
         .map_init(
@@ -83,39 +79,12 @@ where
             |wts, c| {
                 let lo = c * CHUNK;
                 let hi = (lo + CHUNK).min(n);
-                let rows = hi - lo;
-                let mut part = Part {
-                    h: std::array::from_fn(|_| vec![0.0; k * k]),
-                    g: vec![0.0; k],
-                    scalars: [0.0; 4],
-                    rows: Vec::with_capacity(if std::mem::size_of::<T>() == 0 { 0 } else { rows }),
-                };
-                // Sub-blocks small enough to stay in L1 between the per-row work and the
-                // cross-product kernel, so each pass reads the design from memory once.
-                let mut s0 = lo;
-                while s0 < hi {
-                    let s1 = (s0 + SUB_ROWS).min(hi);
-                    let block = &xs[s0 * k..s1 * k];
-                    for (r, xi) in block.chunks_exact(k.max(1)).enumerate() {
-                        let eta = beta.map_or(0.0, |b| dot(xi, b));
-                        let (w, s, extra, keep) = f(s0 + r, eta);
-                        for (m, &wm) in w.iter().enumerate() {
-                            wts[m][r] = wm;
-                        }
-                        for (g, &v) in part.g.iter_mut().zip(xi) {
-                            *g += s * v;
-                        }
-                        for (a, e) in part.scalars.iter_mut().zip(extra) {
-                            *a += e;
-                        }
-                        part.rows.push(keep);
-                    }
-                    for (h, wm) in part.h.iter_mut().zip(wts.iter()) {
-                        weighted_lower_into(block, &wm[..s1 - s0], k, h);
-                    }
-                    s0 = s1;
+                #[cfg(target_arch = "x86_64")]
+                if avx2 {
+                    // SAFETY: the CPU supports AVX2 and FMA (checked above).
+                    return unsafe { chunk_avx2(xs, k, lo, hi, beta, &f, wts) };
                 }
-                part
+                chunk(xs, k, lo, hi, beta, &f, wts)
             },
         )
         .collect();
@@ -143,6 +112,82 @@ where
         m
     });
     PassOutput { h, g, scalars, rows }
+}
+
+/// One chunk's partial sums in a fused pass.
+struct Part<T, const M: usize> {
+    h: [Vec<f64>; M],
+    g: Vec<f64>,
+    scalars: [f64; 4],
+    rows: Vec<T>,
+}
+
+/// [`chunk`] compiled for AVX2 (wider vectors for the row loop and the closure inlined in it).
+/// Rust never contracts `a * b + c` into a fused multiply-add, so the arithmetic, and the
+/// result, are the same as [`chunk`]'s.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn chunk_avx2<T, F, const M: usize>(
+    xs: &[f64],
+    k: usize,
+    lo: usize,
+    hi: usize,
+    beta: Option<&[f64]>,
+    f: &F,
+    wts: &mut [[f64; SUB_ROWS]; M],
+) -> Part<T, M>
+where
+    F: Fn(usize, f64) -> ([f64; M], f64, [f64; 4], T),
+{
+    chunk(xs, k, lo, hi, beta, f, wts)
+}
+
+/// Rows `lo..hi` of a fused pass (see [`fused_pass_rows`]).
+#[inline(always)]
+fn chunk<T, F, const M: usize>(
+    xs: &[f64],
+    k: usize,
+    lo: usize,
+    hi: usize,
+    beta: Option<&[f64]>,
+    f: &F,
+    wts: &mut [[f64; SUB_ROWS]; M],
+) -> Part<T, M>
+where
+    F: Fn(usize, f64) -> ([f64; M], f64, [f64; 4], T),
+{
+    let mut part = Part {
+        h: std::array::from_fn(|_| vec![0.0; k * k]),
+        g: vec![0.0; k],
+        scalars: [0.0; 4],
+        rows: Vec::with_capacity(if std::mem::size_of::<T>() == 0 { 0 } else { hi - lo }),
+    };
+    // Sub-blocks small enough to stay in L1 between the per-row work and the cross-product
+    // kernel, so each pass reads the design from memory once.
+    let mut s0 = lo;
+    while s0 < hi {
+        let s1 = (s0 + SUB_ROWS).min(hi);
+        let block = &xs[s0 * k..s1 * k];
+        for (r, xi) in block.chunks_exact(k.max(1)).enumerate() {
+            let eta = beta.map_or(0.0, |b| dot(xi, b));
+            let (w, s, extra, keep) = f(s0 + r, eta);
+            for (m, &wm) in w.iter().enumerate() {
+                wts[m][r] = wm;
+            }
+            for (g, &v) in part.g.iter_mut().zip(xi) {
+                *g += s * v;
+            }
+            for (a, e) in part.scalars.iter_mut().zip(extra) {
+                *a += e;
+            }
+            part.rows.push(keep);
+        }
+        for (h, wm) in part.h.iter_mut().zip(wts.iter()) {
+            weighted_lower_into(block, &wm[..s1 - s0], k, h);
+        }
+        s0 = s1;
+    }
+    part
 }
 
 /// Rows of `H` computed per kernel call in [`xtwx_lower_into`]: the height of the SIMD
