@@ -8,8 +8,12 @@
 use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 
-/// Rows per chunk: large enough to amortise the kernel, small enough to stay in cache.
+/// Rows per chunk: the unit of parallel work and of the fixed-order reduction.
 pub const CHUNK: usize = 1024;
+
+/// Rows per sub-block within a chunk: 64 rows of K = 30 are 15 KB, so the rows just read for
+/// the per-row work are still in L1 when the cross-product kernel reads them again.
+pub const SUB_ROWS: usize = 64;
 
 /// One pass over the rows of `x`: for each row i, `f(i, eta_i)` returns `(w_i, s_i, extra)`
 /// where `eta_i = x_i' beta`; the pass returns `(X' diag(w) X, X' s, sums of extra)`.
@@ -56,60 +60,31 @@ pub struct PassOutput<T, const M: usize> {
 /// Rows are processed in fixed chunks of [`CHUNK`], chunks in parallel, and the partial sums
 /// added in chunk order, so the result is bit-identical for any number of threads. Only the
 /// lower triangle of each chunk's product is computed (see [`xtwx_lower_into`]) and mirrored
-/// at the end. Allocations: one accumulator per chunk (`M` x K x K + K) and one scratch block
-/// of `M` x CHUNK x K per worker thread; nothing grows with N x N.
+/// at the end. Allocations: one accumulator per chunk (`M` x K x K + K) and `M` x [`SUB_ROWS`]
+/// weights per worker thread; nothing grows with N x N.
 pub fn fused_pass_rows<T, F, const M: usize>(x: ArrayView2<f64>, beta: Option<&[f64]>, f: F) -> PassOutput<T, M>
 where
     T: Send,
     F: Fn(usize, f64) -> ([f64; M], f64, [f64; 4], T) + Sync,
 {
-    struct Part<T, const M: usize> {
-        h: [Vec<f64>; M],
-        g: Vec<f64>,
-        scalars: [f64; 4],
-        rows: Vec<T>,
-    }
     let (n, k) = x.dim();
     let xs = x.as_slice().expect("design matrices are row-major and contiguous");
     let n_chunks = n.div_ceil(CHUNK).max(1);
+    #[cfg(target_arch = "x86_64")]
+    let avx2 = std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
     let partials: Vec<Part<T, M>> = (0..n_chunks)
         .into_par_iter()
         .map_init(
-            || vec![0.0; M * CHUNK * k],
-            |scratch, c| {
+            || [[0.0; SUB_ROWS]; M],
+            |wts, c| {
                 let lo = c * CHUNK;
                 let hi = (lo + CHUNK).min(n);
-                let rows = hi - lo;
-                let mut part = Part {
-                    h: std::array::from_fn(|_| vec![0.0; k * k]),
-                    g: vec![0.0; k],
-                    scalars: [0.0; 4],
-                    rows: Vec::with_capacity(if std::mem::size_of::<T>() == 0 { 0 } else { rows }),
-                };
-                let block = &xs[lo * k..hi * k];
-                for r in 0..rows {
-                    let xi = &block[r * k..(r + 1) * k];
-                    let eta = beta.map_or(0.0, |b| dot(xi, b));
-                    let (w, s, extra, keep) = f(lo + r, eta);
-                    for (m, &wm) in w.iter().enumerate() {
-                        let at = m * CHUNK * k + r * k;
-                        for (d, &v) in scratch[at..at + k].iter_mut().zip(xi) {
-                            *d = wm * v;
-                        }
-                    }
-                    for (g, &v) in part.g.iter_mut().zip(xi) {
-                        *g += s * v;
-                    }
-                    for (a, e) in part.scalars.iter_mut().zip(extra) {
-                        *a += e;
-                    }
-                    part.rows.push(keep);
+                #[cfg(target_arch = "x86_64")]
+                if avx2 {
+                    // SAFETY: the CPU supports AVX2 and FMA (checked above).
+                    return unsafe { chunk_avx2(xs, k, lo, hi, beta, &f, wts) };
                 }
-                for (m, h) in part.h.iter_mut().enumerate() {
-                    let at = m * CHUNK * k;
-                    xtwx_lower_into(block, &scratch[at..at + rows * k], rows, k, h);
-                }
-                part
+                chunk(xs, k, lo, hi, beta, &f, wts)
             },
         )
         .collect();
@@ -137,6 +112,82 @@ where
         m
     });
     PassOutput { h, g, scalars, rows }
+}
+
+/// One chunk's partial sums in a fused pass.
+struct Part<T, const M: usize> {
+    h: [Vec<f64>; M],
+    g: Vec<f64>,
+    scalars: [f64; 4],
+    rows: Vec<T>,
+}
+
+/// [`chunk`] compiled for AVX2 (wider vectors for the row loop and the closure inlined in it).
+/// Rust never contracts `a * b + c` into a fused multiply-add, so the arithmetic, and the
+/// result, are the same as [`chunk`]'s.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn chunk_avx2<T, F, const M: usize>(
+    xs: &[f64],
+    k: usize,
+    lo: usize,
+    hi: usize,
+    beta: Option<&[f64]>,
+    f: &F,
+    wts: &mut [[f64; SUB_ROWS]; M],
+) -> Part<T, M>
+where
+    F: Fn(usize, f64) -> ([f64; M], f64, [f64; 4], T),
+{
+    chunk(xs, k, lo, hi, beta, f, wts)
+}
+
+/// Rows `lo..hi` of a fused pass (see [`fused_pass_rows`]).
+#[inline(always)]
+fn chunk<T, F, const M: usize>(
+    xs: &[f64],
+    k: usize,
+    lo: usize,
+    hi: usize,
+    beta: Option<&[f64]>,
+    f: &F,
+    wts: &mut [[f64; SUB_ROWS]; M],
+) -> Part<T, M>
+where
+    F: Fn(usize, f64) -> ([f64; M], f64, [f64; 4], T),
+{
+    let mut part = Part {
+        h: std::array::from_fn(|_| vec![0.0; k * k]),
+        g: vec![0.0; k],
+        scalars: [0.0; 4],
+        rows: Vec::with_capacity(if std::mem::size_of::<T>() == 0 { 0 } else { hi - lo }),
+    };
+    // Sub-blocks small enough to stay in L1 between the per-row work and the cross-product
+    // kernel, so each pass reads the design from memory once.
+    let mut s0 = lo;
+    while s0 < hi {
+        let s1 = (s0 + SUB_ROWS).min(hi);
+        let block = &xs[s0 * k..s1 * k];
+        for (r, xi) in block.chunks_exact(k.max(1)).enumerate() {
+            let eta = beta.map_or(0.0, |b| dot(xi, b));
+            let (w, s, extra, keep) = f(s0 + r, eta);
+            for (m, &wm) in w.iter().enumerate() {
+                wts[m][r] = wm;
+            }
+            for (g, &v) in part.g.iter_mut().zip(xi) {
+                *g += s * v;
+            }
+            for (a, e) in part.scalars.iter_mut().zip(extra) {
+                *a += e;
+            }
+            part.rows.push(keep);
+        }
+        for (h, wm) in part.h.iter_mut().zip(wts.iter()) {
+            weighted_lower_into(block, &wm[..s1 - s0], k, h);
+        }
+        s0 = s1;
+    }
+    part
 }
 
 /// Rows of `H` computed per kernel call in [`xtwx_lower_into`]: the height of the SIMD
@@ -206,24 +257,23 @@ pub fn centered_xtwx(x: ArrayView2<f64>, w: &[f64], means: &[f64]) -> Array2<f64
     let partials: Vec<Vec<f64>> = (0..n_chunks)
         .into_par_iter()
         .map_init(
-            || (vec![0.0; CHUNK * k], vec![0.0; CHUNK * k]),
-            |(centred, scaled), c| {
+            || vec![0.0; SUB_ROWS * k],
+            |centred, c| {
                 let lo = c * CHUNK;
                 let hi = (lo + CHUNK).min(n);
-                let rows = hi - lo;
-                for r in 0..rows {
-                    let wr = w[lo + r];
-                    let xi = &xs[(lo + r) * k..(lo + r + 1) * k];
-                    let ci = &mut centred[r * k..(r + 1) * k];
-                    let si = &mut scaled[r * k..(r + 1) * k];
-                    for j in 0..k {
-                        let v = xi[j] - means[j];
-                        ci[j] = v;
-                        si[j] = wr * v;
-                    }
-                }
                 let mut h = vec![0.0; k * k];
-                xtwx_lower_into(centred, scaled, rows, k, &mut h);
+                let mut s0 = lo;
+                while s0 < hi {
+                    let s1 = (s0 + SUB_ROWS).min(hi);
+                    let rows = s1 - s0;
+                    for (ci, xi) in centred.chunks_exact_mut(k.max(1)).zip(xs[s0 * k..s1 * k].chunks_exact(k.max(1))) {
+                        for ((d, &v), &m) in ci.iter_mut().zip(xi).zip(means) {
+                            *d = v - m;
+                        }
+                    }
+                    weighted_lower_into(&centred[..rows * k], &w[s0..s1], k, &mut h);
+                    s0 = s1;
+                }
                 h
             },
         )
@@ -286,6 +336,118 @@ pub fn xt_mat(x: ArrayView2<f64>, c: &[f64], m: usize) -> Vec<f64> {
     total
 }
 
+/// `h[i][j] += sum_r x[r][i] * (w[r] * x[r][j])` for `j <= i` (and possibly some entries
+/// above the diagonal, which callers overwrite with [`mirror_lower`]), with `x` row-major
+/// `w.len() x k`. With AVX2 and FMA (detected at run time) a register-tiled kernel reads the
+/// rows in place; otherwise `w X` is formed and [`xtwx_lower_into`] is used. Either way the
+/// result depends only on the rows given, not on threads.
+pub fn weighted_lower_into(x: &[f64], w: &[f64], k: usize, h: &mut [f64]) {
+    let rows = w.len();
+    assert!(x.len() >= rows * k && h.len() == k * k);
+    if rows == 0 {
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        if k >= 4 && std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU supports AVX2 and FMA (checked above); extents asserted above.
+            unsafe { avx2::weighted_lower(x, w, k, h) };
+            return;
+        }
+    }
+    let mut scaled = vec![0.0; rows * k];
+    for ((d, xi), &wr) in scaled.chunks_exact_mut(k.max(1)).zip(x.chunks_exact(k.max(1))).zip(w) {
+        for (a, &v) in d.iter_mut().zip(xi) {
+            *a = wr * v;
+        }
+    }
+    xtwx_lower_into(x, &scaled, rows, k, h);
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    //! The weighted cross-product kernel for AVX2 + FMA: `H` in tiles of 4 rows x up to 8
+    //! columns held in 8 registers while the data rows stream past (no packing, no copy of
+    //! `w X`). Each tile entry is one chain of fused multiply-adds over the rows, in row order.
+    //! Columns past a multiple of four are covered by a last vector that starts at `k - 4`
+    //! (overlapping the previous one; the overlapping lanes are not stored twice), and the last
+    //! block of rows of `H` likewise starts at `k - 4`.
+    use std::arch::x86_64::*;
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn weighted_lower(x: &[f64], w: &[f64], k: usize, h: &mut [f64]) {
+        debug_assert!(k >= 4);
+        let n_blocks = k.div_ceil(4);
+        for b in 0..n_blocks {
+            let i_from = 4 * b;
+            let i0 = i_from.min(k - 4);
+            let i_end = (i_from + 4).min(k);
+            let n_vec = i_end.div_ceil(4);
+            let mut v0 = 0;
+            while v0 < n_vec {
+                // Two vectors: 8 accumulators, enough independent chains to keep both FMA units
+                // busy; with three, one accumulator spills to the stack and the loop runs at
+                // half speed.
+                let nv = (n_vec - v0).min(2);
+                match nv {
+                    1 => tile::<1>(x, w, k, h, i0, i_from, v0),
+                    _ => tile::<2>(x, w, k, h, i0, i_from, v0),
+                }
+                v0 += nv;
+            }
+        }
+    }
+
+    /// Rows `i0..i0 + 4` of `H` (stored from `i_from` on) by column vectors `v0..v0 + NV`.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn tile<const NV: usize>(
+        x: &[f64],
+        w: &[f64],
+        k: usize,
+        h: &mut [f64],
+        i0: usize,
+        i_from: usize,
+        v0: usize,
+    ) {
+        let starts: [usize; NV] = std::array::from_fn(|v| (4 * (v0 + v)).min(k - 4));
+        let mut acc = [[_mm256_setzero_pd(); NV]; 4];
+        let xp = x.as_ptr();
+        for (r, &wr) in w.iter().enumerate() {
+            // SAFETY: row r has k entries; starts[v] + 4 <= k and i0 + 4 <= k.
+            let row = xp.add(r * k);
+            let wv = _mm256_set1_pd(wr);
+            let mut bv = [_mm256_setzero_pd(); NV];
+            for v in 0..NV {
+                bv[v] = _mm256_mul_pd(wv, _mm256_loadu_pd(row.add(starts[v])));
+            }
+            for (ii, acc_i) in acc.iter_mut().enumerate() {
+                let a = _mm256_set1_pd(*row.add(i0 + ii));
+                for v in 0..NV {
+                    acc_i[v] = _mm256_fmadd_pd(a, bv[v], acc_i[v]);
+                }
+            }
+        }
+        for (ii, acc_i) in acc.iter().enumerate() {
+            let i = i0 + ii;
+            if i < i_from {
+                continue;
+            }
+            for v in 0..NV {
+                let mut lanes = [0.0; 4];
+                _mm256_storeu_pd(lanes.as_mut_ptr(), acc_i[v]);
+                let first_new = 4 * (v0 + v);
+                for (l, &val) in lanes.iter().enumerate() {
+                    let j = starts[v] + l;
+                    if j >= first_new {
+                        h[i * k + j] += val;
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// `X beta` for every row.
 pub fn xbeta(x: ArrayView2<f64>, beta: &[f64]) -> Vec<f64> {
     let k = x.ncols();
@@ -298,16 +460,18 @@ pub fn xbeta(x: ArrayView2<f64>, beta: &[f64]) -> Vec<f64> {
 #[inline]
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     // Four accumulators: lets the compiler vectorise without reassociating a single sum.
+    let b = &b[..a.len()];
     let mut s = [0.0f64; 4];
-    let chunks = a.len() / 4;
-    for c in 0..chunks {
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
         for l in 0..4 {
-            s[l] += a[4 * c + l] * b[4 * c + l];
+            s[l] += x[l] * y[l];
         }
     }
     let mut t = (s[0] + s[1]) + (s[2] + s[3]);
-    for j in chunks * 4..a.len() {
-        t += a[j] * b[j];
+    for (x, y) in ra.iter().zip(rb) {
+        t += x * y;
     }
     t
 }
@@ -483,6 +647,25 @@ mod tests {
             for b in 0..k {
                 let naive: f64 = (0..n).map(|i| w[i] * x[[i, a]] * x[[i, b]]).sum();
                 assert!((h[[a, b]] - naive).abs() <= 1e-9 * naive.abs().max(1.0));
+            }
+        }
+    }
+
+    /// Every shape the tiled kernel distinguishes (K below 4, multiples of 4 and not, the last
+    /// tile overlapping the previous one), against a naive sum.
+    #[test]
+    fn weighted_lower_matches_naive_for_every_k() {
+        for k in 1..=13 {
+            let rows = 37;
+            let x: Vec<f64> = (0..rows * k).map(|t| ((t * 7919) % 23) as f64 / 5.0 - 2.0).collect();
+            let w: Vec<f64> = (0..rows).map(|r| 0.25 + (r % 3) as f64).collect();
+            let mut h = vec![0.5; k * k];
+            weighted_lower_into(&x, &w, k, &mut h);
+            for i in 0..k {
+                for j in 0..=i {
+                    let naive: f64 = 0.5 + (0..rows).map(|r| x[r * k + i] * w[r] * x[r * k + j]).sum::<f64>();
+                    assert!((h[i * k + j] - naive).abs() <= 1e-12 * naive.abs().max(1.0), "k {k} ({i}, {j})");
+                }
             }
         }
     }

@@ -167,7 +167,7 @@ pub fn compute(fit: &Fit, kind: VceKind) -> Result<Vce> {
             })
         }
         VceKind::Eim => {
-            let m = invert(&fit.eim, "expected information matrix")? * phi;
+            let m = invert(fit.eim(), "expected information matrix")? * phi;
             Ok(Vce {
                 kind,
                 matrix: m,

@@ -61,8 +61,10 @@ pub struct Fit {
     pub df_resid: f64,
     /// Observed information at the estimates, with dispersion 1.
     pub oim: Array2<f64>,
-    /// Expected information at the estimates, with dispersion 1.
-    pub eim: Array2<f64>,
+    /// Expected information at the estimates, with dispersion 1: see [`Fit::eim`]. Filled by
+    /// the fit when it costs nothing (canonical links, constant expected information), else
+    /// on first use (one pass over the rows), since only `--vce eim` needs it.
+    eim: std::sync::OnceLock<Array2<f64>>,
     /// Score of each observation on the linear-index scale, `dl_i/deta_i` (dispersion 1,
     /// prior weight included).
     pub score_eta: Vec<f64>,
@@ -71,6 +73,20 @@ pub struct Fit {
     pub history: Vec<Iteration>,
     pub omitted: Vec<Omitted>,
     pub notes: Vec<String>,
+}
+
+impl Fit {
+    /// The expected information `X' W_e X` at the estimates (dispersion 1). Computed on first
+    /// call when the fit did not need it; the sums are those the fit's last pass would have
+    /// made (same weights, same kernel, same order), so the value does not depend on when it
+    /// is computed.
+    pub fn eim(&self) -> &Array2<f64> {
+        self.eim.get_or_init(|| {
+            let eng = Engine { fam: self.spec.family.family(), link: self.spec.link.link(), y: &self.y, w: &self.w };
+            let w_e: Vec<f64> = self.eta.iter().enumerate().map(|(i, &eta)| eng.obs(i, eta).w_e).collect();
+            linalg::xtwx(self.design.x.view(), &w_e)
+        })
+    }
 }
 
 /// Per-observation quantities at a given linear index.
@@ -162,35 +178,24 @@ fn pass(design: &Design, beta: &[f64], eng: &Engine, info: Info) -> Pass {
 
 /// What the last pass keeps besides its [`Pass`] (whose information is the observed one).
 struct Final {
-    /// The expected information, when it is neither the observed one nor constant.
-    eim: Option<Array2<f64>>,
     eta: Vec<f64>,
     obs: Vec<Obs>,
 }
 
 /// The pass of the last iteration, at what will be the estimates: score and objective (to
-/// accept the step), the observed information, the expected one if `with_eim`, and every
-/// row's linear index and quantities, so nothing is left to compute over the rows afterwards.
-/// The sums are the same, in the same order, as those of [`pass`], `xtwx` and `xbeta`.
-fn final_pass(design: &Design, beta: &[f64], eng: &Engine, with_eim: bool) -> (Pass, Final) {
+/// accept the step), the observed information and every row's linear index and quantities,
+/// so nothing is left to compute over the rows afterwards (the expected information, when it
+/// is neither the observed one nor constant, is left to [`Fit::eim`]). The sums are the same,
+/// in the same order, as those of [`pass`], `xtwx` and `xbeta`.
+fn final_pass(design: &Design, beta: &[f64], eng: &Engine) -> (Pass, Final) {
     let x = design.x.view();
-    let (oim, eim, g, sc, rows) = if with_eim {
-        let out = linalg::fused_pass_rows::<_, _, 2>(x, Some(beta), |i, eta| {
-            let o = eng.obs(i, eta);
-            ([o.w_o, o.w_e], o.score, [o.dev, 0.0, 0.0, 0.0], (eta, o))
-        });
-        let [oim, eim] = out.h;
-        (oim, Some(eim), out.g, out.scalars, out.rows)
-    } else {
-        let out = linalg::fused_pass_rows::<_, _, 1>(x, Some(beta), |i, eta| {
-            let o = eng.obs(i, eta);
-            ([o.w_o], o.score, [o.dev, 0.0, 0.0, 0.0], (eta, o))
-        });
-        let [oim] = out.h;
-        (oim, None, out.g, out.scalars, out.rows)
-    };
-    let (eta, obs) = rows.into_iter().unzip();
-    (Pass { h: Some(oim), info: Info::Observed, g, objective: objective(sc[0]) }, Final { eim, eta, obs })
+    let out = linalg::fused_pass_rows::<_, _, 1>(x, Some(beta), |i, eta| {
+        let o = eng.obs(i, eta);
+        ([o.w_o], o.score, [o.dev, 0.0, 0.0, 0.0], (eta, o))
+    });
+    let [oim] = out.h;
+    let (eta, obs) = out.rows.into_iter().unzip();
+    (Pass { h: Some(oim), info: Info::Observed, g: out.g, objective: objective(out.scalars[0]) }, Final { eta, obs })
 }
 
 /// Whether the expected information weight is free of the estimates.
@@ -266,13 +271,13 @@ pub fn fit(mut design: Design, spec: &ModelSpec) -> Result<Fit> {
         )));
     }
 
-    drop_collinear(&mut design, &mut omitted, &mut notes);
+    let mut xtwx_prior = drop_collinear(&mut design, &mut omitted, &mut notes);
     if binary {
         let n_omitted = omitted.len();
         drop_perfect_predictors(&mut design, &mut omitted, &mut notes)?;
         // Dropping rows can make columns collinear; nothing dropped, nothing to recheck.
         if omitted.len() > n_omitted {
-            drop_collinear(&mut design, &mut omitted, &mut notes);
+            xtwx_prior = drop_collinear(&mut design, &mut omitted, &mut notes);
         }
     }
     let n = design.n();
@@ -292,29 +297,52 @@ pub fn fit(mut design: Design, spec: &ModelSpec) -> Result<Fit> {
     // A binary response takes two values: evaluate the link there once, not once per row
     // (the probit link is a normal quantile).
     let start_binary = binary.then(|| [start(0.0), start(1.0)]);
-    let (h0, g0, _) = linalg::fused_pass(design.x.view(), None, |i, _| {
+    let canonical = is_canonical(spec.family, spec.link);
+    let const_eim = constant_eim(spec.family, spec.link);
+    // When the starting weight `we / w` is the same for every row (binary models: the two
+    // starting means 1/4 and 3/4 are symmetric; gamma-log and gaussian-identity: `we = w`),
+    // X' diag(we) X is that constant times the X' diag(w) X of the collinearity check, and
+    // the starting values need only a gradient pass.
+    let start_scale = match &start_binary {
+        Some([(_, _, h0, v0), (_, _, h1, v1)]) => {
+            let (c0, c1) = (h0 * h0 / v0, h1 * h1 / v1);
+            ((c0 - c1).abs() <= 1e-14 * c0.abs()).then_some(c0)
+        }
+        None if const_eim => Some(1.0),
+        None => None,
+    };
+    let start_row = |i: usize| {
         let (mu0, eta0, h1, v) = match &start_binary {
             Some(s) => s[(y[i] == 1.0) as usize],
             None => start(y[i]),
         };
         let we = w[i] * h1 * h1 / v;
         let z = eta0 + (y[i] - mu0) / h1;
-        (we, we * z, [0.0; 4])
-    });
+        (we, we * z)
+    };
+    let (h0, g0) = match start_scale {
+        Some(c) => {
+            let out =
+                linalg::fused_pass_rows::<(), _, 0>(design.x.view(), None, |i, _| ([], start_row(i).1, [0.0; 4], ()));
+            (xtwx_prior.clone() * c, out.g)
+        }
+        None => {
+            let (h0, g0, _) = linalg::fused_pass(design.x.view(), None, |i, _| {
+                let (we, s) = start_row(i);
+                (we, s, [0.0; 4])
+            });
+            (h0, g0)
+        }
+    };
     let mut beta = spd_solve(&h0, &g0).ok_or_else(|| {
         FitError::Numerical(
             "the starting values could not be computed (singular X'WX): check for columns with no variation".into(),
         )
     })?;
 
-    let canonical = is_canonical(spec.family, spec.link);
-    let const_eim = constant_eim(spec.family, spec.link);
-    // With a constant expected information, the pass that computes it also gives the first
-    // gradient and objective (the same sums in the same order as a gradient-only pass).
+    // A constant expected information is X' diag(w) X, known from the collinearity check.
     let (fixed_eim, mut cur) = if const_eim {
-        let mut first = pass(&design, &beta, &eng, Info::Expected);
-        first.info = Info::None;
-        (first.h.take(), first)
+        (Some(xtwx_prior), pass(&design, &beta, &eng, Info::None))
     } else {
         (None, pass(&design, &beta, &eng, Info::Expected))
     };
@@ -374,7 +402,7 @@ pub fn fit(mut design: Design, spec: &ModelSpec) -> Result<Fit> {
         for _ in 0..40 {
             let cand: Vec<f64> = beta.iter().zip(&step).map(|(b, s)| b + t * s).collect();
             let (p, fin) = if done {
-                let (p, fin) = final_pass(&design, &cand, &eng, !canonical && !const_eim);
+                let (p, fin) = final_pass(&design, &cand, &eng);
                 (p, Some(fin))
             } else {
                 (pass(&design, &cand, &eng, next_info), None)
@@ -418,26 +446,25 @@ pub fn fit(mut design: Design, spec: &ModelSpec) -> Result<Fit> {
     // Final quantities at the estimates. The observed information is that of the last pass
     // when that pass computed it (Newton finishes at the estimates); the expected information
     // is constant for some models and equal to the observed one for canonical links.
-    let (eta, obs, last_eim) = match last {
-        Some(fin) => (fin.eta, fin.obs, fin.eim),
+    let (eta, obs) = match last {
+        Some(fin) => (fin.eta, fin.obs),
         None => {
             use rayon::prelude::*;
             let eta = linalg::xbeta(design.x.view(), &beta);
             let obs: Vec<Obs> = (0..n).into_par_iter().map(|i| eng.obs(i, eta[i])).collect();
-            (eta, obs, None)
+            (eta, obs)
         }
     };
     let oim = match cur.h.take() {
         Some(h) if cur.info == Info::Observed => h,
         _ => linalg::xtwx(design.x.view(), &obs.iter().map(|o| o.w_o).collect::<Vec<_>>()),
     };
-    let eim = if canonical {
-        oim.clone()
-    } else if let Some(h) = fixed_eim.or(last_eim) {
-        h
-    } else {
-        linalg::xtwx(design.x.view(), &obs.iter().map(|o| o.w_e).collect::<Vec<_>>())
-    };
+    let eim = std::sync::OnceLock::new();
+    if canonical {
+        eim.set(oim.clone()).expect("empty");
+    } else if let Some(h) = fixed_eim {
+        eim.set(h).expect("empty");
+    }
     let deviance: f64 = obs.iter().map(|o| o.dev).sum();
     let pearson_chi2: f64 = obs.iter().map(|o| o.pearson).sum();
     let n_obs = design.n_obs();
@@ -529,37 +556,59 @@ fn not_converged(iterations: usize, history: &[Iteration]) -> crate::Error {
 
 /// Drops columns that are linear combinations of earlier ones (prior-weighted, centred when
 /// the model has an intercept), like Stata's "omitted because of collinearity".
-fn drop_collinear(design: &mut Design, omitted: &mut Vec<Omitted>, notes: &mut Vec<String>) {
+///
+/// Returns the uncentred `X' diag(w) X` of the kept columns (prior weights `w`), which the
+/// check computes anyway: with an intercept it is `C + s s' / sum(w)` from the centred `C`
+/// and the weighted column sums `s` (adding, not cancelling, so accurate to rounding). The fit
+/// uses it for the starting values and as the constant expected information of gamma-log and
+/// gaussian models, instead of a further pass over the rows.
+fn drop_collinear(design: &mut Design, omitted: &mut Vec<Omitted>, notes: &mut Vec<String>) -> Array2<f64> {
     let k = design.k();
     let n = design.n();
     let w: Vec<f64> = design.weights.clone().unwrap_or_else(|| vec![1.0; n]);
     let intercept = design.names.iter().position(|s| s == "(Intercept)");
-    let c = match intercept {
-        Some(_) => {
+    let (c, mut xtwx) = match intercept {
+        Some(ic) => {
             let wsum: f64 = w.iter().sum();
-            let mut means = vec![0.0; k];
+            let mut sums = vec![0.0; k];
             let xs = design.x.as_slice().expect("row-major");
             for (xi, &wi) in xs.chunks_exact(k.max(1)).zip(&w) {
-                for (m, &v) in means.iter_mut().zip(xi) {
+                for (m, &v) in sums.iter_mut().zip(xi) {
                     *m += wi * v;
                 }
             }
-            means.iter_mut().for_each(|m| *m /= wsum);
+            let means: Vec<f64> = sums.iter().map(|m| m / wsum).collect();
             let mut c = linalg::centered_xtwx(design.x.view(), &w, &means);
+            let mut u = c.clone();
+            for a in 0..k {
+                for b in 0..k {
+                    u[[a, b]] = if a == ic && b == ic {
+                        wsum
+                    } else if a == ic {
+                        sums[b]
+                    } else if b == ic {
+                        sums[a]
+                    } else {
+                        c[[a, b]] + sums[a] * sums[b] / wsum
+                    };
+                }
+            }
             // The intercept keeps its place first with unit "variance".
-            let ic = intercept.unwrap();
             for j in 0..k {
                 c[[ic, j]] = 0.0;
                 c[[j, ic]] = 0.0;
             }
             c[[ic, ic]] = 1.0;
-            c
+            (c, u)
         }
-        None => linalg::xtwx(design.x.view(), &w),
+        None => {
+            let c = linalg::xtwx(design.x.view(), &w);
+            (c.clone(), c)
+        }
     };
     let dropped = linalg::collinear_columns(&c, 1e-11);
     if dropped.is_empty() {
-        return;
+        return xtwx;
     }
     for &j in &dropped {
         let term = design.names[j].clone();
@@ -568,6 +617,8 @@ fn drop_collinear(design: &mut Design, omitted: &mut Vec<Omitted>, notes: &mut V
     }
     let keep: Vec<usize> = (0..k).filter(|j| !dropped.contains(j)).collect();
     design.select_columns(&keep);
+    xtwx = Array2::from_shape_fn((keep.len(), keep.len()), |(a, b)| xtwx[[keep[a], keep[b]]]);
+    xtwx
 }
 
 /// For each column made only of zeros and ones, the number of rows with each value and each
