@@ -33,4 +33,47 @@ fn main() {
         r.fast_path
     );
     println!("{secs:.3} s, {:.1} MB/s", bytes / 1e6 / secs);
+    if std::env::var_os("LOAD_DUMP").is_some() {
+        dump(&r);
+    }
+}
+
+/// One SHA-256 line per column (name, label, kind, every value bit for bit, levels and
+/// reference), one for the line numbers and one for the violations: for before/after checks.
+fn dump(r: &migfit::data::load::LoadReport) {
+    use migfit::data::ColumnData;
+    use sha2::{Digest, Sha256};
+    let hex = |h: Sha256| h.finalize().iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let mut h = Sha256::new();
+    for l in &r.dataset.line_numbers {
+        h.update(l.to_le_bytes());
+    }
+    println!("line_numbers {}", hex(h));
+    for c in r.dataset.columns() {
+        let mut h = Sha256::new();
+        h.update(format!("{:?}|", c.label));
+        match &c.data {
+            ColumnData::Numeric(v) => v.iter().for_each(|x| h.update(x.to_bits().to_le_bytes())),
+            ColumnData::Categorical(f) => {
+                f.codes.iter().for_each(|x| h.update(x.to_le_bytes()));
+                h.update(format!("{:?}|{}", f.levels, f.reference));
+            }
+            ColumnData::Text(t) => t.iter().for_each(|x| h.update(format!("{x:?}|"))),
+        }
+        println!("column {} {} {}", c.name, c.data.kind(), hex(h));
+        if std::env::var("LOAD_DUMP_COL").is_ok_and(|n| n == c.name) {
+            for i in 0..c.data.len() {
+                match &c.data {
+                    ColumnData::Numeric(v) => println!("  {} {:?}", r.dataset.line_numbers[i], v[i]),
+                    ColumnData::Categorical(f) => println!("  {} {}", r.dataset.line_numbers[i], f.codes[i]),
+                    ColumnData::Text(t) => println!("  {} {:?}", r.dataset.line_numbers[i], t[i]),
+                }
+            }
+        }
+    }
+    let mut h = Sha256::new();
+    for v in &r.violations {
+        h.update(format!("{v:?}\n"));
+    }
+    println!("violations {} {}", r.violations.len(), hex(h));
 }

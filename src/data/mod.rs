@@ -7,6 +7,7 @@
 pub mod csv;
 pub mod describe;
 pub mod expr;
+mod fastcsv;
 pub mod load;
 pub mod schema;
 pub mod validate;
