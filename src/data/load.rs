@@ -710,8 +710,9 @@ pub fn load_with_schema(path: &Path, opts: &ReadOptions, schema: &Schema) -> Res
         .variables
         .iter()
         .filter(|v| match v.var_type {
-            VarType::Text | VarType::Identifier => false,
-            VarType::Continuous | VarType::Count => true,
+            // Identifiers are numbers unless one value is not (then text, see `convert`).
+            VarType::Text => false,
+            VarType::Continuous | VarType::Count | VarType::Identifier => true,
             _ => v.levels.iter().all(|l| l.all_codes().all(|c| c.as_f64().is_some())),
         })
         .map(|v| v.source().to_string())
@@ -902,38 +903,82 @@ fn convert(
     global_missing: &[Code],
     violations: &mut Vec<Violation>,
 ) -> Column {
-    let n = lines.len();
-    let name = var.name.get_ref().clone();
     let missing = Missing::new(global_missing, &var.missing);
-    let source = var.source();
-    let cell = |i: usize| -> Cell<'_> {
-        match raw.map(|r| &r.data) {
-            None => Cell::Missing,
-            Some(RawData::Num(v)) => missing.num(v[i]),
-            Some(RawData::Str(v)) => v[i].as_deref().map_or(Cell::Missing, |s| missing.text(s)),
-        }
+    let raw_value_labels: &[(f64, String)] = raw.map_or(&[], |r| &r.value_labels);
+    // One monomorphic loop per storage of the raw column.
+    let data = match raw.map(|r| &r.data) {
+        None => convert_cells(var, lines, |_| Cell::Missing, raw_value_labels, violations),
+        Some(RawData::Num(v)) => convert_cells(var, lines, |i| missing.num(v[i]), raw_value_labels, violations),
+        Some(RawData::Str(v)) => convert_cells(
+            var,
+            lines,
+            |i| v[i].as_deref().map_or(Cell::Missing, |s| missing.text(s)),
+            raw_value_labels,
+            violations,
+        ),
     };
+    let _ = code_key;
+    Column { name: var.name.get_ref().clone(), data, label: var.label.clone() }
+}
+
+/// Level lookup of a categorical or binary variable's numeric codes: a table for small whole
+/// codes, a linear scan (first match, as the schema lists them) for the others.
+struct CodeTable {
+    small: [u32; CodeTable::SMALL],
+    codes: Vec<(f64, u32)>,
+}
+
+impl CodeTable {
+    const SMALL: usize = 128;
+    const NONE: u32 = u32::MAX;
+
+    fn new(codes: Vec<(f64, u32)>) -> CodeTable {
+        let mut small = [Self::NONE; Self::SMALL];
+        for &(c, l) in &codes {
+            if c >= 0.0 && c < Self::SMALL as f64 && c.fract() == 0.0 && small[c as usize] == Self::NONE {
+                small[c as usize] = l;
+            }
+        }
+        CodeTable { small, codes }
+    }
+
+    #[inline]
+    fn get(&self, v: f64) -> Option<u32> {
+        if v >= 0.0 && v < Self::SMALL as f64 && v.fract() == 0.0 {
+            let l = self.small[v as usize];
+            return (l != Self::NONE).then_some(l);
+        }
+        self.codes.iter().find(|(c, _)| *c == v).map(|&(_, l)| l)
+    }
+}
+
+fn convert_cells<'a>(
+    var: &VariableSpec,
+    lines: &[u64],
+    cell: impl Fn(usize) -> Cell<'a>,
+    raw_value_labels: &[(f64, String)],
+    violations: &mut Vec<Violation>,
+) -> ColumnData {
+    let n = lines.len();
+    let name = var.name.get_ref();
+    let source = var.source();
     let mut report = |i: usize, rule: Rule, value: String, message: String| {
         violations.push(Violation::new(rule, Some(lines[i]), Some(source.to_string()), Some(value), message));
     };
-    let label = var.label.clone();
     let required = var.required;
-    let raw_value_labels: &[(f64, String)] = raw.map_or(&[], |r| &r.value_labels);
-    let data = match var.var_type {
+    let required_missing = |report: &mut dyn FnMut(usize, Rule, String, String), i: usize| {
+        if required {
+            report(i, Rule::RequiredMissing, String::new(), format!("'{name}' is required but missing"));
+        }
+    };
+    match var.var_type {
         VarType::Continuous | VarType::Count => {
             let mut out = Vec::with_capacity(n);
             let count = var.var_type == VarType::Count;
             for i in 0..n {
                 let v = match cell(i) {
                     Cell::Missing => {
-                        if required {
-                            report(
-                                i,
-                                Rule::RequiredMissing,
-                                String::new(),
-                                format!("'{name}' is required but missing"),
-                            );
-                        }
+                        required_missing(&mut report, i);
                         f64::NAN
                     }
                     Cell::Str(s) => {
@@ -971,7 +1016,6 @@ fn convert(
             ColumnData::Numeric(out)
         }
         VarType::Binary | VarType::Categorical | VarType::Ordinal => {
-            // Linear scans: a variable has a handful of codes, faster than hashing.
             let mut num_codes: Vec<(f64, u32)> = Vec::new();
             let mut str_codes: Vec<(String, u32)> = Vec::new();
             for (li, l) in var.levels.iter().enumerate() {
@@ -986,6 +1030,7 @@ fn convert(
             if binary_plain {
                 num_codes = vec![(0.0, 0), (1.0, 1)];
             }
+            let table = CodeTable::new(num_codes);
             let expected = || -> String {
                 if binary_plain {
                     return "0 or 1".into();
@@ -1000,18 +1045,11 @@ fn convert(
             for i in 0..n {
                 let code = match cell(i) {
                     Cell::Missing => {
-                        if required {
-                            report(
-                                i,
-                                Rule::RequiredMissing,
-                                String::new(),
-                                format!("'{name}' is required but missing"),
-                            );
-                        }
+                        required_missing(&mut report, i);
                         MISSING_CODE
                     }
-                    Cell::Num(v) => match num_codes.iter().find(|(c, _)| *c == v) {
-                        Some((_, l)) => *l,
+                    Cell::Num(v) => match table.get(v) {
+                        Some(l) => l,
                         None => {
                             report(
                                 i,
@@ -1066,39 +1104,57 @@ fn convert(
                 ColumnData::Categorical(Factor { codes, levels, reference })
             }
         }
-        VarType::Identifier | VarType::Text => {
-            let mut out: Vec<Option<String>> = Vec::with_capacity(n);
-            let mut all_numeric = var.var_type == VarType::Identifier;
+        VarType::Identifier => {
+            // Numbers while every value is one (an identifier written as text, e.g. "007",
+            // reads as its number, -0 as 0: the value of its shortest decimal form); text as
+            // soon as one value is not a number.
+            let mut out: Vec<f64> = Vec::with_capacity(n);
+            let mut first_text = None;
             for i in 0..n {
                 let v = match cell(i) {
                     Cell::Missing => {
-                        if required {
-                            report(
-                                i,
-                                Rule::RequiredMissing,
-                                String::new(),
-                                format!("'{name}' is required but missing"),
-                            );
-                        }
-                        None
+                        required_missing(&mut report, i);
+                        f64::NAN
                     }
-                    Cell::Num(v) => Some(super::format_number(v)),
-                    Cell::Str(s) => {
-                        all_numeric = false;
-                        Some(s.to_string())
+                    Cell::Num(v) => v + 0.0,
+                    Cell::Str(_) => {
+                        first_text.get_or_insert(i);
+                        f64::NAN
                     }
                 };
                 out.push(v);
             }
-            if all_numeric {
-                ColumnData::Numeric(
-                    out.iter().map(|s| s.as_deref().and_then(parse_number).unwrap_or(f64::NAN)).collect(),
-                )
-            } else {
-                ColumnData::Text(out)
+            match first_text {
+                None => ColumnData::Numeric(out),
+                Some(first) => ColumnData::Text(
+                    (0..n)
+                        .map(|i| match (i < first, out[i]) {
+                            (true, v) if v.is_nan() => None,
+                            (true, v) => Some(super::format_number(v)),
+                            (false, _) => match cell(i) {
+                                Cell::Missing => None,
+                                Cell::Num(v) => Some(super::format_number(v)),
+                                Cell::Str(s) => Some(s.to_string()),
+                            },
+                        })
+                        .collect(),
+                ),
             }
         }
-    };
-    let _ = code_key;
-    Column { name, data, label }
+        VarType::Text => {
+            let mut out: Vec<Option<String>> = Vec::with_capacity(n);
+            for i in 0..n {
+                let v = match cell(i) {
+                    Cell::Missing => {
+                        required_missing(&mut report, i);
+                        None
+                    }
+                    Cell::Num(v) => Some(super::format_number(v)),
+                    Cell::Str(s) => Some(s.to_string()),
+                };
+                out.push(v);
+            }
+            ColumnData::Text(out)
+        }
+    }
 }
