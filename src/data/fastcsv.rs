@@ -58,6 +58,58 @@ pub fn fast_f64(s: &[u8]) -> Option<f64> {
     Some(if neg { -v } else { v })
 }
 
+/// Parses a plain decimal that starts at `chunk[start]` and ends at a delimiter, a newline or
+/// the end of the chunk: the value and the position of that end. `None` for anything else
+/// (spaces, a carriage return, an exponent, too many digits...): the caller then finds the
+/// field's end and parses it the general way. Same values as [`fast_f64`].
+#[inline]
+fn scan_decimal(chunk: &[u8], start: usize, d: u8) -> Option<(f64, usize)> {
+    let len = chunk.len();
+    let mut i = start;
+    let neg = match chunk.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let mut mant: u64 = 0;
+    let d0 = i;
+    while i < len {
+        let c = chunk[i].wrapping_sub(b'0');
+        if c >= 10 {
+            break;
+        }
+        mant = mant.wrapping_mul(10).wrapping_add(u64::from(c));
+        i += 1;
+    }
+    let mut digits = i - d0;
+    let mut frac = 0;
+    if i < len && chunk[i] == b'.' {
+        i += 1;
+        let f0 = i;
+        while i < len {
+            let c = chunk[i].wrapping_sub(b'0');
+            if c >= 10 {
+                break;
+            }
+            mant = mant.wrapping_mul(10).wrapping_add(u64::from(c));
+            i += 1;
+        }
+        frac = i - f0;
+        digits += frac;
+    }
+    if (i < len && chunk[i] != d && chunk[i] != b'\n') || digits == 0 || digits > 19 || mant > (1u64 << 53) {
+        return None;
+    }
+    let v = mant as f64 / POW10[frac];
+    Some((if neg { -v } else { v }, i))
+}
+
 /// A number as text that parses back to exactly the same value (`-0` keeps its sign).
 fn exact_text(x: f64) -> String {
     if x == 0.0 && x.is_sign_negative() {
@@ -103,13 +155,16 @@ impl Plan<'_> {
 
     /// Parses one chunk (whole lines); `None` if a line is blank or ragged.
     fn chunk(&self, chunk: &[u8]) -> Option<(usize, Vec<Part>)> {
-        let rows = chunk.iter().filter(|&&b| b == b'\n').count() + usize::from(chunk.last() != Some(&b'\n'));
+        let rows = memchr::memchr_iter(b'\n', chunk).count() + usize::from(chunk.last() != Some(&b'\n'));
         let mut cols: Vec<Part> = self
             .numeric
             .iter()
             .map(|&num| if num { Part::Num(Vec::with_capacity(rows)) } else { Part::Str(Vec::with_capacity(rows)) })
             .collect();
         let (d, ncol, len) = (self.delimiter, self.ncol, chunk.len());
+        // After the last column read, the rest of a line is only checked for its field count.
+        let last_read = self.slot_of.iter().rposition(|&k| k != usize::MAX);
+        let skip_tail = d != b'\r' && d != b'\n';
         let mut n = 0usize;
         let mut pos = 0usize;
         while pos < len {
@@ -117,19 +172,49 @@ impl Plan<'_> {
             let mut j = 0usize;
             let mut fs = pos;
             loop {
-                let mut p = fs;
-                while p < len && chunk[p] != d && chunk[p] != b'\n' {
-                    p += 1;
+                if j >= ncol {
+                    return None; // ragged
                 }
+                if skip_tail && last_read.is_some_and(|l| j > l) {
+                    let (rest_end, next) = match memchr::memchr(b'\n', &chunk[fs..]) {
+                        Some(q) => (fs + q, fs + q + 1),
+                        None => (len, len),
+                    };
+                    if memchr::memchr_iter(d, &chunk[fs..rest_end]).count() != ncol - 1 - j {
+                        return None;
+                    }
+                    j = ncol;
+                    pos = next;
+                    break;
+                }
+                let k = self.slot_of[j];
+                // A plain decimal in a numeric column is parsed while it is scanned.
+                if k != usize::MAX && !self.numeric_null {
+                    if let Part::Num(v) = &mut cols[k] {
+                        if let Some((x, p)) = scan_decimal(chunk, fs, d) {
+                            v.push(x);
+                            j += 1;
+                            if p == len || chunk[p] == b'\n' {
+                                pos = p + 1;
+                                break;
+                            }
+                            fs = p + 1;
+                            continue;
+                        }
+                    }
+                }
+                let p = match memchr::memchr2(d, b'\n', &chunk[fs..]) {
+                    Some(q) => fs + q,
+                    None => len,
+                };
                 let eol = p == len || chunk[p] == b'\n';
                 let mut fe = p;
                 if eol && fe > fs && chunk[fe - 1] == b'\r' {
                     fe -= 1;
                 }
-                if j >= ncol || (eol && j == 0 && fe == line_start) {
-                    return None; // ragged, or a blank line
+                if eol && j == 0 && fe == line_start {
+                    return None; // a blank line
                 }
-                let k = self.slot_of[j];
                 if k != usize::MAX {
                     self.field(&mut cols, k, chunk[fs..fe].trim_ascii());
                 }
@@ -346,6 +431,18 @@ mod tests {
                     },
                     "{c} is simple but was not parsed"
                 ),
+            }
+        }
+        for c in cases.iter().filter(|c| !c.contains(',')) {
+            for end in ["", ",x", "\n", "\r\n", " ,"] {
+                let text = format!("{c}{end}");
+                if let Some((x, p)) = scan_decimal(text.as_bytes(), 0, b',') {
+                    assert_eq!(Some(x.to_bits()), c.parse::<f64>().ok().map(f64::to_bits), "{text:?}");
+                    assert_eq!(p, c.len(), "{text:?}");
+                    assert_eq!(Some(x.to_bits()), fast_f64(c.as_bytes()).map(f64::to_bits), "{text:?}");
+                } else {
+                    assert!(fast_f64(c.as_bytes()).is_none() || end.starts_with(['\r', ' ']), "{text:?}");
+                }
             }
         }
         // Every value written with up to 4 decimals round-trips bit for bit.
