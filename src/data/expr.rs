@@ -879,39 +879,85 @@ fn recode(v: Value, rules: &[(Vec<String>, String)], n: usize, e: &Expr) -> Resu
             })
             .map(|r| r.1.as_str())
     };
-    let strings: Vec<Option<String>> = match to_vec(v, n) {
-        Value::Num(x) => x.iter().map(|v| if v.is_nan() { None } else { Some(format_number(*v)) }).collect(),
-        Value::Cat(f) => f
-            .codes
-            .iter()
-            .map(|&c| if c == MISSING_CODE { None } else { Some(f.levels[c as usize].name.clone()) })
-            .collect(),
-        Value::Text(t) => t,
+    // Each row's value as text, through the distinct values: `keys[i]` indexes `distinct`
+    // (in order of first appearance), or is MISSING_CODE.
+    let (keys, distinct): (Vec<u32>, Vec<String>) = match to_vec(v, n) {
+        Value::Num(x) => {
+            let mut index: std::collections::HashMap<u64, u32> = std::collections::HashMap::new();
+            let mut distinct = Vec::new();
+            let keys = x
+                .iter()
+                .map(|v| {
+                    if v.is_nan() {
+                        return MISSING_CODE;
+                    }
+                    *index.entry(v.to_bits()).or_insert_with(|| {
+                        distinct.push(format_number(*v));
+                        distinct.len() as u32 - 1
+                    })
+                })
+                .collect();
+            (keys, distinct)
+        }
+        Value::Cat(f) => {
+            // Only the levels some row takes count (as if each row's level name were written out).
+            let mut slot = vec![MISSING_CODE; f.levels.len()];
+            let mut distinct = Vec::new();
+            let keys = f
+                .codes
+                .iter()
+                .map(|&c| {
+                    if c == MISSING_CODE {
+                        return MISSING_CODE;
+                    }
+                    let s = &mut slot[c as usize];
+                    if *s == MISSING_CODE {
+                        distinct.push(f.levels[c as usize].name.clone());
+                        *s = distinct.len() as u32 - 1;
+                    }
+                    *s
+                })
+                .collect();
+            (keys, distinct)
+        }
+        Value::Text(t) => {
+            let mut index: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+            let mut distinct: Vec<String> = Vec::new();
+            let keys = t
+                .iter()
+                .map(|s| match s {
+                    None => MISSING_CODE,
+                    Some(s) => *index.entry(s.as_str()).or_insert_with(|| {
+                        distinct.push(s.clone());
+                        distinct.len() as u32 - 1
+                    }),
+                })
+                .collect();
+            (keys, distinct)
+        }
         _ => return Err(format!("in {e}: recode() needs a variable")),
     };
-    let out: Vec<Option<String>> =
-        strings.into_iter().map(|s| s.map(|s| lookup(&s).map(str::to_string).unwrap_or(s))).collect();
-    let nums: Option<Vec<f64>> =
-        out.iter().map(|s| s.as_deref().map_or(Some(f64::NAN), crate::data::csv::parse_number)).collect();
+    let out: Vec<String> = distinct.into_iter().map(|s| lookup(&s).map(str::to_string).unwrap_or(s)).collect();
+    let nums: Option<Vec<f64>> = out.iter().map(|s| crate::data::csv::parse_number(s)).collect();
     if let Some(nums) = nums {
-        return Ok(Value::Num(nums));
+        return Ok(Value::Num(
+            keys.iter().map(|&k| if k == MISSING_CODE { f64::NAN } else { nums[k as usize] }).collect(),
+        ));
     }
     // Levels in the order the rules name them, then the remaining values in sorted order.
     let mut names: Vec<String> = Vec::new();
     for (_, to) in rules {
-        if !names.contains(to) && out.iter().flatten().any(|s| s == to) {
+        if !names.contains(to) && out.contains(to) {
             names.push(to.clone());
         }
     }
-    let mut rest: Vec<&String> = out.iter().flatten().filter(|s| !names.contains(s)).collect();
+    let mut rest: Vec<&String> = out.iter().filter(|s| !names.contains(s)).collect();
     rest.sort();
     rest.dedup();
     let rest: Vec<String> = rest.into_iter().cloned().collect();
     names.extend(rest);
-    let codes = out
-        .iter()
-        .map(|s| s.as_ref().map_or(MISSING_CODE, |s| names.iter().position(|n| n == s).unwrap_or(0) as u32))
-        .collect();
+    let code_of: Vec<u32> = out.iter().map(|s| names.iter().position(|n| n == s).unwrap_or(0) as u32).collect();
+    let codes = keys.iter().map(|&k| if k == MISSING_CODE { MISSING_CODE } else { code_of[k as usize] }).collect();
     Ok(Value::Cat(Factor { codes, levels: names.into_iter().map(Level::new).collect(), reference: 0 }))
 }
 

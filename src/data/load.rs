@@ -786,7 +786,7 @@ pub fn apply_schema(raw: RawTable, schema: &Schema) -> Result<LoadReport, Error>
     if let (Some(u), Some(src)) = (&schema.universe, &schema.dataset.universe) {
         let keep = expr::eval_filter(u, &ds)
             .map_err(|m| schema_err(schema.line_of(src.span().start), format!("universe: {m}")))?;
-        ds = ds.filter_rows(&keep);
+        ds.retain_rows(&keep);
     }
     for (spec, e) in schema.derived.iter().zip(&schema.derived_exprs) {
         let name = spec.name.get_ref();
