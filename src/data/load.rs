@@ -754,29 +754,42 @@ pub fn apply_schema(raw: RawTable, schema: &Schema) -> Result<LoadReport, Error>
             "the file has a header but no data rows".into(),
         ));
     }
-    let mut ds = Dataset::new(raw.source.clone(), raw.line_numbers.clone());
-    for var in &schema.variables {
-        let col = raw.column(var.source());
-        if col.is_none() && !structural_failure {
-            let hint = super::closest(
-                var.source(),
-                raw.header.iter().chain(raw.columns.iter().map(|c| &c.name)).map(|s| s.as_str()),
-            )
-            .map(|h| format!(" (did you mean '{h}'?)"))
-            .unwrap_or_default();
-            violations.push(Violation::new(
-                Rule::MissingColumn,
-                None,
-                Some(var.source().to_string()),
-                None,
-                format!(
-                    "the schema's variable '{}' reads column '{}', which the file does not have{hint}",
-                    var.name.get_ref(),
-                    var.source()
-                ),
-            ));
-        }
-        let column = convert(var, col, &raw.line_numbers, &schema.dataset.missing, &mut violations);
+    // Variables convert independently: in parallel, their violations kept in schema order.
+    use rayon::prelude::*;
+    let converted: Vec<(Column, Vec<Violation>)> = schema
+        .variables
+        .par_iter()
+        .map(|var| {
+            let mut found = Vec::new();
+            let col = raw.column(var.source());
+            if col.is_none() && !structural_failure {
+                let hint = super::closest(
+                    var.source(),
+                    raw.header.iter().chain(raw.columns.iter().map(|c| &c.name)).map(|s| s.as_str()),
+                )
+                .map(|h| format!(" (did you mean '{h}'?)"))
+                .unwrap_or_default();
+                found.push(Violation::new(
+                    Rule::MissingColumn,
+                    None,
+                    Some(var.source().to_string()),
+                    None,
+                    format!(
+                        "the schema's variable '{}' reads column '{}', which the file does not have{hint}",
+                        var.name.get_ref(),
+                        var.source()
+                    ),
+                ));
+            }
+            let column = convert(var, col, &raw.line_numbers, &schema.dataset.missing, &mut found);
+            (column, found)
+        })
+        .collect();
+    let RawTable { source, line_numbers, columns, .. } = raw;
+    drop(columns); // before the derived variables are computed: peak memory
+    let mut ds = Dataset::new(source, line_numbers);
+    for (column, mut found) in converted {
+        violations.append(&mut found);
         ds.push(column);
     }
 
