@@ -119,19 +119,13 @@ fn exact_text(x: f64) -> String {
     }
 }
 
-/// Column values of one chunk.
-enum Part {
-    Num(Vec<f64>),
+/// Where one chunk's values of one wanted column go.
+enum Sink<'s> {
+    /// This chunk's rows of a numeric column (`NaN` = missing), and the values that are not
+    /// numbers, by row within the chunk.
+    Num(&'s mut [f64], Vec<(usize, String)>),
+    /// A text column.
     Str(Vec<Option<String>>),
-}
-
-impl Part {
-    fn into_strings(self) -> Vec<Option<String>> {
-        match self {
-            Part::Str(v) => v,
-            Part::Num(v) => v.into_iter().map(|x| if x.is_nan() { None } else { Some(exact_text(x)) }).collect(),
-        }
-    }
 }
 
 /// How the fields of a chunk are read.
@@ -140,8 +134,6 @@ struct Plan<'a> {
     ncol: usize,
     /// File column -> output slot, or `usize::MAX` for a column not read.
     slot_of: Vec<usize>,
-    /// Per output slot: parse as numbers?
-    numeric: Vec<bool>,
     nulls: Vec<&'a [u8]>,
     /// Whether some null token is itself a plain decimal (then nulls are checked first).
     numeric_null: bool,
@@ -153,21 +145,19 @@ impl Plan<'_> {
         self.nulls.iter().any(|n| *n == f)
     }
 
-    /// Parses one chunk (whole lines); `None` if a line is blank or ragged.
-    fn chunk(&self, chunk: &[u8]) -> Option<(usize, Vec<Part>)> {
-        let rows = memchr::memchr_iter(b'\n', chunk).count() + usize::from(chunk.last() != Some(&b'\n'));
-        let mut cols: Vec<Part> = self
-            .numeric
-            .iter()
-            .map(|&num| if num { Part::Num(Vec::with_capacity(rows)) } else { Part::Str(Vec::with_capacity(rows)) })
-            .collect();
+    /// Parses one chunk of `rows` whole lines into `sinks`; `None` if a line is blank or
+    /// ragged (or the chunk does not hold `rows` lines).
+    fn chunk(&self, chunk: &[u8], rows: usize, sinks: &mut [Sink]) -> Option<()> {
         let (d, ncol, len) = (self.delimiter, self.ncol, chunk.len());
         // After the last column read, the rest of a line is only checked for its field count.
         let last_read = self.slot_of.iter().rposition(|&k| k != usize::MAX);
         let skip_tail = d != b'\r' && d != b'\n';
-        let mut n = 0usize;
+        let mut r = 0usize;
         let mut pos = 0usize;
         while pos < len {
+            if r >= rows {
+                return None;
+            }
             let line_start = pos;
             let mut j = 0usize;
             let mut fs = pos;
@@ -190,9 +180,9 @@ impl Plan<'_> {
                 let k = self.slot_of[j];
                 // A plain decimal in a numeric column is parsed while it is scanned.
                 if k != usize::MAX && !self.numeric_null {
-                    if let Part::Num(v) = &mut cols[k] {
+                    if let Sink::Num(out, _) = &mut sinks[k] {
                         if let Some((x, p)) = scan_decimal(chunk, fs, d) {
-                            v.push(x);
+                            out[r] = x;
                             j += 1;
                             if p == len || chunk[p] == b'\n' {
                                 pos = p + 1;
@@ -216,7 +206,7 @@ impl Plan<'_> {
                     return None; // a blank line
                 }
                 if k != usize::MAX {
-                    self.field(&mut cols, k, chunk[fs..fe].trim_ascii());
+                    self.field(&mut sinks[k], r, chunk[fs..fe].trim_ascii());
                 }
                 j += 1;
                 if eol {
@@ -228,38 +218,33 @@ impl Plan<'_> {
             if j != ncol {
                 return None;
             }
-            n += 1;
+            r += 1;
         }
-        Some((n, cols))
+        (r == rows).then_some(())
     }
 
     #[inline]
-    fn field(&self, cols: &mut [Part], k: usize, f: &[u8]) {
-        match &mut cols[k] {
-            Part::Num(v) => {
-                if !self.numeric_null {
-                    if let Some(x) = fast_f64(f) {
-                        v.push(x);
-                        return;
+    fn field(&self, sink: &mut Sink, r: usize, f: &[u8]) {
+        match sink {
+            Sink::Num(out, texts) => {
+                out[r] = if !self.numeric_null && fast_f64(f).is_some() {
+                    fast_f64(f).unwrap_or(f64::NAN)
+                } else if self.is_null(f) {
+                    f64::NAN
+                } else {
+                    // from_utf8 cannot fail: each chunk was checked.
+                    match std::str::from_utf8(f).ok().and_then(parse_number) {
+                        Some(x) => x,
+                        None => {
+                            // Not a number: the column becomes text (the schema then reports
+                            // the exact cell).
+                            texts.push((r, String::from_utf8_lossy(f).into_owned()));
+                            f64::NAN
+                        }
                     }
-                }
-                if self.is_null(f) {
-                    v.push(f64::NAN);
-                    return;
-                }
-                // from_utf8 cannot fail: each chunk was checked.
-                match std::str::from_utf8(f).ok().and_then(parse_number) {
-                    Some(x) => v.push(x),
-                    None => {
-                        // Not a number: this chunk of the column becomes text (the schema then
-                        // reports the exact cell). Parsed numbers keep their exact value.
-                        let mut strings = std::mem::replace(&mut cols[k], Part::Num(Vec::new())).into_strings();
-                        strings.push(Some(String::from_utf8_lossy(f).into_owned()));
-                        cols[k] = Part::Str(strings);
-                    }
-                }
+                };
             }
-            Part::Str(v) => v.push(if self.is_null(f) { None } else { Some(String::from_utf8_lossy(f).into_owned()) }),
+            Sink::Str(v) => v.push(if self.is_null(f) { None } else { Some(String::from_utf8_lossy(f).into_owned()) }),
         }
     }
 }
@@ -328,52 +313,85 @@ pub(crate) fn read(
     nulls.extend(dots.iter().map(|d| &d[..]));
     nulls.extend(null_tokens.iter().map(|t| t.as_bytes()));
     let numeric_null = nulls.iter().any(|n| fast_f64(n).is_some());
-    let plan = Plan { delimiter, ncol, slot_of, numeric: wanted.iter().map(|w| w.1).collect(), nulls, numeric_null };
+    let plan = Plan { delimiter, ncol, slot_of, nulls, numeric_null };
 
     let threads = rayon::current_num_threads().max(1);
     let target = (body.len() / (CHUNKS_PER_THREAD * threads)).max(MIN_CHUNK);
     let bounds = chunk_bounds(body, target);
-    let parts: Vec<Option<(usize, Vec<Part>)>> = bounds
+    // Pass 1: check each chunk and count its lines, so that every chunk knows where its rows go.
+    let rows: Vec<Option<usize>> = bounds
         .par_iter()
         .map(|&(s, e)| {
             let chunk = &body[s..e];
             if chunk.contains(&b'"') || std::str::from_utf8(chunk).is_err() {
                 return None;
             }
-            plan.chunk(chunk)
+            Some(memchr::memchr_iter(b'\n', chunk).count() + usize::from(chunk.last() != Some(&b'\n')))
         })
         .collect();
-    let mut n = 0usize;
-    let mut by_col: Vec<Vec<Part>> = (0..wanted.len()).map(|_| Vec::with_capacity(parts.len())).collect();
-    for p in parts {
-        let (rows, cols) = p?;
-        n += rows;
-        for (k, c) in cols.into_iter().enumerate() {
-            by_col[k].push(c);
-        }
-    }
+    let rows: Vec<usize> = rows.into_iter().collect::<Option<_>>()?;
+    let n: usize = rows.iter().sum();
     if n == 0 {
         return None;
     }
-    // Concatenate column by column, freeing the pieces as they are copied.
-    let mut columns = Vec::with_capacity(wanted.len());
-    for (k, pieces) in by_col.into_iter().enumerate() {
-        let data = if pieces.iter().all(|p| matches!(p, Part::Num(_))) {
-            let mut v = Vec::with_capacity(n);
-            for p in pieces {
-                if let Part::Num(x) = p {
-                    v.extend_from_slice(&x);
+    // Pass 2: parse each chunk straight into its rows of the full-length numeric columns.
+    let mut numeric: Vec<Option<Vec<f64>>> = wanted.iter().map(|&(_, num)| num.then(|| vec![0.0; n])).collect();
+    let mut rest: Vec<Option<&mut [f64]>> = numeric.iter_mut().map(|c| c.as_deref_mut()).collect();
+    let mut jobs: Vec<(&[u8], usize, Vec<Sink>)> = Vec::with_capacity(bounds.len());
+    for (&(s, e), &r) in bounds.iter().zip(&rows) {
+        let mut sinks = Vec::with_capacity(rest.len());
+        for slot in rest.iter_mut() {
+            match slot.take() {
+                Some(c) => {
+                    let (mine, later) = c.split_at_mut(r);
+                    *slot = Some(later);
+                    sinks.push(Sink::Num(mine, Vec::new()));
                 }
+                None => sinks.push(Sink::Str(Vec::with_capacity(r))),
             }
-            RawData::Num(v)
-        } else {
-            let mut v = Vec::with_capacity(n);
-            for p in pieces {
-                v.extend(p.into_strings());
+        }
+        jobs.push((&body[s..e], r, sinks));
+    }
+    let results: Vec<Option<Vec<Sink>>> = jobs
+        .into_par_iter()
+        .map(|(chunk, r, mut sinks)| {
+            plan.chunk(chunk, r, &mut sinks)?;
+            Some(sinks)
+        })
+        .collect();
+    let mut texts: Vec<Vec<(usize, String)>> = (0..wanted.len()).map(|_| Vec::new()).collect();
+    let mut strs: Vec<Vec<Option<String>>> = (0..wanted.len()).map(|_| Vec::new()).collect();
+    let mut offset = 0;
+    for (res, &r) in results.into_iter().zip(&rows) {
+        for (k, sink) in res?.into_iter().enumerate() {
+            match sink {
+                Sink::Num(_, t) => texts[k].extend(t.into_iter().map(|(i, s)| (offset + i, s))),
+                Sink::Str(v) => strs[k].extend(v),
             }
-            RawData::Str(v)
+        }
+        offset += r;
+    }
+    let mut columns = Vec::with_capacity(wanted.len());
+    for (k, &(i, _)) in wanted.iter().enumerate() {
+        let data = match numeric[k].take() {
+            Some(v) if texts[k].is_empty() => RawData::Num(v),
+            Some(v) => {
+                // A column with a value that is not a number is text; numbers keep their exact value.
+                let mut t = std::mem::take(&mut texts[k]).into_iter().peekable();
+                RawData::Str(
+                    v.into_iter()
+                        .enumerate()
+                        .map(|(row, x)| match t.next_if(|(r, _)| *r == row) {
+                            Some((_, s)) => Some(s),
+                            None if x.is_nan() => None,
+                            None => Some(exact_text(x)),
+                        })
+                        .collect(),
+                )
+            }
+            None => RawData::Str(std::mem::take(&mut strs[k])),
         };
-        columns.push(RawColumn { name: header[wanted[k].0].clone(), data, label: None, value_labels: Vec::new() });
+        columns.push(RawColumn { name: header[i].clone(), data, label: None, value_labels: Vec::new() });
     }
     Some(RawTable {
         source: display.to_string(),
