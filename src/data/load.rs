@@ -921,7 +921,10 @@ fn convert(
     // One monomorphic loop per storage of the raw column.
     let data = match raw.map(|r| &r.data) {
         None => convert_cells(var, lines, |_| Cell::Missing, raw_value_labels, violations),
-        Some(RawData::Num(v)) => convert_cells(var, lines, |i| missing.num(v[i]), raw_value_labels, violations),
+        Some(RawData::Num(v)) => match convert_clean(var, v, &missing, raw_value_labels) {
+            Some(data) => data,
+            None => convert_cells(var, lines, |i| missing.num(v[i]), raw_value_labels, violations),
+        },
         Some(RawData::Str(v)) => convert_cells(
             var,
             lines,
@@ -972,6 +975,121 @@ impl CodeTable {
             return (l != Self::NONE).then_some(l);
         }
         self.codes.iter().find(|(c, _)| *c == v).map(|&(_, l)| l)
+    }
+}
+
+/// The numeric codes (as a lookup table) and text codes of a categorical or binary variable,
+/// and whether it is a plain 0/1 binary without levels.
+fn level_codes(var: &VariableSpec) -> (CodeTable, Vec<(String, u32)>, bool) {
+    let mut num_codes: Vec<(f64, u32)> = Vec::new();
+    let mut str_codes: Vec<(String, u32)> = Vec::new();
+    for (li, l) in var.levels.iter().enumerate() {
+        for c in l.all_codes() {
+            match c {
+                Code::Str(s) if parse_number(s).is_none() => str_codes.push((s.clone(), li as u32)),
+                c => num_codes.push((c.as_f64().unwrap_or(f64::NAN), li as u32)),
+            }
+        }
+    }
+    let binary_plain = var.var_type == VarType::Binary && var.levels.is_empty();
+    if binary_plain {
+        num_codes = vec![(0.0, 0), (1.0, 1)];
+    }
+    (CodeTable::new(num_codes), str_codes, binary_plain)
+}
+
+/// The column of a categorical or binary variable from its level codes.
+fn codes_to_data(
+    var: &VariableSpec,
+    codes: Vec<u32>,
+    binary_plain: bool,
+    raw_value_labels: &[(f64, String)],
+) -> ColumnData {
+    if var.var_type == VarType::Binary {
+        let values: Vec<f64> = if binary_plain {
+            vec![0.0, 1.0]
+        } else {
+            var.levels.iter().map(|l| l.value.unwrap_or(f64::NAN)).collect()
+        };
+        ColumnData::Numeric(
+            codes.iter().map(|&c| if c == MISSING_CODE { f64::NAN } else { values[c as usize] }).collect(),
+        )
+    } else {
+        let levels = var
+            .levels
+            .iter()
+            .map(|l| {
+                let first = l.all_codes().next().and_then(|c| c.as_f64());
+                let file_label =
+                    first.and_then(|c| raw_value_labels.iter().find(|(v, _)| *v == c).map(|(_, s)| s.clone()));
+                Level { name: l.name.clone(), label: l.label.clone().or(file_label), label_zh: l.label_zh.clone() }
+            })
+            .collect();
+        let reference = var.reference.as_ref().and_then(|r| reference_index(&var.levels, r.get_ref())).unwrap_or(0);
+        ColumnData::Categorical(Factor { codes, levels, reference })
+    }
+}
+
+/// The common case of a numeric raw column in which no cell breaks a rule: one tight loop, no
+/// per-cell dispatch. `None` as soon as a cell would be reported (then the general loop
+/// converts the column and reports every cell).
+fn convert_clean(
+    var: &VariableSpec,
+    raw: &[f64],
+    missing: &Missing,
+    raw_value_labels: &[(f64, String)],
+) -> Option<ColumnData> {
+    let is_missing = |x: f64| x.is_nan() || missing.nums.contains(&x);
+    let required = var.required;
+    match var.var_type {
+        VarType::Continuous | VarType::Count => {
+            let count = var.var_type == VarType::Count;
+            let [lo, hi] = var.range.unwrap_or([f64::NEG_INFINITY, f64::INFINITY]);
+            let mut out = Vec::with_capacity(raw.len());
+            for &x in raw {
+                out.push(if is_missing(x) {
+                    if required {
+                        return None;
+                    }
+                    f64::NAN
+                } else if (count && (x < 0.0 || !is_whole(x))) || x < lo || x > hi {
+                    return None;
+                } else {
+                    x
+                });
+            }
+            Some(ColumnData::Numeric(out))
+        }
+        VarType::Identifier => {
+            let mut out = Vec::with_capacity(raw.len());
+            for &x in raw {
+                out.push(if is_missing(x) {
+                    if required {
+                        return None;
+                    }
+                    f64::NAN
+                } else {
+                    x + 0.0
+                });
+            }
+            Some(ColumnData::Numeric(out))
+        }
+        VarType::Binary | VarType::Categorical | VarType::Ordinal => {
+            let (table, _, binary_plain) = level_codes(var);
+            let mut codes = Vec::with_capacity(raw.len());
+            for &x in raw {
+                codes.push(if is_missing(x) {
+                    if required {
+                        return None;
+                    }
+                    MISSING_CODE
+                } else {
+                    table.get(x)?
+                });
+            }
+            Some(codes_to_data(var, codes, binary_plain, raw_value_labels))
+        }
+        VarType::Text => None,
     }
 }
 
@@ -1039,21 +1157,7 @@ fn convert_cells<'a>(
             ColumnData::Numeric(out)
         }
         VarType::Binary | VarType::Categorical | VarType::Ordinal => {
-            let mut num_codes: Vec<(f64, u32)> = Vec::new();
-            let mut str_codes: Vec<(String, u32)> = Vec::new();
-            for (li, l) in var.levels.iter().enumerate() {
-                for c in l.all_codes() {
-                    match c {
-                        Code::Str(s) if parse_number(s).is_none() => str_codes.push((s.clone(), li as u32)),
-                        c => num_codes.push((c.as_f64().unwrap_or(f64::NAN), li as u32)),
-                    }
-                }
-            }
-            let binary_plain = var.var_type == VarType::Binary && var.levels.is_empty();
-            if binary_plain {
-                num_codes = vec![(0.0, 0), (1.0, 1)];
-            }
-            let table = CodeTable::new(num_codes);
+            let (table, str_codes, binary_plain) = level_codes(var);
             let expected = || -> String {
                 if binary_plain {
                     return "0 or 1".into();
@@ -1098,34 +1202,7 @@ fn convert_cells<'a>(
                 };
                 codes.push(code);
             }
-            if var.var_type == VarType::Binary {
-                let values: Vec<f64> = if binary_plain {
-                    vec![0.0, 1.0]
-                } else {
-                    var.levels.iter().map(|l| l.value.unwrap_or(f64::NAN)).collect()
-                };
-                ColumnData::Numeric(
-                    codes.iter().map(|&c| if c == MISSING_CODE { f64::NAN } else { values[c as usize] }).collect(),
-                )
-            } else {
-                let levels = var
-                    .levels
-                    .iter()
-                    .map(|l| {
-                        let first = l.all_codes().next().and_then(|c| c.as_f64());
-                        let file_label =
-                            first.and_then(|c| raw_value_labels.iter().find(|(v, _)| *v == c).map(|(_, s)| s.clone()));
-                        Level {
-                            name: l.name.clone(),
-                            label: l.label.clone().or(file_label),
-                            label_zh: l.label_zh.clone(),
-                        }
-                    })
-                    .collect();
-                let reference =
-                    var.reference.as_ref().and_then(|r| reference_index(&var.levels, r.get_ref())).unwrap_or(0);
-                ColumnData::Categorical(Factor { codes, levels, reference })
-            }
+            codes_to_data(var, codes, binary_plain, raw_value_labels)
         }
         VarType::Identifier => {
             // Numbers while every value is one (an identifier written as text, e.g. "007",
