@@ -98,37 +98,40 @@ pub fn ensure_data() -> PathBuf {
 /// Stand-in design matrix: numeric regressors and treatment dummies, column-major, listwise.
 pub fn design_matrix(ds: &Dataset, terms: &[&str]) -> (Vec<f64>, usize, usize) {
     let n = ds.n_rows();
+    let cols: Vec<&ColumnData> = terms.iter().map(|t| &ds.column(t).unwrap().data).collect();
     let mut keep = vec![true; n];
-    for t in terms {
-        let c = &ds.column(t).unwrap().data;
-        for (i, k) in keep.iter_mut().enumerate() {
-            *k &= !c.is_missing(i);
-        }
-    }
-    let rows: Vec<usize> = (0..n).filter(|&i| keep[i]).collect();
-    let mut x = Vec::new();
-    let mut p = 0;
-    x.extend(std::iter::repeat_n(1.0, rows.len()));
-    p += 1;
-    for t in terms {
-        match &ds.column(t).unwrap().data {
-            ColumnData::Numeric(v) => {
-                x.extend(rows.iter().map(|&i| v[i]));
-                p += 1;
-            }
-            ColumnData::Categorical(f) => {
-                for l in 0..f.levels.len() {
-                    if l == f.reference {
-                        continue;
-                    }
-                    x.extend(rows.iter().map(|&i| f64::from(f.codes[i] != MISSING_CODE && f.codes[i] as usize == l)));
-                    p += 1;
-                }
-            }
+    for c in &cols {
+        match c {
+            ColumnData::Numeric(v) => keep.iter_mut().zip(v).for_each(|(k, x)| *k &= !x.is_nan()),
+            ColumnData::Categorical(f) => keep.iter_mut().zip(&f.codes).for_each(|(k, c)| *k &= *c != MISSING_CODE),
             ColumnData::Text(_) => panic!("text term"),
         }
     }
-    (x, rows.len(), p)
+    let rows: Vec<usize> = (0..n).filter(|&i| keep[i]).collect();
+    let m = rows.len();
+    let p = 1 + cols
+        .iter()
+        .map(|c| match c {
+            ColumnData::Categorical(f) => f.levels.len() - usize::from(f.reference < f.levels.len()),
+            _ => 1,
+        })
+        .sum::<usize>();
+    let mut x = Vec::with_capacity(m * p);
+    x.resize(m, 1.0);
+    for c in &cols {
+        match c {
+            ColumnData::Numeric(v) => x.extend(rows.iter().map(|&i| v[i])),
+            ColumnData::Categorical(f) => {
+                let codes: Vec<u32> = rows.iter().map(|&i| f.codes[i]).collect();
+                for l in (0..f.levels.len() as u32).filter(|&l| l as usize != f.reference) {
+                    x.extend(codes.iter().map(|&c| f64::from(u8::from(c == l))));
+                }
+            }
+            ColumnData::Text(_) => unreachable!(),
+        }
+    }
+    debug_assert_eq!(x.len(), m * p);
+    (x, m, p)
 }
 
 pub const TERMS: &[&str] = &[

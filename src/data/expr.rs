@@ -683,6 +683,27 @@ pub fn eval(e: &Expr, ds: &Dataset) -> Result<Value, String> {
     })
 }
 
+/// Columns at least this long are computed element-wise in parallel (same values, any thread count).
+const PAR_MIN: usize = 1 << 15;
+
+fn pmap(x: &[f64], f: impl Fn(f64) -> f64 + Sync + Send) -> Vec<f64> {
+    use rayon::prelude::*;
+    if x.len() >= PAR_MIN {
+        x.par_iter().map(|&v| f(v)).collect()
+    } else {
+        x.iter().map(|&v| f(v)).collect()
+    }
+}
+
+fn pmap2(x: &[f64], y: &[f64], f: impl Fn(f64, f64) -> f64 + Sync + Send) -> Vec<f64> {
+    use rayon::prelude::*;
+    if x.len() >= PAR_MIN {
+        x.par_iter().zip(y).map(|(&a, &b)| f(a, b)).collect()
+    } else {
+        x.iter().zip(y).map(|(&a, &b)| f(a, b)).collect()
+    }
+}
+
 fn to_vec(v: Value, n: usize) -> Value {
     match v {
         Value::Scalar(x) => Value::Num(vec![x; n]),
@@ -701,7 +722,7 @@ fn num_operand(v: Value, e: &Expr) -> Result<Value, String> {
 fn truth(v: Value, e: &Expr) -> Result<Value, String> {
     let v = num_operand(v, e)?;
     Ok(match v {
-        Value::Num(x) => Value::Num(x.into_iter().map(|x| if x.is_nan() { x } else { f64::from(x != 0.0) }).collect()),
+        Value::Num(x) => Value::Num(pmap(&x, |x| if x.is_nan() { x } else { f64::from(x != 0.0) })),
         Value::Scalar(x) => Value::Scalar(if x.is_nan() { x } else { f64::from(x != 0.0) }),
         other => other,
     })
@@ -715,23 +736,23 @@ fn clean(x: f64) -> f64 {
     }
 }
 
-fn map1(v: Value, _what: &str, f: impl Fn(f64) -> f64, e: &Expr) -> Result<Value, String> {
+fn map1(v: Value, _what: &str, f: impl Fn(f64) -> f64 + Sync + Send, e: &Expr) -> Result<Value, String> {
     Ok(match num_operand(v, e)? {
-        Value::Num(x) => Value::Num(x.into_iter().map(|x| clean(f(x))).collect()),
+        Value::Num(x) => Value::Num(pmap(&x, |x| clean(f(x)))),
         Value::Scalar(x) => Value::Scalar(clean(f(x))),
         _ => unreachable!(),
     })
 }
 
-fn arith(a: Value, b: Value, n: usize, e: &Expr, f: impl Fn(f64, f64) -> f64) -> Result<Value, String> {
+fn arith(a: Value, b: Value, n: usize, e: &Expr, f: impl Fn(f64, f64) -> f64 + Sync + Send) -> Result<Value, String> {
     let (a, b) = (num_operand(a, e)?, num_operand(b, e)?);
     Ok(match (a, b) {
         (Value::Scalar(x), Value::Scalar(y)) => Value::Scalar(clean(f(x, y))),
-        (Value::Num(x), Value::Scalar(y)) => Value::Num(x.into_iter().map(|x| clean(f(x, y))).collect()),
-        (Value::Scalar(x), Value::Num(y)) => Value::Num(y.into_iter().map(|y| clean(f(x, y))).collect()),
+        (Value::Num(x), Value::Scalar(y)) => Value::Num(pmap(&x, |x| clean(f(x, y)))),
+        (Value::Scalar(x), Value::Num(y)) => Value::Num(pmap(&y, |y| clean(f(x, y)))),
         (Value::Num(x), Value::Num(y)) => {
             debug_assert_eq!(x.len(), n);
-            Value::Num(x.iter().zip(&y).map(|(x, y)| clean(f(*x, *y))).collect())
+            Value::Num(pmap2(&x, &y, |x, y| clean(f(x, y))))
         }
         _ => unreachable!(),
     })
@@ -844,7 +865,11 @@ fn call(name: &str, args: &[Expr], ds: &Dataset, e: &Expr) -> Result<Value, Stri
 /// named `Q1` … `Qk` with `Q1` the reference.
 pub fn xtile(x: &[f64], k: usize) -> Factor {
     let mut sorted: Vec<f64> = x.iter().copied().filter(|v| !v.is_nan()).collect();
-    sorted.sort_by(f64::total_cmp);
+    {
+        use rayon::prelude::*;
+        // Stable, and equal keys under total_cmp are the same bits: the same order as sort_by.
+        sorted.par_sort_by(f64::total_cmp);
+    }
     let m = sorted.len();
     let mut cuts = Vec::with_capacity(k - 1);
     if m > 0 {
