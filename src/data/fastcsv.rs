@@ -54,7 +54,8 @@ pub fn fast_f64(s: &[u8]) -> Option<f64> {
     if i != s.len() || digits + frac == 0 || digits + frac > 19 || frac > 22 || mant > (1u64 << 53) {
         return None;
     }
-    let v = mant as f64 / POW10[frac];
+    // mant <= 2^53: a signed conversion (one instruction) is exact.
+    let v = (mant as i64) as f64 / POW10[frac];
     Some(if neg { -v } else { v })
 }
 
@@ -106,7 +107,8 @@ fn scan_decimal(chunk: &[u8], start: usize, d: u8) -> Option<(f64, usize)> {
     if (i < len && chunk[i] != d && chunk[i] != b'\n') || digits == 0 || digits > 19 || mant > (1u64 << 53) {
         return None;
     }
-    let v = mant as f64 / POW10[frac];
+    // mant <= 2^53: a signed conversion (one instruction) is exact.
+    let v = (mant as i64) as f64 / POW10[frac];
     Some((if neg { -v } else { v }, i))
 }
 
