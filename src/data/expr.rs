@@ -683,6 +683,27 @@ pub fn eval(e: &Expr, ds: &Dataset) -> Result<Value, String> {
     })
 }
 
+/// Columns at least this long are computed element-wise in parallel (same values, any thread count).
+const PAR_MIN: usize = 1 << 15;
+
+fn pmap(x: &[f64], f: impl Fn(f64) -> f64 + Sync + Send) -> Vec<f64> {
+    use rayon::prelude::*;
+    if x.len() >= PAR_MIN {
+        x.par_iter().map(|&v| f(v)).collect()
+    } else {
+        x.iter().map(|&v| f(v)).collect()
+    }
+}
+
+fn pmap2(x: &[f64], y: &[f64], f: impl Fn(f64, f64) -> f64 + Sync + Send) -> Vec<f64> {
+    use rayon::prelude::*;
+    if x.len() >= PAR_MIN {
+        x.par_iter().zip(y).map(|(&a, &b)| f(a, b)).collect()
+    } else {
+        x.iter().zip(y).map(|(&a, &b)| f(a, b)).collect()
+    }
+}
+
 fn to_vec(v: Value, n: usize) -> Value {
     match v {
         Value::Scalar(x) => Value::Num(vec![x; n]),
@@ -701,7 +722,7 @@ fn num_operand(v: Value, e: &Expr) -> Result<Value, String> {
 fn truth(v: Value, e: &Expr) -> Result<Value, String> {
     let v = num_operand(v, e)?;
     Ok(match v {
-        Value::Num(x) => Value::Num(x.into_iter().map(|x| if x.is_nan() { x } else { f64::from(x != 0.0) }).collect()),
+        Value::Num(x) => Value::Num(pmap(&x, |x| if x.is_nan() { x } else { f64::from(x != 0.0) })),
         Value::Scalar(x) => Value::Scalar(if x.is_nan() { x } else { f64::from(x != 0.0) }),
         other => other,
     })
@@ -715,23 +736,23 @@ fn clean(x: f64) -> f64 {
     }
 }
 
-fn map1(v: Value, _what: &str, f: impl Fn(f64) -> f64, e: &Expr) -> Result<Value, String> {
+fn map1(v: Value, _what: &str, f: impl Fn(f64) -> f64 + Sync + Send, e: &Expr) -> Result<Value, String> {
     Ok(match num_operand(v, e)? {
-        Value::Num(x) => Value::Num(x.into_iter().map(|x| clean(f(x))).collect()),
+        Value::Num(x) => Value::Num(pmap(&x, |x| clean(f(x)))),
         Value::Scalar(x) => Value::Scalar(clean(f(x))),
         _ => unreachable!(),
     })
 }
 
-fn arith(a: Value, b: Value, n: usize, e: &Expr, f: impl Fn(f64, f64) -> f64) -> Result<Value, String> {
+fn arith(a: Value, b: Value, n: usize, e: &Expr, f: impl Fn(f64, f64) -> f64 + Sync + Send) -> Result<Value, String> {
     let (a, b) = (num_operand(a, e)?, num_operand(b, e)?);
     Ok(match (a, b) {
         (Value::Scalar(x), Value::Scalar(y)) => Value::Scalar(clean(f(x, y))),
-        (Value::Num(x), Value::Scalar(y)) => Value::Num(x.into_iter().map(|x| clean(f(x, y))).collect()),
-        (Value::Scalar(x), Value::Num(y)) => Value::Num(y.into_iter().map(|y| clean(f(x, y))).collect()),
+        (Value::Num(x), Value::Scalar(y)) => Value::Num(pmap(&x, |x| clean(f(x, y)))),
+        (Value::Scalar(x), Value::Num(y)) => Value::Num(pmap(&y, |y| clean(f(x, y)))),
         (Value::Num(x), Value::Num(y)) => {
             debug_assert_eq!(x.len(), n);
-            Value::Num(x.iter().zip(&y).map(|(x, y)| clean(f(*x, *y))).collect())
+            Value::Num(pmap2(&x, &y, |x, y| clean(f(x, y))))
         }
         _ => unreachable!(),
     })
@@ -844,7 +865,11 @@ fn call(name: &str, args: &[Expr], ds: &Dataset, e: &Expr) -> Result<Value, Stri
 /// named `Q1` … `Qk` with `Q1` the reference.
 pub fn xtile(x: &[f64], k: usize) -> Factor {
     let mut sorted: Vec<f64> = x.iter().copied().filter(|v| !v.is_nan()).collect();
-    sorted.sort_by(f64::total_cmp);
+    {
+        use rayon::prelude::*;
+        // Stable, and equal keys under total_cmp are the same bits: the same order as sort_by.
+        sorted.par_sort_by(f64::total_cmp);
+    }
     let m = sorted.len();
     let mut cuts = Vec::with_capacity(k - 1);
     if m > 0 {
@@ -879,39 +904,85 @@ fn recode(v: Value, rules: &[(Vec<String>, String)], n: usize, e: &Expr) -> Resu
             })
             .map(|r| r.1.as_str())
     };
-    let strings: Vec<Option<String>> = match to_vec(v, n) {
-        Value::Num(x) => x.iter().map(|v| if v.is_nan() { None } else { Some(format_number(*v)) }).collect(),
-        Value::Cat(f) => f
-            .codes
-            .iter()
-            .map(|&c| if c == MISSING_CODE { None } else { Some(f.levels[c as usize].name.clone()) })
-            .collect(),
-        Value::Text(t) => t,
+    // Each row's value as text, through the distinct values: `keys[i]` indexes `distinct`
+    // (in order of first appearance), or is MISSING_CODE.
+    let (keys, distinct): (Vec<u32>, Vec<String>) = match to_vec(v, n) {
+        Value::Num(x) => {
+            let mut index: std::collections::HashMap<u64, u32> = std::collections::HashMap::new();
+            let mut distinct = Vec::new();
+            let keys = x
+                .iter()
+                .map(|v| {
+                    if v.is_nan() {
+                        return MISSING_CODE;
+                    }
+                    *index.entry(v.to_bits()).or_insert_with(|| {
+                        distinct.push(format_number(*v));
+                        distinct.len() as u32 - 1
+                    })
+                })
+                .collect();
+            (keys, distinct)
+        }
+        Value::Cat(f) => {
+            // Only the levels some row takes count (as if each row's level name were written out).
+            let mut slot = vec![MISSING_CODE; f.levels.len()];
+            let mut distinct = Vec::new();
+            let keys = f
+                .codes
+                .iter()
+                .map(|&c| {
+                    if c == MISSING_CODE {
+                        return MISSING_CODE;
+                    }
+                    let s = &mut slot[c as usize];
+                    if *s == MISSING_CODE {
+                        distinct.push(f.levels[c as usize].name.clone());
+                        *s = distinct.len() as u32 - 1;
+                    }
+                    *s
+                })
+                .collect();
+            (keys, distinct)
+        }
+        Value::Text(t) => {
+            let mut index: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+            let mut distinct: Vec<String> = Vec::new();
+            let keys = t
+                .iter()
+                .map(|s| match s {
+                    None => MISSING_CODE,
+                    Some(s) => *index.entry(s.as_str()).or_insert_with(|| {
+                        distinct.push(s.clone());
+                        distinct.len() as u32 - 1
+                    }),
+                })
+                .collect();
+            (keys, distinct)
+        }
         _ => return Err(format!("in {e}: recode() needs a variable")),
     };
-    let out: Vec<Option<String>> =
-        strings.into_iter().map(|s| s.map(|s| lookup(&s).map(str::to_string).unwrap_or(s))).collect();
-    let nums: Option<Vec<f64>> =
-        out.iter().map(|s| s.as_deref().map_or(Some(f64::NAN), crate::data::csv::parse_number)).collect();
+    let out: Vec<String> = distinct.into_iter().map(|s| lookup(&s).map(str::to_string).unwrap_or(s)).collect();
+    let nums: Option<Vec<f64>> = out.iter().map(|s| crate::data::csv::parse_number(s)).collect();
     if let Some(nums) = nums {
-        return Ok(Value::Num(nums));
+        return Ok(Value::Num(
+            keys.iter().map(|&k| if k == MISSING_CODE { f64::NAN } else { nums[k as usize] }).collect(),
+        ));
     }
     // Levels in the order the rules name them, then the remaining values in sorted order.
     let mut names: Vec<String> = Vec::new();
     for (_, to) in rules {
-        if !names.contains(to) && out.iter().flatten().any(|s| s == to) {
+        if !names.contains(to) && out.contains(to) {
             names.push(to.clone());
         }
     }
-    let mut rest: Vec<&String> = out.iter().flatten().filter(|s| !names.contains(s)).collect();
+    let mut rest: Vec<&String> = out.iter().filter(|s| !names.contains(s)).collect();
     rest.sort();
     rest.dedup();
     let rest: Vec<String> = rest.into_iter().cloned().collect();
     names.extend(rest);
-    let codes = out
-        .iter()
-        .map(|s| s.as_ref().map_or(MISSING_CODE, |s| names.iter().position(|n| n == s).unwrap_or(0) as u32))
-        .collect();
+    let code_of: Vec<u32> = out.iter().map(|s| names.iter().position(|n| n == s).unwrap_or(0) as u32).collect();
+    let codes = keys.iter().map(|&k| if k == MISSING_CODE { MISSING_CODE } else { code_of[k as usize] }).collect();
     Ok(Value::Cat(Factor { codes, levels: names.into_iter().map(Level::new).collect(), reference: 0 }))
 }
 

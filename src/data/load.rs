@@ -256,7 +256,7 @@ fn read_csv_raw(
     }
     #[cfg(not(feature = "polars"))]
     if !precise_only && problems.is_empty() {
-        if let Some(t) = native_fast_csv(bytes, display, delimiter, needed, numeric_hint, null_tokens) {
+        if let Some(t) = super::fastcsv::read(bytes, display, delimiter, needed, numeric_hint, null_tokens) {
             return t;
         }
     }
@@ -377,174 +377,6 @@ fn fast_csv(
         source: display.to_string(),
         columns,
         line_numbers: (2..n_rows as u64 + 2).collect(),
-        problems: Vec::new(),
-        fast_path: true,
-        header: header.clone(),
-    })
-}
-
-/// Checks that a CSV file can take a fast path: valid UTF-8, no quote characters, a header of
-/// distinct non-empty names, no blank lines, the same number of fields on every line.
-/// Returns the header and the byte range of every data line.
-fn fast_prescan(bytes: &[u8], delimiter: u8) -> Option<(Vec<String>, Vec<(usize, usize)>)> {
-    if bytes.contains(&b'"') || std::str::from_utf8(bytes).is_err() {
-        return None;
-    }
-    let header_end = memchr_newline(bytes)?;
-    let hline = &bytes[..header_end];
-    let hline = hline.strip_suffix(b"\r").unwrap_or(hline);
-    let header: Vec<String> =
-        hline.split(|&b| b == delimiter).map(|f| String::from_utf8_lossy(f).trim().to_string()).collect();
-    let ncol = header.len();
-    if header.iter().any(|h| h.is_empty()) || (1..ncol).any(|i| header[..i].contains(&header[i])) {
-        return None;
-    }
-    let mut lines = Vec::new();
-    let mut start = header_end + 1;
-    while start < bytes.len() {
-        let end = bytes[start..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |p| start + p);
-        let mut e = end;
-        if e > start && bytes[e - 1] == b'\r' {
-            e -= 1;
-        }
-        if e == start || bytes[start..e].iter().filter(|&&b| b == delimiter).count() != ncol - 1 {
-            return None; // a blank or ragged line: the precise reader reports it
-        }
-        lines.push((start, e));
-        start = end + 1;
-    }
-    if lines.is_empty() {
-        return None;
-    }
-    Some((header, lines))
-}
-
-/// Column values of one chunk of rows in the native fast path.
-enum Part {
-    Num(Vec<f64>),
-    Str(Vec<Option<String>>),
-}
-
-impl Part {
-    fn into_strings(self) -> Vec<Option<String>> {
-        match self {
-            Part::Str(v) => v,
-            Part::Num(v) => {
-                v.into_iter().map(|x| if x.is_nan() { None } else { Some(super::format_number(x)) }).collect()
-            }
-        }
-    }
-}
-
-/// The fast path without polars: the pre-scanned lines are split into chunks parsed in
-/// parallel (rayon), only the wanted columns, numbers parsed directly. A column with a value
-/// that is not a number falls back to text (the schema then reports the exact cell).
-#[cfg_attr(feature = "polars", allow(dead_code))]
-fn native_fast_csv(
-    bytes: &[u8],
-    display: &str,
-    delimiter: u8,
-    needed: Option<&[String]>,
-    numeric_hint: &[String],
-    null_tokens: &[String],
-) -> Option<RawTable> {
-    use rayon::prelude::*;
-    let (header, lines) = fast_prescan(bytes, delimiter)?;
-    // (column index in the file, output slot, numeric?)
-    let wanted: Vec<(usize, bool)> = header
-        .iter()
-        .enumerate()
-        .filter(|(_, h)| needed.is_none_or(|n| n.contains(h)))
-        .map(|(i, h)| (i, numeric_hint.contains(h) || needed.is_none()))
-        .collect();
-    let mut nulls: Vec<&[u8]> = vec![b"", b"NA", b".", b"NaN"];
-    let dots: Vec<[u8; 2]> = (b'a'..=b'z').map(|c| [b'.', c]).collect();
-    nulls.extend(dots.iter().map(|d| &d[..]));
-    nulls.extend(null_tokens.iter().map(|t| t.as_bytes()));
-    let is_null = |f: &[u8]| nulls.iter().any(|n| *n == f);
-    let ncol = header.len();
-    let chunk = (lines.len() / (4 * rayon::current_num_threads().max(1))).max(4096);
-    let parts: Vec<Vec<Part>> = lines
-        .par_chunks(chunk)
-        .map(|chunk_lines| {
-            let mut cols: Vec<Part> = wanted
-                .iter()
-                .map(|&(_, num)| {
-                    if num {
-                        Part::Num(Vec::with_capacity(chunk_lines.len()))
-                    } else {
-                        Part::Str(Vec::with_capacity(chunk_lines.len()))
-                    }
-                })
-                .collect();
-            let mut slot_of = vec![usize::MAX; ncol];
-            for (k, &(i, _)) in wanted.iter().enumerate() {
-                slot_of[i] = k;
-            }
-            for &(s, e) in chunk_lines {
-                for (j, field) in bytes[s..e].split(|&b| b == delimiter).enumerate() {
-                    let k = slot_of[j];
-                    if k == usize::MAX {
-                        continue;
-                    }
-                    let f = field.trim_ascii();
-                    match &mut cols[k] {
-                        Part::Num(v) => {
-                            if is_null(f) {
-                                v.push(f64::NAN);
-                                continue;
-                            }
-                            // from_utf8 cannot fail: the pre-scan checked the whole file.
-                            match std::str::from_utf8(f).ok().and_then(parse_number) {
-                                Some(x) => v.push(x),
-                                None => {
-                                    let mut strings =
-                                        std::mem::replace(&mut cols[k], Part::Num(Vec::new())).into_strings();
-                                    strings.push(Some(String::from_utf8_lossy(f).into_owned()));
-                                    cols[k] = Part::Str(strings);
-                                }
-                            }
-                        }
-                        Part::Str(v) => {
-                            v.push(if is_null(f) { None } else { Some(String::from_utf8_lossy(f).into_owned()) })
-                        }
-                    }
-                }
-            }
-            cols
-        })
-        .collect();
-    // Concatenate column by column, freeing the pieces as they are copied.
-    let n = lines.len();
-    let mut by_col: Vec<Vec<Part>> = (0..wanted.len()).map(|_| Vec::with_capacity(parts.len())).collect();
-    for chunk_cols in parts {
-        for (k, p) in chunk_cols.into_iter().enumerate() {
-            by_col[k].push(p);
-        }
-    }
-    let mut columns = Vec::with_capacity(wanted.len());
-    for (k, pieces) in by_col.into_iter().enumerate() {
-        let data = if pieces.iter().all(|p| matches!(p, Part::Num(_))) {
-            let mut v = Vec::with_capacity(n);
-            for p in pieces {
-                if let Part::Num(x) = p {
-                    v.extend_from_slice(&x);
-                }
-            }
-            RawData::Num(v)
-        } else {
-            let mut v = Vec::with_capacity(n);
-            for p in pieces {
-                v.extend(p.into_strings());
-            }
-            RawData::Str(v)
-        };
-        columns.push(RawColumn { name: header[wanted[k].0].clone(), data, label: None, value_labels: Vec::new() });
-    }
-    Some(RawTable {
-        source: display.to_string(),
-        columns,
-        line_numbers: (2..n as u64 + 2).collect(),
         problems: Vec::new(),
         fast_path: true,
         header: header.clone(),
@@ -879,8 +711,9 @@ fn schema_read_plan(opts: &ReadOptions, schema: &Schema) -> (Vec<String>, Vec<St
         .variables
         .iter()
         .filter(|v| match v.var_type {
-            VarType::Text | VarType::Identifier => false,
-            VarType::Continuous | VarType::Count => true,
+            // Identifiers are numbers unless one value is not (then text, see `convert`).
+            VarType::Text => false,
+            VarType::Continuous | VarType::Count | VarType::Identifier => true,
             _ => v.levels.iter().all(|l| l.all_codes().all(|c| c.as_f64().is_some())),
         })
         .map(|v| v.source().to_string())
@@ -921,29 +754,42 @@ pub fn apply_schema(raw: RawTable, schema: &Schema) -> Result<LoadReport, Error>
             "the file has a header but no data rows".into(),
         ));
     }
-    let mut ds = Dataset::new(raw.source.clone(), raw.line_numbers.clone());
-    for var in &schema.variables {
-        let col = raw.column(var.source());
-        if col.is_none() && !structural_failure {
-            let hint = super::closest(
-                var.source(),
-                raw.header.iter().chain(raw.columns.iter().map(|c| &c.name)).map(|s| s.as_str()),
-            )
-            .map(|h| format!(" (did you mean '{h}'?)"))
-            .unwrap_or_default();
-            violations.push(Violation::new(
-                Rule::MissingColumn,
-                None,
-                Some(var.source().to_string()),
-                None,
-                format!(
-                    "the schema's variable '{}' reads column '{}', which the file does not have{hint}",
-                    var.name.get_ref(),
-                    var.source()
-                ),
-            ));
-        }
-        let column = convert(var, col, &raw.line_numbers, &schema.dataset.missing, &mut violations);
+    // Variables convert independently: in parallel, their violations kept in schema order.
+    use rayon::prelude::*;
+    let converted: Vec<(Column, Vec<Violation>)> = schema
+        .variables
+        .par_iter()
+        .map(|var| {
+            let mut found = Vec::new();
+            let col = raw.column(var.source());
+            if col.is_none() && !structural_failure {
+                let hint = super::closest(
+                    var.source(),
+                    raw.header.iter().chain(raw.columns.iter().map(|c| &c.name)).map(|s| s.as_str()),
+                )
+                .map(|h| format!(" (did you mean '{h}'?)"))
+                .unwrap_or_default();
+                found.push(Violation::new(
+                    Rule::MissingColumn,
+                    None,
+                    Some(var.source().to_string()),
+                    None,
+                    format!(
+                        "the schema's variable '{}' reads column '{}', which the file does not have{hint}",
+                        var.name.get_ref(),
+                        var.source()
+                    ),
+                ));
+            }
+            let column = convert(var, col, &raw.line_numbers, &schema.dataset.missing, &mut found);
+            (column, found)
+        })
+        .collect();
+    let RawTable { source, line_numbers, columns, .. } = raw;
+    drop(columns); // before the derived variables are computed: peak memory
+    let mut ds = Dataset::new(source, line_numbers);
+    for (column, mut found) in converted {
+        violations.append(&mut found);
         ds.push(column);
     }
 
@@ -953,7 +799,7 @@ pub fn apply_schema(raw: RawTable, schema: &Schema) -> Result<LoadReport, Error>
     if let (Some(u), Some(src)) = (&schema.universe, &schema.dataset.universe) {
         let keep = expr::eval_filter(u, &ds)
             .map_err(|m| schema_err(schema.line_of(src.span().start), format!("universe: {m}")))?;
-        ds = ds.filter_rows(&keep);
+        ds.retain_rows(&keep);
     }
     for (spec, e) in schema.derived.iter().zip(&schema.derived_exprs) {
         let name = spec.name.get_ref();
@@ -1070,38 +916,210 @@ fn convert(
     global_missing: &[Code],
     violations: &mut Vec<Violation>,
 ) -> Column {
-    let n = lines.len();
-    let name = var.name.get_ref().clone();
     let missing = Missing::new(global_missing, &var.missing);
-    let source = var.source();
-    let cell = |i: usize| -> Cell<'_> {
-        match raw.map(|r| &r.data) {
-            None => Cell::Missing,
-            Some(RawData::Num(v)) => missing.num(v[i]),
-            Some(RawData::Str(v)) => v[i].as_deref().map_or(Cell::Missing, |s| missing.text(s)),
-        }
+    let raw_value_labels: &[(f64, String)] = raw.map_or(&[], |r| &r.value_labels);
+    // One monomorphic loop per storage of the raw column.
+    let data = match raw.map(|r| &r.data) {
+        None => convert_cells(var, lines, |_| Cell::Missing, raw_value_labels, violations),
+        Some(RawData::Num(v)) => match convert_clean(var, v, &missing, raw_value_labels) {
+            Some(data) => data,
+            None => convert_cells(var, lines, |i| missing.num(v[i]), raw_value_labels, violations),
+        },
+        Some(RawData::Str(v)) => convert_cells(
+            var,
+            lines,
+            |i| v[i].as_deref().map_or(Cell::Missing, |s| missing.text(s)),
+            raw_value_labels,
+            violations,
+        ),
     };
+    let _ = code_key;
+    Column { name: var.name.get_ref().clone(), data, label: var.label.clone() }
+}
+
+/// `v.fract() == 0.0` without the call to `trunc` (x86-64 has no inline rounding before SSE4.1).
+#[inline]
+fn is_whole(v: f64) -> bool {
+    if v.abs() < 4_503_599_627_370_496.0 {
+        (v as i64) as f64 == v
+    } else {
+        v.is_finite()
+    }
+}
+
+/// Level lookup of a categorical or binary variable's numeric codes: a table for small whole
+/// codes, a linear scan (first match, as the schema lists them) for the others.
+struct CodeTable {
+    small: [u32; CodeTable::SMALL],
+    codes: Vec<(f64, u32)>,
+}
+
+impl CodeTable {
+    const SMALL: usize = 128;
+    const NONE: u32 = u32::MAX;
+
+    fn new(codes: Vec<(f64, u32)>) -> CodeTable {
+        let mut small = [Self::NONE; Self::SMALL];
+        for &(c, l) in &codes {
+            if c >= 0.0 && c < Self::SMALL as f64 && (c as usize) as f64 == c && small[c as usize] == Self::NONE {
+                small[c as usize] = l;
+            }
+        }
+        CodeTable { small, codes }
+    }
+
+    #[inline]
+    fn get(&self, v: f64) -> Option<u32> {
+        if v >= 0.0 && v < Self::SMALL as f64 && (v as usize) as f64 == v {
+            let l = self.small[v as usize];
+            return (l != Self::NONE).then_some(l);
+        }
+        self.codes.iter().find(|(c, _)| *c == v).map(|&(_, l)| l)
+    }
+}
+
+/// The numeric codes (as a lookup table) and text codes of a categorical or binary variable,
+/// and whether it is a plain 0/1 binary without levels.
+fn level_codes(var: &VariableSpec) -> (CodeTable, Vec<(String, u32)>, bool) {
+    let mut num_codes: Vec<(f64, u32)> = Vec::new();
+    let mut str_codes: Vec<(String, u32)> = Vec::new();
+    for (li, l) in var.levels.iter().enumerate() {
+        for c in l.all_codes() {
+            match c {
+                Code::Str(s) if parse_number(s).is_none() => str_codes.push((s.clone(), li as u32)),
+                c => num_codes.push((c.as_f64().unwrap_or(f64::NAN), li as u32)),
+            }
+        }
+    }
+    let binary_plain = var.var_type == VarType::Binary && var.levels.is_empty();
+    if binary_plain {
+        num_codes = vec![(0.0, 0), (1.0, 1)];
+    }
+    (CodeTable::new(num_codes), str_codes, binary_plain)
+}
+
+/// The column of a categorical or binary variable from its level codes.
+fn codes_to_data(
+    var: &VariableSpec,
+    codes: Vec<u32>,
+    binary_plain: bool,
+    raw_value_labels: &[(f64, String)],
+) -> ColumnData {
+    if var.var_type == VarType::Binary {
+        let values: Vec<f64> = if binary_plain {
+            vec![0.0, 1.0]
+        } else {
+            var.levels.iter().map(|l| l.value.unwrap_or(f64::NAN)).collect()
+        };
+        ColumnData::Numeric(
+            codes.iter().map(|&c| if c == MISSING_CODE { f64::NAN } else { values[c as usize] }).collect(),
+        )
+    } else {
+        let levels = var
+            .levels
+            .iter()
+            .map(|l| {
+                let first = l.all_codes().next().and_then(|c| c.as_f64());
+                let file_label =
+                    first.and_then(|c| raw_value_labels.iter().find(|(v, _)| *v == c).map(|(_, s)| s.clone()));
+                Level { name: l.name.clone(), label: l.label.clone().or(file_label), label_zh: l.label_zh.clone() }
+            })
+            .collect();
+        let reference = var.reference.as_ref().and_then(|r| reference_index(&var.levels, r.get_ref())).unwrap_or(0);
+        ColumnData::Categorical(Factor { codes, levels, reference })
+    }
+}
+
+/// The common case of a numeric raw column in which no cell breaks a rule: one tight loop, no
+/// per-cell dispatch. `None` as soon as a cell would be reported (then the general loop
+/// converts the column and reports every cell).
+fn convert_clean(
+    var: &VariableSpec,
+    raw: &[f64],
+    missing: &Missing,
+    raw_value_labels: &[(f64, String)],
+) -> Option<ColumnData> {
+    let is_missing = |x: f64| x.is_nan() || missing.nums.contains(&x);
+    let required = var.required;
+    match var.var_type {
+        VarType::Continuous | VarType::Count => {
+            let count = var.var_type == VarType::Count;
+            let [lo, hi] = var.range.unwrap_or([f64::NEG_INFINITY, f64::INFINITY]);
+            let mut out = Vec::with_capacity(raw.len());
+            for &x in raw {
+                out.push(if is_missing(x) {
+                    if required {
+                        return None;
+                    }
+                    f64::NAN
+                } else if (count && (x < 0.0 || !is_whole(x))) || x < lo || x > hi {
+                    return None;
+                } else {
+                    x
+                });
+            }
+            Some(ColumnData::Numeric(out))
+        }
+        VarType::Identifier => {
+            let mut out = Vec::with_capacity(raw.len());
+            for &x in raw {
+                out.push(if is_missing(x) {
+                    if required {
+                        return None;
+                    }
+                    f64::NAN
+                } else {
+                    x + 0.0
+                });
+            }
+            Some(ColumnData::Numeric(out))
+        }
+        VarType::Binary | VarType::Categorical | VarType::Ordinal => {
+            let (table, _, binary_plain) = level_codes(var);
+            let mut codes = Vec::with_capacity(raw.len());
+            for &x in raw {
+                codes.push(if is_missing(x) {
+                    if required {
+                        return None;
+                    }
+                    MISSING_CODE
+                } else {
+                    table.get(x)?
+                });
+            }
+            Some(codes_to_data(var, codes, binary_plain, raw_value_labels))
+        }
+        VarType::Text => None,
+    }
+}
+
+fn convert_cells<'a>(
+    var: &VariableSpec,
+    lines: &[u64],
+    cell: impl Fn(usize) -> Cell<'a>,
+    raw_value_labels: &[(f64, String)],
+    violations: &mut Vec<Violation>,
+) -> ColumnData {
+    let n = lines.len();
+    let name = var.name.get_ref();
+    let source = var.source();
     let mut report = |i: usize, rule: Rule, value: String, message: String| {
         violations.push(Violation::new(rule, Some(lines[i]), Some(source.to_string()), Some(value), message));
     };
-    let label = var.label.clone();
     let required = var.required;
-    let raw_value_labels: &[(f64, String)] = raw.map_or(&[], |r| &r.value_labels);
-    let data = match var.var_type {
+    let required_missing = |report: &mut dyn FnMut(usize, Rule, String, String), i: usize| {
+        if required {
+            report(i, Rule::RequiredMissing, String::new(), format!("'{name}' is required but missing"));
+        }
+    };
+    match var.var_type {
         VarType::Continuous | VarType::Count => {
             let mut out = Vec::with_capacity(n);
             let count = var.var_type == VarType::Count;
             for i in 0..n {
                 let v = match cell(i) {
                     Cell::Missing => {
-                        if required {
-                            report(
-                                i,
-                                Rule::RequiredMissing,
-                                String::new(),
-                                format!("'{name}' is required but missing"),
-                            );
-                        }
+                        required_missing(&mut report, i);
                         f64::NAN
                     }
                     Cell::Str(s) => {
@@ -1109,7 +1127,7 @@ fn convert(
                         f64::NAN
                     }
                     Cell::Num(v) => {
-                        if count && (v < 0.0 || v.fract() != 0.0) {
+                        if count && (v < 0.0 || !is_whole(v)) {
                             report(
                                 i,
                                 Rule::NotInteger,
@@ -1139,21 +1157,7 @@ fn convert(
             ColumnData::Numeric(out)
         }
         VarType::Binary | VarType::Categorical | VarType::Ordinal => {
-            // Linear scans: a variable has a handful of codes, faster than hashing.
-            let mut num_codes: Vec<(f64, u32)> = Vec::new();
-            let mut str_codes: Vec<(String, u32)> = Vec::new();
-            for (li, l) in var.levels.iter().enumerate() {
-                for c in l.all_codes() {
-                    match c {
-                        Code::Str(s) if parse_number(s).is_none() => str_codes.push((s.clone(), li as u32)),
-                        c => num_codes.push((c.as_f64().unwrap_or(f64::NAN), li as u32)),
-                    }
-                }
-            }
-            let binary_plain = var.var_type == VarType::Binary && var.levels.is_empty();
-            if binary_plain {
-                num_codes = vec![(0.0, 0), (1.0, 1)];
-            }
+            let (table, str_codes, binary_plain) = level_codes(var);
             let expected = || -> String {
                 if binary_plain {
                     return "0 or 1".into();
@@ -1168,18 +1172,11 @@ fn convert(
             for i in 0..n {
                 let code = match cell(i) {
                     Cell::Missing => {
-                        if required {
-                            report(
-                                i,
-                                Rule::RequiredMissing,
-                                String::new(),
-                                format!("'{name}' is required but missing"),
-                            );
-                        }
+                        required_missing(&mut report, i);
                         MISSING_CODE
                     }
-                    Cell::Num(v) => match num_codes.iter().find(|(c, _)| *c == v) {
-                        Some((_, l)) => *l,
+                    Cell::Num(v) => match table.get(v) {
+                        Some(l) => l,
                         None => {
                             report(
                                 i,
@@ -1205,68 +1202,59 @@ fn convert(
                 };
                 codes.push(code);
             }
-            if var.var_type == VarType::Binary {
-                let values: Vec<f64> = if binary_plain {
-                    vec![0.0, 1.0]
-                } else {
-                    var.levels.iter().map(|l| l.value.unwrap_or(f64::NAN)).collect()
-                };
-                ColumnData::Numeric(
-                    codes.iter().map(|&c| if c == MISSING_CODE { f64::NAN } else { values[c as usize] }).collect(),
-                )
-            } else {
-                let levels = var
-                    .levels
-                    .iter()
-                    .map(|l| {
-                        let first = l.all_codes().next().and_then(|c| c.as_f64());
-                        let file_label =
-                            first.and_then(|c| raw_value_labels.iter().find(|(v, _)| *v == c).map(|(_, s)| s.clone()));
-                        Level {
-                            name: l.name.clone(),
-                            label: l.label.clone().or(file_label),
-                            label_zh: l.label_zh.clone(),
-                        }
-                    })
-                    .collect();
-                let reference =
-                    var.reference.as_ref().and_then(|r| reference_index(&var.levels, r.get_ref())).unwrap_or(0);
-                ColumnData::Categorical(Factor { codes, levels, reference })
-            }
+            codes_to_data(var, codes, binary_plain, raw_value_labels)
         }
-        VarType::Identifier | VarType::Text => {
-            let mut out: Vec<Option<String>> = Vec::with_capacity(n);
-            let mut all_numeric = var.var_type == VarType::Identifier;
+        VarType::Identifier => {
+            // Numbers while every value is one (an identifier written as text, e.g. "007",
+            // reads as its number, -0 as 0: the value of its shortest decimal form); text as
+            // soon as one value is not a number.
+            let mut out: Vec<f64> = Vec::with_capacity(n);
+            let mut first_text = None;
             for i in 0..n {
                 let v = match cell(i) {
                     Cell::Missing => {
-                        if required {
-                            report(
-                                i,
-                                Rule::RequiredMissing,
-                                String::new(),
-                                format!("'{name}' is required but missing"),
-                            );
-                        }
-                        None
+                        required_missing(&mut report, i);
+                        f64::NAN
                     }
-                    Cell::Num(v) => Some(super::format_number(v)),
-                    Cell::Str(s) => {
-                        all_numeric = false;
-                        Some(s.to_string())
+                    Cell::Num(v) => v + 0.0,
+                    Cell::Str(_) => {
+                        first_text.get_or_insert(i);
+                        f64::NAN
                     }
                 };
                 out.push(v);
             }
-            if all_numeric {
-                ColumnData::Numeric(
-                    out.iter().map(|s| s.as_deref().and_then(parse_number).unwrap_or(f64::NAN)).collect(),
-                )
-            } else {
-                ColumnData::Text(out)
+            match first_text {
+                None => ColumnData::Numeric(out),
+                Some(first) => ColumnData::Text(
+                    (0..n)
+                        .map(|i| match (i < first, out[i]) {
+                            (true, v) if v.is_nan() => None,
+                            (true, v) => Some(super::format_number(v)),
+                            (false, _) => match cell(i) {
+                                Cell::Missing => None,
+                                Cell::Num(v) => Some(super::format_number(v)),
+                                Cell::Str(s) => Some(s.to_string()),
+                            },
+                        })
+                        .collect(),
+                ),
             }
         }
-    };
-    let _ = code_key;
-    Column { name, data, label }
+        VarType::Text => {
+            let mut out: Vec<Option<String>> = Vec::with_capacity(n);
+            for i in 0..n {
+                let v = match cell(i) {
+                    Cell::Missing => {
+                        required_missing(&mut report, i);
+                        None
+                    }
+                    Cell::Num(v) => Some(super::format_number(v)),
+                    Cell::Str(s) => Some(s.to_string()),
+                };
+                out.push(v);
+            }
+            ColumnData::Text(out)
+        }
+    }
 }

@@ -7,6 +7,7 @@
 pub mod csv;
 pub mod describe;
 pub mod expr;
+mod fastcsv;
 pub mod load;
 pub mod parquet;
 pub mod schema;
@@ -214,10 +215,35 @@ impl Dataset {
         out
     }
 
+    /// Keeps only the rows where `keep` is true, in place (no copy when every row is kept).
+    pub fn retain_rows(&mut self, keep: &[bool]) {
+        assert_eq!(keep.len(), self.n_rows());
+        if keep.iter().all(|&k| k) {
+            return;
+        }
+        retain(&mut self.line_numbers, keep);
+        for c in &mut self.columns {
+            match &mut c.data {
+                ColumnData::Numeric(v) => retain(v, keep),
+                ColumnData::Text(v) => retain(v, keep),
+                ColumnData::Categorical(f) => retain(&mut f.codes, keep),
+            }
+        }
+    }
+
     /// The known column name closest to `name` (for "did you mean" hints).
     pub fn closest_name(&self, name: &str) -> Option<&str> {
         closest(name, self.names())
     }
+}
+
+fn retain<T>(v: &mut Vec<T>, keep: &[bool]) {
+    let mut i = 0;
+    v.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
+    v.shrink_to_fit();
 }
 
 fn select<T: Clone>(v: &[T], keep: &[bool]) -> Vec<T> {

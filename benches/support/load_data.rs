@@ -1,0 +1,152 @@
+//! The loading benchmark's data and stand-in design matrix, shared by `benches/load.rs` and
+//! `examples/load_run.rs` (the callgrind / peak-RSS driver).
+//!
+//! The file (about 37 MiB) is generated once, deterministically, at
+//! `$CARGO_TARGET_DIR/bench-data/cmds_200k.csv` (or `target/bench-data/...`): the 30 columns
+//! that data-schema/cmds2014.toml reads plus 10 columns it does not (the loader skips them).
+
+#![allow(dead_code)]
+
+use migfit::data::{ColumnData, Dataset, MISSING_CODE};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub const ROWS: usize = 200_000;
+
+pub fn data_path() -> PathBuf {
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    Path::new(&target).join("bench-data").join("cmds_200k.csv")
+}
+
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+    fn int(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next() % (hi - lo + 1)
+    }
+    fn unif(&mut self) -> f64 {
+        self.next() as f64 / (1u64 << 31) as f64
+    }
+}
+
+/// Writes the benchmark file if it is not there yet.
+pub fn ensure_data() -> PathBuf {
+    let path = data_path();
+    if path.exists() {
+        return path;
+    }
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut rng = Lcg(2014);
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    let mut header: Vec<String> = "ID,prov,city,stratum,psu,weight,q100,q101b,q101c,q101e,q101f,q101g,q201,q214,q301,q302a,q302b,q303,q304,q501,q601,q602,q603,q604,q605a,q605b,q605c,q605d,q605e,q606"
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    for k in 1..=10 {
+        header.push(format!("q7{k:02}"));
+    }
+    writeln!(out, "{}", header.join(",")).unwrap();
+    let provs = [11u64, 31, 32, 33, 42, 44, 51, 61];
+    for i in 0..ROWS {
+        let prov = provs[rng.int(0, 7) as usize];
+        let total = 500 + rng.int(0, 60_000);
+        let got = rng.unif() < 0.67;
+        let opt = rng.int(0, 2);
+        let amount =
+            if got { format!("{:.1}", total as f64 * (0.1 + 0.8 * rng.unif())) } else { "不适用".to_string() };
+        let income = if rng.int(0, 50) == 0 { "-1".to_string() } else { (800 + rng.int(0, 20_000)).to_string() };
+        write!(
+            out,
+            "{},{prov},{},{prov},{},{:.4},{},{},{},{},{},{},{},{income},{},{},{},{},{},{},1,1,{},{total},{},{},{},{},{},{amount}",
+            100_000 + i,
+            prov * 100 + rng.int(1, 9),
+            rng.int(1, 2000),
+            0.5 + 2.5 * rng.unif(),
+            rng.int(1, 6),
+            rng.int(1, 2),
+            rng.int(1956, 1998),
+            rng.int(1, 8),
+            rng.int(1, 4),
+            rng.int(1, 6),
+            rng.int(1, 2),
+            rng.int(1, 3),
+            rng.int(1995, 2013),
+            rng.int(1, 12),
+            rng.int(1, 6),
+            rng.int(1, 3),
+            rng.int(1, 3),
+            rng.int(1, 4),
+            u8::from(got && opt == 0),
+            u8::from(got && opt == 1),
+            u8::from(got && opt == 2),
+            u8::from(!got && rng.int(0, 3) == 0),
+            0,
+        )
+        .unwrap();
+        for _ in 0..10 {
+            write!(out, ",{:.4}", 10_000.0 * rng.unif()).unwrap();
+        }
+        writeln!(out).unwrap();
+    }
+    out.flush().unwrap();
+    path
+}
+
+/// Stand-in design matrix: numeric regressors and treatment dummies, column-major, listwise.
+pub fn design_matrix(ds: &Dataset, terms: &[&str]) -> (Vec<f64>, usize, usize) {
+    let n = ds.n_rows();
+    let cols: Vec<&ColumnData> = terms.iter().map(|t| &ds.column(t).unwrap().data).collect();
+    let mut keep = vec![true; n];
+    for c in &cols {
+        match c {
+            ColumnData::Numeric(v) => keep.iter_mut().zip(v).for_each(|(k, x)| *k &= !x.is_nan()),
+            ColumnData::Categorical(f) => keep.iter_mut().zip(&f.codes).for_each(|(k, c)| *k &= *c != MISSING_CODE),
+            ColumnData::Text(_) => panic!("text term"),
+        }
+    }
+    let rows: Vec<usize> = (0..n).filter(|&i| keep[i]).collect();
+    let m = rows.len();
+    let p = 1 + cols
+        .iter()
+        .map(|c| match c {
+            ColumnData::Categorical(f) => f.levels.len() - usize::from(f.reference < f.levels.len()),
+            _ => 1,
+        })
+        .sum::<usize>();
+    let mut x = Vec::with_capacity(m * p);
+    x.resize(m, 1.0);
+    for c in &cols {
+        match c {
+            ColumnData::Numeric(v) => x.extend(rows.iter().map(|&i| v[i])),
+            ColumnData::Categorical(f) => {
+                let codes: Vec<u32> = rows.iter().map(|&i| f.codes[i]).collect();
+                for l in (0..f.levels.len() as u32).filter(|&l| l as usize != f.reference) {
+                    x.extend(codes.iter().map(|&c| f64::from(u8::from(c == l))));
+                }
+            }
+            ColumnData::Text(_) => unreachable!(),
+        }
+    }
+    debug_assert_eq!(x.len(), m * p);
+    (x, m, p)
+}
+
+pub const TERMS: &[&str] = &[
+    "scheme",
+    "scope",
+    "age",
+    "age2",
+    "female",
+    "married",
+    "education",
+    "income_q",
+    "has_job",
+    "rural_hukou",
+    "urban_area",
+    "reason",
+    "duration",
+    "facility",
+];
