@@ -142,3 +142,47 @@ fn schema_for_2018_parses() {
     assert!(s.var_type("stay_intention").is_some());
     assert!(s.subsample("resident_schemes").is_some());
 }
+
+/// A text missing code of one variable is not missing in another: both readers report the
+/// other variable's cell as a violation (it is not a number there), instead of the fast path
+/// reading it as missing.
+#[test]
+fn variable_missing_codes_apply_to_their_variable_only() {
+    let schema = Schema::parse(
+        r#"
+[dataset]
+name = "t"
+
+[[variable]]
+name = "income"
+type = "continuous"
+missing = ["refused"]
+
+[[variable]]
+name = "age"
+type = "continuous"
+"#,
+        "t.toml",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.csv");
+    let mut text = String::from("income,age\n");
+    for i in 0..2000 {
+        text.push_str(&format!("{},{}\n", 1000 + i, 20 + i % 30));
+    }
+    text.push_str("refused,refused\n");
+    std::fs::write(&path, text).unwrap();
+    for precise_only in [false, true] {
+        let r = load_with_schema(&path, &ReadOptions { precise_only, ..Default::default() }, &schema).unwrap();
+        let what = if precise_only { "precise" } else { "fast" };
+        assert_eq!(r.violations.len(), 1, "{what}: {:?}", r.violations);
+        assert_eq!(r.violations[0].column.as_deref(), Some("age"), "{what}");
+        assert_eq!(r.violations[0].line, Some(2002), "{what}");
+        let income = match &r.dataset.column("income").unwrap().data {
+            migfit::data::ColumnData::Numeric(v) => v.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert!(income[2000].is_nan(), "{what}: 'refused' is income's missing code");
+    }
+}

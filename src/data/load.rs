@@ -718,9 +718,12 @@ fn schema_read_plan(opts: &ReadOptions, schema: &Schema) -> (Vec<String>, Vec<St
         })
         .map(|v| v.source().to_string())
         .collect();
-    // String missing codes become polars nulls; numeric ones are applied below.
+    // Dataset-wide string missing codes become nulls while reading (they apply to every
+    // column); numeric ones, and a variable's own string codes, are applied by `convert` (a
+    // column holding such a code is read as text first), so that one variable's code never
+    // makes another variable's cell silently missing.
     let mut tokens: Vec<String> = Vec::new();
-    for c in schema.dataset.missing.iter().chain(schema.variables.iter().flat_map(|v| v.missing.iter())) {
+    for c in schema.dataset.missing.iter() {
         if c.as_f64().is_none() && !tokens.contains(&c.text()) {
             tokens.push(c.text());
         }
