@@ -88,12 +88,14 @@ fn main() {
         spec: &tp.first.design.spec,
         beta: &tp.first.beta,
         link: tp.first.spec.link,
+        eta: Some(&tp.first.eta),
     };
     let p2 = PartEval {
         x: tp.second.design.x.view(),
         spec: &tp.second.design.spec,
         beta: &tp.second.beta,
         link: tp.second.spec.link,
+        eta: Some(&tp.second.eta),
     };
     let r1 = margins::compute(&[p1], Target::Mean(0), None, &At::Average, &v1.matrix, 95.0).unwrap();
     let t2 = Instant::now();
@@ -104,12 +106,14 @@ fn main() {
         spec: &tp.first.design.spec,
         beta: &tp.first.beta,
         link: tp.first.spec.link,
+        eta: Some(&tp.first.eta),
     };
     let q2 = PartEval {
         x: tp.second_on_all.x.view(),
         spec: &tp.second_on_all.spec,
         beta: &tp.second.beta,
         link: tp.second.spec.link,
+        eta: None,
     };
     let j = margins::block_diag(&[&v1.matrix, &v2.matrix]);
     let rc = margins::compute(&[q1, q2], Target::Product, None, &At::Average, &j, 95.0).unwrap();

@@ -293,6 +293,7 @@ impl TwoPartJob {
                 spec: &tp.second_on_all.spec,
                 beta: &tp.second.beta,
                 link: tp.second.spec.link,
+                eta: None,
             };
             let rc = margins::compute(
                 &[part(&tp.first), q2],
@@ -323,7 +324,13 @@ impl TwoPartJob {
 }
 
 fn part(fit: &Fit) -> PartEval<'_> {
-    PartEval { x: fit.design.x.view(), spec: &fit.design.spec, beta: &fit.beta, link: fit.spec.link }
+    PartEval {
+        x: fit.design.x.view(),
+        spec: &fit.design.spec,
+        beta: &fit.beta,
+        link: fit.spec.link,
+        eta: Some(&fit.eta),
+    }
 }
 
 fn report(

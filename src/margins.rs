@@ -56,6 +56,22 @@ pub struct PartEval<'a> {
     pub spec: &'a DesignSpec,
     pub beta: &'a [f64],
     pub link: LinkKind,
+    /// The linear index `x beta` on the evaluation rows when already known (a fit's `eta`,
+    /// which is `linalg::xbeta` of its design and estimates, bit for bit); `None` computes it.
+    pub eta: Option<&'a [f64]>,
+}
+
+impl PartEval<'_> {
+    /// The linear index on the evaluation rows: the given one, or `x beta`.
+    fn linear_index(&self) -> std::borrow::Cow<'_, [f64]> {
+        match self.eta {
+            Some(e) => {
+                assert_eq!(e.len(), self.x.nrows(), "eta on the evaluation rows");
+                std::borrow::Cow::Borrowed(e)
+            }
+            None => std::borrow::Cow::Owned(crate::linalg::xbeta(self.x, self.beta)),
+        }
+    }
 }
 
 /// The prediction whose effects are computed.
@@ -288,7 +304,16 @@ pub fn compute(
     let w: Vec<f64> = if one_row { vec![1.0] } else { w_all.clone() };
     let wtot: f64 = w.iter().sum();
     let np = parts.len();
-    let eta_base: Vec<Vec<f64>> = parts.iter().zip(&xs).map(|(p, x)| crate::linalg::xbeta(*x, p.beta)).collect();
+    let eta_base: Vec<Vec<f64>> = parts
+        .iter()
+        .map(|p| {
+            if one_row {
+                crate::linalg::xbeta(p.x.slice(ndarray::s![0..1, ..]), p.beta)
+            } else {
+                p.linear_index().into_owned()
+            }
+        })
+        .collect();
     // The prediction and its derivatives at the observed data: shared by every derivative
     // effect when no variable is fixed.
     let base_fixed = !base.numeric.is_empty() || !base.factors.is_empty();
@@ -655,7 +680,7 @@ fn average_effects(
 
     let links: Vec<&dyn crate::model::link::Link> = parts.iter().map(|p| p.link.link()).collect();
     let xsl: Vec<&[f64]> = parts.iter().map(|p| p.x.as_slice().expect("designs are row-major")).collect();
-    let eta: Vec<Vec<f64>> = parts.iter().map(|p| crate::linalg::xbeta(p.x, p.beta)).collect();
+    let eta: Vec<std::borrow::Cow<[f64]>> = parts.iter().map(PartEval::linear_index).collect();
     let n_chunks = n.div_ceil(AVG_CHUNK).max(1);
     let partials: Vec<(Vec<f64>, Vec<Vec<f64>>)> = (0..n_chunks)
         .into_par_iter()

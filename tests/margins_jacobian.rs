@@ -32,7 +32,7 @@ fn check(parts: &[PartEval], target: Target, weights: Option<&[f64]>, at: &At) {
                 let moved: Vec<PartEval> = parts
                     .iter()
                     .zip(&betas)
-                    .map(|(q, b)| PartEval { x: q.x.view(), spec: q.spec, beta: b.as_slice(), link: q.link })
+                    .map(|(q, b)| PartEval { x: q.x.view(), spec: q.spec, beta: b.as_slice(), link: q.link, eta: None })
                     .collect();
                 margins::estimate_with(&moved, target, weights, at, &m.term).unwrap()
             };
@@ -59,7 +59,13 @@ fn probit_effects() {
     let f = Formula::parse("inlf ~ age + I(age^2) + educ + kidslt6 + C(city) + nwifeinc:educ").unwrap();
     let d = Design::build(&ds, &f, &SampleOptions::default()).unwrap();
     let fit = model::fit(d, &ModelSpec::new(ModelKind::Probit, None, None).unwrap()).unwrap();
-    let p = PartEval { x: fit.design.x.view(), spec: &fit.design.spec, beta: &fit.beta, link: fit.spec.link };
+    let p = PartEval {
+        x: fit.design.x.view(),
+        spec: &fit.design.spec,
+        beta: &fit.beta,
+        link: fit.spec.link,
+        eta: Some(&fit.eta),
+    };
     for at in [At::Average, At::Means, At::parse(Some("age=40,city=1")).unwrap()] {
         check(std::slice::from_ref(&p), Target::Mean(0), None, &at);
     }
@@ -84,12 +90,14 @@ fn twopart_combined_effects() {
         spec: &tp.first.design.spec,
         beta: &tp.first.beta,
         link: tp.first.spec.link,
+        eta: Some(&tp.first.eta),
     };
     let p2 = PartEval {
         x: tp.second_on_all.x.view(),
         spec: &tp.second_on_all.spec,
         beta: &tp.second.beta,
         link: tp.second.spec.link,
+        eta: None,
     };
     for at in [At::Average, At::Means] {
         check(&[PartEval { ..p1 }, PartEval { ..p2 }], Target::Product, None, &at);

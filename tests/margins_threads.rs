@@ -43,27 +43,42 @@ fn run(ds: &Dataset, at: &At) -> Vec<(String, u64, u64)> {
         spec: &tp.first.design.spec,
         beta: &tp.first.beta,
         link: tp.first.spec.link,
+        eta: Some(&tp.first.eta),
     };
     let p2 = PartEval {
         x: tp.second.design.x.view(),
         spec: &tp.second.design.spec,
         beta: &tp.second.beta,
         link: tp.second.spec.link,
+        eta: Some(&tp.second.eta),
     };
     let q2 = PartEval {
         x: tp.second_on_all.x.view(),
         spec: &tp.second_on_all.spec,
         beta: &tp.second.beta,
         link: tp.second.spec.link,
+        eta: None,
     };
     let w: Vec<f64> = (0..tp.first.design.n()).map(|i| 1.0 + (i % 4) as f64 / 3.0).collect();
     let joint = margins::block_diag(&[&v1.matrix, &v2.matrix]);
+    // The fitted linear indices passed in are x beta bit for bit: the same effects as
+    // computing them from the design.
+    let recomputed = [
+        margins::compute(&[PartEval { eta: None, ..p1 }], Target::Mean(0), None, at, &v1.matrix, 95.0).unwrap(),
+        margins::compute(&[PartEval { eta: None, ..p2 }], Target::Mean(0), None, at, &v2.matrix, 95.0).unwrap(),
+    ];
     let results = [
         margins::compute(std::slice::from_ref(&p1), Target::Mean(0), None, at, &v1.matrix, 95.0).unwrap(),
         margins::compute(&[p2], Target::Mean(0), None, at, &v2.matrix, 95.0).unwrap(),
         margins::compute(&[PartEval { ..p1 }, PartEval { ..q2 }], Target::Product, None, at, &joint, 95.0).unwrap(),
         margins::compute(&[p1, q2], Target::Product, Some(&w), at, &joint, 95.0).unwrap(),
     ];
+    for (given, computed) in results.iter().zip(&recomputed) {
+        let bits = |r: &margins::MarginsResult| {
+            r.margins.iter().map(|m| (m.estimate.to_bits(), m.std_error.to_bits())).collect::<Vec<_>>()
+        };
+        assert_eq!(bits(given), bits(computed), "fitted eta and x beta give the same effects");
+    }
     let mut out = Vec::new();
     for r in &results {
         assert!(r.margins.len() >= 11, "every effect computed: {:?}", r.notes);

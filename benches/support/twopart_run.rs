@@ -40,8 +40,8 @@ pub fn fit(ds: &Dataset) -> TwoPartFit {
     fit_twopart(ds, &req, &SampleOptions::default()).unwrap()
 }
 
-fn part<'a>(x: ArrayView2<'a, f64>, spec: &'a DesignSpec, fit: &'a Fit) -> PartEval<'a> {
-    PartEval { x, spec, beta: &fit.beta, link: fit.spec.link }
+fn part<'a>(x: ArrayView2<'a, f64>, spec: &'a DesignSpec, fit: &'a Fit, eta: Option<&'a [f64]>) -> PartEval<'a> {
+    PartEval { x, spec, beta: &fit.beta, link: fit.spec.link, eta }
 }
 
 /// Every AME of the first part, the second part and the combined E[y] (OIM variances,
@@ -49,9 +49,9 @@ fn part<'a>(x: ArrayView2<'a, f64>, spec: &'a DesignSpec, fit: &'a Fit) -> PartE
 pub fn effects(tp: &TwoPartFit) -> [MarginsResult; 3] {
     let v1 = vce::compute(&tp.first, VceKind::Oim).unwrap();
     let v2 = vce::compute(&tp.second, VceKind::Oim).unwrap();
-    let p1 = part(tp.first.design.x.view(), &tp.first.design.spec, &tp.first);
-    let p2 = part(tp.second.design.x.view(), &tp.second.design.spec, &tp.second);
-    let q2 = part(tp.second_on_all.x.view(), &tp.second_on_all.spec, &tp.second);
+    let p1 = part(tp.first.design.x.view(), &tp.first.design.spec, &tp.first, Some(&tp.first.eta));
+    let p2 = part(tp.second.design.x.view(), &tp.second.design.spec, &tp.second, Some(&tp.second.eta));
+    let q2 = part(tp.second_on_all.x.view(), &tp.second_on_all.spec, &tp.second, None);
     let r1 =
         margins::compute(std::slice::from_ref(&p1), Target::Mean(0), None, &At::Average, &v1.matrix, 95.0).unwrap();
     let r2 = margins::compute(&[p2], Target::Mean(0), None, &At::Average, &v2.matrix, 95.0).unwrap();

@@ -103,7 +103,13 @@ pub fn fit_with_margins(ds: &Dataset, req: ModelRequest) -> Result<Fitted> {
     let fit = model::fit(design, &req.spec)?;
     let v = vce::compute(&fit, req.vce)?;
     let mut report = ModelReport::new(&req.name, &formula.source, &fit, &v, req.level, false);
-    let part = PartEval { x: fit.design.x.view(), spec: &fit.design.spec, beta: &fit.beta, link: fit.spec.link };
+    let part = PartEval {
+        x: fit.design.x.view(),
+        spec: &fit.design.spec,
+        beta: &fit.beta,
+        link: fit.spec.link,
+        eta: Some(&fit.eta),
+    };
     let r =
         margins::compute(&[part], Target::Mean(0), fit.design.weights.as_deref(), &At::Average, &v.matrix, req.level)?;
     report.margins_description = Some(r.description);
