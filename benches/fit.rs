@@ -22,7 +22,7 @@ fn dataset() -> Dataset {
     let sim = simdata::generate(simdata::N_ROWS);
     let mut ds = Dataset::new("simulated", (2..simdata::N_ROWS as u64 + 2).collect());
     for (name, col) in sim.names.iter().zip(sim.columns) {
-        ds.push(Column { name: name.clone(), data: ColumnData::Numeric(col), label: None });
+        ds.push(Column { name: name.clone(), data: ColumnData::Numeric(col), label: None, label_zh: None });
     }
     ds
 }

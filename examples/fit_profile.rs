@@ -22,7 +22,7 @@ use std::time::Instant;
 fn design(sim: &simdata::SimData, n: usize, response: &str) -> Design {
     let mut ds = Dataset::new("simulated", (2..n as u64 + 2).collect());
     for (name, col) in sim.names.iter().zip(&sim.columns) {
-        ds.push(Column { name: name.clone(), data: ColumnData::Numeric(col.clone()), label: None });
+        ds.push(Column { name: name.clone(), data: ColumnData::Numeric(col.clone()), label: None, label_zh: None });
     }
     let formula = Formula::parse(&format!("{response} ~ {}", simdata::SimData::rhs())).unwrap();
     let opts = SampleOptions { cluster: Some("cl".into()), ..Default::default() };

@@ -50,7 +50,7 @@ fn main() {
         }
     }
     for (j, c) in cols.into_iter().enumerate() {
-        ds.push(Column { name: format!("x{j}"), data: ColumnData::Numeric(c), label: None });
+        ds.push(Column { name: format!("x{j}"), data: ColumnData::Numeric(c), label: None, label_zh: None });
     }
     for (j, c) in fcodes.into_iter().enumerate() {
         ds.push(Column {
@@ -61,9 +61,10 @@ fn main() {
                 reference: 0,
             }),
             label: None,
+            label_zh: None,
         });
     }
-    ds.push(Column { name: "y".into(), data: ColumnData::Numeric(y), label: None });
+    ds.push(Column { name: "y".into(), data: ColumnData::Numeric(y), label: None, label_zh: None });
     let rhs: Vec<String> = (0..20).map(|j| format!("x{j}")).chain((0..3).map(|j| format!("g{j}"))).collect();
     let f = Formula::parse(&format!("y ~ {}", rhs.join(" + "))).unwrap();
     let t0 = Instant::now();

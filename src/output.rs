@@ -71,10 +71,12 @@ pub fn describe_variables(ds: &crate::data::Dataset, designs: &[&crate::design::
     use crate::design::ResolvedAtom;
     let mut out: Vec<VariableInfo> = Vec::new();
     let label_of = |name: &str| ds.column(name).and_then(|c| c.label.clone());
+    let label_zh_of = |name: &str| ds.column(name).and_then(|c| c.label_zh.clone());
     let push_numeric = |out: &mut Vec<VariableInfo>, name: &str| {
         if ds.column(name).is_some() && !out.iter().any(|v| v.name == name) {
             let mut v = VariableInfo::numeric(name);
             v.label = label_of(name);
+            v.label_zh = label_zh_of(name);
             out.push(v);
         }
     };
@@ -97,9 +99,7 @@ pub fn describe_variables(ds: &crate::data::Dataset, designs: &[&crate::design::
                     out.push(VariableInfo {
                         name: var.clone(),
                         label: label_of(var),
-                        // `data::Column` has no Chinese variable label yet (the schema has
-                        // one); once it does, fill this and the numeric case from it.
-                        label_zh: None,
+                        label_zh: label_zh_of(var),
                         term_prefix: Some(text.clone()),
                         levels: levels
                             .iter()

@@ -17,7 +17,7 @@ fn design(response: &str) -> Design {
     let sim = simdata::generate(N);
     let mut ds = Dataset::new("simulated", (2..N as u64 + 2).collect());
     for (name, col) in sim.names.iter().zip(sim.columns) {
-        ds.push(Column { name: name.clone(), data: ColumnData::Numeric(col), label: None });
+        ds.push(Column { name: name.clone(), data: ColumnData::Numeric(col), label: None, label_zh: None });
     }
     let formula = Formula::parse(&format!("{response} ~ {}", simdata::SimData::rhs())).unwrap();
     let opts = SampleOptions { cluster: Some("cl".into()), ..Default::default() };

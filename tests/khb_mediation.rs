@@ -122,7 +122,7 @@ fn khb_matches_an_independent_computation() {
     }
     let mut ds = Dataset::new("khb-test", (2..n as u64 + 2).collect());
     for (name, v) in [("y", &y), ("x", &x), ("z", &z), ("c", &c)] {
-        ds.push(Column { name: name.into(), data: ColumnData::Numeric(v.clone()), label: None });
+        ds.push(Column { name: name.into(), data: ColumnData::Numeric(v.clone()), label: None, label_zh: None });
     }
     let k = khb_decompose(&ds, "y", "x", "x", "z", "c").unwrap();
 

@@ -12,7 +12,7 @@ use migfit::output::{describe_variables, ModelReport, Report};
 use migfit::report::{self, Format, Lang, Layout, Show, TableOptions};
 
 /// Replaces a text column by a categorical one with levels (name, English, Chinese) in order.
-fn categorize(ds: &mut Dataset, name: &str, label: &str, levels: &[(&str, &str, &str)]) {
+fn categorize(ds: &mut Dataset, name: &str, label: (&str, &str), levels: &[(&str, &str, &str)]) {
     let col = ds.column(name).unwrap();
     let ColumnData::Text(values) = &col.data else { panic!("{name} is not text") };
     let codes = values
@@ -29,7 +29,8 @@ fn categorize(ds: &mut Dataset, name: &str, label: &str, levels: &[(&str, &str, 
     ds.push(Column {
         name: name.into(),
         data: ColumnData::Categorical(Factor { codes, levels, reference: 0 }),
-        label: Some(label.into()),
+        label: Some(label.0.into()),
+        label_zh: Some(label.1.into()),
     });
 }
 
@@ -40,13 +41,13 @@ fn schema_labels_and_level_order_reach_the_table() {
     categorize(
         &mut ds,
         "scheme",
-        "Social health insurance",
+        ("Social health insurance", "社会医疗保险"),
         &[("NCMS", "NCMS", "新农合"), ("URBMI", "URBMI", "城镇居民医保"), ("UEBMI", "UEBMI", "城镇职工医保")],
     );
     categorize(
         &mut ds,
         "scope",
-        "Migration scope",
+        ("Migration scope", "流动范围"),
         &[
             ("across_counties_within_city", "Across counties within a city", "市内跨县"),
             ("across_cities_within_province", "Across cities within a province", "省内跨市"),
@@ -94,7 +95,9 @@ fn schema_labels_and_level_order_reach_the_table() {
         "{en}"
     );
     let zh = report::render(&report, &opts(Lang::Zh), Format::Text, false).unwrap();
-    assert!(zh.contains("Social health insurance（参照组：新农合）"), "{zh}");
+    // Chinese variable labels (a schema's `label_zh`) and level labels.
+    assert!(zh.contains("社会医疗保险（参照组：新农合）"), "{zh}");
+    assert!(zh.contains("流动范围（参照组：市内跨县）"), "{zh}");
     assert!(zh.contains("  城镇职工医保"), "{zh}");
     assert!(zh.contains("  跨省"), "{zh}");
 }

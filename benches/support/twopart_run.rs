@@ -19,7 +19,7 @@ pub fn dataset(data: TwoPartData) -> Dataset {
     let n = data.columns[0].len();
     let mut ds = Dataset::new("simulated", (2..n as u64 + 2).collect());
     for (name, col) in data.names.into_iter().zip(data.columns) {
-        ds.push(Column { name, data: ColumnData::Numeric(col), label: None });
+        ds.push(Column { name, data: ColumnData::Numeric(col), label: None, label_zh: None });
     }
     ds
 }

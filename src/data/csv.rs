@@ -106,7 +106,7 @@ pub fn read_csv_bytes(bytes: &[u8], display: &str, opts: &CsvOptions) -> Result<
             Some(n) => ColumnData::Numeric(n),
             None => ColumnData::Text(values),
         };
-        ds.push(Column { name, data, label: None });
+        ds.push(Column { name, data, label: None, label_zh: None });
     }
     Ok(ds)
 }

@@ -996,7 +996,7 @@ pub fn eval_filter(e: &Expr, ds: &Dataset) -> Result<Vec<bool>, String> {
 
 /// Evaluates `e` and returns it as a column named `name`.
 pub fn eval_column(e: &Expr, ds: &Dataset, name: &str) -> Result<Column, String> {
-    Ok(Column { name: name.to_string(), data: eval(e, ds)?.into_column(ds.n_rows()), label: None })
+    Ok(Column { name: name.to_string(), data: eval(e, ds)?.into_column(ds.n_rows()), label: None, label_zh: None })
 }
 
 #[cfg(test)]
@@ -1005,10 +1005,15 @@ mod tests {
 
     fn ds() -> Dataset {
         let mut d = Dataset::new("t", vec![2, 3, 4, 5]);
-        d.push(Column { name: "x".into(), data: ColumnData::Numeric(vec![1.0, 4.0, f64::NAN, 0.0]), label: None });
+        d.push(Column {
+            name: "x".into(),
+            data: ColumnData::Numeric(vec![1.0, 4.0, f64::NAN, 0.0]),
+            label: None,
+            label_zh: None,
+        });
         let mut f = Factor::from_strings(["NCMS", "URBMI", "UEBMI", "NCMS"].map(Some));
         f.levels = vec![Level::new("NCMS"), Level::new("UEBMI"), Level::new("URBMI")];
-        d.push(Column { name: "s".into(), data: ColumnData::Categorical(f), label: None });
+        d.push(Column { name: "s".into(), data: ColumnData::Categorical(f), label: None, label_zh: None });
         d
     }
 

@@ -655,7 +655,7 @@ pub fn raw_to_dataset(raw: RawTable) -> Dataset {
                 }
             }
         };
-        ds.push(Column { name: c.name, data, label: c.label });
+        ds.push(Column { name: c.name, data, label: c.label, label_zh: None });
     }
     ds
 }
@@ -862,7 +862,7 @@ pub fn apply_schema(raw: RawTable, schema: &Schema) -> Result<LoadReport, Error>
                 }
             }
         }
-        ds.push(Column { name: name.clone(), data, label: spec.label.clone() });
+        ds.push(Column { name: name.clone(), data, label: spec.label.clone(), label_zh: spec.label_zh.clone() });
     }
     Ok(LoadReport { dataset: ds, violations, fast_path })
 }
@@ -937,7 +937,7 @@ fn convert(
         ),
     };
     let _ = code_key;
-    Column { name: var.name.get_ref().clone(), data, label: var.label.clone() }
+    Column { name: var.name.get_ref().clone(), data, label: var.label.clone(), label_zh: var.label_zh.clone() }
 }
 
 /// `v.fract() == 0.0` without the call to `trunc` (x86-64 has no inline rounding before SSE4.1).

@@ -146,6 +146,8 @@ pub struct Column {
     pub data: ColumnData,
     /// Variable label (English), if a schema or file provides one.
     pub label: Option<String>,
+    /// Chinese variable label, if the schema gives one (`label_zh`; used with `--lang zh`).
+    pub label_zh: Option<String>,
 }
 
 /// A rectangular table of named columns, with the file line number of every row.
@@ -210,7 +212,7 @@ impl Dataset {
                     reference: f.reference,
                 }),
             };
-            out.push(Column { name: c.name.clone(), data, label: c.label.clone() });
+            out.push(Column { name: c.name.clone(), data, label: c.label.clone(), label_zh: c.label_zh.clone() });
         }
         out
     }

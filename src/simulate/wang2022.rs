@@ -570,7 +570,8 @@ pub fn expected_dataset(dgp: &Dgp, people: &[Person]) -> Dataset {
     let n = people.len();
     let lines: Vec<u64> = (0..n as u64).map(|i| i + 2).collect();
     let mut ds = Dataset::new("calibration population", lines);
-    let mut push = |name: &str, data: ColumnData| ds.push(Column { name: name.into(), data, label: None });
+    let mut push =
+        |name: &str, data: ColumnData| ds.push(Column { name: name.into(), data, label: None, label_zh: None });
     let b = |f: &dyn Fn(&Person) -> bool| -> ColumnData {
         ColumnData::Numeric(people.iter().map(|p| if f(p) { 1.0 } else { 0.0 }).collect())
     };

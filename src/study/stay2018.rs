@@ -180,7 +180,12 @@ pub fn khb_decompose(
         },
     )?;
     let mut with_resid = ds.clone();
-    with_resid.push(Column { name: "khb_mediator_residual".into(), data: ColumnData::Numeric(resid), label: None });
+    with_resid.push(Column {
+        name: "khb_mediator_residual".into(),
+        data: ColumnData::Numeric(resid),
+        label: None,
+        label_zh: None,
+    });
     let reduced =
         logit(&with_resid, "khb/reduced", &format!("{outcome} ~ {exposure} + khb_mediator_residual + {controls}"))?;
     let naive = logit(ds, "khb/naive", &format!("{outcome} ~ {exposure} + {controls}"))?;
