@@ -239,3 +239,19 @@ fn reproduce_takes_an_edited_schema() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("'q301'"));
 }
+
+/// A file of the other study (a CMDS-2014 extract given to `reproduce stay2018`) is reported
+/// as the columns it lacks, not as an error of a derived variable computed from them.
+#[test]
+fn the_other_studys_file_lists_its_missing_columns() {
+    let out = assert_cmd::Command::cargo_bin("migfit")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["reproduce", "stay2018", "--data", "examples/wang2022/extract.csv"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("[missing-column]") && err.contains("'q401'"), "{err}");
+    assert!(!err.contains("derived variable"), "{err}");
+}

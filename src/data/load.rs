@@ -796,6 +796,12 @@ pub fn apply_schema(raw: RawTable, schema: &Schema) -> Result<LoadReport, Error>
         ds.push(column);
     }
 
+    // A file without the columns the schema reads (e.g. another survey wave's extract): report
+    // that, rather than a confusing error from a universe or derived expression evaluated on
+    // columns that are all missing.
+    if violations.iter().any(|v| v.rule == Rule::MissingColumn) {
+        return Ok(LoadReport { dataset: ds, violations, fast_path });
+    }
     let schema_err = |offset_line: usize, message: String| {
         Error::Schema(SchemaError { path: schema.path.clone(), line: offset_line, column: 0, message })
     };
