@@ -6,8 +6,7 @@
 //! it does not (the loader skips them).
 //! `benches/peers/load_peers.py` reads the same file with pandas and Python polars.
 //!
-//! The design matrix here is a stand-in (numeric columns plus treatment dummies, listwise
-//! deletion) until the estimation core's `design` module is on this branch.
+//! The design matrix is the estimation core's (`Design::build` on the Table 3 regressors).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use migfit::data::load::{load_with_schema, ReadOptions};

@@ -1,4 +1,4 @@
-//! The loading benchmark's data and stand-in design matrix, shared by `benches/load.rs` and
+//! The loading benchmark's data and design matrix, shared by `benches/load.rs` and
 //! `examples/load_run.rs` (the callgrind / peak-RSS driver).
 //!
 //! The file (about 37 MiB) is generated once, deterministically, at
@@ -7,7 +7,9 @@
 
 #![allow(dead_code)]
 
-use migfit::data::{ColumnData, Dataset, MISSING_CODE};
+use migfit::data::Dataset;
+use migfit::design::{Design, SampleOptions};
+use migfit::formula::Formula;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -95,43 +97,14 @@ pub fn ensure_data() -> PathBuf {
     path
 }
 
-/// Stand-in design matrix: numeric regressors and treatment dummies, column-major, listwise.
+/// The design matrix of the Table 3 regressors (`received ~ scheme + scope + ...`), built by
+/// the estimation core (`Design::build`: schema factors with their reference levels, listwise
+/// deletion); returns the row-major matrix, its rows and columns.
 pub fn design_matrix(ds: &Dataset, terms: &[&str]) -> (Vec<f64>, usize, usize) {
-    let n = ds.n_rows();
-    let cols: Vec<&ColumnData> = terms.iter().map(|t| &ds.column(t).unwrap().data).collect();
-    let mut keep = vec![true; n];
-    for c in &cols {
-        match c {
-            ColumnData::Numeric(v) => keep.iter_mut().zip(v).for_each(|(k, x)| *k &= !x.is_nan()),
-            ColumnData::Categorical(f) => keep.iter_mut().zip(&f.codes).for_each(|(k, c)| *k &= *c != MISSING_CODE),
-            ColumnData::Text(_) => panic!("text term"),
-        }
-    }
-    let rows: Vec<usize> = (0..n).filter(|&i| keep[i]).collect();
-    let m = rows.len();
-    let p = 1 + cols
-        .iter()
-        .map(|c| match c {
-            ColumnData::Categorical(f) => f.levels.len() - usize::from(f.reference < f.levels.len()),
-            _ => 1,
-        })
-        .sum::<usize>();
-    let mut x = Vec::with_capacity(m * p);
-    x.resize(m, 1.0);
-    for c in &cols {
-        match c {
-            ColumnData::Numeric(v) => x.extend(rows.iter().map(|&i| v[i])),
-            ColumnData::Categorical(f) => {
-                let codes: Vec<u32> = rows.iter().map(|&i| f.codes[i]).collect();
-                for l in (0..f.levels.len() as u32).filter(|&l| l as usize != f.reference) {
-                    x.extend(codes.iter().map(|&c| f64::from(u8::from(c == l))));
-                }
-            }
-            ColumnData::Text(_) => unreachable!(),
-        }
-    }
-    debug_assert_eq!(x.len(), m * p);
-    (x, m, p)
+    let formula = Formula::parse(&format!("received ~ {}", terms.join(" + "))).unwrap();
+    let d = Design::build(ds, &formula, &SampleOptions::default()).unwrap();
+    let (n, k) = (d.n(), d.k());
+    (d.x.into_raw_vec_and_offset().0, n, k)
 }
 
 pub const TERMS: &[&str] = &[
