@@ -82,8 +82,8 @@ impl Fit {
     /// is computed.
     pub fn eim(&self) -> &Array2<f64> {
         self.eim.get_or_init(|| {
-            let eng = Engine { fam: self.spec.family.family(), link: self.spec.link.link(), y: &self.y, w: &self.w };
-            let w_e: Vec<f64> = self.eta.iter().enumerate().map(|(i, &eta)| eng.obs(i, eta).w_e).collect();
+            let eng = engine(self.spec.family, self.spec.link, &self.y, &self.w);
+            let w_e: Vec<f64> = eng.all_obs(&self.eta).iter().map(|o| o.w_e).collect();
             linalg::xtwx(self.design.x.view(), &w_e)
         })
     }
@@ -101,15 +101,20 @@ struct Obs {
     pearson: f64,
 }
 
-struct Engine<'a> {
-    fam: &'static dyn super::Family,
-    link: &'static dyn super::Link,
+/// The per-row arithmetic of a (family, link) pair. Generic so that the hot loops are compiled
+/// once per common pair with the family and link calls inlined (and what a pass does not use,
+/// such as the observed-information weight in a gradient-only pass, optimised away); other
+/// pairs use `F = dyn Family`, `L = dyn Link`. Inlining changes no arithmetic (Rust neither
+/// reassociates nor contracts floating-point operations), so every path gives the same bits.
+struct Engine<'a, F: ?Sized, L: ?Sized> {
+    fam: &'a F,
+    link: &'a L,
     y: &'a [f64],
     w: &'a [f64],
 }
 
-impl Engine<'_> {
-    #[inline]
+impl<F: super::Family + ?Sized, L: super::Link + ?Sized> Engine<'_, F, L> {
+    #[inline(always)]
     fn obs(&self, i: usize, eta: f64) -> Obs {
         let (y, w) = (self.y[i], self.w[i]);
         let super::link::LinkValues { mu, mu_c, d1: h1, d2: h2 } = self.link.eval(eta);
@@ -129,6 +134,51 @@ impl Engine<'_> {
             pearson: w * r * r / v,
         }
     }
+}
+
+/// The passes over the rows, with the (family, link) pair chosen once per pass rather than
+/// once per row (see [`engine`]).
+trait Rows: Sync {
+    fn pass(&self, design: &Design, beta: &[f64], info: Info) -> Pass;
+    fn final_pass(&self, design: &Design, beta: &[f64]) -> (Pass, Final);
+    /// Every row's quantities at the given linear indices.
+    fn all_obs(&self, eta: &[f64]) -> Vec<Obs>;
+}
+
+impl<F: super::Family + ?Sized, L: super::Link + ?Sized> Rows for Engine<'_, F, L> {
+    fn pass(&self, design: &Design, beta: &[f64], info: Info) -> Pass {
+        pass(design, beta, self, info)
+    }
+    fn final_pass(&self, design: &Design, beta: &[f64]) -> (Pass, Final) {
+        final_pass(design, beta, self)
+    }
+    fn all_obs(&self, eta: &[f64]) -> Vec<Obs> {
+        use rayon::prelude::*;
+        (0..eta.len()).into_par_iter().map(|i| Engine::obs(self, i, eta[i])).collect()
+    }
+}
+
+/// The engine of `family` with `link`: compiled for the pair when it is a common one,
+/// else through the traits' dynamic dispatch (same arithmetic, same results).
+fn engine<'a>(family: FamilyKind, link: LinkKind, y: &'a [f64], w: &'a [f64]) -> Box<dyn Rows + 'a> {
+    use super::family as f;
+    use super::link as l;
+    macro_rules! pairs {
+        ($(($fam:ident, $link:ident)),* $(,)?) => {
+            match (family, link) {
+                $((FamilyKind::$fam, LinkKind::$link) => Box::new(Engine { fam: &f::$fam, link: &l::$link, y, w }),)*
+                _ => Box::new(Engine { fam: family.family(), link: link.link(), y, w }),
+            }
+        };
+    }
+    pairs!(
+        (Binomial, Probit),
+        (Binomial, Logit),
+        (Binomial, Cloglog),
+        (Poisson, Log),
+        (Gamma, Log),
+        (Gaussian, Identity),
+    )
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -159,7 +209,13 @@ fn objective(dev: f64) -> f64 {
 /// One iteration's pass: score, objective and the information of kind `info`. A pass without
 /// information (`Info::None`) is a gradient-only pass, the cost of a Fisher iteration with a
 /// constant information.
-fn pass(design: &Design, beta: &[f64], eng: &Engine, info: Info) -> Pass {
+#[inline(always)]
+fn pass<F: super::Family + ?Sized, L: super::Link + ?Sized>(
+    design: &Design,
+    beta: &[f64],
+    eng: &Engine<F, L>,
+    info: Info,
+) -> Pass {
     let x = design.x.view();
     if info == Info::None {
         let out = linalg::fused_pass_rows::<(), _, 0>(x, Some(beta), |i, eta| {
@@ -187,7 +243,12 @@ struct Final {
 /// so nothing is left to compute over the rows afterwards (the expected information, when it
 /// is neither the observed one nor constant, is left to [`Fit::eim`]). The sums are the same,
 /// in the same order, as those of [`pass`], `xtwx` and `xbeta`.
-fn final_pass(design: &Design, beta: &[f64], eng: &Engine) -> (Pass, Final) {
+#[inline(always)]
+fn final_pass<F: super::Family + ?Sized, L: super::Link + ?Sized>(
+    design: &Design,
+    beta: &[f64],
+    eng: &Engine<F, L>,
+) -> (Pass, Final) {
     let x = design.x.view();
     let out = linalg::fused_pass_rows::<_, _, 1>(x, Some(beta), |i, eta| {
         let o = eng.obs(i, eta);
@@ -284,7 +345,7 @@ pub fn fit(mut design: Design, spec: &ModelSpec) -> Result<Fit> {
     let k = design.k();
     let w: Vec<f64> = design.weights.clone().unwrap_or_else(|| vec![1.0; n]);
     let y = design.y.clone();
-    let eng = Engine { fam, link, y: &y, w: &w };
+    let eng = engine(spec.family, spec.link, &y, &w);
 
     // Starting values: one IRLS step from mu = start_mu(y).
     let wsum: f64 = w.iter().sum();
@@ -342,9 +403,9 @@ pub fn fit(mut design: Design, spec: &ModelSpec) -> Result<Fit> {
 
     // A constant expected information is X' diag(w) X, known from the collinearity check.
     let (fixed_eim, mut cur) = if const_eim {
-        (Some(xtwx_prior), pass(&design, &beta, &eng, Info::None))
+        (Some(xtwx_prior), eng.pass(&design, &beta, Info::None))
     } else {
-        (None, pass(&design, &beta, &eng, Info::Expected))
+        (None, eng.pass(&design, &beta, Info::Expected))
     };
     let mut history = Vec::new();
     let mut converged = false;
@@ -373,7 +434,7 @@ pub fn fit(mut design: Design, spec: &ModelSpec) -> Result<Fit> {
             Some(s) => s,
             None if info_used == Info::Observed => {
                 // Observed information not positive definite here: take a Fisher step.
-                let he = pass(&design, &beta, &eng, Info::Expected).h.unwrap();
+                let he = eng.pass(&design, &beta, Info::Expected).h.unwrap();
                 spd_solve(&he, &cur.g)
                     .ok_or_else(|| FitError::Numerical("the information matrix is singular".into()))?
             }
@@ -402,10 +463,10 @@ pub fn fit(mut design: Design, spec: &ModelSpec) -> Result<Fit> {
         for _ in 0..40 {
             let cand: Vec<f64> = beta.iter().zip(&step).map(|(b, s)| b + t * s).collect();
             let (p, fin) = if done {
-                let (p, fin) = final_pass(&design, &cand, &eng);
+                let (p, fin) = eng.final_pass(&design, &cand);
                 (p, Some(fin))
             } else {
-                (pass(&design, &cand, &eng, next_info), None)
+                (eng.pass(&design, &cand, next_info), None)
             };
             if !p.objective.is_nan() && p.objective >= cur.objective - 1e-12 * cur.objective.abs().max(1.0) {
                 accepted = Some((cand, p, fin));
@@ -449,9 +510,8 @@ pub fn fit(mut design: Design, spec: &ModelSpec) -> Result<Fit> {
     let (eta, obs) = match last {
         Some(fin) => (fin.eta, fin.obs),
         None => {
-            use rayon::prelude::*;
             let eta = linalg::xbeta(design.x.view(), &beta);
-            let obs: Vec<Obs> = (0..n).into_par_iter().map(|i| eng.obs(i, eta[i])).collect();
+            let obs = eng.all_obs(&eta);
             (eta, obs)
         }
     };
@@ -721,8 +781,8 @@ fn drop_perfect_predictors(design: &mut Design, omitted: &mut Vec<Omitted>, note
 pub fn newton_iteration(design: &Design, spec: &ModelSpec, beta: &[f64]) -> Option<(Vec<f64>, f64)> {
     let n = design.n();
     let w: Vec<f64> = design.weights.clone().unwrap_or_else(|| vec![1.0; n]);
-    let eng = Engine { fam: spec.family.family(), link: spec.link.link(), y: &design.y, w: &w };
-    let p = pass(design, beta, &eng, Info::Observed);
+    let eng = engine(spec.family, spec.link, &design.y, &w);
+    let p = eng.pass(design, beta, Info::Observed);
     let step = spd_solve(p.h.as_ref().expect("observed information"), &p.g)?;
     Some((step, p.objective))
 }
