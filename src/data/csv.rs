@@ -42,10 +42,51 @@ pub fn parse_number(s: &str) -> Option<f64> {
 }
 
 /// Reads a CSV file into a [`Dataset`], inferring numeric and text columns.
+///
+/// A regular file (UTF-8, no quotes, no blank or ragged lines, finite numbers) takes the
+/// parallel fast path of the schema loader ([`super::fastcsv`]); anything else, and every
+/// error message, comes from the precise reader ([`read_csv_bytes`]). Both give the same data.
 pub fn read_csv(path: &Path, opts: &CsvOptions) -> Result<Dataset, DataError> {
     let display = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| DataError::Io { path: display.clone(), reason: e.to_string() })?;
+    if let Some(ds) = read_csv_fast(&bytes, &display, opts)? {
+        return Ok(ds);
+    }
     read_csv_bytes(&bytes, &display, opts)
+}
+
+/// The fast path of [`read_csv`]: `None` when the file is not regular enough for it.
+fn read_csv_fast(bytes: &[u8], display: &str, opts: &CsvOptions) -> Result<Option<Dataset>, DataError> {
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let Some(raw) = super::fastcsv::read(body, display, opts.delimiter, None, &[], &[]) else { return Ok(None) };
+    if raw.line_numbers.is_empty() || !raw.problems.is_empty() {
+        return Ok(None);
+    }
+    let names: Vec<String> = raw.columns.iter().map(|c| c.name.clone()).collect();
+    if names.iter().any(|n| n.trim() != n) {
+        return Ok(None);
+    }
+    // The precise reader refuses non-finite numbers ("inf", "1e400") as numbers.
+    let finite = raw.columns.iter().all(|c| match &c.data {
+        super::load::RawData::Num(v) => v.iter().all(|x| x.is_finite() || x.is_nan()),
+        super::load::RawData::Str(_) => true,
+    });
+    if !finite {
+        return Ok(None);
+    }
+    check_header(&names, display)?;
+    let mut raw = raw;
+    for c in &mut raw.columns {
+        if let super::load::RawData::Str(v) = &mut c.data {
+            // As the precise reader: text cells trimmed.
+            for s in v.iter_mut().flatten() {
+                if s.trim().len() != s.len() {
+                    *s = s.trim().to_string();
+                }
+            }
+        }
+    }
+    Ok(Some(super::load::raw_to_dataset(raw)))
 }
 
 /// Reads CSV from memory (UTF-8, with or without a byte-order mark).
@@ -111,7 +152,7 @@ pub fn read_csv_bytes(bytes: &[u8], display: &str, opts: &CsvOptions) -> Result<
     Ok(ds)
 }
 
-fn check_header(header: &[String], display: &str) -> Result<(), DataError> {
+pub(crate) fn check_header(header: &[String], display: &str) -> Result<(), DataError> {
     if header.iter().all(|h| parse_number(h).is_some()) {
         return Err(DataError::Malformed {
             path: display.to_string(),
@@ -150,6 +191,36 @@ mod tests {
 
     fn read(s: &str) -> Result<Dataset, DataError> {
         read_csv_bytes(s.as_bytes(), "t.csv", &CsvOptions::default())
+    }
+
+    /// The fast path of `read_csv` gives exactly the precise reader's dataset, or steps aside.
+    #[test]
+    fn fast_path_equals_the_precise_reader() {
+        let mut text = String::from("\u{FEFF}y,x,g,h,m\n");
+        for i in 0..5000 {
+            let x = if i % 97 == 0 { "NA".to_string() } else { format!("{}", (i as f64) * 0.37 - 11.0) };
+            let g = [" a", "b ", "c", "NA", "."][i % 5];
+            let m = if i % 13 == 0 { "" } else { "2.5e-3" };
+            text.push_str(&format!("{},{x},{g},{},{m}\n", i % 2, if i == 4000 { "text" } else { "1" }));
+        }
+        let fast = read_csv_fast(text.as_bytes(), "t.csv", &CsvOptions::default()).unwrap().expect("regular file");
+        let precise = read(&text).unwrap();
+        assert_eq!(fast.line_numbers, precise.line_numbers);
+        for c in precise.columns() {
+            let f = fast.column(&c.name).expect("same columns");
+            match (&c.data, &f.data) {
+                (ColumnData::Numeric(a), ColumnData::Numeric(b)) => {
+                    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    assert!(bits(a) == bits(b), "column {}", c.name);
+                }
+                (a, b) => assert!(a == b, "column {}: {} vs {}", c.name, a.kind(), b.kind()),
+            }
+        }
+        assert_eq!(fast.columns().len(), precise.columns().len());
+        // Irregular files are left to the precise reader (its messages).
+        for bad in ["y,x\n1,2\n3\n", "y,x\n1,\"2\"\n", "y,x\n"] {
+            assert!(read_csv_fast(bad.as_bytes(), "t.csv", &CsvOptions::default()).unwrap().is_none(), "{bad:?}");
+        }
     }
 
     #[test]
