@@ -76,7 +76,7 @@ fn failing_assertion_exits_1_with_numbers() {
 #[test]
 fn spec_errors_name_the_line() {
     let d = tempfile::tempdir().unwrap();
-    let cases: [(&str, &str); 9] = [
+    let cases: [(&str, &str); 11] = [
         ("\n[[axis]]\nname = \"t\"\nvalues.a = { trim = \"hours\" }\n", "trim takes VAR:QUANTILE"),
         ("\n[[axis]]\nname = \"t2\"\nvalues.a = { trim = \"hours:1.5\" }\n", "trim takes VAR:QUANTILE"),
         ("\n[[axis]]\nname = \"c\"\nvalues.a = { if = \"hours > \" }\n", "if = \"hours > \""),
@@ -89,6 +89,8 @@ fn spec_errors_name_the_line() {
             "unknown option 'vcee' (did you mean 'vce'?)",
         ),
         ("\n[[assert]]\ntrack = \"nope\"\nrule = \"sign_stable\"\n", "unknown track 'nope'"),
+        ("\n[[axis]]\nname = \"s\"\nvalues.a = { psu = 3 }\n", "option 'psu' takes a survey PSU variable"),
+        ("\n[[axis]]\nname = \"s2\"\nvalues.a = { subpop = true }\n", "option 'subpop' takes a survey subpopulation"),
     ];
     for (extra, msg) in cases {
         let body = format!("{BASE}{extra}");
@@ -184,4 +186,39 @@ fn jobs_zero_is_a_usage_error() {
     batch(&s, &d.path().join("out"), &["--jobs", "0"])
         .code(2)
         .stderr(predicate::str::contains("--jobs must be at least 1"));
+}
+
+/// Survey-design options in a spec: the variant's variance is linearized, with t statistics.
+#[test]
+fn survey_design_variants_run() {
+    let d = tempfile::tempdir().unwrap();
+    let body = r#"
+[data]
+path = "../../examples/mroz/mroz.csv"
+
+[base]
+command = "fit"
+model = "probit"
+formula = "inlf ~ age + educ + kidslt6"
+
+[[axis]]
+name = "design"
+values.svy = { strata = "city", psu = "exper" }
+values.sub = { strata = "city", psu = "exper", subpop = "age > 35" }
+
+[[track]]
+term = "kidslt6"
+"#;
+    let s = spec(d.path(), body);
+    batch(&s, &d.path().join("out"), &["-q"]).code(0);
+    let mut found = 0;
+    for e in std::fs::read_dir(d.path().join("out/variants")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "json") {
+            let text = std::fs::read_to_string(&p).unwrap();
+            assert!(text.contains("\"vce_type\": \"svy\"") && text.contains("\"df_r\""), "{}", p.display());
+            found += 1;
+        }
+    }
+    assert_eq!(found, 2);
 }

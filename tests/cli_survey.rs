@@ -213,3 +213,11 @@ fn subpopulation_keeps_the_design_and_drops_empty_strata_from_df() {
     assert!((se(&sub) - se(&cond)).abs() > 1e-3 * se(&sub), "{} vs {}", se(&sub), se(&cond));
     assert!(sub["models"][0]["vce"].as_str().unwrap().contains("subpopulation p >= 1 or h == 0"));
 }
+
+#[test]
+fn bad_subpopulations_are_usage_errors() {
+    let design = ["--strata", "h", "--psu", "p"];
+    fails(&[&PROBIT[..], &design[..], &["--subpop", "x >"]].concat(), &data(), 2, &["--subpop \"x >\""]);
+    fails(&[&PROBIT[..], &design[..], &["--subpop", "x > 1000"]].concat(), &data(), 2, &["selects no rows"]);
+    fails(&[&PROBIT[..], &design[..], &["--subpop", "nope == 1"]].concat(), &data(), 2, &["--subpop"]);
+}

@@ -43,7 +43,7 @@ pub fn parse_number(s: &str) -> Option<f64> {
 
 /// Reads a CSV file into a [`Dataset`], inferring numeric and text columns.
 ///
-/// A regular file (UTF-8, no quotes, no blank or ragged lines, finite numbers) takes the
+/// A regular file (UTF-8, no quotes, no blank or ragged lines) takes the
 /// parallel fast path of the schema loader ([`super::fastcsv`]); anything else, and every
 /// error message, comes from the precise reader ([`read_csv_bytes`]). Both give the same data.
 pub fn read_csv(path: &Path, opts: &CsvOptions) -> Result<Dataset, DataError> {
@@ -64,14 +64,6 @@ fn read_csv_fast(bytes: &[u8], display: &str, opts: &CsvOptions) -> Result<Optio
     }
     let names: Vec<String> = raw.columns.iter().map(|c| c.name.clone()).collect();
     if names.iter().any(|n| n.trim() != n) {
-        return Ok(None);
-    }
-    // The precise reader refuses non-finite numbers ("inf", "1e400") as numbers.
-    let finite = raw.columns.iter().all(|c| match &c.data {
-        super::load::RawData::Num(v) => v.iter().all(|x| x.is_finite() || x.is_nan()),
-        super::load::RawData::Str(_) => true,
-    });
-    if !finite {
         return Ok(None);
     }
     check_header(&names, display)?;
@@ -217,6 +209,11 @@ mod tests {
             }
         }
         assert_eq!(fast.columns().len(), precise.columns().len());
+        // Non-finite spellings are text, as in the precise reader (fastcsv uses `parse_number`).
+        let inf = "y,x\n1,inf\n2,1e400\n";
+        let f = read_csv_fast(inf.as_bytes(), "t.csv", &CsvOptions::default()).unwrap().expect("regular file");
+        assert_eq!(f.column("x").unwrap().data, read(inf).unwrap().column("x").unwrap().data);
+        assert_eq!(f.column("x").unwrap().data.kind(), "text");
         // Irregular files are left to the precise reader (its messages).
         for bad in ["y,x\n1,2\n3\n", "y,x\n1,\"2\"\n", "y,x\n"] {
             assert!(read_csv_fast(bad.as_bytes(), "t.csv", &CsvOptions::default()).unwrap().is_none(), "{bad:?}");
