@@ -289,8 +289,8 @@ impl TwoPartJob {
                 ),
             };
             let q2 = PartEval {
-                x: tp.second_on_all.x.view(),
-                spec: &tp.second_on_all.spec,
+                x: tp.second_on_all().x.view(),
+                spec: &tp.second_on_all().spec,
                 beta: &tp.second.beta,
                 link: tp.second.spec.link,
                 eta: None,

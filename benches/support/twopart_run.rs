@@ -51,7 +51,7 @@ pub fn effects(tp: &TwoPartFit) -> [MarginsResult; 3] {
     let v2 = vce::compute(&tp.second, VceKind::Oim).unwrap();
     let p1 = part(tp.first.design.x.view(), &tp.first.design.spec, &tp.first, Some(&tp.first.eta));
     let p2 = part(tp.second.design.x.view(), &tp.second.design.spec, &tp.second, Some(&tp.second.eta));
-    let q2 = part(tp.second_on_all.x.view(), &tp.second_on_all.spec, &tp.second, None);
+    let q2 = part(tp.second_on_all().x.view(), &tp.second_on_all().spec, &tp.second, None);
     let r1 =
         margins::compute(std::slice::from_ref(&p1), Target::Mean(0), None, &At::Average, &v1.matrix, 95.0).unwrap();
     let r2 = margins::compute(&[p2], Target::Mean(0), None, &At::Average, &v2.matrix, 95.0).unwrap();
