@@ -30,7 +30,14 @@ fn main() {
     let t = Instant::now();
     let opts = ReadOptions { precise_only: precise, columns, ..Default::default() };
     let r = load_with_schema(&path, &opts, &schema).unwrap();
+    let phases = std::env::var_os("LOAD_PHASES").is_some();
+    if phases {
+        peak_rss("load (read + schema + universe + derived)", true);
+    }
     let (x, n, p) = load_data::design_matrix(&r.dataset, load_data::TERMS);
+    if phases {
+        peak_rss("design matrix (dataset alive)", false);
+    }
     let secs = t.elapsed().as_secs_f64();
     let sum: f64 = x.iter().sum();
     let bytes = std::fs::metadata(&path).unwrap().len() as f64;
@@ -45,6 +52,18 @@ fn main() {
     println!("{secs:.3} s, {:.1} MB/s", bytes / 1e6 / secs);
     if std::env::var_os("LOAD_DUMP").is_some() {
         dump(&r);
+    }
+}
+
+/// Prints the peak RSS so far (Linux `VmHWM`) and, with `reset`, starts a new peak (writing 5 to
+/// `/proc/self/clear_refs`): `LOAD_PHASES=1` shows which phase holds the peak.
+fn peak_rss(phase: &str, reset: bool) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let hwm = status.lines().find(|l| l.starts_with("VmHWM")).unwrap_or("VmHWM: ?");
+    let rss = status.lines().find(|l| l.starts_with("VmRSS")).unwrap_or("VmRSS: ?");
+    println!("{phase}: peak {}, now {}", hwm.trim_start_matches("VmHWM:").trim(), rss.trim_start_matches("VmRSS:").trim());
+    if reset {
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
     }
 }
 
