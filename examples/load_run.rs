@@ -61,7 +61,11 @@ fn peak_rss(phase: &str, reset: bool) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let hwm = status.lines().find(|l| l.starts_with("VmHWM")).unwrap_or("VmHWM: ?");
     let rss = status.lines().find(|l| l.starts_with("VmRSS")).unwrap_or("VmRSS: ?");
-    println!("{phase}: peak {}, now {}", hwm.trim_start_matches("VmHWM:").trim(), rss.trim_start_matches("VmRSS:").trim());
+    println!(
+        "{phase}: peak {}, now {}",
+        hwm.trim_start_matches("VmHWM:").trim(),
+        rss.trim_start_matches("VmRSS:").trim()
+    );
     if reset {
         let _ = std::fs::write("/proc/self/clear_refs", "5");
     }

@@ -223,14 +223,12 @@ mod projection {
 
     #[test]
     fn schema_csv_dta_and_parquet_fit_as_the_full_load() {
-        let job = fit(
-            "received ~ age2 + female + C(duration)",
-            ModelKind::Probit,
-            est(Some("city"), Some("weight")),
-        );
-        for file in
-            ["tests/fixtures/cmds2014_small.csv", "tests/fixtures/cmds2014_small.dta", "tests/fixtures/cmds2014_small.parquet"]
-        {
+        let job = fit("received ~ age2 + female + C(duration)", ModelKind::Probit, est(Some("city"), Some("weight")));
+        for file in [
+            "tests/fixtures/cmds2014_small.csv",
+            "tests/fixtures/cmds2014_small.dta",
+            "tests/fixtures/cmds2014_small.parquet",
+        ] {
             // `--if` on a variable no model reads (province), and without a filter.
             for cond in [Some("province == 42 or hh_size > 3"), None] {
                 let (a, b, n_full, n_proj) = both(&data(file, true, None, cond), &job);
@@ -276,18 +274,28 @@ mod projection {
             assert_eq!((n_full, n_proj), (6, 4 + usize::from(cond.is_some())));
         }
         let job = fit("received ~ age + female", ModelKind::Logit, est(None, None));
-        let (a, b, ..) = both(&data("tests/fixtures/cmds2014_small.csv", true, Some("urban"), Some("married == 1")), &job);
+        let (a, b, ..) =
+            both(&data("tests/fixtures/cmds2014_small.csv", true, Some("urban"), Some("married == 1")), &job);
         assert_eq!(a, b, "schema CSV with --subsample and --if");
     }
 
     #[test]
     fn plain_csv_dta_and_parquet_fit_as_the_full_load() {
-        let job = fit("received ~ C(scheme) + age + age_squared + female + C(education)", ModelKind::Probit, est(Some("city"), None));
-        let (a, b, n_full, n_proj) = both(&data("tests/fixtures/table3_small.csv", false, None, Some("has_job == 1")), &job);
+        let job = fit(
+            "received ~ C(scheme) + age + age_squared + female + C(education)",
+            ModelKind::Probit,
+            est(Some("city"), None),
+        );
+        let (a, b, n_full, n_proj) =
+            both(&data("tests/fixtures/table3_small.csv", false, None, Some("has_job == 1")), &job);
         assert_eq!(a, b, "plain CSV");
         assert_eq!((n_full, n_proj), (18, 8), "only the formula's, the cluster's and --if's columns are parsed");
         let job = fit("q214 ~ q101c + q302a", ModelKind::Glm, est(None, None));
-        for file in ["tests/fixtures/cmds2014_small.dta", "tests/fixtures/cmds2014_small.parquet", "tests/fixtures/cmds2014_small.csv"] {
+        for file in [
+            "tests/fixtures/cmds2014_small.dta",
+            "tests/fixtures/cmds2014_small.parquet",
+            "tests/fixtures/cmds2014_small.csv",
+        ] {
             let (a, b, _, n_proj) = both(&data(file, false, None, Some("q214 > 0 and q101b == 1")), &job);
             assert_eq!(a, b, "{file}");
             assert_eq!(n_proj, 4, "{file}");
@@ -301,17 +309,34 @@ fn projected_fit_names_a_missing_or_unknown_column() {
     // Plain CSV: a formula naming a column the file lacks gets the full-load message.
     fails(&["-f", "y ~ xx"], "y,abc,xxz\n1,2,3\n0,1,2\n", 2, &["unknown column 'xx'", "did you mean 'xxz'"]);
     // With a schema: a needed source column the file lacks is named, with the file.
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/cmds2014_small.csv")).unwrap();
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/cmds2014_small.csv")).unwrap();
     let renamed = text.replacen("q101c", "q101cc", 1);
     let p = write(dir.path(), "cut.csv", &renamed);
     let schema = concat!(env!("CARGO_MANIFEST_DIR"), "/data-schema/cmds2014.toml");
-    let out = migfit().args(["fit", &p, "--schema", schema, "-f", "received ~ age2 + female", "-m", "probit"]).output().unwrap();
+    let out = migfit()
+        .args(["fit", &p, "--schema", schema, "-f", "received ~ age2 + female", "-m", "probit"])
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("cut.csv") && err.contains("'q101c'") && err.contains("birth_year"), "{err}");
     // An `--if` on a column no model reads.
     let out = migfit()
-        .args(["fit", &p, "--schema", schema, "-f", "received ~ female", "-m", "probit", "--if", "province == 42", "--format", "json"])
+        .args([
+            "fit",
+            &p,
+            "--schema",
+            schema,
+            "-f",
+            "received ~ female",
+            "-m",
+            "probit",
+            "--if",
+            "province == 42",
+            "--format",
+            "json",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -184,7 +184,10 @@ pub fn run_batch(opts: &BatchOptions) -> Result<BatchOutcome> {
 /// The data options of the spec as the CLI's `DataArgs` (schema and paths relative to the
 /// spec file), so that a batch reads data exactly as `migfit fit` does.
 /// Every variable the batch's variants read: models, survey options and row filters.
-fn batch_variables(jobs: &[(crate::analysis::Job, run::Filters)], args: &crate::cli::DataArgs) -> Result<Option<Vec<String>>> {
+fn batch_variables(
+    jobs: &[(crate::analysis::Job, run::Filters)],
+    args: &crate::cli::DataArgs,
+) -> Result<Option<Vec<String>>> {
     let cfg = args.config()?;
     let mut out: Vec<String> = Vec::new();
     let mut add = |v: &str| {

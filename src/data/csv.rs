@@ -245,7 +245,8 @@ mod tests {
             let m = if i % 13 == 0 { "" } else { "2.5e-3" };
             text.push_str(&format!("{},{x},{g},{},{m}\n", i % 2, if i == 4000 { "text" } else { "1" }));
         }
-        let fast = read_csv_fast(text.as_bytes(), "t.csv", &CsvOptions::default(), None).unwrap().expect("regular file");
+        let fast =
+            read_csv_fast(text.as_bytes(), "t.csv", &CsvOptions::default(), None).unwrap().expect("regular file");
         let precise = read(&text).unwrap();
         assert_eq!(fast.line_numbers, precise.line_numbers);
         for c in precise.columns() {
