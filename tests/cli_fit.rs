@@ -167,3 +167,15 @@ fn broken_pipe_is_not_an_error() {
     assert_ne!(status.code(), Some(101), "panic: {err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// A plain CSV with CRLF line ends and a quoted line break (read by the precise reader): the
+/// bad value is named at the line an editor shows.
+#[test]
+fn crlf_file_names_the_editor_line() {
+    fails(
+        &["-f", "y ~ x"],
+        "y,x,g\r\n1,0.5,a\r\n0,1.5,b\r\n1,abc,a\r\n0,0.1,\"b\r\nc\"\r\n",
+        1,
+        &["line 4 has the value 'abc'"],
+    );
+}
