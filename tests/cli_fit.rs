@@ -341,3 +341,15 @@ fn projected_fit_names_a_missing_or_unknown_column() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// A plain CSV with CRLF line ends and a quoted line break (read by the precise reader): the
+/// bad value is named at the line an editor shows.
+#[test]
+fn crlf_file_names_the_editor_line() {
+    fails(
+        &["-f", "y ~ x"],
+        "y,x,g\r\n1,0.5,a\r\n0,1.5,b\r\n1,abc,a\r\n0,0.1,\"b\r\nc\"\r\n",
+        1,
+        &["line 4 has the value 'abc'"],
+    );
+}

@@ -213,3 +213,30 @@ fn output_file_is_written_whole() {
     assert_eq!(json["valid"], true);
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left behind");
 }
+
+/// Windows line ends (CRLF) with a quoted field over two lines, which sends the file to the
+/// precise reader: rows keep the line numbers an editor shows (the csv crate's own count lags
+/// one line behind after each CRLF), as do rows after a blank line.
+#[test]
+fn crlf_file_with_quoted_newline_and_blank_line_numbers_rows_as_an_editor() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines = fixture_lines();
+    let j = lines[0].split(',').position(|h| h == "q101e").unwrap();
+    let set = |line: &mut String, value: &str| {
+        let mut fields: Vec<String> = line.split(',').map(str::to_string).collect();
+        fields[j] = value.to_string();
+        *line = fields.join(",");
+    };
+    set(&mut lines[3], "42"); // line 4
+    set(&mut lines[6], "\"4\r\n2\""); // line 7, spans lines 7-8
+                                      // The quoted line break shifts later rows down one line: element 9 is a blank line 11,
+                                      // element 10 is on line 12.
+    lines.insert(9, String::new());
+    set(&mut lines[10], "43");
+    let p = write(&dir, "crlf.csv", (lines.join("\r\n") + "\r\n").as_bytes());
+    let (code, out, _) = validate(&p, &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("line 4, column 'q101e', value '42'"), "{out}");
+    assert!(out.contains("line 7, column 'q101e'"), "{out}");
+    assert!(out.contains("line 12, column 'q101e', value '43'"), "{out}");
+}

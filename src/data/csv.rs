@@ -134,9 +134,10 @@ fn read_csv_bytes_cols(
     let mut reader =
         csv::ReaderBuilder::new().delimiter(opts.delimiter).has_headers(false).flexible(true).from_reader(bytes);
     let mut records = reader.byte_records();
+    let mut lc = super::lines::LineCounter::new(bytes);
     let header = match records.next() {
         Some(Ok(h)) => h,
-        Some(Err(e)) => return Err(csv_error(display, e)),
+        Some(Err(e)) => return Err(csv_error(display, e, &mut lc)),
         None => return Err(DataError::Empty { path: display.to_string() }),
     };
     let header: Vec<String> = header
@@ -160,8 +161,8 @@ fn read_csv_bytes_cols(
     let mut cells: Vec<Vec<Option<String>>> = vec![Vec::new(); ncol];
     let mut lines = Vec::new();
     for rec in records {
-        let rec = rec.map_err(|e| csv_error(display, e))?;
-        let line = rec.position().map_or(0, |p| p.line());
+        let rec = rec.map_err(|e| csv_error(display, e, &mut lc))?;
+        let line = rec.position().map_or(0, |p| lc.line_of(p.byte()));
         if rec.len() == 1 && rec.get(0).is_some_and(|f| f.is_empty()) {
             continue; // a blank line
         }
@@ -222,8 +223,8 @@ pub(crate) fn check_header(header: &[String], display: &str) -> Result<(), DataE
     Ok(())
 }
 
-fn csv_error(display: &str, e: csv::Error) -> DataError {
-    let line = e.position().map_or(0, |p| p.line());
+fn csv_error(display: &str, e: csv::Error, lc: &mut super::lines::LineCounter) -> DataError {
+    let line = e.position().map_or(0, |p| lc.line_of(p.byte()));
     DataError::Malformed { path: display.to_string(), line, reason: e.to_string() }
 }
 

@@ -396,6 +396,7 @@ fn precise_csv(bytes: &[u8], display: &str, delimiter: u8, needed: Option<&[Stri
     let mut reader =
         csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(bytes);
     let mut records = reader.byte_records();
+    let mut lc = super::lines::LineCounter::new(bytes);
     let mut table = RawTable {
         source: display.to_string(),
         columns: Vec::new(),
@@ -478,7 +479,7 @@ fn precise_csv(bytes: &[u8], display: &str, delimiter: u8, needed: Option<&[Stri
             None => break,
             Some(Ok(r)) => r,
             Some(Err(e)) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = e.position().map_or(0, |p| lc.line_of(p.byte()));
                 problems.push(Violation::new(
                     Rule::Unreadable,
                     Some(line),
@@ -489,7 +490,7 @@ fn precise_csv(bytes: &[u8], display: &str, delimiter: u8, needed: Option<&[Stri
                 break;
             }
         };
-        let line = rec.position().map_or(0, |p| p.line());
+        let line = rec.position().map_or(0, |p| lc.line_of(p.byte()));
         if rec.len() == 1 && rec.get(0).is_some_and(|f| f.trim_ascii().is_empty()) && ncol > 1 {
             continue; // a blank line
         }

@@ -8,6 +8,7 @@ pub mod csv;
 pub mod describe;
 pub mod expr;
 mod fastcsv;
+pub mod lines;
 pub mod load;
 pub mod parquet;
 pub mod schema;
