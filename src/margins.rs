@@ -51,6 +51,7 @@ use rayon::prelude::*;
 
 /// One part of a model, as margins see it: the design on the evaluation rows, its spec (for
 /// scenarios), the coefficients and the link.
+#[derive(Clone, Copy)]
 pub struct PartEval<'a> {
     pub x: ArrayView2<'a, f64>,
     pub spec: &'a DesignSpec,
@@ -427,20 +428,18 @@ pub fn compute_twopart(
         && tp.second_rows.len() == second.x.nrows()
         && tp.second_rows.iter().all(|&i| i < n);
     if !one_pass {
-        let q1 = PartEval { eta: first.eta, ..*first };
-        let q2 = PartEval { eta: q2.eta, ..*q2 };
         return Ok([
-            compute(std::slice::from_ref(first), Target::Mean(0), tp.weights1, at, v1, level)?,
-            compute(std::slice::from_ref(second), Target::Mean(0), tp.weights2, at, v2, level)?,
-            compute(&[q1, q2], Target::Product, tp.weights1, at, joint, level)?,
+            compute(&[*first], Target::Mean(0), tp.weights1, at, v1, level)?,
+            compute(&[*second], Target::Mean(0), tp.weights2, at, v2, level)?,
+            compute(&[*first, *q2], Target::Product, tp.weights1, at, joint, level)?,
         ]);
     }
     assert_eq!((v1.nrows(), v2.nrows(), joint.nrows()), (k1, k2, k1 + k2));
     // Requests and notes from each set's own rows (the second part's: its positive rows).
     let (mut n1, mut n2, mut nc) = (Vec::new(), Vec::new(), Vec::new());
-    let (r1, _) = requests(std::slice::from_ref(first), &[0], at, &mut n1);
-    let (r2, _) = requests(std::slice::from_ref(second), &[0], at, &mut n2);
-    let parts = [PartEval { eta: first.eta, ..*first }, PartEval { eta: q2.eta, ..*q2 }];
+    let (r1, _) = requests(&[*first], &[0], at, &mut n1);
+    let (r2, _) = requests(&[*second], &[0], at, &mut n2);
+    let parts = [*first, *q2];
     let (rc, _) = requests(&parts, &[0, 1], at, &mut nc);
     let w1: Vec<f64> = tp.weights1.map(|w| w.to_vec()).unwrap_or_else(|| vec![1.0; n]);
     let wsum1: f64 = w1.iter().sum();
