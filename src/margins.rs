@@ -717,6 +717,105 @@ fn is_identity_column(spec: &DesignSpec, j: usize, v: &str) -> bool {
     }
 }
 
+/// Where part `p`'s affected columns start among a level's sums of a set.
+fn level_acc(set: &AverageSet, f: &FactorPlan, u: &LevelUse, p: usize) -> usize {
+    u.acc + 1 + set.relevant.iter().take_while(|&&q| q != p).map(|&q| f.affected[q].len()).sum::<usize>()
+}
+
+/// One set's sums for one factor level on a chunk, when every part the set reads has only
+/// the factor's indicators: `sum w F^(l)`, the level's column `w g_p^(l)` of each `C_p`, and
+/// the non-zero indicator's `sum w g_p^(l)` (the other indicators are 0 under the level).
+struct LevelSums<'a, 'b> {
+    set: &'a AverageSet<'a>,
+    lo: usize,
+    lvl: &'a [[(f64, f64, f64); 2]],
+    acc: &'b mut [f64],
+    c: &'b mut [Vec<f64>],
+    nc: &'a [usize; 2],
+}
+
+impl LevelSums<'_, '_> {
+    /// `P` parts (`parts[..P]`), `col` their columns in `C_p`, `own` their non-zero indicator
+    /// (accumulator, value), `value` F and its gradient from the row's evaluations. Each sum
+    /// starts from the chunk's zero and adds the rows in order, as the general loop does.
+    #[inline]
+    fn run<const P: usize>(
+        self,
+        parts: [usize; 2],
+        col: [usize; 2],
+        own: [Option<(usize, f64)>; 2],
+        acc_f: usize,
+        value: impl Fn(&[(f64, f64, f64); 2]) -> (f64, [f64; 2]),
+    ) {
+        let (set, lo) = (self.set, self.lo);
+        let mut sf = 0.0;
+        let mut so = [0.0; 2];
+        // C of parts[0] and of parts[1] (P = 2: parts 0 and 1).
+        let (c0, c1): (&mut [f64], &mut [f64]) = match self.c {
+            [a] => (a, &mut []),
+            [a, b] if parts[0] == 0 => (a, b),
+            [a, b] => (b, a),
+            _ => unreachable!("two parts at most"),
+        };
+        let (n0, n1) = (self.nc[parts[0]], self.nc[parts[1]]);
+        for (r, lv) in self.lvl.iter().enumerate() {
+            let i = lo + r;
+            if !set.has(i) {
+                continue;
+            }
+            let wi = set.w[i];
+            let (fv, g) = value(lv);
+            sf += wi * fv;
+            let wg0 = wi * g[0];
+            c0[r * n0 + col[0]] = wg0;
+            if let Some((_, x)) = own[0] {
+                so[0] += wg0 * x;
+            }
+            if P == 2 {
+                let wg1 = wi * g[1];
+                c1[r * n1 + col[1]] = wg1;
+                if let Some((_, x)) = own[1] {
+                    so[1] += wg1 * x;
+                }
+            }
+        }
+        self.acc[acc_f] += sf;
+        for q in 0..P {
+            if let Some((a, _)) = own[q] {
+                self.acc[a] += so[q];
+            }
+        }
+    }
+}
+
+/// Part `p`'s `(h, h', h'')` on a chunk's rows under a factor level: `lvl` holds the observed
+/// evaluation; rows whose linear index the level changes (`shift(r) != 0`) are re-evaluated.
+/// Dispatched once per chunk to the link's own code.
+fn eval_level(link: LinkKind, eta: &[f64], shift: impl Fn(usize) -> f64, lvl: &mut [[(f64, f64, f64); 2]], p: usize) {
+    fn go<L: crate::model::Link + ?Sized>(
+        link: &L,
+        eta: &[f64],
+        shift: impl Fn(usize) -> f64,
+        lvl: &mut [[(f64, f64, f64); 2]],
+        p: usize,
+    ) {
+        for (r, (lv, &e)) in lvl.iter_mut().zip(eta).enumerate() {
+            let s = shift(r);
+            if s != 0.0 {
+                let v = link.eval(e + s);
+                lv[p] = (v.mu, v.d1, v.d2);
+            }
+        }
+    }
+    use crate::model::link;
+    match link {
+        LinkKind::Probit => go(&link::Probit, eta, shift, lvl, p),
+        LinkKind::Log => go(&link::Log, eta, shift, lvl, p),
+        LinkKind::Logit => go(&link::Logit, eta, shift, lvl, p),
+        other => go(other.link(), eta, shift, lvl, p),
+    }
+}
+
 /// `(h, h', h'')` at `eta`.
 fn hh(link: &dyn crate::model::Link, eta: f64) -> (f64, f64, f64) {
     let v = link.eval(eta);
@@ -926,7 +1025,9 @@ fn average_effects(parts: &[PartEval], sets: &[AverageSet]) -> Vec<Vec<(f64, Vec
                     }
                 }
             }
-            // Factor levels: each evaluated once per row, for every set reading it.
+            // Factor levels: each part's (h, h', h'') under the level evaluated once per row,
+            // then read by every set using the level.
+            let mut lvl: Vec<[(f64, f64, f64); 2]> = Vec::with_capacity(rows);
             for le in &levels {
                 let f = &factors[le.factor];
                 // The affected columns under the level, per part: when they are all the
@@ -952,38 +1053,64 @@ fn average_effects(parts: &[PartEval], sets: &[AverageSet]) -> Vec<Vec<(f64, Vec
                         }
                     })
                     .collect();
-                for r in 0..rows {
-                    let i = lo + r;
-                    let mut lv = lvb[r];
-                    for &p in &f.parts {
-                        let shift = match &xl[p] {
-                            LevelColumns::Indicators { codes, shift, .. } => shift[codes[r] as usize],
-                            LevelColumns::General(cols) => {
-                                let k = kx[p];
-                                let xr = &xsl[p][i * k..(i + 1) * k];
-                                let beta = parts[p].beta;
+                lvl.clear();
+                lvl.extend_from_slice(&lvb);
+                for &p in &f.parts {
+                    let etap = &eta[p][lo..hi];
+                    match &xl[p] {
+                        LevelColumns::Indicators { codes, shift, .. } => {
+                            eval_level(parts[p].link, etap, |r| shift[codes[r] as usize], &mut lvl, p)
+                        }
+                        LevelColumns::General(cols) => {
+                            let (k, beta, aff) = (kx[p], parts[p].beta, &f.affected[p]);
+                            let xp = &xsl[p][lo * k..hi * k];
+                            let shift = |r: usize| {
+                                let xr = &xp[r * k..(r + 1) * k];
                                 let mut shift = 0.0;
-                                for (v, &j) in cols.iter().zip(&f.affected[p]) {
+                                for (v, &j) in cols.iter().zip(aff) {
                                     shift += (v.at(r) - xr[j]) * beta[j];
                                 }
                                 shift
-                            }
-                        };
-                        // Rows already at the level keep the observed evaluation.
-                        if shift != 0.0 {
-                            lv[p] = hh(links[p], eta[p][i] + shift);
+                            };
+                            eval_level(parts[p].link, etap, shift, &mut lvl, p)
                         }
                     }
-                    for &(t, u) in &le.users {
-                        let set = &sets[t];
+                }
+                for &(t, u) in &le.users {
+                    let (set, plan) = (&sets[t], &plans[t]);
+                    let u = &plan.levels[u];
+                    let acc = &mut acc[t];
+                    let ind = set.relevant.iter().all(|&p| matches!(xl[p], LevelColumns::Indicators { .. }));
+                    if ind {
+                        // Indicators only: F, g and the one non-zero indicator per part.
+                        let own = |p: usize| match &xl[p] {
+                            LevelColumns::Indicators { own, .. } => own.map(|(a, x)| (level_acc(set, f, u, p) + a, x)),
+                            LevelColumns::General(_) => None,
+                        };
+                        let sums = LevelSums { set, lo, lvl: &lvl, acc, c: &mut c, nc: &nc };
+                        match set.target {
+                            Target::Mean(p) => {
+                                let col = [p, p].map(|p| plan.off[p] + u.col);
+                                sums.run::<1>([p, p], col, [own(p), None], u.acc, |lv| (lv[p].0, [lv[p].1, 0.0]));
+                            }
+                            Target::Product => {
+                                let col = [0, 1].map(|p| plan.off[p] + u.col);
+                                sums.run::<2>([0, 1], col, [own(0), own(1)], u.acc, |lv| {
+                                    let (a, a1, _) = lv[0];
+                                    let (b, b1, _) = lv[1];
+                                    (a * b, [a1 * b, a * b1])
+                                });
+                            }
+                        }
+                        continue;
+                    }
+                    for r in 0..rows {
+                        let i = lo + r;
                         if !set.has(i) {
                             continue;
                         }
-                        let plan = &plans[t];
-                        let u = &plan.levels[u];
-                        let acc = &mut acc[t];
                         let wi = set.w[i];
-                        let (fv, g, _) = combine(set.target, &lv);
+                        let (fv, g, _) = combine(set.target, &lvl[r]);
                         acc[u.acc] += wi * fv;
                         let mut o = u.acc + 1;
                         for &p in &set.relevant {
