@@ -41,6 +41,14 @@
 //! (scratch memory independent of N) and the chunks added in order, so the results are the
 //! same for any number of threads. Effects at the means or at given values use the general
 //! per-effect scenario evaluation below.
+//!
+//! A two-part model's three sets of average effects ([`compute_twopart`]: the first part's
+//! `h_1` over its rows, the second part's `h_2` over its own rows, the positive ones, with its
+//! weights, and the combined `h_1 h_2` over the first part's rows) come from one such pass over
+//! the first part's rows, with the second part's design on those rows: each row's
+//! `(h_p, h_p', h_p'')` at the observed data and at each factor level is evaluated once per part
+//! and read by every set that uses it (the second part's set only on its own rows), and each
+//! part's `X_p' C_p` product holds the columns of all sets.
 
 use crate::design::{ColumnValues, DesignSpec, FactorSetting, Scenario};
 use crate::error::{usage, Result};
