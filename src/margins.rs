@@ -481,7 +481,12 @@ type FactorVar = (String, String, Vec<crate::data::Level>, usize);
 /// derivative per continuous variable, a discrete change per factor level other than the
 /// reference (levels without observations get a note instead). Variables fixed by
 /// `--margins-at` have no discrete change of their own.
-fn requests(parts: &[PartEval], relevant: &[usize], at: &At, notes: &mut Vec<String>) -> (Vec<Request>, Vec<FactorVar>) {
+fn requests(
+    parts: &[PartEval],
+    relevant: &[usize],
+    at: &At,
+    notes: &mut Vec<String>,
+) -> (Vec<Request>, Vec<FactorVar>) {
     let mut continuous: Vec<String> = Vec::new();
     let mut factors: Vec<FactorVar> = Vec::new();
     for &p in relevant {
@@ -796,38 +801,54 @@ impl LevelSums<'_, '_> {
     }
 }
 
-/// Part `p`'s `(h, h', h'')` on a chunk's rows under a factor level: `lvl` holds the observed
-/// evaluation; rows whose linear index the level changes (`shift(r) != 0`) are re-evaluated.
-/// Dispatched once per chunk to the link's own code.
-fn eval_level(link: LinkKind, eta: &[f64], shift: impl Fn(usize) -> f64, lvl: &mut [[(f64, f64, f64); 2]], p: usize) {
+/// Part `p`'s `(h, h', h'')` on a chunk's rows, into `out[r][p]`: at `eta + shift(r)` where the
+/// shift is not zero, otherwise `base(r)` if given (the observed evaluation, for a factor level:
+/// rows already at the level) or at `eta`. Dispatched once per chunk to the link's own code.
+fn eval_level(
+    link: LinkKind,
+    eta: &[f64],
+    shift: impl Fn(usize) -> f64,
+    out: &mut [[(f64, f64, f64); 2]],
+    p: usize,
+    base: impl Fn(usize) -> Option<(f64, f64, f64)>,
+) {
     fn go<L: crate::model::Link + ?Sized>(
         link: &L,
         eta: &[f64],
         shift: impl Fn(usize) -> f64,
-        lvl: &mut [[(f64, f64, f64); 2]],
+        out: &mut [[(f64, f64, f64); 2]],
         p: usize,
+        base: impl Fn(usize) -> Option<(f64, f64, f64)>,
     ) {
-        for (r, (lv, &e)) in lvl.iter_mut().zip(eta).enumerate() {
+        for (r, (lv, &e)) in out.iter_mut().zip(eta).enumerate() {
             let s = shift(r);
-            if s != 0.0 {
-                let v = link.eval(e + s);
-                lv[p] = (v.mu, v.d1, v.d2);
-            }
+            lv[p] = match base(r) {
+                Some(b) if s == 0.0 => b,
+                _ => {
+                    let v = link.eval(e + s);
+                    (v.mu, v.d1, v.d2)
+                }
+            };
         }
     }
     use crate::model::link;
     match link {
-        LinkKind::Probit => go(&link::Probit, eta, shift, lvl, p),
-        LinkKind::Log => go(&link::Log, eta, shift, lvl, p),
-        LinkKind::Logit => go(&link::Logit, eta, shift, lvl, p),
-        other => go(other.link(), eta, shift, lvl, p),
+        LinkKind::Probit => go(&link::Probit, eta, shift, out, p, base),
+        LinkKind::Log => go(&link::Log, eta, shift, out, p, base),
+        LinkKind::Logit => go(&link::Logit, eta, shift, out, p, base),
+        other => go(other.link(), eta, shift, out, p, base),
     }
 }
 
-/// `(h, h', h'')` at `eta`.
-fn hh(link: &dyn crate::model::Link, eta: f64) -> (f64, f64, f64) {
-    let v = link.eval(eta);
-    (v.mu, v.d1, v.d2)
+/// Per-thread scratch of the average pass, reused from chunk to chunk: a chunk writes every
+/// entry it reads.
+struct AvgScratch {
+    /// `C_p`, rows x (all sets' columns), row-major.
+    c: Vec<Vec<f64>>,
+    /// Each row's `(h_p, h_p', h_p'')` at the observed data.
+    lvb: Vec<[(f64, f64, f64); 2]>,
+    /// The same under a factor level.
+    lvl: Vec<[(f64, f64, f64); 2]>,
 }
 
 /// `F`, its gradient and Hessian from each part's `(h, h', h'')` (as [`Target::eval`]).
@@ -913,7 +934,11 @@ fn average_effects(parts: &[PartEval], sets: &[AverageSet]) -> Vec<Vec<(f64, Vec
                     let fi = match factors.iter().position(|f| &f.var == var) {
                         Some(fi) => fi,
                         None => {
-                            factors.push(FactorPlan { var: var.clone(), affected: vec![Vec::new(); np], parts: Vec::new() });
+                            factors.push(FactorPlan {
+                                var: var.clone(),
+                                affected: vec![Vec::new(); np],
+                                parts: Vec::new(),
+                            });
                             factors.len() - 1
                         }
                     };
@@ -962,218 +987,233 @@ fn average_effects(parts: &[PartEval], sets: &[AverageSet]) -> Vec<Vec<(f64, Vec
     }
     let used: Vec<usize> = (0..np).filter(|p| sets.iter().any(|s| s.relevant.contains(p))).collect();
 
-    let links: Vec<&dyn crate::model::link::Link> = parts.iter().map(|p| p.link.link()).collect();
     let xsl: Vec<&[f64]> = parts.iter().map(|p| p.x.as_slice().expect("designs are row-major")).collect();
     let eta: Vec<std::borrow::Cow<[f64]>> = parts.iter().map(PartEval::linear_index).collect();
     let n_chunks = n.div_ceil(AVG_CHUNK).max(1);
     let partials: Vec<(Vec<Vec<f64>>, Vec<Vec<f64>>)> = (0..n_chunks)
         .into_par_iter()
-        .map(|ci| {
-            let lo = ci * AVG_CHUNK;
-            let hi = (lo + AVG_CHUNK).min(n);
-            let rows = hi - lo;
-            let mut acc: Vec<Vec<f64>> = plans.iter().map(|pl| vec![0.0; pl.nacc]).collect();
-            let mut c: Vec<Vec<f64>> = (0..np).map(|p| vec![0.0; rows * nc[p]]).collect();
-            // The observed evaluation, shared by every effect of every set.
-            let lvb: Vec<[(f64, f64, f64); 2]> = (lo..hi)
-                .map(|i| {
-                    let mut lv = [(0.0, 0.0, 0.0); 2];
-                    for &p in &used {
-                        lv[p] = hh(links[p], eta[p][i]);
-                    }
-                    lv
-                })
-                .collect();
-            for ((set, plan), acc) in sets.iter().zip(&plans).zip(acc.iter_mut()) {
-                let rel = &set.relevant;
-                for r in 0..rows {
-                    let i = lo + r;
-                    if !set.has(i) {
-                        continue;
-                    }
-                    let wi = set.w[i];
-                    let (_, g, h) = combine(set.target, &lvb[r]);
-                    for (qi, &q) in rel.iter().enumerate() {
-                        acc[qi] += wi * g[q];
-                    }
-                    for &p in rel {
-                        let o = r * nc[p] + plan.off[p];
-                        for (qi, &q) in rel.iter().enumerate() {
-                            c[p][o + qi] = wi * h[q][p];
-                        }
-                    }
+        .map_init(
+            || AvgScratch {
+                c: (0..np).map(|p| vec![0.0; AVG_CHUNK * nc[p]]).collect(),
+                lvb: Vec::with_capacity(AVG_CHUNK),
+                lvl: Vec::with_capacity(AVG_CHUNK),
+            },
+            |scratch, ci| {
+                let lo = ci * AVG_CHUNK;
+                let hi = (lo + AVG_CHUNK).min(n);
+                let rows = hi - lo;
+                let mut acc: Vec<Vec<f64>> = plans.iter().map(|pl| vec![0.0; pl.nacc]).collect();
+                let AvgScratch { c, lvb, lvl } = scratch;
+                // The observed evaluation, shared by every effect of every set.
+                lvb.clear();
+                lvb.resize(rows, [(0.0, 0.0, 0.0); 2]);
+                for &p in &used {
+                    eval_level(parts[p].link, &eta[p][lo..hi], |_| 0.0, lvb, p, |_| None);
                 }
-                // Non-linear derivative terms.
-                for (_, d) in &plan.dplans {
-                    let Some(col) = d.col else { continue };
-                    let dx: Vec<Vec<Vec<crate::formula::Dual>>> =
-                        (0..np).map(|p| parts[p].spec.columns_under_rows(&d.nonlin[p], &d.scenario, lo..hi)).collect();
+                for ((set, plan), acc) in sets.iter().zip(&plans).zip(acc.iter_mut()) {
+                    let rel = &set.relevant;
                     for r in 0..rows {
                         let i = lo + r;
                         if !set.has(i) {
+                            // Rows outside the set: zero columns (every other entry of the set's
+                            // block is written below before the product reads it).
+                            for &p in rel {
+                                let o = r * nc[p] + plan.off[p];
+                                c[p][o..o + plan.ncols].fill(0.0);
+                            }
                             continue;
                         }
                         let wi = set.w[i];
                         let (_, g, h) = combine(set.target, &lvb[r]);
-                        let mut rq = [0.0; 2];
-                        for &p in rel {
-                            for (a, &j) in d.nonlin[p].iter().enumerate() {
-                                rq[p] += parts[p].beta[j] * dx[p][a][r].d;
-                            }
+                        for (qi, &q) in rel.iter().enumerate() {
+                            acc[qi] += wi * g[q];
                         }
-                        acc[d.acc] += wi * rel.iter().map(|&q| g[q] * rq[q]).sum::<f64>();
-                        let mut o = d.acc + 1;
                         for &p in rel {
-                            c[p][r * nc[p] + plan.off[p] + col] = wi * rel.iter().map(|&q| h[q][p] * rq[q]).sum::<f64>();
-                            for a in 0..d.nonlin[p].len() {
-                                acc[o + a] += wi * g[p] * dx[p][a][r].d;
+                            let o = r * nc[p] + plan.off[p];
+                            for (qi, &q) in rel.iter().enumerate() {
+                                c[p][o + qi] = wi * h[q][p];
                             }
-                            o += d.nonlin[p].len();
                         }
                     }
-                }
-            }
-            // Factor levels: each part's (h, h', h'') under the level evaluated once per row,
-            // then read by every set using the level.
-            let mut lvl: Vec<[(f64, f64, f64); 2]> = Vec::with_capacity(rows);
-            for le in &levels {
-                let f = &factors[le.factor];
-                // The affected columns under the level, per part: when they are all the
-                // factor's own indicators, the change of the linear index depends only on the
-                // row's level (a table); otherwise (interactions) per-row values.
-                let xl: Vec<LevelColumns> = (0..np)
-                    .map(|p| {
-                        let spec = parts[p].spec;
-                        let cols: Vec<ColumnValues> = f.affected[p]
-                            .iter()
-                            .map(|&j| spec.column_values_rows(j, &le.scenario, lo..hi))
+                    // Non-linear derivative terms.
+                    for (_, d) in &plan.dplans {
+                        let Some(col) = d.col else { continue };
+                        let dx: Vec<Vec<Vec<crate::formula::Dual>>> = (0..np)
+                            .map(|p| parts[p].spec.columns_under_rows(&d.nonlin[p], &d.scenario, lo..hi))
                             .collect();
-                        match indicator_shifts(spec, &f.affected[p], &cols, parts[p].beta) {
-                            Some((codes, shift)) => LevelColumns::Indicators {
-                                codes: &codes[lo..hi],
-                                shift,
-                                own: cols.iter().enumerate().find_map(|(a, v)| match v {
-                                    ColumnValues::Const(x) if *x != 0.0 => Some((a, *x)),
-                                    _ => None,
-                                }),
-                            },
-                            None => LevelColumns::General(cols),
-                        }
-                    })
-                    .collect();
-                lvl.clear();
-                lvl.extend_from_slice(&lvb);
-                for &p in &f.parts {
-                    let etap = &eta[p][lo..hi];
-                    match &xl[p] {
-                        LevelColumns::Indicators { codes, shift, .. } => {
-                            eval_level(parts[p].link, etap, |r| shift[codes[r] as usize], &mut lvl, p)
-                        }
-                        LevelColumns::General(cols) => {
-                            let (k, beta, aff) = (kx[p], parts[p].beta, &f.affected[p]);
-                            let xp = &xsl[p][lo * k..hi * k];
-                            let shift = |r: usize| {
-                                let xr = &xp[r * k..(r + 1) * k];
-                                let mut shift = 0.0;
-                                for (v, &j) in cols.iter().zip(aff) {
-                                    shift += (v.at(r) - xr[j]) * beta[j];
+                        for r in 0..rows {
+                            let i = lo + r;
+                            if !set.has(i) {
+                                continue;
+                            }
+                            let wi = set.w[i];
+                            let (_, g, h) = combine(set.target, &lvb[r]);
+                            let mut rq = [0.0; 2];
+                            for &p in rel {
+                                for (a, &j) in d.nonlin[p].iter().enumerate() {
+                                    rq[p] += parts[p].beta[j] * dx[p][a][r].d;
                                 }
-                                shift
-                            };
-                            eval_level(parts[p].link, etap, shift, &mut lvl, p)
+                            }
+                            acc[d.acc] += wi * rel.iter().map(|&q| g[q] * rq[q]).sum::<f64>();
+                            let mut o = d.acc + 1;
+                            for &p in rel {
+                                c[p][r * nc[p] + plan.off[p] + col] =
+                                    wi * rel.iter().map(|&q| h[q][p] * rq[q]).sum::<f64>();
+                                for a in 0..d.nonlin[p].len() {
+                                    acc[o + a] += wi * g[p] * dx[p][a][r].d;
+                                }
+                                o += d.nonlin[p].len();
+                            }
                         }
                     }
                 }
-                for &(t, u) in &le.users {
-                    let (set, plan) = (&sets[t], &plans[t]);
-                    let u = &plan.levels[u];
-                    let acc = &mut acc[t];
-                    let ind = set.relevant.iter().all(|&p| matches!(xl[p], LevelColumns::Indicators { .. }));
-                    if ind {
-                        // Indicators only: F, g and the one non-zero indicator per part.
-                        let own = |p: usize| match &xl[p] {
-                            LevelColumns::Indicators { own, .. } => own.map(|(a, x)| (level_acc(set, f, u, p) + a, x)),
-                            LevelColumns::General(_) => None,
-                        };
-                        let sums = LevelSums { set, lo, lvl: &lvl, acc, c: &mut c, nc: &nc };
-                        match set.target {
-                            Target::Mean(p) => {
-                                let col = [p, p].map(|p| plan.off[p] + u.col);
-                                sums.run::<1>([p, p], col, [own(p), None], u.acc, |lv| (lv[p].0, [lv[p].1, 0.0]));
+                // Factor levels: each part's (h, h', h'') under the level evaluated once per row,
+                // then read by every set using the level.
+                for le in &levels {
+                    let f = &factors[le.factor];
+                    // The affected columns under the level, per part: when they are all the
+                    // factor's own indicators, the change of the linear index depends only on the
+                    // row's level (a table); otherwise (interactions) per-row values.
+                    let xl: Vec<LevelColumns> = (0..np)
+                        .map(|p| {
+                            let spec = parts[p].spec;
+                            let cols: Vec<ColumnValues> = f.affected[p]
+                                .iter()
+                                .map(|&j| spec.column_values_rows(j, &le.scenario, lo..hi))
+                                .collect();
+                            match indicator_shifts(spec, &f.affected[p], &cols, parts[p].beta) {
+                                Some((codes, shift)) => LevelColumns::Indicators {
+                                    codes: &codes[lo..hi],
+                                    shift,
+                                    own: cols.iter().enumerate().find_map(|(a, v)| match v {
+                                        ColumnValues::Const(x) if *x != 0.0 => Some((a, *x)),
+                                        _ => None,
+                                    }),
+                                },
+                                None => LevelColumns::General(cols),
                             }
-                            Target::Product => {
-                                let col = [0, 1].map(|p| plan.off[p] + u.col);
-                                sums.run::<2>([0, 1], col, [own(0), own(1)], u.acc, |lv| {
-                                    let (a, a1, _) = lv[0];
-                                    let (b, b1, _) = lv[1];
-                                    (a * b, [a1 * b, a * b1])
-                                });
+                        })
+                        .collect();
+                    lvl.clear();
+                    lvl.resize(rows, [(0.0, 0.0, 0.0); 2]);
+                    for &p in used.iter().filter(|p| !f.parts.contains(p)) {
+                        lvl.iter_mut().zip(lvb.iter()).for_each(|(l, b)| l[p] = b[p]);
+                    }
+                    let base = |r: usize, p: usize| Some(lvb[r][p]);
+                    for &p in &f.parts {
+                        let etap = &eta[p][lo..hi];
+                        match &xl[p] {
+                            LevelColumns::Indicators { codes, shift, .. } => {
+                                eval_level(parts[p].link, etap, |r| shift[codes[r] as usize], lvl, p, |r| base(r, p))
+                            }
+                            LevelColumns::General(cols) => {
+                                let (k, beta, aff) = (kx[p], parts[p].beta, &f.affected[p]);
+                                let xp = &xsl[p][lo * k..hi * k];
+                                let shift = |r: usize| {
+                                    let xr = &xp[r * k..(r + 1) * k];
+                                    let mut shift = 0.0;
+                                    for (v, &j) in cols.iter().zip(aff) {
+                                        shift += (v.at(r) - xr[j]) * beta[j];
+                                    }
+                                    shift
+                                };
+                                eval_level(parts[p].link, etap, shift, lvl, p, |r| base(r, p))
                             }
                         }
-                        continue;
                     }
-                    for r in 0..rows {
-                        let i = lo + r;
-                        if !set.has(i) {
+                    for &(t, u) in &le.users {
+                        let (set, plan) = (&sets[t], &plans[t]);
+                        let u = &plan.levels[u];
+                        let acc = &mut acc[t];
+                        let ind = set.relevant.iter().all(|&p| matches!(xl[p], LevelColumns::Indicators { .. }));
+                        if ind {
+                            // Indicators only: F, g and the one non-zero indicator per part.
+                            let own = |p: usize| match &xl[p] {
+                                LevelColumns::Indicators { own, .. } => {
+                                    own.map(|(a, x)| (level_acc(set, f, u, p) + a, x))
+                                }
+                                LevelColumns::General(_) => None,
+                            };
+                            let sums = LevelSums { set, lo, lvl, acc, c: &mut *c, nc: &nc };
+                            match set.target {
+                                Target::Mean(p) => {
+                                    let col = [p, p].map(|p| plan.off[p] + u.col);
+                                    sums.run::<1>([p, p], col, [own(p), None], u.acc, |lv| (lv[p].0, [lv[p].1, 0.0]));
+                                }
+                                Target::Product => {
+                                    let col = [0, 1].map(|p| plan.off[p] + u.col);
+                                    sums.run::<2>([0, 1], col, [own(0), own(1)], u.acc, |lv| {
+                                        let (a, a1, _) = lv[0];
+                                        let (b, b1, _) = lv[1];
+                                        (a * b, [a1 * b, a * b1])
+                                    });
+                                }
+                            }
                             continue;
                         }
-                        let wi = set.w[i];
-                        let (fv, g, _) = combine(set.target, &lvl[r]);
-                        acc[u.acc] += wi * fv;
-                        let mut o = u.acc + 1;
-                        for &p in &set.relevant {
-                            let wg = wi * g[p];
-                            c[p][r * nc[p] + plan.off[p] + u.col] = wg;
-                            match &xl[p] {
-                                // The other indicators are 0 under the level: nothing to add.
-                                LevelColumns::Indicators { own, .. } => {
-                                    if let Some((a, x)) = own {
-                                        acc[o + a] += wg * x;
-                                    }
-                                }
-                                LevelColumns::General(cols) => {
-                                    for (a, v) in cols.iter().enumerate() {
-                                        acc[o + a] += wg * v.at(r);
-                                    }
-                                }
+                        for r in 0..rows {
+                            let i = lo + r;
+                            if !set.has(i) {
+                                continue;
                             }
-                            o += f.affected[p].len();
+                            let wi = set.w[i];
+                            let (fv, g, _) = combine(set.target, &lvl[r]);
+                            acc[u.acc] += wi * fv;
+                            let mut o = u.acc + 1;
+                            for &p in &set.relevant {
+                                let wg = wi * g[p];
+                                c[p][r * nc[p] + plan.off[p] + u.col] = wg;
+                                match &xl[p] {
+                                    // The other indicators are 0 under the level: nothing to add.
+                                    LevelColumns::Indicators { own, .. } => {
+                                        if let Some((a, x)) = own {
+                                            acc[o + a] += wg * x;
+                                        }
+                                    }
+                                    LevelColumns::General(cols) => {
+                                        for (a, v) in cols.iter().enumerate() {
+                                            acc[o + a] += wg * v.at(r);
+                                        }
+                                    }
+                                }
+                                o += f.affected[p].len();
+                            }
                         }
                     }
                 }
-            }
-            // X_p' C_p for this chunk, every set's columns at once.
-            let xtc: Vec<Vec<f64>> = (0..np)
-                .map(|p| {
-                    let (k, m) = (kx[p], nc[p]);
-                    let mut out = vec![0.0; k * m];
-                    if rows > 0 && k > 0 && m > 0 {
-                        // SAFETY: pointers and strides describe the live slices exactly:
-                        // X chunk rows x k row-major, C rows x m row-major, out k x m.
-                        unsafe {
-                            matrixmultiply::dgemm(
-                                k,
-                                rows,
-                                m,
-                                1.0,
-                                xsl[p][lo * k..hi * k].as_ptr(),
-                                1,
-                                k as isize,
-                                c[p].as_ptr(),
-                                m as isize,
-                                1,
-                                0.0,
-                                out.as_mut_ptr(),
-                                m as isize,
-                                1,
-                            );
+                // X_p' C_p for this chunk, every set's columns at once.
+                let xtc: Vec<Vec<f64>> = (0..np)
+                    .map(|p| {
+                        let (k, m) = (kx[p], nc[p]);
+                        let mut out = vec![0.0; k * m];
+                        if rows > 0 && k > 0 && m > 0 {
+                            // SAFETY: pointers and strides describe the live slices exactly:
+                            // X chunk rows x k row-major, C rows x m row-major, out k x m.
+                            unsafe {
+                                matrixmultiply::dgemm(
+                                    k,
+                                    rows,
+                                    m,
+                                    1.0,
+                                    xsl[p][lo * k..hi * k].as_ptr(),
+                                    1,
+                                    k as isize,
+                                    c[p].as_ptr(),
+                                    m as isize,
+                                    1,
+                                    0.0,
+                                    out.as_mut_ptr(),
+                                    m as isize,
+                                    1,
+                                );
+                            }
                         }
-                    }
-                    out
-                })
-                .collect();
-            (acc, xtc)
-        })
+                        out
+                    })
+                    .collect();
+                (acc, xtc)
+            },
+        )
         .collect();
     // In chunk order: deterministic for any number of threads.
     let mut acc: Vec<Vec<f64>> = plans.iter().map(|pl| vec![0.0; pl.nacc]).collect();
