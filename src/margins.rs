@@ -1005,7 +1005,7 @@ fn average_effects(parts: &[PartEval], sets: &[AverageSet]) -> Vec<Vec<(f64, Vec
                 let mut acc: Vec<Vec<f64>> = plans.iter().map(|pl| vec![0.0; pl.nacc]).collect();
                 let AvgScratch { c, lvb, lvl } = scratch;
                 // The observed evaluation, shared by every effect of every set.
-                lvb.clear();
+                // (Every entry of the used parts is written below: resizing fills only new rows.)
                 lvb.resize(rows, [(0.0, 0.0, 0.0); 2]);
                 for &p in &used {
                     eval_level(parts[p].link, &eta[p][lo..hi], |_| 0.0, lvb, p, |_| None);
@@ -1094,7 +1094,6 @@ fn average_effects(parts: &[PartEval], sets: &[AverageSet]) -> Vec<Vec<(f64, Vec
                             }
                         })
                         .collect();
-                    lvl.clear();
                     lvl.resize(rows, [(0.0, 0.0, 0.0); 2]);
                     for &p in used.iter().filter(|p| !f.parts.contains(p)) {
                         lvl.iter_mut().zip(lvb.iter()).for_each(|(l, b)| l[p] = b[p]);
