@@ -744,7 +744,6 @@ struct LevelSums<'a, 'b> {
     lvl: &'a [[(f64, f64, f64); 2]],
     acc: &'b mut [f64],
     c: &'b mut [Vec<f64>],
-    nc: &'a [usize; 2],
 }
 
 impl LevelSums<'_, '_> {
@@ -770,7 +769,10 @@ impl LevelSums<'_, '_> {
             [a, b] => (b, a),
             _ => unreachable!("two parts at most"),
         };
-        let (n0, n1) = (self.nc[parts[0]], self.nc[parts[1]]);
+        // The level's column of each (column-major, a chunk's rows long).
+        let rows = self.lvl.len();
+        let c0 = &mut c0[col[0] * rows..][..rows];
+        let c1: &mut [f64] = if P == 2 { &mut c1[col[1] * rows..][..rows] } else { &mut [] };
         for (r, lv) in self.lvl.iter().enumerate() {
             let i = lo + r;
             if !set.has(i) {
@@ -780,13 +782,13 @@ impl LevelSums<'_, '_> {
             let (fv, g) = value(lv);
             sf += wi * fv;
             let wg0 = wi * g[0];
-            c0[r * n0 + col[0]] = wg0;
+            c0[r] = wg0;
             if let Some((_, x)) = own[0] {
                 so[0] += wg0 * x;
             }
             if P == 2 {
                 let wg1 = wi * g[1];
-                c1[r * n1 + col[1]] = wg1;
+                c1[r] = wg1;
                 if let Some((_, x)) = own[1] {
                     so[1] += wg1 * x;
                 }
@@ -843,7 +845,7 @@ fn eval_level(
 /// Per-thread scratch of the average pass, reused from chunk to chunk: a chunk writes every
 /// entry it reads.
 struct AvgScratch {
-    /// `C_p`, rows x (all sets' columns), row-major.
+    /// `C_p`, rows x (all sets' columns), column-major (a column is a chunk's rows long).
     c: Vec<Vec<f64>>,
     /// Each row's `(h_p, h_p', h_p'')` at the observed data.
     lvb: Vec<[(f64, f64, f64); 2]>,
@@ -1018,8 +1020,9 @@ fn average_effects(parts: &[PartEval], sets: &[AverageSet]) -> Vec<Vec<(f64, Vec
                             // Rows outside the set: zero columns (every other entry of the set's
                             // block is written below before the product reads it).
                             for &p in rel {
-                                let o = r * nc[p] + plan.off[p];
-                                c[p][o..o + plan.ncols].fill(0.0);
+                                for col in plan.off[p]..plan.off[p] + plan.ncols {
+                                    c[p][col * rows + r] = 0.0;
+                                }
                             }
                             continue;
                         }
@@ -1029,9 +1032,9 @@ fn average_effects(parts: &[PartEval], sets: &[AverageSet]) -> Vec<Vec<(f64, Vec
                             acc[qi] += wi * g[q];
                         }
                         for &p in rel {
-                            let o = r * nc[p] + plan.off[p];
+                            let o = plan.off[p];
                             for (qi, &q) in rel.iter().enumerate() {
-                                c[p][o + qi] = wi * h[q][p];
+                                c[p][(o + qi) * rows + r] = wi * h[q][p];
                             }
                         }
                     }
@@ -1057,7 +1060,7 @@ fn average_effects(parts: &[PartEval], sets: &[AverageSet]) -> Vec<Vec<(f64, Vec
                             acc[d.acc] += wi * rel.iter().map(|&q| g[q] * rq[q]).sum::<f64>();
                             let mut o = d.acc + 1;
                             for &p in rel {
-                                c[p][r * nc[p] + plan.off[p] + col] =
+                                c[p][(plan.off[p] + col) * rows + r] =
                                     wi * rel.iter().map(|&q| h[q][p] * rq[q]).sum::<f64>();
                                 for a in 0..d.nonlin[p].len() {
                                     acc[o + a] += wi * g[p] * dx[p][a][r].d;
@@ -1133,7 +1136,7 @@ fn average_effects(parts: &[PartEval], sets: &[AverageSet]) -> Vec<Vec<(f64, Vec
                                 }
                                 LevelColumns::General(_) => None,
                             };
-                            let sums = LevelSums { set, lo, lvl, acc, c: &mut *c, nc: &nc };
+                            let sums = LevelSums { set, lo, lvl, acc, c: &mut *c };
                             match set.target {
                                 Target::Mean(p) => {
                                     let col = [p, p].map(|p| plan.off[p] + u.col);
@@ -1161,7 +1164,7 @@ fn average_effects(parts: &[PartEval], sets: &[AverageSet]) -> Vec<Vec<(f64, Vec
                             let mut o = u.acc + 1;
                             for &p in &set.relevant {
                                 let wg = wi * g[p];
-                                c[p][r * nc[p] + plan.off[p] + u.col] = wg;
+                                c[p][(plan.off[p] + u.col) * rows + r] = wg;
                                 match &xl[p] {
                                     // The other indicators are 0 under the level: nothing to add.
                                     LevelColumns::Indicators { own, .. } => {
@@ -1187,7 +1190,7 @@ fn average_effects(parts: &[PartEval], sets: &[AverageSet]) -> Vec<Vec<(f64, Vec
                         let mut out = vec![0.0; k * m];
                         if rows > 0 && k > 0 && m > 0 {
                             // SAFETY: pointers and strides describe the live slices exactly:
-                            // X chunk rows x k row-major, C rows x m row-major, out k x m.
+                            // X chunk rows x k row-major, C rows x m column-major, out k x m.
                             unsafe {
                                 matrixmultiply::dgemm(
                                     k,
@@ -1198,8 +1201,8 @@ fn average_effects(parts: &[PartEval], sets: &[AverageSet]) -> Vec<Vec<(f64, Vec
                                     1,
                                     k as isize,
                                     c[p].as_ptr(),
-                                    m as isize,
                                     1,
+                                    rows as isize,
                                     0.0,
                                     out.as_mut_ptr(),
                                     m as isize,
