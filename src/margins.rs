@@ -842,6 +842,9 @@ fn eval_level(
     }
 }
 
+/// A chunk's partial sums in the average pass: each set's scalars, each part's `X_p' C_p`.
+type ChunkSums = (Vec<Vec<f64>>, Vec<Vec<f64>>);
+
 /// Per-thread scratch of the average pass, reused from chunk to chunk: a chunk writes every
 /// entry it reads.
 struct AvgScratch {
@@ -992,7 +995,7 @@ fn average_effects(parts: &[PartEval], sets: &[AverageSet]) -> Vec<Vec<(f64, Vec
     let xsl: Vec<&[f64]> = parts.iter().map(|p| p.x.as_slice().expect("designs are row-major")).collect();
     let eta: Vec<std::borrow::Cow<[f64]>> = parts.iter().map(PartEval::linear_index).collect();
     let n_chunks = n.div_ceil(AVG_CHUNK).max(1);
-    let partials: Vec<(Vec<Vec<f64>>, Vec<Vec<f64>>)> = (0..n_chunks)
+    let partials: Vec<ChunkSums> = (0..n_chunks)
         .into_par_iter()
         .map_init(
             || AvgScratch {
