@@ -2,9 +2,11 @@
 //! (load + schema + universe + derived variables + stand-in design matrix) on the bench file,
 //! for `valgrind --tool=callgrind` and `/usr/bin/time -v` (peak RSS).
 //!
-//! `cargo run --release --example load_run [-- PATH [precise]]`: PATH defaults to the bench
-//! file (written if missing); `precise` forces the precise reader. Prints the row count, the
-//! design size, a checksum of the design matrix and the wall time.
+//! `cargo run --release --example load_run [-- [PATH] [precise] [full]]`: PATH defaults to the
+//! bench file (written if missing); `precise` forces the precise reader; `full` loads every
+//! variable of the schema (the default is the path `migfit fit`/`twopart` take: column
+//! projection onto the Table 3 model's variables, [`load_data::model_columns`]). Prints the
+//! row count, the design size, a checksum of the design matrix and the wall time.
 
 #[path = "../benches/support/load_data.rs"]
 mod load_data;
@@ -16,25 +18,56 @@ use std::time::Instant;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let path = args.first().map(PathBuf::from).unwrap_or_else(load_data::ensure_data);
-    let precise = args.get(1).is_some_and(|a| a == "precise");
+    let flag = |f: &str| args.iter().any(|a| a == f);
+    let path = args
+        .iter()
+        .find(|a| !matches!(a.as_str(), "precise" | "full"))
+        .map(PathBuf::from)
+        .unwrap_or_else(load_data::ensure_data);
+    let precise = flag("precise");
+    let columns = (!flag("full")).then(|| load_data::model_columns(load_data::TERMS));
     let schema = Schema::from_path(Path::new("data-schema/cmds2014.toml")).unwrap();
     let t = Instant::now();
-    let opts = ReadOptions { precise_only: precise, ..Default::default() };
+    let opts = ReadOptions { precise_only: precise, columns, ..Default::default() };
     let r = load_with_schema(&path, &opts, &schema).unwrap();
+    let phases = std::env::var_os("LOAD_PHASES").is_some();
+    if phases {
+        peak_rss("load (read + schema + universe + derived)", true);
+    }
     let (x, n, p) = load_data::design_matrix(&r.dataset, load_data::TERMS);
+    if phases {
+        peak_rss("design matrix (dataset alive)", false);
+    }
     let secs = t.elapsed().as_secs_f64();
     let sum: f64 = x.iter().sum();
     let bytes = std::fs::metadata(&path).unwrap().len() as f64;
     println!(
-        "rows {} (in the universe), violations {}, fast path {}, design {n} x {p}, checksum {sum:.6}",
+        "{} load: rows {} (in the universe), {} variables, violations {}, fast path {}, design {n} x {p}, checksum {sum:.6}",
+        if opts.columns.is_some() { "projected" } else { "full" },
         r.dataset.n_rows(),
+        r.dataset.columns().len(),
         r.violations.len(),
         r.fast_path
     );
     println!("{secs:.3} s, {:.1} MB/s", bytes / 1e6 / secs);
     if std::env::var_os("LOAD_DUMP").is_some() {
         dump(&r);
+    }
+}
+
+/// Prints the peak RSS so far (Linux `VmHWM`) and, with `reset`, starts a new peak (writing 5 to
+/// `/proc/self/clear_refs`): `LOAD_PHASES=1` shows which phase holds the peak.
+fn peak_rss(phase: &str, reset: bool) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let hwm = status.lines().find(|l| l.starts_with("VmHWM")).unwrap_or("VmHWM: ?");
+    let rss = status.lines().find(|l| l.starts_with("VmRSS")).unwrap_or("VmRSS: ?");
+    println!(
+        "{phase}: peak {}, now {}",
+        hwm.trim_start_matches("VmHWM:").trim(),
+        rss.trim_start_matches("VmRSS:").trim()
+    );
+    if reset {
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
     }
 }
 

@@ -102,8 +102,8 @@ fn main() {
         eta: Some(&tp.second.eta),
     };
     let q2 = PartEval {
-        x: tp.second_on_all.x.view(),
-        spec: &tp.second_on_all.spec,
+        x: tp.second_on_all().x.view(),
+        spec: &tp.second_on_all().spec,
         beta: &tp.second.beta,
         link: tp.second.spec.link,
         eta: None,

@@ -59,6 +59,27 @@ impl Estimation {
         VceKind::resolve(self.vce, self.sample.weights.as_ref().map(|w| w.1), self.sample.cluster.is_some())
     }
 
+    /// Every dataset variable these options read (weights, cluster, survey design and
+    /// subpopulation, --margins-at values), for column projection; `None` when that cannot be
+    /// told (a subpopulation expression that does not parse: its error comes later).
+    pub fn variables(&self) -> Option<Vec<String>> {
+        let mut out: Vec<String> = Vec::new();
+        out.extend(self.sample.weights.iter().map(|w| w.0.clone()));
+        out.extend(self.sample.cluster.iter().cloned());
+        out.extend(self.sample.also_require.iter().cloned());
+        if let Some(spec) = &self.survey {
+            out.extend(spec.columns());
+            if let Some(src) = &spec.subpop {
+                let e = crate::data::expr::parse(src).ok()?;
+                out.extend(e.variables().into_iter().map(str::to_string));
+            }
+        }
+        if let Some(At::Values(vals)) = &self.margins {
+            out.extend(vals.iter().map(|(v, _)| v.clone()));
+        }
+        Some(out)
+    }
+
     /// The sample options of the model (restricted to a survey subpopulation, if any) and the
     /// rows of the survey design when they are not the model's own (a subpopulation).
     fn model_sample(&self, ds: &Dataset) -> Result<(SampleOptions, Option<Vec<usize>>)> {
@@ -125,6 +146,23 @@ impl Job {
             Job::TwoPart(j) => j.run(ds),
         }
     }
+
+    /// Every dataset variable the job reads (see [`FitJob::variables`]).
+    pub fn variables(&self) -> Option<Vec<String>> {
+        match self {
+            Job::Fit(j) => j.variables(),
+            Job::TwoPart(j) => j.variables(),
+        }
+    }
+}
+
+/// Appends the names of `more` not yet in `out`.
+fn union(out: &mut Vec<String>, more: impl IntoIterator<Item = String>) {
+    for v in more {
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
 }
 
 impl FitJob {
@@ -134,6 +172,16 @@ impl FitJob {
             return Err(usage("odds ratios need a logit model (--model logit, or a GLM with the logit link)"));
         }
         Ok(FitJob { formula, spec, odds_ratios, est })
+    }
+
+    /// Every dataset variable the job reads (the formula's, the weights, cluster, survey
+    /// design and subpopulation), for column projection: a dataset holding these variables
+    /// (with the same rows) gives the same report as the full dataset. `None` when that
+    /// cannot be told.
+    pub fn variables(&self) -> Option<Vec<String>> {
+        let mut out = self.formula.variables();
+        union(&mut out, self.est.variables()?);
+        Some(out)
     }
 
     pub fn run(&self, ds: &Dataset) -> Result<Report> {
@@ -180,6 +228,20 @@ impl TwoPartJob {
             return Err(usage("the first part of a two-part model is a probit or a logit"));
         }
         Ok(TwoPartJob { formula, formula2, response2, first, second, joint_vce, est })
+    }
+
+    /// Every dataset variable the job reads: both parts' formulas and responses, and what
+    /// [`Estimation::variables`] names.
+    pub fn variables(&self) -> Option<Vec<String>> {
+        let mut out = self.formula.variables();
+        if let Some(f2) = &self.formula2 {
+            union(&mut out, f2.variables());
+        }
+        if let Some(r) = &self.response2 {
+            union(&mut out, crate::formula::parse_expr(r).ok()?.variables());
+        }
+        union(&mut out, self.est.variables()?);
+        Some(out)
     }
 
     pub fn run(&self, ds: &Dataset) -> Result<Report> {
@@ -259,8 +321,8 @@ impl TwoPartJob {
                 first: part(&tp.first),
                 second: part(&tp.second),
                 second_on_all: PartEval {
-                    x: tp.second_on_all.x.view(),
-                    spec: &tp.second_on_all.spec,
+                    x: tp.second_on_all().x.view(),
+                    spec: &tp.second_on_all().spec,
                     beta: &tp.second.beta,
                     link: tp.second.spec.link,
                     eta: None,

@@ -167,3 +167,177 @@ fn broken_pipe_is_not_an_error() {
     assert_ne!(status.code(), Some(101), "panic: {err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Column projection (issue #5): `fit`/`twopart` load only the variables their models read; the
+// report is the one of a full load, in every input format.
+
+mod projection {
+    use migfit::analysis::{Estimation, FitJob, Job, TwoPartJob};
+    use migfit::cli::DataArgs;
+    use migfit::design::{SampleOptions, WeightType};
+    use migfit::formula::Formula;
+    use migfit::margins::At;
+    use migfit::model::{ModelKind, ModelSpec};
+
+    fn data(path: &str, schema: bool, subsample: Option<&str>, if_expr: Option<&str>) -> DataArgs {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        DataArgs {
+            data: root.join(path),
+            delimiter: None,
+            schema: schema.then(|| root.join("data-schema/cmds2014.toml")),
+            subsample: subsample.map(str::to_string),
+            if_expr: if_expr.map(str::to_string),
+            encoding: None,
+        }
+    }
+
+    fn est(cluster: Option<&str>, weights: Option<&str>) -> Estimation {
+        Estimation {
+            vce: None,
+            sample: SampleOptions {
+                cluster: cluster.map(str::to_string),
+                weights: weights.map(|w| (w.to_string(), WeightType::Probability)),
+                ..Default::default()
+            },
+            level: 95.0,
+            margins: Some(At::Average),
+            survey: None,
+        }
+    }
+
+    fn fit(formula: &str, kind: ModelKind, est: Estimation) -> Job {
+        let spec = ModelSpec::new(kind, None, None).unwrap();
+        Job::Fit(FitJob::new(Formula::parse(formula).unwrap(), spec, false, est).unwrap())
+    }
+
+    /// The report on the full dataset and on the projected one, as JSON.
+    fn both(args: &DataArgs, job: &Job) -> (serde_json::Value, serde_json::Value, usize, usize) {
+        let full = args.load().unwrap();
+        let cols = job.variables().expect("the job's variables are known");
+        let proj = args.load_columns(Some(cols)).unwrap();
+        let a = serde_json::to_value(job.run(&full).unwrap()).unwrap();
+        let b = serde_json::to_value(job.run(&proj).unwrap()).unwrap();
+        (a, b, full.columns().len(), proj.columns().len())
+    }
+
+    #[test]
+    fn schema_csv_dta_and_parquet_fit_as_the_full_load() {
+        let job = fit("received ~ age2 + female + C(duration)", ModelKind::Probit, est(Some("city"), Some("weight")));
+        for file in [
+            "tests/fixtures/cmds2014_small.csv",
+            "tests/fixtures/cmds2014_small.dta",
+            "tests/fixtures/cmds2014_small.parquet",
+        ] {
+            // `--if` on a variable no model reads (province), and without a filter.
+            for cond in [Some("province == 42 or hh_size > 3"), None] {
+                let (a, b, n_full, n_proj) = both(&data(file, true, None, cond), &job);
+                assert_eq!(a, b, "{file} --if {cond:?}");
+                assert!(n_proj < n_full, "{file}: {n_proj} of {n_full} variables loaded");
+            }
+        }
+    }
+
+    #[test]
+    fn schema_twopart_with_a_subsample_fits_as_the_full_load() {
+        // y = 0 for about a third of the rows; x1, x2 and g are read, z and w are not (but --if reads w).
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = String::from("z,y,x1,g,x2,w\n");
+        let mut s: u64 = 7;
+        let mut r = || {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (s >> 33) as f64 / (1u64 << 31) as f64
+        };
+        for i in 0..400 {
+            let (x1, x2, u) = (r(), r(), r());
+            let y = if u < 0.35 + 0.2 * x1 { 0.0 } else { (1.0 + x1 + 0.5 * x2 + r()).exp() };
+            text.push_str(&format!("{},{y:.4},{x1:.4},{},{x2:.4},{}\n", r(), ["a", "b", "c"][i % 3], i % 5));
+        }
+        let path = dir.path().join("tp.csv");
+        std::fs::write(&path, text).unwrap();
+        let args = |cond: Option<&str>| DataArgs { data: path.clone(), ..data("x.csv", false, None, cond) };
+        let job = Job::TwoPart(
+            TwoPartJob::new(
+                Formula::parse("y ~ x1 + C(g)").unwrap(),
+                Some(Formula::parse_rhs("x1 + x2").unwrap()),
+                Some("y".into()),
+                ModelSpec::new(ModelKind::Probit, None, None).unwrap(),
+                ModelSpec::new(ModelKind::Glm, Some("gamma"), Some("log")).unwrap(),
+                false,
+                est(None, None),
+            )
+            .unwrap(),
+        );
+        for cond in [Some("w != 2"), None] {
+            let (a, b, n_full, n_proj) = both(&args(cond), &job);
+            assert_eq!(a, b, "plain CSV two-part, --if {cond:?}");
+            assert_eq!((n_full, n_proj), (6, 4 + usize::from(cond.is_some())));
+        }
+        let job = fit("received ~ age + female", ModelKind::Logit, est(None, None));
+        let (a, b, ..) =
+            both(&data("tests/fixtures/cmds2014_small.csv", true, Some("urban"), Some("married == 1")), &job);
+        assert_eq!(a, b, "schema CSV with --subsample and --if");
+    }
+
+    #[test]
+    fn plain_csv_dta_and_parquet_fit_as_the_full_load() {
+        let job = fit(
+            "received ~ C(scheme) + age + age_squared + female + C(education)",
+            ModelKind::Probit,
+            est(Some("city"), None),
+        );
+        let (a, b, n_full, n_proj) =
+            both(&data("tests/fixtures/table3_small.csv", false, None, Some("has_job == 1")), &job);
+        assert_eq!(a, b, "plain CSV");
+        assert_eq!((n_full, n_proj), (18, 8), "only the formula's, the cluster's and --if's columns are parsed");
+        let job = fit("q214 ~ q101c + q302a", ModelKind::Glm, est(None, None));
+        for file in [
+            "tests/fixtures/cmds2014_small.dta",
+            "tests/fixtures/cmds2014_small.parquet",
+            "tests/fixtures/cmds2014_small.csv",
+        ] {
+            let (a, b, _, n_proj) = both(&data(file, false, None, Some("q214 > 0 and q101b == 1")), &job);
+            assert_eq!(a, b, "{file}");
+            assert_eq!(n_proj, 4, "{file}");
+        }
+    }
+}
+
+#[test]
+fn projected_fit_names_a_missing_or_unknown_column() {
+    let dir = tempfile::tempdir().unwrap();
+    // Plain CSV: a formula naming a column the file lacks gets the full-load message.
+    fails(&["-f", "y ~ xx"], "y,abc,xxz\n1,2,3\n0,1,2\n", 2, &["unknown column 'xx'", "did you mean 'xxz'"]);
+    // With a schema: a needed source column the file lacks is named, with the file.
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/cmds2014_small.csv")).unwrap();
+    let renamed = text.replacen("q101c", "q101cc", 1);
+    let p = write(dir.path(), "cut.csv", &renamed);
+    let schema = concat!(env!("CARGO_MANIFEST_DIR"), "/data-schema/cmds2014.toml");
+    let out = migfit()
+        .args(["fit", &p, "--schema", schema, "-f", "received ~ age2 + female", "-m", "probit"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("cut.csv") && err.contains("'q101c'") && err.contains("birth_year"), "{err}");
+    // An `--if` on a column no model reads.
+    let out = migfit()
+        .args([
+            "fit",
+            &p,
+            "--schema",
+            schema,
+            "-f",
+            "received ~ female",
+            "-m",
+            "probit",
+            "--if",
+            "province == 42",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}

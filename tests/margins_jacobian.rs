@@ -93,8 +93,8 @@ fn twopart_combined_effects() {
         eta: Some(&tp.first.eta),
     };
     let p2 = PartEval {
-        x: tp.second_on_all.x.view(),
-        spec: &tp.second_on_all.spec,
+        x: tp.second_on_all().x.view(),
+        spec: &tp.second_on_all().spec,
         beta: &tp.second.beta,
         link: tp.second.spec.link,
         eta: None,

@@ -54,8 +54,8 @@ fn run(ds: &Dataset, at: &At) -> Vec<(String, u64, u64)> {
         eta: Some(&tp.second.eta),
     };
     let q2 = PartEval {
-        x: tp.second_on_all.x.view(),
-        spec: &tp.second_on_all.spec,
+        x: tp.second_on_all().x.view(),
+        spec: &tp.second_on_all().spec,
         beta: &tp.second.beta,
         link: tp.second.spec.link,
         eta: None,

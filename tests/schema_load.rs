@@ -186,3 +186,93 @@ type = "continuous"
         assert!(income[2000].is_nan(), "{what}: 'refused' is income's missing code");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Column projection (issue #5): only the variables a command needs are read and kept.
+
+/// The columns of `full` that `projected` holds, with the same rows.
+fn assert_projection_of(full: &Dataset, projected: &Dataset, names: &[&str], what: &str) {
+    let got: Vec<&str> = projected.names().collect();
+    let mut want: Vec<&str> = full.names().filter(|n| names.contains(n)).collect();
+    want.sort_unstable_by_key(|n| names.iter().position(|m| m == n));
+    let mut got_sorted = got.clone();
+    got_sorted.sort_unstable_by_key(|n| names.iter().position(|m| m == n));
+    assert_eq!(got_sorted, want, "{what}: the projected dataset holds exactly the named variables");
+    assert_eq!(full.line_numbers, projected.line_numbers, "{what}: same rows (universe applied)");
+    let mut sub = Dataset::new(full.source.clone(), full.line_numbers.clone());
+    for n in &got {
+        sub.push(full.column(n).unwrap().clone());
+    }
+    assert_same(&sub, projected, what);
+}
+
+fn projected(names: &[&str]) -> ReadOptions {
+    ReadOptions { columns: Some(names.iter().map(|s| s.to_string()).collect()), ..Default::default() }
+}
+
+#[test]
+fn projection_loads_the_same_values_in_every_format() {
+    // Derived variables (age2 <- age <- birth_year; income_q <- income_pc <- hh_income, hh_size;
+    // duration; received <- reimb_*), factors and a plain variable; the universe reads
+    // hospitalised, hosp_place and scheme, none of them named here except scheme.
+    let names = ["received", "age2", "income_q", "duration", "female", "city"];
+    for file in [
+        "tests/fixtures/cmds2014_small.csv",
+        "tests/fixtures/cmds2014_small.dta",
+        "tests/fixtures/cmds2014_small.parquet",
+    ] {
+        let (full, _) = load(file, ReadOptions::default());
+        let (proj, _) = load(file, projected(&names));
+        assert_projection_of(&full, &proj, &names, file);
+        assert_eq!(proj.columns().len(), names.len(), "{file}: intermediates (age, birth_year, ...) dropped");
+    }
+    // The precise reader projects the same way.
+    let (full, _) = load("tests/fixtures/cmds2014_small.csv", ReadOptions::default());
+    let opts = ReadOptions { precise_only: true, ..projected(&names) };
+    let (proj, fast) = load("tests/fixtures/cmds2014_small.csv", opts);
+    assert!(!fast);
+    assert_projection_of(&full, &proj, &names, "precise reader");
+}
+
+#[test]
+fn projected_schema_keeps_dependencies_and_the_universe() {
+    let s = schema();
+    let p = s.project(&["age2".to_string()]).unwrap();
+    let vars: Vec<&str> = p.variables.iter().map(|v| v.name.get_ref().as_str()).collect();
+    for v in ["birth_year", "hospitalised", "hosp_place", "scheme"] {
+        assert!(vars.contains(&v), "{v} is needed (derivation or universe): {vars:?}");
+    }
+    assert!(!vars.contains(&"hh_income") && !vars.contains(&"id"), "{vars:?}");
+    let derived: Vec<&str> = p.derived.iter().map(|d| d.name.get_ref().as_str()).collect();
+    assert_eq!(derived, ["age", "age2"]);
+    assert_eq!(p.derived.len(), p.derived_exprs.len());
+    // A name the schema does not know: no projection (the caller loads everything and reports it).
+    assert!(s.project(&["age2".to_string(), "agee".to_string()]).is_none());
+    let (full, _) = load("tests/fixtures/cmds2014_small.csv", ReadOptions::default());
+    let (proj, _) = load("tests/fixtures/cmds2014_small.csv", projected(&["age2", "agee"]));
+    assert_same(&full, &proj, "unknown name: full load");
+}
+
+#[test]
+fn projected_load_reports_a_missing_needed_column() {
+    // The fixture without q101c (birth_year): a projection that needs it (through age2) says
+    // which column is missing; one that does not need it loads.
+    let text = std::fs::read_to_string("tests/fixtures/cmds2014_small.csv").unwrap();
+    let lines: Vec<Vec<&str>> = text.lines().map(|l| l.split(',').collect()).collect();
+    let drop = lines[0].iter().position(|h| *h == "q101c").unwrap();
+    let cut: String = lines
+        .iter()
+        .map(|r| r.iter().enumerate().filter(|(i, _)| *i != drop).map(|(_, f)| *f).collect::<Vec<_>>().join(",") + "\n")
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cut.csv");
+    std::fs::write(&path, cut).unwrap();
+    let r = load_with_schema(&path, &projected(&["received", "age2"]), &schema()).unwrap();
+    let msgs: Vec<String> = r.violations.iter().map(|v| v.message.clone()).collect();
+    assert!(
+        msgs.iter().any(|m| m.contains("'birth_year'") && m.contains("'q101c'") && m.contains("does not have")),
+        "{msgs:?}"
+    );
+    let r = load_with_schema(&path, &projected(&["received", "income_q"]), &schema()).unwrap();
+    assert!(r.violations.is_empty(), "{:?}", r.violations);
+}

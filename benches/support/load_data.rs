@@ -107,6 +107,12 @@ pub fn design_matrix(ds: &Dataset, terms: &[&str]) -> (Vec<f64>, usize, usize) {
     (d.x.into_raw_vec_and_offset().0, n, k)
 }
 
+/// The variables the Table 3 model reads (the response and `terms`): the column projection
+/// `migfit fit`/`twopart` load with.
+pub fn model_columns(terms: &[&str]) -> Vec<String> {
+    std::iter::once("received").chain(terms.iter().copied()).map(str::to_string).collect()
+}
+
 pub const TERMS: &[&str] = &[
     "scheme",
     "scope",

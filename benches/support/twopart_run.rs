@@ -51,7 +51,7 @@ pub fn effects(tp: &TwoPartFit) -> [MarginsResult; 3] {
     let v2 = vce::compute(&tp.second, VceKind::Oim).unwrap();
     let p1 = part(tp.first.design.x.view(), &tp.first.design.spec, &tp.first, Some(&tp.first.eta));
     let p2 = part(tp.second.design.x.view(), &tp.second.design.spec, &tp.second, Some(&tp.second.eta));
-    let q2 = part(tp.second_on_all.x.view(), &tp.second_on_all.spec, &tp.second, None);
+    let q2 = part(tp.second_on_all().x.view(), &tp.second_on_all().spec, &tp.second, None);
     let joint = margins::block_diag(&[&v1.matrix, &v2.matrix]);
     let tpe = TwoPartEval {
         first: p1,

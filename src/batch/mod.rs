@@ -84,7 +84,10 @@ pub fn run_batch(opts: &BatchOptions) -> Result<BatchOutcome> {
     let data_bytes = read(&data_path)?;
     let data_sha = sha256_hex(&data_bytes);
     let args = data_args(&parsed, &base_dir, &data_path);
-    let ds = args.load()?;
+    // Column projection: the union of the variables every variant reads (all of them when
+    // one variant's cannot be told, e.g. an expression that does not parse: its error is then
+    // the one of a full load).
+    let ds = args.load_columns(batch_variables(&jobs, &args)?)?;
 
     let total = variants.len();
     let done = AtomicUsize::new(0);
@@ -180,6 +183,36 @@ pub fn run_batch(opts: &BatchOptions) -> Result<BatchOutcome> {
 
 /// The data options of the spec as the CLI's `DataArgs` (schema and paths relative to the
 /// spec file), so that a batch reads data exactly as `migfit fit` does.
+/// Every variable the batch's variants read: models, survey options and row filters.
+fn batch_variables(
+    jobs: &[(crate::analysis::Job, run::Filters)],
+    args: &crate::cli::DataArgs,
+) -> Result<Option<Vec<String>>> {
+    let cfg = args.config()?;
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |v: &str| {
+        if !out.iter().any(|o| o == v) {
+            out.push(v.to_string());
+        }
+    };
+    for (job, filters) in jobs {
+        let Some(vars) = job.variables() else { return Ok(None) };
+        vars.iter().for_each(|v| add(v));
+        if let Some(name) = &filters.subsample {
+            let Some(e) = cfg.schema.as_ref().and_then(|s| s.subsample(name)) else { return Ok(None) };
+            e.variables().into_iter().for_each(&mut add);
+        }
+        if let Some(c) = &filters.condition {
+            let Ok(e) = crate::data::expr::parse(c) else { return Ok(None) };
+            e.variables().into_iter().for_each(&mut add);
+        }
+        if let Some((v, _)) = &filters.trim {
+            add(v);
+        }
+    }
+    Ok(Some(out))
+}
+
 fn data_args(spec: &spec::SpecFile, base_dir: &Path, data_path: &Path) -> crate::cli::DataArgs {
     crate::cli::DataArgs {
         data: data_path.to_path_buf(),

@@ -280,7 +280,19 @@ pub fn run(args: FitArgs) -> Result<()> {
         args.est.apply(&mut spec)?;
         jobs.push(FitJob::new(Formula::parse(&r.formula)?, spec, args.odds_ratios, est.clone())?);
     }
-    let ds = args.data.load()?;
+    // Column projection: read only the variables some model needs.
+    let mut needed = Some(Vec::new());
+    for j in &jobs {
+        needed = needed.zip(j.variables()).map(|(mut all, vs): (Vec<String>, Vec<String>)| {
+            for v in vs {
+                if !all.contains(&v) {
+                    all.push(v);
+                }
+            }
+            all
+        });
+    }
+    let ds = args.data.load_columns(needed)?;
     // Several models side by side: one report, the models in order.
     let mut report: Option<Report> = None;
     let several = jobs.len() > 1;

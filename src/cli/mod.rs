@@ -80,7 +80,26 @@ impl DataArgs {
     /// Loads the data file as the options say: with `--schema`, typed and checked (any
     /// violation is an error listing them); then `--subsample` and `--if` filter rows.
     pub fn load(&self) -> Result<Dataset> {
-        let cfg = self.config()?;
+        self.load_columns(None)
+    }
+
+    /// [`DataArgs::load`] with column projection: only the variables `columns` names (and
+    /// what `--subsample`, `--if` and the schema's universe read; with a schema, also what
+    /// their derived variables are computed from) are read and converted, and the dataset
+    /// holds just those (`None`: every variable). Violations are checked on the variables
+    /// read; `migfit validate` checks every column.
+    pub fn load_columns(&self, columns: Option<Vec<String>>) -> Result<Dataset> {
+        let mut cfg = self.config()?;
+        if let Some(mut cols) = columns {
+            for (_, e) in cfg.subsample.iter().chain(&cfg.if_expr) {
+                for v in e.variables() {
+                    if !cols.iter().any(|c| c == v) {
+                        cols.push(v.to_string());
+                    }
+                }
+            }
+            cfg.read.columns = Some(cols);
+        }
         let ds = match &cfg.schema {
             Some(schema) => {
                 let report = data::load::load_with_schema(&self.data, &cfg.read, schema)?;
@@ -143,7 +162,7 @@ impl DataArgs {
             )),
         };
         Ok(DataConfig {
-            read: data::load::ReadOptions { delimiter, encoding, precise_only: false },
+            read: data::load::ReadOptions { delimiter, encoding, precise_only: false, columns: None },
             schema,
             subsample,
             if_expr,
@@ -152,11 +171,14 @@ impl DataArgs {
 
     fn load_plain(&self, cfg: &DataConfig) -> Result<Dataset> {
         use data::load::Format;
+        let columns = cfg.read.columns.as_deref();
         match Format::of(&self.data)? {
             Format::Csv => {
                 let opts = data::csv::CsvOptions { delimiter: cfg.read.delimiter.unwrap_or(b',') };
                 match cfg.read.encoding {
-                    None | Some(data::load::TextEncoding::Utf8) => Ok(data::csv::read_csv(&self.data, &opts)?),
+                    None | Some(data::load::TextEncoding::Utf8) => {
+                        Ok(data::csv::read_csv_projected(&self.data, &opts, columns)?)
+                    }
                     Some(_) => {
                         let display = self.data.display().to_string();
                         let raw = data::load::read_raw(&self.data, &cfg.read, Some(&[]), &[], &[])?;
@@ -170,12 +192,12 @@ impl DataArgs {
                             _ => encoding_rs::GBK,
                         };
                         let (text, _) = enc.decode_without_bom_handling(&bytes);
-                        Ok(data::csv::read_csv_bytes(text.as_bytes(), &display, &opts)?)
+                        Ok(data::csv::read_csv_bytes_projected(text.as_bytes(), &display, &opts, columns)?)
                     }
                 }
             }
             _ => {
-                let raw = data::load::read_raw(&self.data, &cfg.read, None, &[], &[])?;
+                let raw = data::load::read_raw_projected(&self.data, &cfg.read, columns)?;
                 Ok(data::load::raw_to_dataset(raw))
             }
         }

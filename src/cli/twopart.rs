@@ -66,7 +66,8 @@ pub fn run(args: TwoPartArgs) -> Result<()> {
         args.joint_vce,
         args.est.estimation(&args.data)?,
     )?;
-    let ds = args.data.load()?;
+    // Column projection: read only the variables the model needs.
+    let ds = args.data.load_columns(job.variables())?;
     let mut report = job.run(&ds)?;
     report.data_sha256 = hash.join().ok().flatten();
     config.emit(&report)

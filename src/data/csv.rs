@@ -47,26 +47,59 @@ pub fn parse_number(s: &str) -> Option<f64> {
 /// parallel fast path of the schema loader ([`super::fastcsv`]); anything else, and every
 /// error message, comes from the precise reader ([`read_csv_bytes`]). Both give the same data.
 pub fn read_csv(path: &Path, opts: &CsvOptions) -> Result<Dataset, DataError> {
+    read_csv_projected(path, opts, None)
+}
+
+/// [`read_csv`] with column projection: only the columns `columns` names are parsed and kept
+/// (type detection per parsed column as for a full read). The whole file is still checked
+/// (header, ragged rows, encoding), and a name that is not a column of the file switches
+/// projection off, so that errors are those of a full read. `None` reads every column.
+pub fn read_csv_projected(path: &Path, opts: &CsvOptions, columns: Option<&[String]>) -> Result<Dataset, DataError> {
     let display = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| DataError::Io { path: display.clone(), reason: e.to_string() })?;
-    if let Some(ds) = read_csv_fast(&bytes, &display, opts)? {
+    read_csv_bytes_projected(&bytes, &display, opts, columns)
+}
+
+/// [`read_csv_projected`] for CSV text in memory.
+pub fn read_csv_bytes_projected(
+    bytes: &[u8],
+    display: &str,
+    opts: &CsvOptions,
+    columns: Option<&[String]>,
+) -> Result<Dataset, DataError> {
+    if let Some(ds) = read_csv_fast(bytes, display, opts, columns)? {
         return Ok(ds);
     }
-    read_csv_bytes(&bytes, &display, opts)
+    read_csv_bytes_cols(bytes, display, opts, columns)
 }
 
 /// The fast path of [`read_csv`]: `None` when the file is not regular enough for it.
-fn read_csv_fast(bytes: &[u8], display: &str, opts: &CsvOptions) -> Result<Option<Dataset>, DataError> {
+fn read_csv_fast(
+    bytes: &[u8],
+    display: &str,
+    opts: &CsvOptions,
+    columns: Option<&[String]>,
+) -> Result<Option<Dataset>, DataError> {
     let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let Some(raw) = super::fastcsv::read(body, display, opts.delimiter, None, &[], &[]) else { return Ok(None) };
+    // Projected columns are parsed as every column of a full read is: numbers, or text as soon
+    // as one value is not a number.
+    let Some(raw) = super::fastcsv::read(body, display, opts.delimiter, columns, columns.unwrap_or(&[]), &[]) else {
+        return Ok(None);
+    };
+    if let Some(cols) = columns {
+        if !cols.iter().all(|c| raw.header.contains(c)) {
+            drop(raw);
+            return read_csv_fast(bytes, display, opts, None);
+        }
+    }
     if raw.line_numbers.is_empty() || !raw.problems.is_empty() {
         return Ok(None);
     }
-    let names: Vec<String> = raw.columns.iter().map(|c| c.name.clone()).collect();
+    let names = &raw.header;
     if names.iter().any(|n| n.trim() != n) {
         return Ok(None);
     }
-    check_header(&names, display)?;
+    check_header(names, display)?;
     let mut raw = raw;
     for c in &mut raw.columns {
         if let super::load::RawData::Str(v) = &mut c.data {
@@ -83,6 +116,17 @@ fn read_csv_fast(bytes: &[u8], display: &str, opts: &CsvOptions) -> Result<Optio
 
 /// Reads CSV from memory (UTF-8, with or without a byte-order mark).
 pub fn read_csv_bytes(bytes: &[u8], display: &str, opts: &CsvOptions) -> Result<Dataset, DataError> {
+    read_csv_bytes_cols(bytes, display, opts, None)
+}
+
+/// The precise reader: every row and field checked, the columns `columns` kept (all when
+/// `None` or when one of them is not in the header).
+fn read_csv_bytes_cols(
+    bytes: &[u8],
+    display: &str,
+    opts: &CsvOptions,
+    columns: Option<&[String]>,
+) -> Result<Dataset, DataError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(DataError::Empty { path: display.to_string() });
@@ -109,6 +153,10 @@ pub fn read_csv_bytes(bytes: &[u8], display: &str, opts: &CsvOptions) -> Result<
     check_header(&header, display)?;
 
     let ncol = header.len();
+    let keep: Vec<bool> = match columns {
+        Some(cols) if cols.iter().all(|c| header.contains(c)) => header.iter().map(|h| cols.contains(h)).collect(),
+        _ => vec![true; ncol],
+    };
     let mut cells: Vec<Vec<Option<String>>> = vec![Vec::new(); ncol];
     let mut lines = Vec::new();
     for rec in records {
@@ -126,13 +174,15 @@ pub fn read_csv_bytes(bytes: &[u8], display: &str, opts: &CsvOptions) -> Result<
                 line,
                 reason: format!("column '{}' is not valid UTF-8 (is the file GBK-encoded?)", header[j]),
             })?;
-            cells[j].push(if is_missing_token(s) { None } else { Some(s.trim().to_string()) });
+            if keep[j] {
+                cells[j].push(if is_missing_token(s) { None } else { Some(s.trim().to_string()) });
+            }
         }
         lines.push(line);
     }
 
     let mut ds = Dataset::new(display, lines);
-    for (name, values) in header.into_iter().zip(cells) {
+    for ((name, values), _) in header.into_iter().zip(cells).zip(&keep).filter(|(_, &k)| k) {
         let numbers: Option<Vec<f64>> =
             values.iter().map(|v| v.as_deref().map_or(Some(f64::NAN), parse_number)).collect();
         let data = match numbers {
@@ -195,7 +245,8 @@ mod tests {
             let m = if i % 13 == 0 { "" } else { "2.5e-3" };
             text.push_str(&format!("{},{x},{g},{},{m}\n", i % 2, if i == 4000 { "text" } else { "1" }));
         }
-        let fast = read_csv_fast(text.as_bytes(), "t.csv", &CsvOptions::default()).unwrap().expect("regular file");
+        let fast =
+            read_csv_fast(text.as_bytes(), "t.csv", &CsvOptions::default(), None).unwrap().expect("regular file");
         let precise = read(&text).unwrap();
         assert_eq!(fast.line_numbers, precise.line_numbers);
         for c in precise.columns() {
@@ -211,12 +262,12 @@ mod tests {
         assert_eq!(fast.columns().len(), precise.columns().len());
         // Non-finite spellings are text, as in the precise reader (fastcsv uses `parse_number`).
         let inf = "y,x\n1,inf\n2,1e400\n";
-        let f = read_csv_fast(inf.as_bytes(), "t.csv", &CsvOptions::default()).unwrap().expect("regular file");
+        let f = read_csv_fast(inf.as_bytes(), "t.csv", &CsvOptions::default(), None).unwrap().expect("regular file");
         assert_eq!(f.column("x").unwrap().data, read(inf).unwrap().column("x").unwrap().data);
         assert_eq!(f.column("x").unwrap().data.kind(), "text");
         // Irregular files are left to the precise reader (its messages).
         for bad in ["y,x\n1,2\n3\n", "y,x\n1,\"2\"\n", "y,x\n"] {
-            assert!(read_csv_fast(bad.as_bytes(), "t.csv", &CsvOptions::default()).unwrap().is_none(), "{bad:?}");
+            assert!(read_csv_fast(bad.as_bytes(), "t.csv", &CsvOptions::default(), None).unwrap().is_none(), "{bad:?}");
         }
     }
 

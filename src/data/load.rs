@@ -70,6 +70,13 @@ pub struct ReadOptions {
     pub encoding: Option<TextEncoding>,
     /// Forbid the polars fast path (tests compare both readers).
     pub precise_only: bool,
+    /// Column projection: the variables the caller needs (`None`: every variable). With a
+    /// schema these are variable or derived-variable names: only the source columns they need
+    /// (transitively through derived variables, plus whatever the universe filter reads) are
+    /// read and converted, and the dataset holds just the named variables. Without a schema
+    /// they are column names. A name the data does not know switches projection off, so that
+    /// the error about it is the same as for a full load. `migfit validate` never projects.
+    pub columns: Option<Vec<String>>,
 }
 
 /// The values of a raw column: numbers (`NaN` = a missing value the file itself marks, e.g.
@@ -621,7 +628,7 @@ fn read_dta(path: &Path, display: &str, needed: Option<&[String]>) -> Result<Raw
         line_numbers: (1..=n).collect(),
         problems: Vec::new(),
         fast_path: false,
-        header: Vec::new(),
+        header: vars.iter().map(|v| v.name().to_string()).collect(),
     })
 }
 
@@ -675,9 +682,21 @@ pub struct LoadReport {
 /// Reads `path` and applies `schema`. Violations do not stop the load; schema expressions
 /// that cannot be evaluated (a type mismatch) are an `Err` naming the schema line.
 pub fn load_with_schema(path: &Path, opts: &ReadOptions, schema: &Schema) -> Result<LoadReport, Error> {
-    let (needed, numeric, tokens, opts) = schema_read_plan(opts, schema);
-    let raw = read_raw(path, &opts, Some(&needed), &numeric, &tokens)?;
-    apply_schema(raw, schema)
+    let projected = opts.columns.as_deref().and_then(|c| schema.project(c));
+    let schema_used = projected.as_ref().unwrap_or(schema);
+    let (needed, numeric, tokens, read_opts) = schema_read_plan(opts, schema_used);
+    let raw = read_raw(path, &read_opts, Some(&needed), &numeric, &tokens)?;
+    let report = apply_schema(raw, schema_used)?;
+    Ok(keep_projected(report, projected.is_some(), opts))
+}
+
+/// After a projected load, drops the variables that were only needed to derive or filter
+/// (e.g. `birth_year` for `age`, the universe's variables).
+fn keep_projected(mut report: LoadReport, projected: bool, opts: &ReadOptions) -> LoadReport {
+    if let (true, Some(cols)) = (projected, &opts.columns) {
+        report.dataset.retain_columns(|n| cols.iter().any(|c| c == n));
+    }
+    report
 }
 
 /// [`load_with_schema`] for CSV text already in memory (`display` names it in messages), e.g. a
@@ -688,18 +707,34 @@ pub fn load_csv_bytes_with_schema(
     opts: &ReadOptions,
     schema: &Schema,
 ) -> Result<LoadReport, Error> {
-    let (needed, numeric, tokens, opts) = schema_read_plan(opts, schema);
+    let projected = opts.columns.as_deref().and_then(|c| schema.project(c));
+    let schema_used = projected.as_ref().unwrap_or(schema);
+    let (needed, numeric, tokens, read_opts) = schema_read_plan(opts, schema_used);
     let raw = read_csv_raw(
         bytes,
         display,
-        opts.encoding,
-        opts.delimiter,
+        read_opts.encoding,
+        read_opts.delimiter,
         Some(&needed),
         &numeric,
         &tokens,
-        opts.precise_only,
+        read_opts.precise_only,
     );
-    apply_schema(raw, schema)
+    let report = apply_schema(raw, schema_used)?;
+    Ok(keep_projected(report, projected.is_some(), opts))
+}
+
+/// Reads a file without a schema, keeping only the columns `columns` names (every column when
+/// `None`, or when one of the names is not a column of the file: then the caller's error about
+/// it is the same as for a full load). Parquet and Stata files only.
+pub fn read_raw_projected(path: &Path, opts: &ReadOptions, columns: Option<&[String]>) -> Result<RawTable, Error> {
+    if let Some(cols) = columns {
+        let raw = read_raw(path, opts, Some(cols), &[], &[])?;
+        if cols.iter().all(|c| raw.header.contains(c)) {
+            return Ok(raw);
+        }
+    }
+    read_raw(path, opts, None, &[], &[])
 }
 
 /// What a schema needs read: the source columns, those expected to hold numbers, the string

@@ -233,6 +233,12 @@ impl Dataset {
         }
     }
 
+    /// Keeps only the columns whose name `keep` accepts, in their order.
+    pub fn retain_columns(&mut self, keep: impl Fn(&str) -> bool) {
+        self.columns.retain(|c| keep(&c.name));
+        self.index = self.columns.iter().enumerate().map(|(i, c)| (c.name.clone(), i)).collect();
+    }
+
     /// The known column name closest to `name` (for "did you mean" hints).
     pub fn closest_name(&self, name: &str) -> Option<&str> {
         closest(name, self.names())

@@ -478,6 +478,41 @@ impl Schema {
         self.variables.iter().map(|v| v.source()).collect()
     }
 
+    /// The schema reduced to what the variables `names` need (column projection): the
+    /// variables and derived variables they name, every variable a kept derived variable
+    /// depends on (transitively), and everything the universe filter reads. The universe and
+    /// the missing-value rules of the kept variables are unchanged, so the rows and values of
+    /// the named variables are those of the full schema. `None` when a name is neither a
+    /// variable nor a derived variable of the schema (the caller then loads everything, so
+    /// that the error about the unknown name is the same as without projection).
+    pub fn project(&self, names: &[String]) -> Option<Schema> {
+        let known = |n: &str| {
+            self.variables.iter().any(|v| v.name.get_ref() == n) || self.derived.iter().any(|d| d.name.get_ref() == n)
+        };
+        if !names.iter().all(|n| known(n)) {
+            return None;
+        }
+        let mut need: std::collections::HashSet<String> = names.iter().cloned().collect();
+        if let Some(u) = &self.universe {
+            need.extend(u.variables().into_iter().map(str::to_string));
+        }
+        // Derived variables read only what is defined above them: walk them backwards.
+        let mut keep_derived = vec![false; self.derived.len()];
+        for (i, (d, e)) in self.derived.iter().zip(&self.derived_exprs).enumerate().rev() {
+            if need.contains(d.name.get_ref()) {
+                keep_derived[i] = true;
+                need.extend(e.variables().into_iter().map(str::to_string));
+            }
+        }
+        let mut out = self.clone();
+        out.variables.retain(|v| need.contains(v.name.get_ref()));
+        let mut k = keep_derived.iter();
+        out.derived.retain(|_| *k.next().unwrap());
+        let mut k = keep_derived.iter();
+        out.derived_exprs.retain(|_| *k.next().unwrap());
+        Some(out)
+    }
+
     pub fn variable(&self, name: &str) -> Option<&VariableSpec> {
         self.variables.iter().find(|v| v.name.get_ref() == name)
     }

@@ -13,6 +13,14 @@ pub trait Family: Send + Sync {
     fn variance_deriv(&self, mu: f64) -> f64;
     /// Unit deviance `d(y, mu)`; the deviance is `sum w_i d(y_i, mu_i)`.
     fn unit_deviance(&self, y: f64, mu: f64, mu_c: f64) -> f64;
+    /// The unit deviance under a log link (`mu = exp(eta)`), given `ln_y = ln(y)` as well:
+    /// a family whose deviance has a `ln(y / mu)` term uses `ln_y - eta` for it, which saves a
+    /// logarithm per row and pass (the fitting loop computes `ln(y)` once). The default is
+    /// [`Family::unit_deviance`].
+    fn unit_deviance_log_link(&self, y: f64, ln_y: f64, eta: f64, mu: f64, mu_c: f64) -> f64 {
+        let _ = (ln_y, eta);
+        self.unit_deviance(y, mu, mu_c)
+    }
     /// Log-likelihood of one observation with prior (variance) weight `w` and dispersion `phi`.
     fn loglik(&self, y: f64, mu: f64, mu_c: f64, w: f64, phi: f64) -> f64;
     /// Starting value for `mu` (as R's `initialize`).
@@ -198,6 +206,10 @@ impl Family for Gamma {
     }
     fn unit_deviance(&self, y: f64, mu: f64, _: f64) -> f64 {
         2.0 * (-(y / mu).ln() + (y - mu) / mu)
+    }
+    /// `2 (eta - ln y + (y - mu) / mu)`: `ln(y / mu) = ln y - eta` under the log link.
+    fn unit_deviance_log_link(&self, y: f64, ln_y: f64, eta: f64, mu: f64, _: f64) -> f64 {
+        2.0 * ((eta - ln_y) + (y - mu) / mu)
     }
     fn loglik(&self, y: f64, mu: f64, _: f64, w: f64, phi: f64) -> f64 {
         let a = w / phi;

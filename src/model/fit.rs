@@ -82,7 +82,7 @@ impl Fit {
     /// is computed.
     pub fn eim(&self) -> &Array2<f64> {
         self.eim.get_or_init(|| {
-            let eng = engine(self.spec.family, self.spec.link, &self.y, &self.w);
+            let eng = engine(self.spec.family, self.spec.link, &self.y, &self.w, None);
             let w_e: Vec<f64> = eng.all_obs(&self.eta).iter().map(|o| o.w_e).collect();
             linalg::xtwx(self.design.x.view(), &w_e)
         })
@@ -111,6 +111,9 @@ struct Engine<'a, F: ?Sized, L: ?Sized> {
     link: &'a L,
     y: &'a [f64],
     w: &'a [f64],
+    /// `ln(y)` when the link is log and the family's deviance has a `ln(y / mu)` term (gamma):
+    /// see [`super::Family::unit_deviance_log_link`].
+    ln_y: Option<&'a [f64]>,
 }
 
 impl<F: super::Family + ?Sized, L: super::Link + ?Sized> Engine<'_, F, L> {
@@ -130,7 +133,10 @@ impl<F: super::Family + ?Sized, L: super::Link + ?Sized> Engine<'_, F, L> {
             score: w * r * h1 / v,
             w_e,
             w_o,
-            dev: w * self.fam.unit_deviance(y, mu, mu_c),
+            dev: w * match self.ln_y {
+                Some(ln_y) => self.fam.unit_deviance_log_link(y, ln_y[i], eta, mu, mu_c),
+                None => self.fam.unit_deviance(y, mu, mu_c),
+            },
             pearson: w * r * r / v,
         }
     }
@@ -160,14 +166,20 @@ impl<F: super::Family + ?Sized, L: super::Link + ?Sized> Rows for Engine<'_, F, 
 
 /// The engine of `family` with `link`: compiled for the pair when it is a common one,
 /// else through the traits' dynamic dispatch (same arithmetic, same results).
-fn engine<'a>(family: FamilyKind, link: LinkKind, y: &'a [f64], w: &'a [f64]) -> Box<dyn Rows + 'a> {
+fn engine<'a>(
+    family: FamilyKind,
+    link: LinkKind,
+    y: &'a [f64],
+    w: &'a [f64],
+    ln_y: Option<&'a [f64]>,
+) -> Box<dyn Rows + 'a> {
     use super::family as f;
     use super::link as l;
     macro_rules! pairs {
         ($(($fam:ident, $link:ident)),* $(,)?) => {
             match (family, link) {
-                $((FamilyKind::$fam, LinkKind::$link) => Box::new(Engine { fam: &f::$fam, link: &l::$link, y, w }),)*
-                _ => Box::new(Engine { fam: family.family(), link: link.link(), y, w }),
+                $((FamilyKind::$fam, LinkKind::$link) => Box::new(Engine { fam: &f::$fam, link: &l::$link, y, w, ln_y }),)*
+                _ => Box::new(Engine { fam: family.family(), link: link.link(), y, w, ln_y }),
             }
         };
     }
@@ -259,6 +271,15 @@ fn final_pass<F: super::Family + ?Sized, L: super::Link + ?Sized>(
     (Pass { h: Some(oim), info: Info::Observed, g: out.g, objective: objective(out.scalars[0]) }, Final { eta, obs })
 }
 
+/// `ln(y)` for the families whose deviance uses it under the log link (gamma), computed once
+/// per fit instead of a `ln(y / mu)` per row and pass.
+fn log_link_ln_y(spec: &ModelSpec, y: &[f64]) -> Option<Vec<f64>> {
+    (spec.family == FamilyKind::Gamma && spec.link == LinkKind::Log).then(|| {
+        use rayon::prelude::*;
+        y.par_iter().map(|v| v.ln()).collect()
+    })
+}
+
 /// Whether the expected information weight is free of the estimates.
 fn constant_eim(family: FamilyKind, link: LinkKind) -> bool {
     matches!((family, link), (FamilyKind::Gamma, LinkKind::Log) | (FamilyKind::Gaussian, LinkKind::Identity))
@@ -345,7 +366,8 @@ pub fn fit(mut design: Design, spec: &ModelSpec) -> Result<Fit> {
     let k = design.k();
     let w: Vec<f64> = design.weights.clone().unwrap_or_else(|| vec![1.0; n]);
     let y = design.y.clone();
-    let eng = engine(spec.family, spec.link, &y, &w);
+    let ln_y = log_link_ln_y(spec, &y);
+    let eng = engine(spec.family, spec.link, &y, &w, ln_y.as_deref());
 
     // Starting values: one IRLS step from mu = start_mu(y).
     let wsum: f64 = w.iter().sum();
@@ -781,7 +803,8 @@ fn drop_perfect_predictors(design: &mut Design, omitted: &mut Vec<Omitted>, note
 pub fn newton_iteration(design: &Design, spec: &ModelSpec, beta: &[f64]) -> Option<(Vec<f64>, f64)> {
     let n = design.n();
     let w: Vec<f64> = design.weights.clone().unwrap_or_else(|| vec![1.0; n]);
-    let eng = engine(spec.family, spec.link, &design.y, &w);
+    let ln_y = log_link_ln_y(spec, &design.y);
+    let eng = engine(spec.family, spec.link, &design.y, &w, ln_y.as_deref());
     let p = eng.pass(design, beta, Info::Observed);
     let step = spd_solve(p.h.as_ref().expect("observed information"), &p.g)?;
     Some((step, p.objective))

@@ -19,11 +19,22 @@ use ndarray::Array2;
 pub struct TwoPartFit {
     pub first: Fit,
     pub second: Fit,
-    /// The second part's design evaluated on the first part's rows (all rows, zeros
-    /// included), with the second part's columns: what the combined prediction needs.
-    pub second_on_all: Design,
+    /// The second part's design evaluated on the first part's rows, when it differs from the
+    /// first part's design (see [`TwoPartFit::second_on_all`]); `None` when it is the same
+    /// matrix, which is then not stored twice.
+    second_on_all: Option<Design>,
     /// Position in `first`'s rows of each row of `second`.
     pub second_rows_in_first: Vec<usize>,
+}
+
+impl TwoPartFit {
+    /// The second part's design evaluated on the first part's rows (all rows, zeros
+    /// included), with the second part's columns: what the combined prediction needs. With one
+    /// formula for both parts and the same columns kept in both, this is the first part's
+    /// design itself.
+    pub fn second_on_all(&self) -> &Design {
+        self.second_on_all.as_ref().unwrap_or(&self.first.design)
+    }
 }
 
 /// What the user asked for.
@@ -156,8 +167,10 @@ pub fn fit_twopart(ds: &crate::data::Dataset, req: &TwoPartRequest, opts: &Sampl
                 })
                 .collect();
             d.select_columns(&cols);
-            d
+            Some(d)
         }
+        // The same formula and the same columns kept in both parts: the first part's design.
+        None if second.design.names == first.design.names => None,
         None => {
             // The same formula: the first part's variables on its final rows, with the second
             // part's columns.
@@ -168,7 +181,7 @@ pub fn fit_twopart(ds: &crate::data::Dataset, req: &TwoPartRequest, opts: &Sampl
                 values: d.spec.values.clone(),
                 n: d.n(),
             };
-            Design {
+            Some(Design {
                 response: y_name,
                 y: d.rows.iter().map(|&r| y[pos_in_all[r]]).collect(),
                 x: spec.matrix(&crate::design::Scenario::default()),
@@ -184,7 +197,7 @@ pub fn fit_twopart(ds: &crate::data::Dataset, req: &TwoPartRequest, opts: &Sampl
                 n_dropped: d.n_dropped,
                 notes: d1_notes,
                 spec,
-            }
+            })
         }
     };
     let mut pos_in_first = vec![usize::MAX; ds.n_rows()];
