@@ -1,6 +1,8 @@
 //! Phase timings of a two-part fit with every AME (n rows, default 200,000), and the
 //! instruction-count driver for the margins work: `TP_FIT_ONLY=1` stops after the fit, so
-//! `valgrind --tool=callgrind` of both runs gives the margins' share by difference.
+//! `valgrind --tool=callgrind` of both runs gives the margins' share by difference. The effects
+//! of both parts and the combined E[y] are one pass (`margins::compute_twopart`: m1 and m2 print
+//! as 0 and comb is the whole); `TP_SEPARATE=1` times the three single-set passes instead.
 
 use migfit::data::{Column, ColumnData, Dataset, Factor, Level};
 use migfit::design::SampleOptions;
@@ -84,6 +86,7 @@ fn main() {
     }
     let v1 = migfit::vce::compute(&tp.first, migfit::vce::VceKind::Oim).unwrap();
     let v2 = migfit::vce::compute(&tp.second, migfit::vce::VceKind::Oim).unwrap();
+    let j = margins::block_diag(&[&v1.matrix, &v2.matrix]);
     let p1 = PartEval {
         x: tp.first.design.x.view(),
         spec: &tp.first.design.spec,
@@ -98,17 +101,6 @@ fn main() {
         link: tp.second.spec.link,
         eta: Some(&tp.second.eta),
     };
-    let r1 = margins::compute(&[p1], Target::Mean(0), None, &At::Average, &v1.matrix, 95.0).unwrap();
-    let t2 = Instant::now();
-    let r2 = margins::compute(&[p2], Target::Mean(0), None, &At::Average, &v2.matrix, 95.0).unwrap();
-    let t3 = Instant::now();
-    let q1 = PartEval {
-        x: tp.first.design.x.view(),
-        spec: &tp.first.design.spec,
-        beta: &tp.first.beta,
-        link: tp.first.spec.link,
-        eta: Some(&tp.first.eta),
-    };
     let q2 = PartEval {
         x: tp.second_on_all().x.view(),
         spec: &tp.second_on_all().spec,
@@ -116,8 +108,26 @@ fn main() {
         link: tp.second.spec.link,
         eta: None,
     };
-    let j = margins::block_diag(&[&v1.matrix, &v2.matrix]);
-    let rc = margins::compute(&[q1, q2], Target::Product, None, &At::Average, &j, 95.0).unwrap();
+    let (r1, r2, rc, t2, t3) = if std::env::var_os("TP_SEPARATE").is_some() {
+        // The three single-set passes (before the one-pass two-part effects), for comparison.
+        let r1 = margins::compute(&[PartEval { ..p1 }], Target::Mean(0), None, &At::Average, &v1.matrix, 95.0).unwrap();
+        let t2 = Instant::now();
+        let r2 = margins::compute(&[p2], Target::Mean(0), None, &At::Average, &v2.matrix, 95.0).unwrap();
+        let t3 = Instant::now();
+        let rc = margins::compute(&[p1, q2], Target::Product, None, &At::Average, &j, 95.0).unwrap();
+        (r1, r2, rc, t2, t3)
+    } else {
+        let tpe = margins::TwoPartEval {
+            first: p1,
+            second: p2,
+            second_on_all: q2,
+            second_rows: &tp.second_rows_in_first,
+            weights1: None,
+            weights2: None,
+        };
+        let [r1, r2, rc] = margins::compute_twopart(&tpe, &At::Average, &v1.matrix, &v2.matrix, &j, 95.0).unwrap();
+        (r1, r2, rc, t1, t1)
+    };
     let t4 = Instant::now();
     eprintln!(
         "n={n} k={} fit {:?} (iters {} {}) m1 {:?} m2 {:?} comb {:?} total {:?}  effects {} {} {}",

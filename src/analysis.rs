@@ -6,7 +6,7 @@ use crate::data::Dataset;
 use crate::design::{Design, SampleOptions};
 use crate::error::{usage, Result};
 use crate::formula::Formula;
-use crate::margins::{self, At, PartEval, Target};
+use crate::margins::{self, At, PartEval, Target, TwoPartEval};
 use crate::model::twopart::{fit_twopart, joint_vce, TwoPartRequest};
 use crate::model::{self, Fit, LinkKind, ModelKind, ModelSpec};
 use crate::output::{Combined, ModelReport, Report};
@@ -306,22 +306,32 @@ impl TwoPartJob {
         let mut m2 = ModelReport::new("second", &f2_text, &tp.second, &v2, level, false);
         let mut combined = None;
         if let Some(at) = &self.est.margins {
-            let r1 = margins::compute(
-                &[part(&tp.first)],
-                Target::Mean(0),
-                tp.first.design.weights.as_deref(),
-                at,
-                &v1.matrix,
-                level,
-            )?;
-            let r2 = margins::compute(
-                &[part(&tp.second)],
-                Target::Mean(0),
-                tp.second.design.weights.as_deref(),
-                at,
-                &v2.matrix,
-                level,
-            )?;
+            let (jm, jdesc) = match &joint {
+                Some((_, (m, desc))) => (m.clone(), desc.clone()),
+                None => (
+                    margins::block_diag(&[&v1.matrix, &v2.matrix]),
+                    format!(
+                        "Block-diagonal: the parts are independent (as twopm). First part: {} Second part: {}",
+                        v1.description, v2.description
+                    ),
+                ),
+            };
+            // Both parts' effects and the combined E[y]'s, average effects in one pass.
+            let parts = TwoPartEval {
+                first: part(&tp.first),
+                second: part(&tp.second),
+                second_on_all: PartEval {
+                    x: tp.second_on_all().x.view(),
+                    spec: &tp.second_on_all().spec,
+                    beta: &tp.second.beta,
+                    link: tp.second.spec.link,
+                    eta: None,
+                },
+                second_rows: &tp.second_rows_in_first,
+                weights1: tp.first.design.weights.as_deref(),
+                weights2: tp.second.design.weights.as_deref(),
+            };
+            let [r1, r2, rc] = margins::compute_twopart(&parts, at, &v1.matrix, &v2.matrix, &jm, level)?;
             m1.margins_description = Some(format!(
                 "{} Prediction: {} on all {} rows.",
                 r1.description,
@@ -340,31 +350,6 @@ impl TwoPartJob {
             crate::output::apply_df(&mut m2.margins, level, df);
             m1.notes.extend(r1.notes);
             m2.notes.extend(r2.notes);
-            let (jm, jdesc) = match &joint {
-                Some((_, (m, desc))) => (m.clone(), desc.clone()),
-                None => (
-                    margins::block_diag(&[&v1.matrix, &v2.matrix]),
-                    format!(
-                        "Block-diagonal: the parts are independent (as twopm). First part: {} Second part: {}",
-                        v1.description, v2.description
-                    ),
-                ),
-            };
-            let q2 = PartEval {
-                x: tp.second_on_all().x.view(),
-                spec: &tp.second_on_all().spec,
-                beta: &tp.second.beta,
-                link: tp.second.spec.link,
-                eta: None,
-            };
-            let rc = margins::compute(
-                &[part(&tp.first), q2],
-                Target::Product,
-                tp.first.design.weights.as_deref(),
-                at,
-                &jm,
-                level,
-            )?;
             combined = Some(Combined {
                 description: format!(
                     "{} Prediction: E[y] = Pr({y_text} > 0) x E[{} | {y_text} > 0] on all {} rows, zeros included.",

@@ -41,6 +41,14 @@
 //! (scratch memory independent of N) and the chunks added in order, so the results are the
 //! same for any number of threads. Effects at the means or at given values use the general
 //! per-effect scenario evaluation below.
+//!
+//! A two-part model's three sets of average effects ([`compute_twopart`]: the first part's
+//! `h_1` over its rows, the second part's `h_2` over its own rows, the positive ones, with its
+//! weights, and the combined `h_1 h_2` over the first part's rows) come from one such pass over
+//! the first part's rows, with the second part's design on those rows: each row's
+//! `(h_p, h_p', h_p'')` at the observed data and at each factor level is evaluated once per part
+//! and read by every set that uses it (the second part's set only on its own rows), and each
+//! part's `X_p' C_p` product holds the columns of all sets.
 
 use crate::design::{ColumnValues, DesignSpec, FactorSetting, Scenario};
 use crate::error::{usage, Result};
@@ -51,6 +59,7 @@ use rayon::prelude::*;
 
 /// One part of a model, as margins see it: the design on the evaluation rows, its spec (for
 /// scenarios), the coefficients and the link.
+#[derive(Clone, Copy)]
 pub struct PartEval<'a> {
     pub x: ArrayView2<'a, f64>,
     pub spec: &'a DesignSpec,
@@ -180,25 +189,11 @@ pub fn compute(
     assert_eq!(vcov.nrows(), k_total);
     let mut notes = Vec::new();
 
-    // Variables: continuous (numeric) and factors, in order of appearance over the parts.
     let relevant: Vec<usize> = match target {
         Target::Mean(p) => vec![p],
         Target::Product => (0..parts.len()).collect(),
     };
-    let mut continuous: Vec<String> = Vec::new();
-    let mut factors: Vec<(String, String, Vec<crate::data::Level>, usize)> = Vec::new();
-    for &p in &relevant {
-        for v in parts[p].spec.continuous_variables() {
-            if !continuous.contains(&v) {
-                continuous.push(v);
-            }
-        }
-        for f in parts[p].spec.factor_variables() {
-            if !factors.iter().any(|g| g.0 == f.0) {
-                factors.push(f);
-            }
-        }
-    }
+    let (requests, factors) = requests(parts, &relevant, at, &mut notes);
 
     // Base scenario from --margins-at.
     let w_all: Vec<f64> = weights.map(|w| w.to_vec()).unwrap_or_else(|| vec![1.0; n]);
@@ -247,51 +242,11 @@ pub fn compute(
         }
     }
 
-    // The requests.
-    let mut requests = Vec::new();
-    for v in &continuous {
-        requests.push(Request { term: v.clone(), contrast: "dydx".into(), kind: Kind::Derivative(v.clone()) });
-    }
-    for (var, text, levels, reference) in &factors {
-        let codes = relevant.iter().find_map(|&p| parts[p].spec.factor_codes(var)).expect("factor");
-        for (l, lv) in levels.iter().enumerate() {
-            if l == *reference {
-                continue;
-            }
-            let term = format!("{text}[{}]", lv.name);
-            if !codes.iter().any(|&c| c as usize == l) {
-                notes.push(format!(
-                    "{term}: level '{}' has no observations in the estimation sample; its effect is not computed",
-                    lv.name
-                ));
-                continue;
-            }
-            requests.push(Request {
-                term,
-                contrast: format!("{} vs {}", lv.name, levels[*reference].name),
-                kind: Kind::Discrete { var: var.clone(), level: l, reference: *reference },
-            });
-        }
-    }
-    if let At::Values(list) = at {
-        // Variables fixed by --margins-at have no discrete change of their own.
-        requests.retain(|r| match &r.kind {
-            Kind::Discrete { var, .. } => !list.iter().any(|(v, _)| v == var),
-            Kind::Derivative(_) => true,
-        });
-    }
-
     if matches!(at, At::Average) {
         // The common case: the observed linear indices, shared by every effect.
-        let effects = average_effects(parts, target, &relevant, &requests, &w_all, wsum);
-        let mut margins = Vec::new();
-        for (req, (estimate, jfull)) in requests.iter().zip(effects) {
-            finish_effect(req, estimate, &jfull, vcov, level, &mut margins, &mut notes);
-        }
-        if requests.is_empty() {
-            notes.push("the model has no regressors with marginal effects".into());
-        }
-        return Ok(MarginsResult { margins, notes, description: describe(at) });
+        let set = AverageSet { target, relevant, requests: &requests, w: &w_all, rows: None, wsum };
+        let effects = average_effects(parts, std::slice::from_ref(&set)).pop().expect("one set");
+        return Ok(finish_average(&requests, effects, 0..k_total, vcov, level, notes, at));
     }
 
     // Evaluation rows: all rows, or one (at means: every row is the same).
@@ -434,6 +389,175 @@ pub fn compute(
     Ok(MarginsResult { margins, notes, description: describe(at) })
 }
 
+/// A fitted two-part model as its effects see it.
+pub struct TwoPartEval<'a> {
+    /// The first part on its estimation rows (every row of the combined prediction).
+    pub first: PartEval<'a>,
+    /// The second part on its own estimation rows (the positive rows).
+    pub second: PartEval<'a>,
+    /// The second part's design on the first part's rows, with the second part's columns.
+    pub second_on_all: PartEval<'a>,
+    /// Position among the first part's rows of each of the second part's rows.
+    pub second_rows: &'a [usize],
+    /// Each part's estimation weights.
+    pub weights1: Option<&'a [f64]>,
+    pub weights2: Option<&'a [f64]>,
+}
+
+/// The marginal effects of a two-part model: on the first part's prediction (variance `v1`),
+/// on the second part's (`v2`), each averaged over its own estimation rows with its weights,
+/// and on the combined `E[y] = h_1(eta_1) h_2(eta_2)` over the first part's rows (joint
+/// variance `joint`, stacked first then second).
+///
+/// Average effects (`At::Average`) come from one pass over the first part's rows: each row's
+/// `(h, h', h'')` at the observed data and at every factor level is evaluated once per part and
+/// shared by the three sets (the second part's own sums read its rows among them, with the
+/// second part's design on all rows, whose rows there are the second part's). The same
+/// results as three [`compute`] calls up to the order of floating-point sums. Effects at the
+/// means or at given values are three [`compute`] calls.
+pub fn compute_twopart(
+    tp: &TwoPartEval,
+    at: &At,
+    v1: &Array2<f64>,
+    v2: &Array2<f64>,
+    joint: &Array2<f64>,
+    level: f64,
+) -> Result<[MarginsResult; 3]> {
+    let (first, second, q2) = (&tp.first, &tp.second, &tp.second_on_all);
+    let n = first.x.nrows();
+    let (k1, k2) = (first.beta.len(), second.beta.len());
+    let one_pass = matches!(at, At::Average)
+        && q2.x.nrows() == n
+        && q2.spec.n == n
+        && first.spec.n == n
+        && q2.x.ncols() == k2
+        && second.x.ncols() == k2
+        && q2.spec.columns.len() == second.spec.columns.len()
+        && tp.second_rows.len() == second.x.nrows()
+        && tp.second_rows.iter().all(|&i| i < n);
+    if !one_pass {
+        return Ok([
+            compute(&[*first], Target::Mean(0), tp.weights1, at, v1, level)?,
+            compute(&[*second], Target::Mean(0), tp.weights2, at, v2, level)?,
+            compute(&[*first, *q2], Target::Product, tp.weights1, at, joint, level)?,
+        ]);
+    }
+    assert_eq!((v1.nrows(), v2.nrows(), joint.nrows()), (k1, k2, k1 + k2));
+    // Requests and notes from each set's own rows (the second part's: its positive rows).
+    let (mut n1, mut n2, mut nc) = (Vec::new(), Vec::new(), Vec::new());
+    let (r1, _) = requests(&[*first], &[0], at, &mut n1);
+    let (r2, _) = requests(&[*second], &[0], at, &mut n2);
+    let parts = [*first, *q2];
+    let (rc, _) = requests(&parts, &[0, 1], at, &mut nc);
+    let w1: Vec<f64> = tp.weights1.map(|w| w.to_vec()).unwrap_or_else(|| vec![1.0; n]);
+    let wsum1: f64 = w1.iter().sum();
+    // The second part's weights on the first part's rows (0 elsewhere, and not read there).
+    let w2own: Vec<f64> = tp.weights2.map(|w| w.to_vec()).unwrap_or_else(|| vec![1.0; tp.second_rows.len()]);
+    let wsum2: f64 = w2own.iter().sum();
+    let mut w2 = vec![0.0; n];
+    let mut in2 = vec![false; n];
+    for (&i, &w) in tp.second_rows.iter().zip(&w2own) {
+        w2[i] = w;
+        in2[i] = true;
+    }
+    let sets = [
+        AverageSet { target: Target::Mean(0), relevant: vec![0], requests: &r1, w: &w1, rows: None, wsum: wsum1 },
+        AverageSet { target: Target::Mean(1), relevant: vec![1], requests: &r2, w: &w2, rows: Some(&in2), wsum: wsum2 },
+        AverageSet { target: Target::Product, relevant: vec![0, 1], requests: &rc, w: &w1, rows: None, wsum: wsum1 },
+    ];
+    let mut effects = average_effects(&parts, &sets).into_iter();
+    let mut next = || effects.next().expect("three sets");
+    Ok([
+        finish_average(&r1, next(), 0..k1, v1, level, n1, at),
+        finish_average(&r2, next(), k1..k1 + k2, v2, level, n2, at),
+        finish_average(&rc, next(), 0..k1 + k2, joint, level, nc, at),
+    ])
+}
+
+/// A factor of the parts: (variable, text in the formula, levels, reference level).
+type FactorVar = (String, String, Vec<crate::data::Level>, usize);
+
+/// The effects asked for on the `relevant` parts' variables, in order of appearance: a
+/// derivative per continuous variable, a discrete change per factor level other than the
+/// reference (levels without observations get a note instead). Variables fixed by
+/// `--margins-at` have no discrete change of their own.
+fn requests(
+    parts: &[PartEval],
+    relevant: &[usize],
+    at: &At,
+    notes: &mut Vec<String>,
+) -> (Vec<Request>, Vec<FactorVar>) {
+    let mut continuous: Vec<String> = Vec::new();
+    let mut factors: Vec<FactorVar> = Vec::new();
+    for &p in relevant {
+        for v in parts[p].spec.continuous_variables() {
+            if !continuous.contains(&v) {
+                continuous.push(v);
+            }
+        }
+        for f in parts[p].spec.factor_variables() {
+            if !factors.iter().any(|g| g.0 == f.0) {
+                factors.push(f);
+            }
+        }
+    }
+    let mut requests = Vec::new();
+    for v in &continuous {
+        requests.push(Request { term: v.clone(), contrast: "dydx".into(), kind: Kind::Derivative(v.clone()) });
+    }
+    for (var, text, levels, reference) in &factors {
+        let codes = relevant.iter().find_map(|&p| parts[p].spec.factor_codes(var)).expect("factor");
+        for (l, lv) in levels.iter().enumerate() {
+            if l == *reference {
+                continue;
+            }
+            let term = format!("{text}[{}]", lv.name);
+            if !codes.iter().any(|&c| c as usize == l) {
+                notes.push(format!(
+                    "{term}: level '{}' has no observations in the estimation sample; its effect is not computed",
+                    lv.name
+                ));
+                continue;
+            }
+            requests.push(Request {
+                term,
+                contrast: format!("{} vs {}", lv.name, levels[*reference].name),
+                kind: Kind::Discrete { var: var.clone(), level: l, reference: *reference },
+            });
+        }
+    }
+    if let At::Values(list) = at {
+        // Variables fixed by --margins-at have no discrete change of their own.
+        requests.retain(|r| match &r.kind {
+            Kind::Discrete { var, .. } => !list.iter().any(|(v, _)| v == var),
+            Kind::Derivative(_) => true,
+        });
+    }
+
+    (requests, factors)
+}
+
+/// The effects of one set of the average pass with their SEs: `cols` are the set's parts'
+/// positions in the stacked Jacobian, `vcov` their variance.
+fn finish_average(
+    requests: &[Request],
+    effects: Vec<(f64, Vec<f64>)>,
+    cols: std::ops::Range<usize>,
+    vcov: &Array2<f64>,
+    level: f64,
+    mut notes: Vec<String>,
+    at: &At,
+) -> MarginsResult {
+    let mut margins = Vec::new();
+    for (req, (estimate, jfull)) in requests.iter().zip(effects) {
+        finish_effect(req, estimate, &jfull[cols.clone()], vcov, level, &mut margins, &mut notes);
+    }
+    if requests.is_empty() {
+        notes.push("the model has no regressors with marginal effects".into());
+    }
+    MarginsResult { margins, notes, description: describe(at) }
+}
+
 /// Adds an effect with its delta-method SE, or a note when it is not finite.
 fn finish_effect(
     req: &Request,
@@ -479,29 +603,73 @@ struct DerivPlan {
     nonlin: Vec<Vec<usize>>,
     /// Per part, `sum_{j in lin} b_j`: the constant part of `d eta_p / dv`.
     s: [f64; 2],
-    /// Column of the scratch matrix `C_p` holding `w sum_q h_qp R_q` (non-linear terms only).
+    /// Column of the set's block of `C_p` holding `w sum_q h_qp R_q` (non-linear terms only).
     col: Option<usize>,
-    /// Offset in the scalar accumulator: the non-linear estimate sum, then per part the
+    /// Offset in the set's scalar accumulator: the non-linear estimate sum, then per part the
     /// non-linear columns' `sum w g_p dX/dv`.
     acc: usize,
 }
 
-/// One level of a factor in the average pass: every row set to it.
-struct LevelPlan {
+/// One effect set of the average pass: a prediction averaged over some of the evaluation
+/// rows (a two-part model's second part: its own, positive, rows) with its weights.
+struct AverageSet<'a> {
+    target: Target,
+    /// The parts the prediction depends on, in part order.
+    relevant: Vec<usize>,
+    requests: &'a [Request],
+    /// Averaging weights on the evaluation rows (read only on the set's rows).
+    w: &'a [f64],
+    /// The rows averaged over (`None`: every evaluation row).
+    rows: Option<&'a [bool]>,
+    wsum: f64,
+}
+
+impl AverageSet<'_> {
+    #[inline]
+    fn has(&self, i: usize) -> bool {
+        self.rows.is_none_or(|m| m[i])
+    }
+}
+
+/// A set's share of the pass: its derivative plans, the factor levels it reads, and where its
+/// sums live. Columns of the set's block of `C_p`: first `w h_qp` for each relevant part `q`
+/// (in order), then one per non-linear derivative and per factor level. Scalars: first
+/// `sum w g_q` per relevant part, then the plans' sums.
+struct SetPlan {
+    dplans: Vec<(String, DerivPlan)>,
+    levels: Vec<LevelUse>,
+    ncols: usize,
+    nacc: usize,
+    /// Per part, the first column of the set's block in the chunk's `C_p`.
+    off: [usize; 2],
+}
+
+/// A factor level as one set uses it.
+struct LevelUse {
+    /// Index in the pass's list of level evaluations.
+    eval: usize,
+    /// Column of the set's block of `C_p` holding `w g_p^(level)`.
+    col: usize,
+    /// Offset in the set's scalar accumulator: `sum w F^(level)`, then per relevant part the
+    /// affected columns' `sum w g_p^(level) X^(level)`.
+    acc: usize,
+}
+
+/// A factor level, every row set to it: evaluated once per row for all the sets reading it.
+struct LevelEval {
+    factor: usize,
     level: usize,
     scenario: Scenario,
-    /// Column of `C_p` holding `w g_p^(level)`.
-    col: usize,
-    /// Offset in the scalar accumulator: `sum w F^(level)`, then per part the affected
-    /// columns' `sum w g_p^(level) X^(level)`.
-    acc: usize,
+    /// The sets reading it: (set, index in the set's `levels`).
+    users: Vec<(usize, usize)>,
 }
 
 struct FactorPlan {
     var: String,
-    /// Per part, the columns the factor enters.
+    /// Per part, the columns the factor enters (parts of the sets using it).
     affected: Vec<Vec<usize>>,
-    levels: Vec<LevelPlan>,
+    /// The parts with affected columns.
+    parts: Vec<usize>,
 }
 
 /// The affected columns of one part under one factor level, on a chunk of rows.
@@ -562,10 +730,130 @@ fn is_identity_column(spec: &DesignSpec, j: usize, v: &str) -> bool {
     }
 }
 
-/// `(h, h', h'')` at `eta`.
-fn hh(link: &dyn crate::model::Link, eta: f64) -> (f64, f64, f64) {
-    let v = link.eval(eta);
-    (v.mu, v.d1, v.d2)
+/// Where part `p`'s affected columns start among a level's sums of a set.
+fn level_acc(set: &AverageSet, f: &FactorPlan, u: &LevelUse, p: usize) -> usize {
+    u.acc + 1 + set.relevant.iter().take_while(|&&q| q != p).map(|&q| f.affected[q].len()).sum::<usize>()
+}
+
+/// One set's sums for one factor level on a chunk, when every part the set reads has only
+/// the factor's indicators: `sum w F^(l)`, the level's column `w g_p^(l)` of each `C_p`, and
+/// the non-zero indicator's `sum w g_p^(l)` (the other indicators are 0 under the level).
+struct LevelSums<'a, 'b> {
+    set: &'a AverageSet<'a>,
+    lo: usize,
+    lvl: &'a [[(f64, f64, f64); 2]],
+    acc: &'b mut [f64],
+    c: &'b mut [Vec<f64>],
+}
+
+impl LevelSums<'_, '_> {
+    /// `P` parts (`parts[..P]`), `col` their columns in `C_p`, `own` their non-zero indicator
+    /// (accumulator, value), `value` F and its gradient from the row's evaluations. Each sum
+    /// starts from the chunk's zero and adds the rows in order, as the general loop does.
+    #[inline]
+    fn run<const P: usize>(
+        self,
+        parts: [usize; 2],
+        col: [usize; 2],
+        own: [Option<(usize, f64)>; 2],
+        acc_f: usize,
+        value: impl Fn(&[(f64, f64, f64); 2]) -> (f64, [f64; 2]),
+    ) {
+        let (set, lo) = (self.set, self.lo);
+        let mut sf = 0.0;
+        let mut so = [0.0; 2];
+        // C of parts[0] and of parts[1] (P = 2: parts 0 and 1).
+        let (c0, c1): (&mut [f64], &mut [f64]) = match self.c {
+            [a] => (a, &mut []),
+            [a, b] if parts[0] == 0 => (a, b),
+            [a, b] => (b, a),
+            _ => unreachable!("two parts at most"),
+        };
+        // The level's column of each (column-major, a chunk's rows long).
+        let rows = self.lvl.len();
+        let c0 = &mut c0[col[0] * rows..][..rows];
+        let c1: &mut [f64] = if P == 2 { &mut c1[col[1] * rows..][..rows] } else { &mut [] };
+        for (r, lv) in self.lvl.iter().enumerate() {
+            let i = lo + r;
+            if !set.has(i) {
+                continue;
+            }
+            let wi = set.w[i];
+            let (fv, g) = value(lv);
+            sf += wi * fv;
+            let wg0 = wi * g[0];
+            c0[r] = wg0;
+            if let Some((_, x)) = own[0] {
+                so[0] += wg0 * x;
+            }
+            if P == 2 {
+                let wg1 = wi * g[1];
+                c1[r] = wg1;
+                if let Some((_, x)) = own[1] {
+                    so[1] += wg1 * x;
+                }
+            }
+        }
+        self.acc[acc_f] += sf;
+        for q in 0..P {
+            if let Some((a, _)) = own[q] {
+                self.acc[a] += so[q];
+            }
+        }
+    }
+}
+
+/// Part `p`'s `(h, h', h'')` on a chunk's rows, into `out[r][p]`: at `eta + shift(r)` where the
+/// shift is not zero, otherwise `base(r)` if given (the observed evaluation, for a factor level:
+/// rows already at the level) or at `eta`. Dispatched once per chunk to the link's own code.
+fn eval_level(
+    link: LinkKind,
+    eta: &[f64],
+    shift: impl Fn(usize) -> f64,
+    out: &mut [[(f64, f64, f64); 2]],
+    p: usize,
+    base: impl Fn(usize) -> Option<(f64, f64, f64)>,
+) {
+    fn go<L: crate::model::Link + ?Sized>(
+        link: &L,
+        eta: &[f64],
+        shift: impl Fn(usize) -> f64,
+        out: &mut [[(f64, f64, f64); 2]],
+        p: usize,
+        base: impl Fn(usize) -> Option<(f64, f64, f64)>,
+    ) {
+        for (r, (lv, &e)) in out.iter_mut().zip(eta).enumerate() {
+            let s = shift(r);
+            lv[p] = match base(r) {
+                Some(b) if s == 0.0 => b,
+                _ => {
+                    let v = link.eval(e + s);
+                    (v.mu, v.d1, v.d2)
+                }
+            };
+        }
+    }
+    use crate::model::link;
+    match link {
+        LinkKind::Probit => go(&link::Probit, eta, shift, out, p, base),
+        LinkKind::Log => go(&link::Log, eta, shift, out, p, base),
+        LinkKind::Logit => go(&link::Logit, eta, shift, out, p, base),
+        other => go(other.link(), eta, shift, out, p, base),
+    }
+}
+
+/// A chunk's partial sums in the average pass: each set's scalars, each part's `X_p' C_p`.
+type ChunkSums = (Vec<Vec<f64>>, Vec<Vec<f64>>);
+
+/// Per-thread scratch of the average pass, reused from chunk to chunk: a chunk writes every
+/// entry it reads.
+struct AvgScratch {
+    /// `C_p`, rows x (all sets' columns), column-major (a column is a chunk's rows long).
+    c: Vec<Vec<f64>>,
+    /// Each row's `(h_p, h_p', h_p'')` at the observed data.
+    lvb: Vec<[(f64, f64, f64); 2]>,
+    /// The same under a factor level.
+    lvl: Vec<[(f64, f64, f64); 2]>,
 }
 
 /// `F`, its gradient and Hessian from each part's `(h, h', h'')` (as [`Target::eval`]).
@@ -587,8 +875,9 @@ fn combine(target: Target, lv: &[(f64, f64, f64); 2]) -> Eval {
     }
 }
 
-/// Average effects at the observed data (no variable fixed), all requests in one pass over
-/// row chunks. Returns, per request, the estimate and the Jacobian (stacked over parts).
+/// Average effects at the observed data (no variable fixed) of several effect sets, all
+/// requests in one pass over row chunks. Returns, per set and request, the estimate and the
+/// Jacobian (stacked over all parts; zero for the parts the set's prediction does not use).
 ///
 /// Derivatives: with `G_q = sum_i w_i g_qi` and `M_qp = X_p'(w h_qp)` computed once, an effect
 /// whose columns are all linear in `v` costs O(k): estimate `sum_q s_q G_q / W`, Jacobian
@@ -597,159 +886,206 @@ fn combine(target: Target, lv: &[(f64, f64, f64); 2]) -> Eval {
 /// `sum w g_p dX/dv` on their own columns.
 ///
 /// Discrete changes: each level of a factor is evaluated once per row (rows already at that
-/// level reuse the observed evaluation); a contrast is the difference of two levels' sums,
-/// its Jacobian the difference of `X_p'(w g_p^(l))` with the affected columns replaced by
-/// `sum w g_p^(l) X_p^(l)`.
-fn average_effects(
-    parts: &[PartEval],
-    target: Target,
-    relevant: &[usize],
-    requests: &[Request],
-    w: &[f64],
-    wsum: f64,
-) -> Vec<(f64, Vec<f64>)> {
+/// level reuse the observed evaluation), each part's `(h, h', h'')` once for every set reading
+/// the level; a contrast is the difference of two levels' sums, its Jacobian the difference of
+/// `X_p'(w g_p^(l))` with the affected columns replaced by `sum w g_p^(l) X_p^(l)`. The sets'
+/// columns of `C_p` sit side by side: one `X_p' C_p` product per part and chunk.
+fn average_effects(parts: &[PartEval], sets: &[AverageSet]) -> Vec<Vec<(f64, Vec<f64>)>> {
     let np = parts.len();
-    let n = w.len();
+    let n = parts[0].x.nrows();
+    assert!(sets.iter().all(|s| s.w.len() == n && s.rows.is_none_or(|m| m.len() == n)));
     let kx: Vec<usize> = parts.iter().map(|p| p.beta.len()).collect();
-    let mut ncols = np; // C columns 0..np: w h_qp
-    let mut nacc = np; // scalars 0..np: sum w g_q
 
-    // Plans, shared by the requests that need them.
-    let mut dplans: Vec<(String, DerivPlan)> = Vec::new();
-    let mut fplans: Vec<FactorPlan> = Vec::new();
-    for req in requests {
-        match &req.kind {
-            Kind::Derivative(v) => {
-                if dplans.iter().any(|d| &d.0 == v) {
-                    continue;
-                }
-                let scenario = Scenario { wrt: Some(v.clone()), ..Default::default() };
-                let mut lin = vec![Vec::new(); np];
-                let mut nonlin = vec![Vec::new(); np];
-                let mut s = [0.0; 2];
-                for &p in relevant {
-                    for j in 0..kx[p] {
-                        if parts[p].spec.column_affected(j, &scenario) {
-                            if is_identity_column(parts[p].spec, j, v) {
-                                lin[p].push(j);
-                                s[p] += parts[p].beta[j];
-                            } else {
-                                nonlin[p].push(j);
+    // Plans. Factor levels are shared by the sets that read them.
+    let mut factors: Vec<FactorPlan> = Vec::new();
+    let mut levels: Vec<LevelEval> = Vec::new();
+    let mut plans: Vec<SetPlan> = Vec::new();
+    for (t, set) in sets.iter().enumerate() {
+        let nr = set.relevant.len();
+        let mut plan = SetPlan { dplans: Vec::new(), levels: Vec::new(), ncols: nr, nacc: nr, off: [0; 2] };
+        for req in set.requests {
+            match &req.kind {
+                Kind::Derivative(v) => {
+                    if plan.dplans.iter().any(|d| &d.0 == v) {
+                        continue;
+                    }
+                    let scenario = Scenario { wrt: Some(v.clone()), ..Default::default() };
+                    let mut lin = vec![Vec::new(); np];
+                    let mut nonlin = vec![Vec::new(); np];
+                    let mut s = [0.0; 2];
+                    for &p in &set.relevant {
+                        for j in 0..kx[p] {
+                            if parts[p].spec.column_affected(j, &scenario) {
+                                if is_identity_column(parts[p].spec, j, v) {
+                                    lin[p].push(j);
+                                    s[p] += parts[p].beta[j];
+                                } else {
+                                    nonlin[p].push(j);
+                                }
                             }
                         }
                     }
+                    let col = if nonlin.iter().any(|c| !c.is_empty()) {
+                        plan.ncols += 1;
+                        Some(plan.ncols - 1)
+                    } else {
+                        None
+                    };
+                    let acc = plan.nacc;
+                    plan.nacc += 1 + nonlin.iter().map(Vec::len).sum::<usize>();
+                    plan.dplans.push((v.clone(), DerivPlan { scenario, lin, nonlin, s, col, acc }));
                 }
-                let col = if nonlin.iter().any(|c| !c.is_empty()) {
-                    ncols += 1;
-                    Some(ncols - 1)
-                } else {
-                    None
-                };
-                let acc = nacc;
-                nacc += 1 + nonlin.iter().map(Vec::len).sum::<usize>();
-                dplans.push((v.clone(), DerivPlan { scenario, lin, nonlin, s, col, acc }));
-            }
-            Kind::Discrete { var, level, reference } => {
-                let fi = match fplans.iter().position(|f| &f.var == var) {
-                    Some(fi) => fi,
-                    None => {
-                        let mut probe = Scenario::default();
-                        probe.factors.insert(var.clone(), FactorSetting::Level(*reference));
-                        let mut affected = vec![Vec::new(); np];
-                        for &p in relevant {
-                            affected[p] = (0..kx[p]).filter(|&j| parts[p].spec.column_affected(j, &probe)).collect();
+                Kind::Discrete { var, level, reference } => {
+                    let fi = match factors.iter().position(|f| &f.var == var) {
+                        Some(fi) => fi,
+                        None => {
+                            factors.push(FactorPlan {
+                                var: var.clone(),
+                                affected: vec![Vec::new(); np],
+                                parts: Vec::new(),
+                            });
+                            factors.len() - 1
                         }
-                        fplans.push(FactorPlan { var: var.clone(), affected, levels: Vec::new() });
-                        fplans.len() - 1
+                    };
+                    let f = &mut factors[fi];
+                    for &p in &set.relevant {
+                        if !f.parts.contains(&p) && f.affected[p].is_empty() {
+                            let mut probe = Scenario::default();
+                            probe.factors.insert(var.clone(), FactorSetting::Level(*reference));
+                            f.affected[p] = (0..kx[p]).filter(|&j| parts[p].spec.column_affected(j, &probe)).collect();
+                            if !f.affected[p].is_empty() {
+                                f.parts.push(p);
+                                f.parts.sort_unstable();
+                            }
+                        }
                     }
-                };
-                let f = &mut fplans[fi];
-                let width = 1 + f.affected.iter().map(Vec::len).sum::<usize>();
-                for &l in &[*level, *reference] {
-                    if !f.levels.iter().any(|lp| lp.level == l) {
-                        let mut scenario = Scenario::default();
-                        scenario.factors.insert(var.clone(), FactorSetting::Level(l));
-                        f.levels.push(LevelPlan { level: l, scenario, col: ncols, acc: nacc });
-                        ncols += 1;
-                        nacc += width;
+                    let width = 1 + set.relevant.iter().map(|&p| f.affected[p].len()).sum::<usize>();
+                    for &l in &[*level, *reference] {
+                        let e = match levels.iter().position(|e| e.factor == fi && e.level == l) {
+                            Some(e) => e,
+                            None => {
+                                let mut scenario = Scenario::default();
+                                scenario.factors.insert(var.clone(), FactorSetting::Level(l));
+                                levels.push(LevelEval { factor: fi, level: l, scenario, users: Vec::new() });
+                                levels.len() - 1
+                            }
+                        };
+                        if !plan.levels.iter().any(|u| u.eval == e) {
+                            levels[e].users.push((t, plan.levels.len()));
+                            plan.levels.push(LevelUse { eval: e, col: plan.ncols, acc: plan.nacc });
+                            plan.ncols += 1;
+                            plan.nacc += width;
+                        }
                     }
                 }
             }
         }
+        plans.push(plan);
     }
+    // The sets' blocks side by side in each part's C.
+    let mut nc = [0usize; 2];
+    for (set, plan) in sets.iter().zip(plans.iter_mut()) {
+        for &p in &set.relevant {
+            plan.off[p] = nc[p];
+            nc[p] += plan.ncols;
+        }
+    }
+    let used: Vec<usize> = (0..np).filter(|p| sets.iter().any(|s| s.relevant.contains(p))).collect();
 
-    let links: Vec<&dyn crate::model::link::Link> = parts.iter().map(|p| p.link.link()).collect();
     let xsl: Vec<&[f64]> = parts.iter().map(|p| p.x.as_slice().expect("designs are row-major")).collect();
     let eta: Vec<std::borrow::Cow<[f64]>> = parts.iter().map(PartEval::linear_index).collect();
     let n_chunks = n.div_ceil(AVG_CHUNK).max(1);
-    let partials: Vec<(Vec<f64>, Vec<Vec<f64>>)> = (0..n_chunks)
+    let partials: Vec<ChunkSums> = (0..n_chunks)
         .into_par_iter()
-        .map(|ci| {
-            let lo = ci * AVG_CHUNK;
-            let hi = (lo + AVG_CHUNK).min(n);
-            let rows = hi - lo;
-            let mut acc = vec![0.0; nacc];
-            let mut c: Vec<Vec<f64>> = (0..np).map(|_| vec![0.0; rows * ncols]).collect();
-            // The observed evaluation, shared by every effect.
-            let lvb: Vec<[(f64, f64, f64); 2]> = (lo..hi)
-                .map(|i| {
-                    let mut lv = [(0.0, 0.0, 0.0); 2];
-                    for &p in relevant {
-                        lv[p] = hh(links[p], eta[p][i]);
-                    }
-                    lv
-                })
-                .collect();
-            let base: Vec<Eval> = lvb.iter().map(|lv| combine(target, lv)).collect();
-            for r in 0..rows {
-                let wi = w[lo + r];
-                let (_, g, h) = &base[r];
-                for q in 0..np {
-                    acc[q] += wi * g[q];
+        .map_init(
+            || AvgScratch {
+                c: (0..np).map(|p| vec![0.0; AVG_CHUNK * nc[p]]).collect(),
+                lvb: Vec::with_capacity(AVG_CHUNK),
+                lvl: Vec::with_capacity(AVG_CHUNK),
+            },
+            |scratch, ci| {
+                let lo = ci * AVG_CHUNK;
+                let hi = (lo + AVG_CHUNK).min(n);
+                let rows = hi - lo;
+                let mut acc: Vec<Vec<f64>> = plans.iter().map(|pl| vec![0.0; pl.nacc]).collect();
+                let AvgScratch { c, lvb, lvl } = scratch;
+                // The observed evaluation, shared by every effect of every set.
+                // (Every entry of the used parts is written below: resizing fills only new rows.)
+                lvb.resize(rows, [(0.0, 0.0, 0.0); 2]);
+                for &p in &used {
+                    eval_level(parts[p].link, &eta[p][lo..hi], |_| 0.0, lvb, p, |_| None);
                 }
-                for (p, cp) in c.iter_mut().enumerate() {
-                    for q in 0..np {
-                        cp[r * ncols + q] = wi * h[q][p];
-                    }
-                }
-            }
-            // Non-linear derivative terms.
-            for (_, d) in &dplans {
-                let Some(col) = d.col else { continue };
-                let dx: Vec<Vec<Vec<crate::formula::Dual>>> =
-                    (0..np).map(|p| parts[p].spec.columns_under_rows(&d.nonlin[p], &d.scenario, lo..hi)).collect();
-                for r in 0..rows {
-                    let wi = w[lo + r];
-                    let (_, g, h) = &base[r];
-                    let mut rq = [0.0; 2];
-                    for p in 0..np {
-                        for (a, &j) in d.nonlin[p].iter().enumerate() {
-                            rq[p] += parts[p].beta[j] * dx[p][a][r].d;
+                for ((set, plan), acc) in sets.iter().zip(&plans).zip(acc.iter_mut()) {
+                    let rel = &set.relevant;
+                    for r in 0..rows {
+                        let i = lo + r;
+                        if !set.has(i) {
+                            // Rows outside the set: zero columns (every other entry of the set's
+                            // block is written below before the product reads it).
+                            for &p in rel {
+                                for col in plan.off[p]..plan.off[p] + plan.ncols {
+                                    c[p][col * rows + r] = 0.0;
+                                }
+                            }
+                            continue;
+                        }
+                        let wi = set.w[i];
+                        let (_, g, h) = combine(set.target, &lvb[r]);
+                        for (qi, &q) in rel.iter().enumerate() {
+                            acc[qi] += wi * g[q];
+                        }
+                        for &p in rel {
+                            let o = plan.off[p];
+                            for (qi, &q) in rel.iter().enumerate() {
+                                c[p][(o + qi) * rows + r] = wi * h[q][p];
+                            }
                         }
                     }
-                    acc[d.acc] += wi * (0..np).map(|q| g[q] * rq[q]).sum::<f64>();
-                    let mut o = d.acc + 1;
-                    for p in 0..np {
-                        c[p][r * ncols + col] = wi * (0..np).map(|q| h[q][p] * rq[q]).sum::<f64>();
-                        for a in 0..d.nonlin[p].len() {
-                            acc[o + a] += wi * g[p] * dx[p][a][r].d;
+                    // Non-linear derivative terms.
+                    for (_, d) in &plan.dplans {
+                        let Some(col) = d.col else { continue };
+                        let dx: Vec<Vec<Vec<crate::formula::Dual>>> = (0..np)
+                            .map(|p| parts[p].spec.columns_under_rows(&d.nonlin[p], &d.scenario, lo..hi))
+                            .collect();
+                        for r in 0..rows {
+                            let i = lo + r;
+                            if !set.has(i) {
+                                continue;
+                            }
+                            let wi = set.w[i];
+                            let (_, g, h) = combine(set.target, &lvb[r]);
+                            let mut rq = [0.0; 2];
+                            for &p in rel {
+                                for (a, &j) in d.nonlin[p].iter().enumerate() {
+                                    rq[p] += parts[p].beta[j] * dx[p][a][r].d;
+                                }
+                            }
+                            acc[d.acc] += wi * rel.iter().map(|&q| g[q] * rq[q]).sum::<f64>();
+                            let mut o = d.acc + 1;
+                            for &p in rel {
+                                c[p][(plan.off[p] + col) * rows + r] =
+                                    wi * rel.iter().map(|&q| h[q][p] * rq[q]).sum::<f64>();
+                                for a in 0..d.nonlin[p].len() {
+                                    acc[o + a] += wi * g[p] * dx[p][a][r].d;
+                                }
+                                o += d.nonlin[p].len();
+                            }
                         }
-                        o += d.nonlin[p].len();
                     }
                 }
-            }
-            // Factor levels: each evaluated once per row.
-            for f in &fplans {
-                for lp in &f.levels {
+                // Factor levels: each part's (h, h', h'') under the level evaluated once per row,
+                // then read by every set using the level.
+                for le in &levels {
+                    let f = &factors[le.factor];
                     // The affected columns under the level, per part: when they are all the
-                    // factor's own indicators, the change of the linear index depends only on
-                    // the row's level (a table); otherwise (interactions) per-row values.
+                    // factor's own indicators, the change of the linear index depends only on the
+                    // row's level (a table); otherwise (interactions) per-row values.
                     let xl: Vec<LevelColumns> = (0..np)
                         .map(|p| {
                             let spec = parts[p].spec;
                             let cols: Vec<ColumnValues> = f.affected[p]
                                 .iter()
-                                .map(|&j| spec.column_values_rows(j, &lp.scenario, lo..hi))
+                                .map(|&j| spec.column_values_rows(j, &le.scenario, lo..hi))
                                 .collect();
                             match indicator_shifts(spec, &f.affected[p], &cols, parts[p].beta) {
                                 Some((codes, shift)) => LevelColumns::Indicators {
@@ -764,150 +1100,199 @@ fn average_effects(
                             }
                         })
                         .collect();
-                    let cl = &mut c;
-                    for r in 0..rows {
-                        let i = lo + r;
-                        let wi = w[i];
-                        let mut lv = lvb[r];
-                        for &p in relevant {
-                            let shift = match &xl[p] {
-                                LevelColumns::Indicators { codes, shift, .. } => shift[codes[r] as usize],
-                                LevelColumns::General(cols) => {
-                                    let k = kx[p];
-                                    let xr = &xsl[p][i * k..(i + 1) * k];
-                                    let beta = parts[p].beta;
+                    lvl.resize(rows, [(0.0, 0.0, 0.0); 2]);
+                    for &p in used.iter().filter(|p| !f.parts.contains(p)) {
+                        lvl.iter_mut().zip(lvb.iter()).for_each(|(l, b)| l[p] = b[p]);
+                    }
+                    let base = |r: usize, p: usize| Some(lvb[r][p]);
+                    for &p in &f.parts {
+                        let etap = &eta[p][lo..hi];
+                        match &xl[p] {
+                            LevelColumns::Indicators { codes, shift, .. } => {
+                                eval_level(parts[p].link, etap, |r| shift[codes[r] as usize], lvl, p, |r| base(r, p))
+                            }
+                            LevelColumns::General(cols) => {
+                                let (k, beta, aff) = (kx[p], parts[p].beta, &f.affected[p]);
+                                let xp = &xsl[p][lo * k..hi * k];
+                                let shift = |r: usize| {
+                                    let xr = &xp[r * k..(r + 1) * k];
                                     let mut shift = 0.0;
-                                    for (v, &j) in cols.iter().zip(&f.affected[p]) {
+                                    for (v, &j) in cols.iter().zip(aff) {
                                         shift += (v.at(r) - xr[j]) * beta[j];
                                     }
                                     shift
-                                }
-                            };
-                            // Rows already at the level keep the observed evaluation.
-                            if shift != 0.0 {
-                                lv[p] = hh(links[p], eta[p][i] + shift);
+                                };
+                                eval_level(parts[p].link, etap, shift, lvl, p, |r| base(r, p))
                             }
                         }
-                        let (fv, g, _) = combine(target, &lv);
-                        acc[lp.acc] += wi * fv;
-                        let mut o = lp.acc + 1;
-                        for p in 0..np {
-                            cl[p][r * ncols + lp.col] = wi * g[p];
-                            let wg = wi * g[p];
-                            match &xl[p] {
-                                // The other indicators are 0 under the level: nothing to add.
+                    }
+                    for &(t, u) in &le.users {
+                        let (set, plan) = (&sets[t], &plans[t]);
+                        let u = &plan.levels[u];
+                        let acc = &mut acc[t];
+                        let ind = set.relevant.iter().all(|&p| matches!(xl[p], LevelColumns::Indicators { .. }));
+                        if ind {
+                            // Indicators only: F, g and the one non-zero indicator per part.
+                            let own = |p: usize| match &xl[p] {
                                 LevelColumns::Indicators { own, .. } => {
-                                    if let Some((a, x)) = own {
-                                        acc[o + a] += wg * x;
-                                    }
+                                    own.map(|(a, x)| (level_acc(set, f, u, p) + a, x))
                                 }
-                                LevelColumns::General(cols) => {
-                                    for (a, v) in cols.iter().enumerate() {
-                                        acc[o + a] += wg * v.at(r);
-                                    }
+                                LevelColumns::General(_) => None,
+                            };
+                            let sums = LevelSums { set, lo, lvl, acc, c: &mut *c };
+                            match set.target {
+                                Target::Mean(p) => {
+                                    let col = [p, p].map(|p| plan.off[p] + u.col);
+                                    sums.run::<1>([p, p], col, [own(p), None], u.acc, |lv| (lv[p].0, [lv[p].1, 0.0]));
+                                }
+                                Target::Product => {
+                                    let col = [0, 1].map(|p| plan.off[p] + u.col);
+                                    sums.run::<2>([0, 1], col, [own(0), own(1)], u.acc, |lv| {
+                                        let (a, a1, _) = lv[0];
+                                        let (b, b1, _) = lv[1];
+                                        (a * b, [a1 * b, a * b1])
+                                    });
                                 }
                             }
-                            o += f.affected[p].len();
+                            continue;
+                        }
+                        for r in 0..rows {
+                            let i = lo + r;
+                            if !set.has(i) {
+                                continue;
+                            }
+                            let wi = set.w[i];
+                            let (fv, g, _) = combine(set.target, &lvl[r]);
+                            acc[u.acc] += wi * fv;
+                            let mut o = u.acc + 1;
+                            for &p in &set.relevant {
+                                let wg = wi * g[p];
+                                c[p][(plan.off[p] + u.col) * rows + r] = wg;
+                                match &xl[p] {
+                                    // The other indicators are 0 under the level: nothing to add.
+                                    LevelColumns::Indicators { own, .. } => {
+                                        if let Some((a, x)) = own {
+                                            acc[o + a] += wg * x;
+                                        }
+                                    }
+                                    LevelColumns::General(cols) => {
+                                        for (a, v) in cols.iter().enumerate() {
+                                            acc[o + a] += wg * v.at(r);
+                                        }
+                                    }
+                                }
+                                o += f.affected[p].len();
+                            }
                         }
                     }
                 }
-            }
-            // X_p' C_p for this chunk.
-            let xtc: Vec<Vec<f64>> = (0..np)
-                .map(|p| {
-                    let k = kx[p];
-                    let mut out = vec![0.0; k * ncols];
-                    if rows > 0 && k > 0 {
-                        // SAFETY: pointers and strides describe the live slices exactly:
-                        // X chunk rows x k row-major, C rows x ncols row-major, out k x ncols.
-                        unsafe {
-                            matrixmultiply::dgemm(
-                                k,
-                                rows,
-                                ncols,
-                                1.0,
-                                xsl[p][lo * k..hi * k].as_ptr(),
-                                1,
-                                k as isize,
-                                c[p].as_ptr(),
-                                ncols as isize,
-                                1,
-                                0.0,
-                                out.as_mut_ptr(),
-                                ncols as isize,
-                                1,
-                            );
+                // X_p' C_p for this chunk, every set's columns at once.
+                let xtc: Vec<Vec<f64>> = (0..np)
+                    .map(|p| {
+                        let (k, m) = (kx[p], nc[p]);
+                        let mut out = vec![0.0; k * m];
+                        if rows > 0 && k > 0 && m > 0 {
+                            // SAFETY: pointers and strides describe the live slices exactly:
+                            // X chunk rows x k row-major, C rows x m column-major, out k x m.
+                            unsafe {
+                                matrixmultiply::dgemm(
+                                    k,
+                                    rows,
+                                    m,
+                                    1.0,
+                                    xsl[p][lo * k..hi * k].as_ptr(),
+                                    1,
+                                    k as isize,
+                                    c[p].as_ptr(),
+                                    1,
+                                    rows as isize,
+                                    0.0,
+                                    out.as_mut_ptr(),
+                                    m as isize,
+                                    1,
+                                );
+                            }
                         }
-                    }
-                    out
-                })
-                .collect();
-            (acc, xtc)
-        })
+                        out
+                    })
+                    .collect();
+                (acc, xtc)
+            },
+        )
         .collect();
     // In chunk order: deterministic for any number of threads.
-    let mut acc = vec![0.0; nacc];
-    let mut xtc: Vec<Vec<f64>> = kx.iter().map(|&k| vec![0.0; k * ncols]).collect();
+    let mut acc: Vec<Vec<f64>> = plans.iter().map(|pl| vec![0.0; pl.nacc]).collect();
+    let mut xtc: Vec<Vec<f64>> = (0..np).map(|p| vec![0.0; kx[p] * nc[p]]).collect();
     for (a, x) in partials {
-        acc.iter_mut().zip(&a).for_each(|(t, v)| *t += v);
+        for (t, a) in acc.iter_mut().zip(&a) {
+            t.iter_mut().zip(a).for_each(|(t, v)| *t += v);
+        }
         for (t, xp) in xtc.iter_mut().zip(&x) {
             t.iter_mut().zip(xp).for_each(|(t, v)| *t += v);
         }
     }
 
-    let gsum = &acc[0..np];
-    requests
-        .iter()
-        .map(|req| {
-            let (est, jac): (f64, Vec<Vec<f64>>) = match &req.kind {
-                Kind::Derivative(v) => {
-                    let d = &dplans.iter().find(|d| &d.0 == v).expect("plan").1;
-                    let mut est: f64 = (0..np).map(|q| d.s[q] * gsum[q]).sum();
-                    if d.col.is_some() {
-                        est += acc[d.acc];
-                    }
-                    let mut o = d.acc + 1;
-                    let jac = (0..np)
-                        .map(|p| {
-                            let mut jp: Vec<f64> = (0..kx[p])
-                                .map(|k| {
-                                    let row = &xtc[p][k * ncols..(k + 1) * ncols];
-                                    (0..np).map(|q| d.s[q] * row[q]).sum::<f64>() + d.col.map_or(0.0, |c| row[c])
-                                })
-                                .collect();
-                            for &j in &d.lin[p] {
-                                jp[j] += gsum[p];
+    sets.iter()
+        .zip(&plans)
+        .zip(&acc)
+        .map(|((set, plan), acc)| {
+            let rel = &set.relevant;
+            // Column `col` of the set's block of X_p' C_p, row k.
+            let xc = |p: usize, k: usize, col: usize| xtc[p][k * nc[p] + plan.off[p] + col];
+            set.requests
+                .iter()
+                .map(|req| {
+                    let mut jac: Vec<Vec<f64>> = kx.iter().map(|&k| vec![0.0; k]).collect();
+                    let est = match &req.kind {
+                        Kind::Derivative(v) => {
+                            let d = &plan.dplans.iter().find(|d| &d.0 == v).expect("plan").1;
+                            let mut est: f64 = rel.iter().enumerate().map(|(qi, &q)| d.s[q] * acc[qi]).sum();
+                            if d.col.is_some() {
+                                est += acc[d.acc];
                             }
-                            for (a, &j) in d.nonlin[p].iter().enumerate() {
-                                jp[j] += acc[o + a];
+                            let mut o = d.acc + 1;
+                            for (pi, &p) in rel.iter().enumerate() {
+                                let jp = &mut jac[p];
+                                for (k, jk) in jp.iter_mut().enumerate() {
+                                    *jk = rel.iter().enumerate().map(|(qi, &q)| d.s[q] * xc(p, k, qi)).sum::<f64>()
+                                        + d.col.map_or(0.0, |c| xc(p, k, c));
+                                }
+                                for &j in &d.lin[p] {
+                                    jp[j] += acc[pi];
+                                }
+                                for (a, &j) in d.nonlin[p].iter().enumerate() {
+                                    jp[j] += acc[o + a];
+                                }
+                                o += d.nonlin[p].len();
                             }
-                            o += d.nonlin[p].len();
-                            jp
-                        })
-                        .collect();
-                    (est, jac)
-                }
-                Kind::Discrete { var, level, reference } => {
-                    let f = fplans.iter().find(|f| &f.var == var).expect("plan");
-                    let lp = f.levels.iter().find(|lp| lp.level == *level).expect("level plan");
-                    let rp = f.levels.iter().find(|lp| lp.level == *reference).expect("level plan");
-                    let est = acc[lp.acc] - acc[rp.acc];
-                    let mut o = 1;
-                    let jac = (0..np)
-                        .map(|p| {
-                            let mut jp: Vec<f64> =
-                                (0..kx[p]).map(|k| xtc[p][k * ncols + lp.col] - xtc[p][k * ncols + rp.col]).collect();
-                            for (a, &j) in f.affected[p].iter().enumerate() {
-                                jp[j] = acc[lp.acc + o + a] - acc[rp.acc + o + a];
+                            est
+                        }
+                        Kind::Discrete { var, level, reference } => {
+                            let find = |l: usize| {
+                                plan.levels
+                                    .iter()
+                                    .find(|u| levels[u.eval].level == l && factors[levels[u.eval].factor].var == *var)
+                                    .expect("level plan")
+                            };
+                            let (lp, rp) = (find(*level), find(*reference));
+                            let f = &factors[levels[lp.eval].factor];
+                            let mut o = 1;
+                            for &p in rel {
+                                let jp = &mut jac[p];
+                                for (k, jk) in jp.iter_mut().enumerate() {
+                                    *jk = xc(p, k, lp.col) - xc(p, k, rp.col);
+                                }
+                                for (a, &j) in f.affected[p].iter().enumerate() {
+                                    jp[j] = acc[lp.acc + o + a] - acc[rp.acc + o + a];
+                                }
+                                o += f.affected[p].len();
                             }
-                            o += f.affected[p].len();
-                            jp
-                        })
-                        .collect();
-                    (est, jac)
-                }
-            };
-            (est / wsum, jac.into_iter().flatten().map(|v| v / wsum).collect())
+                            acc[lp.acc] - acc[rp.acc]
+                        }
+                    };
+                    (est / set.wsum, jac.into_iter().flatten().map(|v| v / set.wsum).collect())
+                })
+                .collect()
         })
         .collect()
 }

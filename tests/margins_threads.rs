@@ -1,7 +1,8 @@
 //! Marginal effects do not depend on the number of threads: fixed row chunks, partial sums
 //! added in chunk order. A two-part model on 10,000 simulated rows (5 chunks of the average
 //! pass), with linear, squared, interacted and factor terms, fitted and differentiated on a
-//! 1-thread and a 2-thread pool must give bit-identical estimates and SEs.
+//! 1-thread and a 2-thread pool must give bit-identical estimates and SEs, through the
+//! single-set passes and through the one-pass two-part effects (`margins::compute_twopart`).
 
 #[path = "../benches/support/simdata.rs"]
 mod simdata;
@@ -79,8 +80,40 @@ fn run(ds: &Dataset, at: &At) -> Vec<(String, u64, u64)> {
         };
         assert_eq!(bits(given), bits(computed), "fitted eta and x beta give the same effects");
     }
+    // The one-pass effects of a two-part model: the same effects as the three passes, up to
+    // the order of floating-point sums, and (below) bit-identical for any number of threads.
+    let tpe = |weights1, weights2| margins::TwoPartEval {
+        first: PartEval { ..p1 },
+        second: PartEval { ..p2 },
+        second_on_all: PartEval { ..q2 },
+        second_rows: &tp.second_rows_in_first,
+        weights1,
+        weights2,
+    };
+    let w2: Vec<f64> = tp.second_rows_in_first.iter().map(|&i| w[i]).collect();
+    let one_pass = [
+        margins::compute_twopart(&tpe(None, None), at, &v1.matrix, &v2.matrix, &joint, 95.0).unwrap(),
+        margins::compute_twopart(&tpe(Some(&w), Some(&w2)), at, &v1.matrix, &v2.matrix, &joint, 95.0).unwrap(),
+    ];
+    let weighted = [
+        margins::compute(std::slice::from_ref(&p1), Target::Mean(0), Some(&w), at, &v1.matrix, 95.0).unwrap(),
+        margins::compute(&[p2], Target::Mean(0), Some(&w2), at, &v2.matrix, 95.0).unwrap(),
+    ];
+    let separate = [[&results[0], &results[1], &results[2]], [&weighted[0], &weighted[1], &results[3]]];
+    for (joint_pass, three) in one_pass.iter().zip(&separate) {
+        for (a, b) in joint_pass.iter().zip(three) {
+            assert_eq!(a.margins.len(), b.margins.len(), "{:?} {:?}", a.notes, b.notes);
+            assert_eq!(a.notes, b.notes);
+            for (x, y) in a.margins.iter().zip(&b.margins) {
+                assert_eq!((&x.term, &x.contrast), (&y.term, &y.contrast));
+                let close = |u: f64, v: f64| (u - v).abs() <= 1e-10 * v.abs().max(1e-8);
+                assert!(close(x.estimate, y.estimate), "{}: {} vs {}", x.term, x.estimate, y.estimate);
+                assert!(close(x.std_error, y.std_error), "{}: {} vs {}", x.term, x.std_error, y.std_error);
+            }
+        }
+    }
     let mut out = Vec::new();
-    for r in &results {
+    for r in results.iter().chain(one_pass.iter().flatten()) {
         assert!(r.margins.len() >= 11, "every effect computed: {:?}", r.notes);
         for m in &r.margins {
             out.push((m.term.clone(), m.estimate.to_bits(), m.std_error.to_bits()));
