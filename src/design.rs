@@ -302,8 +302,54 @@ fn eval_cow<'d>(ds: &'d Dataset, expr: &Expr) -> Result<Cow<'d, [f64]>> {
     }
 }
 
+/// A multiply-rotate hash for the cluster look-up (the keys are the user's own data, so
+/// the default hasher's protection against adversarial keys buys nothing here).
+#[derive(Default, Clone, Copy)]
+struct FastHash;
+
+#[derive(Default)]
+struct FastHasher(u64);
+
+impl FastHasher {
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl std::hash::Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(b));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(i as u64)
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.add(i as u64)
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.add(i)
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64)
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl std::hash::BuildHasher for FastHash {
+    type Hasher = FastHasher;
+    fn build_hasher(&self) -> FastHasher {
+        FastHasher(0)
+    }
+}
+
 /// Stable identity of a cluster value, so clusters are numbered in sorted order.
-#[derive(PartialEq, Eq, PartialOrd, Ord)]
+#[derive(PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum ClusterKey {
     Num(i64, u64),
     Text(String),
@@ -502,11 +548,24 @@ impl Design {
         // Clusters, numbered in sorted order of their values.
         let (clusters, n_clusters) = match cl_all {
             Some(keys) => {
-                let mut distinct: Vec<&ClusterKey> = rows.iter().map(|&i| keys[i].as_ref().unwrap()).collect();
-                distinct.sort();
-                distinct.dedup();
-                let ids =
-                    rows.iter().map(|&i| distinct.binary_search(&keys[i].as_ref().unwrap()).unwrap() as u32).collect();
+                // Provisional ids in order of appearance (one hash look-up per row), then the
+                // distinct values sorted and the ids renumbered in that order.
+                let mut first_seen: std::collections::HashMap<&ClusterKey, u32, FastHash> =
+                    std::collections::HashMap::default();
+                let provisional: Vec<u32> = rows
+                    .iter()
+                    .map(|&i| {
+                        let next = first_seen.len() as u32;
+                        *first_seen.entry(keys[i].as_ref().unwrap()).or_insert(next)
+                    })
+                    .collect();
+                let mut distinct: Vec<(&ClusterKey, u32)> = first_seen.into_iter().collect();
+                distinct.sort_unstable();
+                let mut renumber = vec![0u32; distinct.len()];
+                for (sorted, (_, p)) in distinct.iter().enumerate() {
+                    renumber[*p as usize] = sorted as u32;
+                }
+                let ids = provisional.iter().map(|&p| renumber[p as usize]).collect();
                 (Some(ids), distinct.len())
             }
             None => (None, 0),

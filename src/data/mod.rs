@@ -50,6 +50,32 @@ pub struct Factor {
     pub reference: usize,
 }
 
+/// The distinct bit patterns of the non-missing values of a block: a short list searched
+/// linearly while it is short (the usual factor), a hash set once it is long.
+fn distinct_bits(block: &[f64]) -> Vec<u64> {
+    let mut few: Vec<u64> = Vec::new();
+    let mut many: Option<std::collections::HashSet<u64>> = None;
+    for v in block.iter().filter(|v| !v.is_nan()) {
+        let b = (v + 0.0).to_bits(); // -0 is 0
+        match &mut many {
+            Some(set) => {
+                set.insert(b);
+            }
+            None if few.contains(&b) => {}
+            None => {
+                few.push(b);
+                if few.len() > 32 {
+                    many = Some(few.iter().copied().collect());
+                }
+            }
+        }
+    }
+    match many {
+        Some(set) => set.into_iter().collect(),
+        None => few,
+    }
+}
+
 impl Factor {
     /// Builds a factor from optional strings; levels sorted numerically when every value parses
     /// as a number, lexicographically otherwise (R's and Stata's `encode` default).
@@ -72,19 +98,30 @@ impl Factor {
     /// Builds a factor from a numeric column: levels are the distinct non-missing values in
     /// ascending order, named by their shortest decimal form (`2`, not `2.0`).
     pub fn from_numbers(values: &[f64]) -> Factor {
-        let mut distinct: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
-        distinct.sort_by(f64::total_cmp);
-        distinct.dedup();
-        let codes = values
-            .iter()
-            .map(|v| {
-                if v.is_nan() {
-                    MISSING_CODE
-                } else {
-                    distinct.binary_search_by(|d| d.total_cmp(v)).map(|i| i as u32).unwrap_or(MISSING_CODE)
-                }
-            })
-            .collect();
+        use rayon::prelude::*;
+        // Distinct values by their bits (the equality of `total_cmp`), per block of rows in
+        // parallel, then merged and sorted: a factor has few levels and many rows.
+        let mut bits: Vec<u64> = values.par_chunks(1 << 16).map(distinct_bits).reduce(Vec::new, |mut a, b| {
+            a.extend(b);
+            a
+        });
+        bits.sort_unstable();
+        bits.dedup();
+        let mut distinct: Vec<f64> = bits.into_iter().map(f64::from_bits).collect();
+        distinct.sort_unstable_by(f64::total_cmp);
+        let codes = {
+            values
+                .par_iter()
+                .map(|v| {
+                    if v.is_nan() {
+                        MISSING_CODE
+                    } else {
+                        let v = v + 0.0; // -0 is 0
+                        distinct.binary_search_by(|d| d.total_cmp(&v)).map(|i| i as u32).unwrap_or(MISSING_CODE)
+                    }
+                })
+                .collect()
+        };
         Factor { codes, levels: distinct.iter().map(|v| Level::new(format_number(*v))).collect(), reference: 0 }
     }
 
@@ -301,5 +338,30 @@ pub fn format_number(v: f64) -> String {
 impl fmt::Display for Dataset {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} ({} rows, {} columns)", self.source, self.n_rows(), self.columns.len())
+    }
+}
+
+#[cfg(test)]
+mod factor_tests {
+    use super::{Factor, MISSING_CODE};
+
+    #[test]
+    fn from_numbers_levels_sorted_codes_and_missing() {
+        let f = Factor::from_numbers(&[3.0, 1.0, f64::NAN, 2.5, 1.0, -0.0, 0.0]);
+        let names: Vec<&str> = f.levels.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["0", "1", "2.5", "3"]);
+        assert_eq!(f.codes, [3, 1, MISSING_CODE, 2, 1, 0, 0]);
+    }
+
+    #[test]
+    fn from_numbers_many_levels_across_blocks() {
+        // More distinct values than the short list holds, over several parallel blocks.
+        let v: Vec<f64> = (0..200_000).map(|i| ((i * 7919) % 1000) as f64 / 4.0).collect();
+        let f = Factor::from_numbers(&v);
+        assert_eq!(f.levels.len(), 1000);
+        assert!(f.levels.windows(2).all(|w| w[0].name.parse::<f64>().unwrap() < w[1].name.parse::<f64>().unwrap()));
+        for (i, &c) in f.codes.iter().enumerate() {
+            assert_eq!(f.levels[c as usize].name.parse::<f64>().unwrap(), v[i]);
+        }
     }
 }
