@@ -120,9 +120,66 @@ pub struct DesignSpec {
     pub atoms: Vec<ResolvedAtom>,
     pub columns: Vec<ColumnSpec>,
     /// Values of every numeric variable the atoms read, on the used rows (shared, not copied,
-    /// between specs on the same rows, e.g. a two-part model's parts).
-    pub values: BTreeMap<String, Arc<[f64]>>,
+    /// between specs on the same rows, e.g. a two-part model's parts, or on a subset of them).
+    pub values: VariableValues,
     pub n: usize,
+}
+
+/// The values of a design's numeric variables on its rows: columns stored once, shared
+/// between designs, and for a design on a subset of another's rows (a two-part model's
+/// positive rows) the positions of its rows in them, so the subset is not copied.
+#[derive(Debug, Clone, Default)]
+pub struct VariableValues {
+    columns: BTreeMap<String, Arc<[f64]>>,
+    /// Row `i` of the design is position `rows[i]` of the stored columns; `None`: the same.
+    rows: Option<Arc<[usize]>>,
+}
+
+impl VariableValues {
+    /// Columns already on the design's rows.
+    pub fn new(columns: BTreeMap<String, Arc<[f64]>>) -> Self {
+        VariableValues { columns, rows: None }
+    }
+
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.columns.contains_key(name)
+    }
+
+    /// The variable names, in order.
+    pub fn names(&self) -> impl Iterator<Item = &String> {
+        self.columns.keys()
+    }
+
+    /// The values of `name` on the design rows `range` (borrowed when stored that way).
+    ///
+    /// Panics if the design does not read `name` (a programming error: callers ask for the
+    /// variables of its atoms).
+    pub fn range(&self, name: &str, range: std::ops::Range<usize>) -> Cow<'_, [f64]> {
+        let col = &self.columns[name];
+        match &self.rows {
+            None => Cow::Borrowed(&col[range]),
+            Some(rows) => Cow::Owned(rows[range].iter().map(|&r| col[r]).collect()),
+        }
+    }
+
+    /// The values of `name` on every design row.
+    pub fn all(&self, name: &str) -> Cow<'_, [f64]> {
+        let col = &self.columns[name];
+        match &self.rows {
+            None => Cow::Borrowed(col),
+            Some(rows) => Cow::Owned(rows.iter().map(|&r| col[r]).collect()),
+        }
+    }
+
+    /// The values on the design rows `idx` (in that order): the same columns, composed row
+    /// positions (nothing is copied but the positions).
+    pub fn select_rows(&self, idx: &[usize]) -> VariableValues {
+        let rows: Arc<[usize]> = match &self.rows {
+            None => idx.into(),
+            Some(old) => idx.iter().map(|&i| old[i]).collect(),
+        };
+        VariableValues { columns: self.columns.clone(), rows: Some(rows) }
+    }
 }
 
 /// A design matrix with its response, weights and clusters on the estimation rows.
@@ -584,7 +641,7 @@ impl Design {
         }
         let sources: Vec<&[f64]> = names.iter().map(|v| numeric_column(ds, v)).collect::<Result<_>>()?;
         let gathered: Vec<Arc<[f64]>> = sources.par_iter().map(|col| gather_shared(col, &rows)).collect();
-        let values: BTreeMap<String, Arc<[f64]>> = names.into_iter().zip(gathered).collect();
+        let values = VariableValues::new(names.into_iter().zip(gathered).collect());
         let mut atoms = Vec::new();
         for (text, a) in full {
             match a {
@@ -762,9 +819,7 @@ impl DesignSpec {
                 other => other.clone(),
             })
             .collect();
-        let cols: Vec<(&String, &Arc<[f64]>)> = self.values.iter().collect();
-        let values = cols.par_iter().map(|(k, v)| ((*k).clone(), gather_shared(v, idx))).collect::<Vec<_>>();
-        DesignSpec { atoms, columns: self.columns.clone(), values: values.into_iter().collect(), n: idx.len() }
+        DesignSpec { atoms, columns: self.columns.clone(), values: self.values.select_rows(idx), n: idx.len() }
     }
 
     /// Values (no derivatives) of design column `j` on the rows `rows` under the scenario: a
@@ -781,13 +836,11 @@ impl DesignSpec {
                     };
                     let vals: Cow<[f64]> =
                         match expr {
-                            Expr::Var(name) if !sc.numeric.contains_key(name) => {
-                                Cow::Borrowed(&self.values[name][rows.clone()])
-                            }
+                            Expr::Var(name) if !sc.numeric.contains_key(name) => self.values.range(name, rows.clone()),
                             _ => Cow::Owned(expr.eval_columns::<f64>(rows.len(), &mut |name: &str| {
                                 match sc.numeric.get(name) {
                                     Some(&fixed) => vec![fixed; rows.len()],
-                                    None => self.values[name][rows.clone()].to_vec(),
+                                    None => self.values.range(name, rows.clone()).into_owned(),
                                 }
                             })),
                         };
@@ -847,7 +900,7 @@ impl DesignSpec {
                     let d = if sc.wrt.as_deref() == Some(name) { 1.0 } else { 0.0 };
                     match sc.numeric.get(name) {
                         Some(&fixed) => vec![Dual::new(fixed, d); n],
-                        None => self.values[name][rows.clone()].iter().map(|&v| Dual::new(v, d)).collect(),
+                        None => self.values.range(name, rows.clone()).iter().map(|&v| Dual::new(v, d)).collect(),
                     }
                 });
                 AtomValues::Numeric(vals)
@@ -955,16 +1008,25 @@ impl DesignSpec {
                 if let Part::Numeric(a) = p {
                     if let ResolvedAtom::Numeric { expr, .. } = &self.atoms[*a] {
                         if !matches!(expr, Expr::Var(_)) && !atom_values.contains_key(a) {
-                            let v = expr.eval_columns::<f64>(n, &mut |name: &str| self.values[name].to_vec());
+                            let v = expr.eval_columns::<f64>(n, &mut |name: &str| self.values.all(name).into_owned());
                             atom_values.insert(*a, v);
                         }
                     }
                 }
             }
         }
+        // Bare variables as stored (borrowed unless the design is on a subset of the rows).
+        let bare: BTreeMap<&str, Cow<[f64]>> = self
+            .atoms
+            .iter()
+            .filter_map(|a| match a {
+                ResolvedAtom::Numeric { expr: Expr::Var(v), .. } => Some((v.as_str(), self.values.all(v))),
+                _ => None,
+            })
+            .collect();
         let numeric = |a: usize| -> &[f64] {
             match &self.atoms[a] {
-                ResolvedAtom::Numeric { expr: Expr::Var(v), .. } => &self.values[v],
+                ResolvedAtom::Numeric { expr: Expr::Var(v), .. } => &bare[v.as_str()],
                 ResolvedAtom::Numeric { .. } => &atom_values[&a],
                 ResolvedAtom::Factor { .. } => unreachable!("numeric part of a factor atom"),
             }

@@ -205,7 +205,8 @@ pub fn compute(
         At::Means => {
             one_row = true;
             for &p in &relevant {
-                for (name, vals) in &parts[p].spec.values {
+                for name in parts[p].spec.values.names() {
+                    let vals = parts[p].spec.values.all(name);
                     let m = vals.iter().zip(&w_all).map(|(v, w)| v * w).sum::<f64>() / wsum;
                     base.numeric.insert(name.clone(), m);
                 }
