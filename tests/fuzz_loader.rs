@@ -1,6 +1,7 @@
 //! Property tests: random bytes and random mutations of a valid extract never make the loader
 //! or the validator panic, and every failure carries a message.
 
+use migfit::data::csv::{read_csv_bytes_projected, CsvOptions};
 use migfit::data::load::{load_with_schema, ReadOptions, TextEncoding};
 use migfit::data::schema::Schema;
 use migfit::data::validate::render_text;
@@ -25,18 +26,35 @@ fn check(bytes: &[u8]) {
     for (name, enc) in [("f.csv", None), ("g.csv", Some(TextEncoding::Gbk)), ("h.dta", None)] {
         let p = dir.path().join(name);
         std::fs::write(&p, bytes).unwrap();
-        let opts = ReadOptions { encoding: enc, ..Default::default() };
-        match load_with_schema(&p, &opts, schema()) {
-            Ok(report) => {
-                let text = render_text("f.csv", "line", report.dataset.n_rows(), &report.violations);
-                assert!(!text.is_empty());
-                for v in &report.violations {
-                    assert!(!v.message.is_empty());
+        // Every variable, and only those the Table 3 model reads (column projection, the
+        // path `fit` and `twopart` take).
+        for columns in [None, Some(projection())] {
+            let opts = ReadOptions { encoding: enc, columns, ..Default::default() };
+            match load_with_schema(&p, &opts, schema()) {
+                Ok(report) => {
+                    let text = render_text("f.csv", "line", report.dataset.n_rows(), &report.violations);
+                    assert!(!text.is_empty());
+                    for v in &report.violations {
+                        assert!(!v.message.is_empty());
+                    }
                 }
+                Err(e) => assert!(!e.to_string().is_empty()),
             }
-            Err(e) => assert!(!e.to_string().is_empty()),
         }
     }
+    // The same bytes as a plain CSV without a schema, every column and a projection.
+    let opts = CsvOptions::default();
+    for columns in [None, Some(&["q101b".to_string(), "q601".to_string()][..])] {
+        if let Err(e) = read_csv_bytes_projected(bytes, "f.csv", &opts, columns) {
+            assert!(!e.to_string().is_empty());
+        }
+    }
+}
+
+fn projection() -> Vec<String> {
+    ["received", "amount", "scope", "age", "age2", "female", "income_q", "duration", "scheme"]
+        .map(String::from)
+        .to_vec()
 }
 
 #[derive(Debug, Clone)]
