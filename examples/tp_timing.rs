@@ -87,27 +87,8 @@ fn main() {
     let v1 = migfit::vce::compute(&tp.first, migfit::vce::VceKind::Oim).unwrap();
     let v2 = migfit::vce::compute(&tp.second, migfit::vce::VceKind::Oim).unwrap();
     let j = margins::block_diag(&[&v1.matrix, &v2.matrix]);
-    let p1 = PartEval {
-        x: tp.first.design.x.view(),
-        spec: &tp.first.design.spec,
-        beta: &tp.first.beta,
-        link: tp.first.spec.link,
-        eta: Some(&tp.first.eta),
-    };
-    let p2 = PartEval {
-        x: tp.second.design.x.view(),
-        spec: &tp.second.design.spec,
-        beta: &tp.second.beta,
-        link: tp.second.spec.link,
-        eta: Some(&tp.second.eta),
-    };
-    let q2 = PartEval {
-        x: tp.second_on_all().x.view(),
-        spec: &tp.second_on_all().spec,
-        beta: &tp.second.beta,
-        link: tp.second.spec.link,
-        eta: None,
-    };
+    let tpe = margins::TwoPartEval::of(&tp);
+    let (p1, p2, q2) = (tpe.first, tpe.second, tpe.second_on_all);
     let (r1, r2, rc, t2, t3) = if std::env::var_os("TP_SEPARATE").is_some() {
         // The three single-set passes (before the one-pass two-part effects), for comparison.
         let r1 = margins::compute(&[PartEval { ..p1 }], Target::Mean(0), None, &At::Average, &v1.matrix, 95.0).unwrap();
@@ -117,14 +98,6 @@ fn main() {
         let rc = margins::compute(&[p1, q2], Target::Product, None, &At::Average, &j, 95.0).unwrap();
         (r1, r2, rc, t2, t3)
     } else {
-        let tpe = margins::TwoPartEval {
-            first: p1,
-            second: p2,
-            second_on_all: q2,
-            second_rows: &tp.second_rows_in_first,
-            weights1: None,
-            weights2: None,
-        };
         let [r1, r2, rc] = margins::compute_twopart(&tpe, &At::Average, &v1.matrix, &v2.matrix, &j, 95.0).unwrap();
         (r1, r2, rc, t1, t1)
     };

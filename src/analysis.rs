@@ -196,7 +196,7 @@ impl FitJob {
         let mut m = ModelReport::new("model", &self.formula.source, &fit, &v, self.est.level, self.odds_ratios);
         if let Some(at) = &self.est.margins {
             let r = margins::compute(
-                &[part(&fit)],
+                &[PartEval::of_fit(&fit)],
                 Target::Mean(0),
                 fit.design.weights.as_deref(),
                 at,
@@ -317,20 +317,7 @@ impl TwoPartJob {
                 ),
             };
             // Both parts' effects and the combined E[y]'s, average effects in one pass.
-            let parts = TwoPartEval {
-                first: part(&tp.first),
-                second: part(&tp.second),
-                second_on_all: PartEval {
-                    x: tp.second_on_all().x.view(),
-                    spec: &tp.second_on_all().spec,
-                    beta: &tp.second.beta,
-                    link: tp.second.spec.link,
-                    eta: None,
-                },
-                second_rows: &tp.second_rows_in_first,
-                weights1: tp.first.design.weights.as_deref(),
-                weights2: tp.second.design.weights.as_deref(),
-            };
+            let parts = TwoPartEval::of(&tp);
             let [r1, r2, rc] = margins::compute_twopart(&parts, at, &v1.matrix, &v2.matrix, &jm, level)?;
             m1.margins_description = Some(format!(
                 "{} Prediction: {} on all {} rows.",
@@ -367,16 +354,6 @@ impl TwoPartJob {
             });
         }
         Ok(report("twopart", ds, vec![m1, m2], combined, &[&tp.first.design, &tp.second.design]))
-    }
-}
-
-fn part(fit: &Fit) -> PartEval<'_> {
-    PartEval {
-        x: fit.design.x.view(),
-        spec: &fit.design.spec,
-        beta: &fit.beta,
-        link: fit.spec.link,
-        eta: Some(&fit.eta),
     }
 }
 

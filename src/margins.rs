@@ -70,7 +70,18 @@ pub struct PartEval<'a> {
     pub eta: Option<&'a [f64]>,
 }
 
-impl PartEval<'_> {
+impl<'a> PartEval<'a> {
+    /// A fitted model on its estimation rows, with the fit's linear index.
+    pub fn of_fit(fit: &'a crate::model::Fit) -> Self {
+        PartEval {
+            x: fit.design.x.view(),
+            spec: &fit.design.spec,
+            beta: &fit.beta,
+            link: fit.spec.link,
+            eta: Some(&fit.eta),
+        }
+    }
+
     /// The linear index on the evaluation rows: the given one, or `x beta`.
     fn linear_index(&self) -> std::borrow::Cow<'_, [f64]> {
         match self.eta {
@@ -403,6 +414,28 @@ pub struct TwoPartEval<'a> {
     /// Each part's estimation weights.
     pub weights1: Option<&'a [f64]>,
     pub weights2: Option<&'a [f64]>,
+}
+
+impl<'a> TwoPartEval<'a> {
+    /// A fitted two-part model: each part on its estimation rows with its fitted linear index
+    /// and its design's weights, and the second part's design on the first part's rows.
+    pub fn of(tp: &'a crate::model::twopart::TwoPartFit) -> Self {
+        let on_all = tp.second_on_all();
+        TwoPartEval {
+            first: PartEval::of_fit(&tp.first),
+            second: PartEval::of_fit(&tp.second),
+            second_on_all: PartEval {
+                x: on_all.x.view(),
+                spec: &on_all.spec,
+                beta: &tp.second.beta,
+                link: tp.second.spec.link,
+                eta: None,
+            },
+            second_rows: &tp.second_rows_in_first,
+            weights1: tp.first.design.weights.as_deref(),
+            weights2: tp.second.design.weights.as_deref(),
+        }
+    }
 }
 
 /// The marginal effects of a two-part model: on the first part's prediction (variance `v1`),

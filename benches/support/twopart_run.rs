@@ -6,14 +6,12 @@
 
 use crate::twopart_data::{self, TwoPartData};
 use migfit::data::{Column, ColumnData, Dataset};
-use migfit::design::{DesignSpec, SampleOptions};
+use migfit::design::SampleOptions;
 use migfit::formula::Formula;
-use migfit::margins::{self, At, MarginsResult, PartEval, TwoPartEval};
+use migfit::margins::{self, At, MarginsResult, TwoPartEval};
 use migfit::model::twopart::{fit_twopart, TwoPartFit, TwoPartRequest};
-use migfit::model::Fit;
 use migfit::model::{ModelKind, ModelSpec};
 use migfit::vce::{self, VceKind};
-use ndarray::ArrayView2;
 
 pub fn dataset(data: TwoPartData) -> Dataset {
     let n = data.columns[0].len();
@@ -40,26 +38,12 @@ pub fn fit(ds: &Dataset) -> TwoPartFit {
     fit_twopart(ds, &req, &SampleOptions::default()).unwrap()
 }
 
-fn part<'a>(x: ArrayView2<'a, f64>, spec: &'a DesignSpec, fit: &'a Fit, eta: Option<&'a [f64]>) -> PartEval<'a> {
-    PartEval { x, spec, beta: &fit.beta, link: fit.spec.link, eta }
-}
-
 /// Every AME of the first part, the second part and the combined E[y] (OIM variances,
 /// block-diagonal joint variance, as `twopm` + `margins, dydx(*)`), in one pass.
 pub fn effects(tp: &TwoPartFit) -> [MarginsResult; 3] {
     let v1 = vce::compute(&tp.first, VceKind::Oim).unwrap();
     let v2 = vce::compute(&tp.second, VceKind::Oim).unwrap();
-    let p1 = part(tp.first.design.x.view(), &tp.first.design.spec, &tp.first, Some(&tp.first.eta));
-    let p2 = part(tp.second.design.x.view(), &tp.second.design.spec, &tp.second, Some(&tp.second.eta));
-    let q2 = part(tp.second_on_all().x.view(), &tp.second_on_all().spec, &tp.second, None);
     let joint = margins::block_diag(&[&v1.matrix, &v2.matrix]);
-    let tpe = TwoPartEval {
-        first: p1,
-        second: p2,
-        second_on_all: q2,
-        second_rows: &tp.second_rows_in_first,
-        weights1: None,
-        weights2: None,
-    };
+    let tpe = TwoPartEval::of(tp);
     margins::compute_twopart(&tpe, &At::Average, &v1.matrix, &v2.matrix, &joint, 95.0).unwrap()
 }
