@@ -74,6 +74,7 @@ fn poly<const N: usize>(c: &[f64; N], t: f64) -> f64 {
 }
 
 // Cody (1969): erfc(z) = exp(-z^2) P(z) / Q(z) for 0.46875 < z <= 4 (used from z = 1.25).
+#[allow(clippy::excessive_precision)] // as published
 const ERFC_P1: [f64; 9] = [
     1.23033935479799725272e3,
     2.05107837782607146532e3,
@@ -85,6 +86,7 @@ const ERFC_P1: [f64; 9] = [
     5.64188496988670089180e-1,
     2.15311535474403846343e-8,
 ];
+#[allow(clippy::excessive_precision)] // as published
 const ERFC_Q1: [f64; 9] = [
     1.23033935480374942043e3,
     3.43936767414372163696e3,
@@ -97,6 +99,7 @@ const ERFC_Q1: [f64; 9] = [
     1.0,
 ];
 // erfc(z) = exp(-z^2) / z (1/sqrt(pi) + r P(r) / Q(r)), r = 1/z^2, for z > 4.
+#[allow(clippy::excessive_precision)] // as published
 const ERFC_P2: [f64; 6] = [
     -6.58749161529837803157e-4,
     -1.60837851487422766278e-2,
@@ -105,6 +108,7 @@ const ERFC_P2: [f64; 6] = [
     -3.05326634961232344035e-1,
     -1.63153871373020978498e-2,
 ];
+#[allow(clippy::excessive_precision)] // as published
 const ERFC_Q2: [f64; 6] = [
     2.33520497626869185443e-3,
     6.05183413124413191178e-2,
