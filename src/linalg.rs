@@ -67,6 +67,25 @@ where
     T: Send,
     F: Fn(usize, f64) -> ([f64; M], f64, [f64; 4], T) + Sync,
 {
+    fused_pass_block::<T, (), _, _, M>(x, beta, |_, _| {}, |i, eta, ()| f(i, eta))
+}
+
+/// [`fused_pass_rows`] with a block step: for every block of up to [`SUB_ROWS`] rows the
+/// linear indices are computed first and `block(etas, values)` fills one value per row (the
+/// fits evaluate the link of a whole block at once there, vectorised where the link allows),
+/// then `f(i, eta_i, value_i)` runs per row as in [`fused_pass_rows`].
+pub fn fused_pass_block<T, V, B, F, const M: usize>(
+    x: ArrayView2<f64>,
+    beta: Option<&[f64]>,
+    block: B,
+    f: F,
+) -> PassOutput<T, M>
+where
+    T: Send,
+    V: Copy + Default,
+    B: Fn(&[f64], &mut [V]) + Sync,
+    F: Fn(usize, f64, V) -> ([f64; M], f64, [f64; 4], T) + Sync,
+{
     let (n, k) = x.dim();
     let xs = x.as_slice().expect("design matrices are row-major and contiguous");
     let n_chunks = n.div_ceil(CHUNK).max(1);
@@ -82,9 +101,9 @@ where
                 #[cfg(target_arch = "x86_64")]
                 if avx2 {
                     // SAFETY: the CPU supports AVX2 and FMA (checked above).
-                    return unsafe { chunk_avx2(xs, k, lo, hi, beta, &f, wts) };
+                    return unsafe { chunk_avx2(xs, k, lo, hi, beta, &block, &f, wts) };
                 }
-                chunk(xs, k, lo, hi, beta, &f, wts)
+                chunk(xs, k, lo, hi, beta, &block, &f, wts)
             },
         )
         .collect();
@@ -127,34 +146,42 @@ struct Part<T, const M: usize> {
 /// result, are the same as [`chunk`]'s.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn chunk_avx2<T, F, const M: usize>(
+#[allow(clippy::too_many_arguments)]
+unsafe fn chunk_avx2<T, V, B, F, const M: usize>(
     xs: &[f64],
     k: usize,
     lo: usize,
     hi: usize,
     beta: Option<&[f64]>,
+    block: &B,
     f: &F,
     wts: &mut [[f64; SUB_ROWS]; M],
 ) -> Part<T, M>
 where
-    F: Fn(usize, f64) -> ([f64; M], f64, [f64; 4], T),
+    V: Copy + Default,
+    B: Fn(&[f64], &mut [V]),
+    F: Fn(usize, f64, V) -> ([f64; M], f64, [f64; 4], T),
 {
-    chunk(xs, k, lo, hi, beta, f, wts)
+    chunk(xs, k, lo, hi, beta, block, f, wts)
 }
 
 /// Rows `lo..hi` of a fused pass (see [`fused_pass_rows`]).
 #[inline(always)]
-fn chunk<T, F, const M: usize>(
+#[allow(clippy::too_many_arguments)]
+fn chunk<T, V, B, F, const M: usize>(
     xs: &[f64],
     k: usize,
     lo: usize,
     hi: usize,
     beta: Option<&[f64]>,
+    block_fn: &B,
     f: &F,
     wts: &mut [[f64; SUB_ROWS]; M],
 ) -> Part<T, M>
 where
-    F: Fn(usize, f64) -> ([f64; M], f64, [f64; 4], T),
+    V: Copy + Default,
+    B: Fn(&[f64], &mut [V]),
+    F: Fn(usize, f64, V) -> ([f64; M], f64, [f64; 4], T),
 {
     let mut part = Part {
         h: std::array::from_fn(|_| vec![0.0; k * k]),
@@ -168,9 +195,17 @@ where
     while s0 < hi {
         let s1 = (s0 + SUB_ROWS).min(hi);
         let block = &xs[s0 * k..s1 * k];
+        let nr = s1 - s0;
+        let mut etas = [0.0; SUB_ROWS];
+        if let Some(b) = beta {
+            for (e, xi) in etas.iter_mut().zip(block.chunks_exact(k.max(1))) {
+                *e = dot(xi, b);
+            }
+        }
+        let mut values = [V::default(); SUB_ROWS];
+        block_fn(&etas[..nr], &mut values[..nr]);
         for (r, xi) in block.chunks_exact(k.max(1)).enumerate() {
-            let eta = beta.map_or(0.0, |b| dot(xi, b));
-            let (w, s, extra, keep) = f(s0 + r, eta);
+            let (w, s, extra, keep) = f(s0 + r, etas[r], values[r]);
             for (m, &wm) in w.iter().enumerate() {
                 wts[m][r] = wm;
             }

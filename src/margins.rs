@@ -874,20 +874,21 @@ fn eval_level(
             // `Probit::eval` row by row).
             // Per-thread scratch, reused from call to call (every entry read is written).
             thread_local! {
-                static SCRATCH: std::cell::RefCell<[Vec<f64>; 3]> = const { std::cell::RefCell::new([Vec::new(), Vec::new(), Vec::new()]) };
+                static SCRATCH: std::cell::RefCell<[Vec<f64>; 4]> =
+                    const { std::cell::RefCell::new([Vec::new(), Vec::new(), Vec::new(), Vec::new()]) };
             }
-            SCRATCH.with_borrow_mut(|[t, mu, d1]| {
+            SCRATCH.with_borrow_mut(|[t, mu, mu_c, d1]| {
                 let n = eta.len().min(out.len());
-                for v in [&mut *t, &mut *mu, &mut *d1] {
+                for v in [&mut *t, &mut *mu, &mut *mu_c, &mut *d1] {
                     if v.len() < n {
                         v.resize(n, 0.0);
                     }
                 }
-                let (t, mu, d1) = (&mut t[..n], &mut mu[..n], &mut d1[..n]);
+                let (t, mu, mu_c, d1) = (&mut t[..n], &mut mu[..n], &mut mu_c[..n], &mut d1[..n]);
                 for (r, (ti, &e)) in t.iter_mut().zip(eta).enumerate() {
                     *ti = e + shift(r);
                 }
-                crate::stats::norm_tails_batch(t, mu, d1);
+                crate::stats::norm_tails_batch(t, mu, mu_c, d1);
                 for (r, lv) in out.iter_mut().enumerate().take(n) {
                     lv[p] = match base(r) {
                         Some(b) if shift(r) == 0.0 => b,

@@ -117,10 +117,20 @@ struct Engine<'a, F: ?Sized, L: ?Sized> {
 }
 
 impl<F: super::Family + ?Sized, L: super::Link + ?Sized> Engine<'_, F, L> {
+    /// The link's values for a block of rows of a pass (vectorised for probit).
+    #[inline(always)]
+    fn block(&self, eta: &[f64], out: &mut [super::link::LinkValues]) {
+        self.link.eval_block(eta, out)
+    }
     #[inline(always)]
     fn obs(&self, i: usize, eta: f64) -> Obs {
+        self.obs_at(i, eta, self.link.eval(eta))
+    }
+    /// [`Engine::obs`] with the link's values at `eta` given (from [`Engine::block`]).
+    #[inline(always)]
+    fn obs_at(&self, i: usize, eta: f64, lv: super::link::LinkValues) -> Obs {
         let (y, w) = (self.y[i], self.w[i]);
-        let super::link::LinkValues { mu, mu_c, d1: h1, d2: h2 } = self.link.eval(eta);
+        let super::link::LinkValues { mu, mu_c, d1: h1, d2: h2 } = lv;
         let v = self.fam.variance(mu, mu_c);
         let dv = self.fam.variance_deriv(mu);
         // y - mu, exact when y = 1 and mu is close to 1 (binary models).
@@ -229,19 +239,21 @@ fn pass<F: super::Family + ?Sized, L: super::Link + ?Sized>(
     info: Info,
 ) -> Pass {
     let x = design.x.view();
+    let block = |eta: &[f64], out: &mut [super::link::LinkValues]| eng.block(eta, out);
     if info == Info::None {
-        let out = linalg::fused_pass_rows::<(), _, 0>(x, Some(beta), |i, eta| {
-            let o = eng.obs(i, eta);
+        let out = linalg::fused_pass_block::<(), _, _, _, 0>(x, Some(beta), block, |i, eta, lv| {
+            let o = eng.obs_at(i, eta, lv);
             ([], o.score, [o.dev, 0.0, 0.0, 0.0], ())
         });
         return Pass { h: None, info, g: out.g, objective: objective(out.scalars[0]) };
     }
-    let (h, g, sc) = linalg::fused_pass(x, Some(beta), |i, eta| {
-        let o = eng.obs(i, eta);
+    let out = linalg::fused_pass_block::<(), _, _, _, 1>(x, Some(beta), block, |i, eta, lv| {
+        let o = eng.obs_at(i, eta, lv);
         let wt = if info == Info::Expected { o.w_e } else { o.w_o };
-        (wt, o.score, [o.dev, 0.0, 0.0, 0.0])
+        ([wt], o.score, [o.dev, 0.0, 0.0, 0.0], ())
     });
-    Pass { h: Some(h), info, g, objective: objective(sc[0]) }
+    let [h] = out.h;
+    Pass { h: Some(h), info, g: out.g, objective: objective(out.scalars[0]) }
 }
 
 /// What the last pass keeps besides its [`Pass`] (whose information is the observed one).
@@ -262,8 +274,9 @@ fn final_pass<F: super::Family + ?Sized, L: super::Link + ?Sized>(
     eng: &Engine<F, L>,
 ) -> (Pass, Final) {
     let x = design.x.view();
-    let out = linalg::fused_pass_rows::<_, _, 1>(x, Some(beta), |i, eta| {
-        let o = eng.obs(i, eta);
+    let block = |eta: &[f64], out: &mut [super::link::LinkValues]| eng.block(eta, out);
+    let out = linalg::fused_pass_block::<_, _, _, _, 1>(x, Some(beta), block, |i, eta, lv| {
+        let o = eng.obs_at(i, eta, lv);
         ([o.w_o], o.score, [o.dev, 0.0, 0.0, 0.0], (eta, o))
     });
     let [oim] = out.h;

@@ -22,6 +22,13 @@ pub trait Link: Send + Sync {
     /// `h`, `1 - h`, `h'` and `h''` at `eta` together: what the fitting loop needs for every
     /// observation in every iteration. Links override it when the four share work (one
     /// exponential instead of four for the log link, one exponential instead of five for probit).
+    /// [`Link::eval`] for each element of `eta` (a block of rows of a fit's pass): the same
+    /// values; links with a vectorised form (probit) override it.
+    fn eval_block(&self, eta: &[f64], out: &mut [LinkValues]) {
+        for (o, &e) in out.iter_mut().zip(eta) {
+            *o = self.eval(e);
+        }
+    }
     #[inline]
     fn eval(&self, eta: f64) -> LinkValues {
         LinkValues {
@@ -34,7 +41,7 @@ pub trait Link: Send + Sync {
 }
 
 /// The inverse link and its derivatives at one linear index (see [`Link::eval`]).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct LinkValues {
     /// `h(eta)`.
     pub mu: f64,
@@ -185,6 +192,18 @@ impl Link for Probit {
     fn eval(&self, eta: f64) -> LinkValues {
         let t = norm_tails(eta);
         LinkValues { mu: t.lower, mu_c: t.upper, d1: t.pdf, d2: -eta * t.pdf }
+    }
+    /// [`crate::stats::norm_tails_batch`] in pieces of 64: the same bits as [`Link::eval`].
+    fn eval_block(&self, eta: &[f64], out: &mut [LinkValues]) {
+        const B: usize = 64;
+        for (e, o) in eta.chunks(B).zip(out.chunks_mut(B)) {
+            let m = e.len();
+            let (mut lo, mut up, mut pd) = ([0.0; B], [0.0; B], [0.0; B]);
+            crate::stats::norm_tails_batch(e, &mut lo[..m], &mut up[..m], &mut pd[..m]);
+            for j in 0..m {
+                o[j] = LinkValues { mu: lo[j], mu_c: up[j], d1: pd[j], d2: -e[j] * pd[j] };
+            }
+        }
     }
 }
 

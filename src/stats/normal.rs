@@ -265,25 +265,26 @@ pub fn norm_cdf(x: f64) -> f64 {
     norm_tails(x).lower
 }
 
-/// [`norm_tails`] for every element of `x`: `Phi(x_i)` into `lower[i]` and `phi(x_i)` into
-/// `pdf[i]`, bit for bit what `norm_tails` gives. Vectorised with AVX2 where available.
-pub fn norm_tails_batch(x: &[f64], lower: &mut [f64], pdf: &mut [f64]) {
-    assert!(lower.len() == x.len() && pdf.len() == x.len());
+/// [`norm_tails`] for every element of `x`: `Phi(x_i)` into `lower[i]`, `1 - Phi(x_i)` into
+/// `upper[i]` and `phi(x_i)` into `pdf[i]`, bit for bit what `norm_tails` gives. Vectorised
+/// with AVX2 where available.
+pub fn norm_tails_batch(x: &[f64], lower: &mut [f64], upper: &mut [f64], pdf: &mut [f64]) {
+    assert!(lower.len() == x.len() && upper.len() == x.len() && pdf.len() == x.len());
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2 (checked above).
-        unsafe { batch_avx2(x, lower, pdf) };
+        unsafe { batch_avx2(x, lower, upper, pdf) };
         return;
     }
-    batch(x, lower, pdf);
+    batch(x, lower, upper, pdf);
 }
 
 /// All three regions per element, then a selection: no branches in the loop, so it
 /// vectorises. Elements outside the kernel's range are redone by [`norm_tails`] after.
 #[inline(always)]
-fn batch(x: &[f64], lower: &mut [f64], pdf: &mut [f64]) {
+fn batch(x: &[f64], lower: &mut [f64], upper: &mut [f64], pdf: &mut [f64]) {
     let mut outside = false;
-    for ((&xi, lo), pd) in x.iter().zip(lower.iter_mut()).zip(pdf.iter_mut()) {
+    for (((&xi, lo), up), pd) in x.iter().zip(lower.iter_mut()).zip(upper.iter_mut()).zip(pdf.iter_mut()) {
         let xc = if xi.abs() <= KERNEL_MAX { xi } else { 0.0 };
         outside |= xc != xi;
         let (z, e, parts) = kernel_parts(xc);
@@ -298,14 +299,17 @@ fn batch(x: &[f64], lower: &mut [f64], pdf: &mut [f64]) {
         };
         let small = num / den;
         let large = 1.0 - small;
-        *lo = if xc >= 0.0 { large } else { small };
+        let neg = xc < 0.0;
+        *lo = if neg { small } else { large };
+        *up = if neg { large } else { small };
         *pd = FRAC_1_SQRT_2PI * e;
     }
     if outside {
-        for ((&xi, lo), pd) in x.iter().zip(lower.iter_mut()).zip(pdf.iter_mut()) {
+        for (((&xi, lo), up), pd) in x.iter().zip(lower.iter_mut()).zip(upper.iter_mut()).zip(pdf.iter_mut()) {
             if !(xi.abs() <= KERNEL_MAX) {
                 let t = norm_tails(xi);
                 *lo = t.lower;
+                *up = t.upper;
                 *pd = t.pdf;
             }
         }
@@ -314,8 +318,8 @@ fn batch(x: &[f64], lower: &mut [f64], pdf: &mut [f64]) {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn batch_avx2(x: &[f64], lower: &mut [f64], pdf: &mut [f64]) {
-    batch(x, lower, pdf)
+unsafe fn batch_avx2(x: &[f64], lower: &mut [f64], upper: &mut [f64], pdf: &mut [f64]) {
+    batch(x, lower, upper, pdf)
 }
 
 #[cfg(test)]
@@ -339,16 +343,18 @@ mod tests {
         let mut xs: Vec<f64> = (-8000..=8000).map(|i| i as f64 * 0.005).collect();
         xs.extend([-37.5, 37.5, -37.6, 40.0, -60.0, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, 0.0, -0.0]);
         xs.extend([0.46875 * std::f64::consts::SQRT_2, 4.0 * std::f64::consts::SQRT_2]);
-        let mut lower = vec![0.0; xs.len()];
-        let mut pdf = vec![0.0; xs.len()];
-        norm_tails_batch(&xs, &mut lower, &mut pdf);
-        let mut lower_plain = vec![0.0; xs.len()];
-        let mut pdf_plain = vec![0.0; xs.len()];
-        batch(&xs, &mut lower_plain, &mut pdf_plain);
+        let n = xs.len();
+        let (mut lower, mut upper, mut pdf) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+        norm_tails_batch(&xs, &mut lower, &mut upper, &mut pdf);
+        let (mut lower_plain, mut upper_plain, mut pdf_plain) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+        batch(&xs, &mut lower_plain, &mut upper_plain, &mut pdf_plain);
         for (i, &x) in xs.iter().enumerate() {
             let t = norm_tails(x);
             for (what, v) in [("lower", lower[i]), ("lower (plain)", lower_plain[i])] {
                 assert!(v.to_bits() == t.lower.to_bits() || (v.is_nan() && t.lower.is_nan()), "{what} at {x}");
+            }
+            for (what, v) in [("upper", upper[i]), ("upper (plain)", upper_plain[i])] {
+                assert!(v.to_bits() == t.upper.to_bits() || (v.is_nan() && t.upper.is_nan()), "{what} at {x}");
             }
             for (what, v) in [("pdf", pdf[i]), ("pdf (plain)", pdf_plain[i])] {
                 assert!(v.to_bits() == t.pdf.to_bits() || (v.is_nan() && t.pdf.is_nan()), "{what} at {x}");
