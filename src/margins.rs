@@ -870,29 +870,21 @@ fn eval_level(
     use crate::model::link;
     match link {
         LinkKind::Probit => {
-            // The normal tails of a whole chunk at once (vectorised; the same bits as
-            // `Probit::eval` row by row).
-            // Per-thread scratch, reused from call to call (every entry read is written).
+            // The whole chunk at once (`Probit::eval_block` is vectorised and gives the same
+            // bits as `eval` row by row), into per-thread scratch reused from call to call.
             thread_local! {
-                static SCRATCH: std::cell::RefCell<[Vec<f64>; 4]> =
-                    const { std::cell::RefCell::new([Vec::new(), Vec::new(), Vec::new(), Vec::new()]) };
+                static SCRATCH: std::cell::RefCell<(Vec<f64>, Vec<link::LinkValues>)> =
+                    const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
             }
-            SCRATCH.with_borrow_mut(|[t, mu, mu_c, d1]| {
-                let n = eta.len().min(out.len());
-                for v in [&mut *t, &mut *mu, &mut *mu_c, &mut *d1] {
-                    if v.len() < n {
-                        v.resize(n, 0.0);
-                    }
-                }
-                let (t, mu, mu_c, d1) = (&mut t[..n], &mut mu[..n], &mut mu_c[..n], &mut d1[..n]);
-                for (r, (ti, &e)) in t.iter_mut().zip(eta).enumerate() {
-                    *ti = e + shift(r);
-                }
-                crate::stats::norm_tails_batch(t, mu, mu_c, d1);
-                for (r, lv) in out.iter_mut().enumerate().take(n) {
+            SCRATCH.with_borrow_mut(|(t, v)| {
+                t.clear();
+                t.extend(eta.iter().take(out.len()).enumerate().map(|(r, &e)| e + shift(r)));
+                v.resize(t.len(), link::LinkValues::default());
+                crate::model::Link::eval_block(&link::Probit, t, v);
+                for (r, (lv, v)) in out.iter_mut().zip(v.iter()).enumerate() {
                     lv[p] = match base(r) {
                         Some(b) if shift(r) == 0.0 => b,
-                        _ => (mu[r], d1[r], -t[r] * d1[r]),
+                        _ => (v.mu, v.d1, v.d2),
                     };
                 }
             });

@@ -154,67 +154,52 @@ fn exp_kernel(x: f64) -> f64 {
     p * scale
 }
 
-/// The kernel for |x| <= [`KERNEL_MAX`]: `(smaller tail, density)` with `region` choosing
-/// the approximation (0: erf, 1: Cody's middle erfc, 2: the asymptotic erfc). The scalar
-/// path computes one region, the batch path all three and selects; the operations of a
-/// region are the same in both.
+/// `exp(-x^2/2)` with the rounding of `x^2` corrected: `x^2 = hi + lo` exactly (Veltkamp's
+/// split, `xh` the top 26 bits, and Dekker's product), then `exp(-hi/2) (1 - lo/2)`.
 #[inline(always)]
-fn kernel_parts(x: f64) -> (f64, f64, [(f64, f64); 3]) {
-    // exp(-x^2/2) with the rounding of x^2 corrected.
+fn exp_minus_half_square(x: f64) -> f64 {
     let hi = x * x;
-    let c = 134_217_729.0 * x; // 2^27 + 1: Veltkamp split, xh the top 26 bits
+    let c = 134_217_729.0 * x; // 2^27 + 1
     let xh = c - (c - x);
     let xl = x - xh;
     let lo = ((xh * xh - hi) + 2.0 * xh * xl) + xl * xl;
     let e0 = exp_kernel(-0.5 * hi);
-    let e = e0 - 0.5 * lo * e0;
-    let z = x.abs() * std::f64::consts::FRAC_1_SQRT_2;
-    let z2 = z * z;
-    let region0 = {
-        let q = poly(&ERF_Q, z2);
-        (0.5 * (q - z * poly(&ERF_P, z2)), q)
-    };
-    let region1 = (0.5 * e * poly(&ERFC_P1, z), poly(&ERFC_Q1, z));
-    let region2 = {
-        let q = poly_rev(&ERFC_Q2, z2);
-        (0.5 * e * (z2 * q * FRAC_1_SQRT_PI + poly_rev(&ERFC_P2, z2)), z * z2 * q)
-    };
-    (z, e, [region0, region1, region2])
+    e0 - 0.5 * lo * e0
+}
+
+/// The smaller tail as `(numerator, denominator)` in each of Cody's three regions, from
+/// `z = |x|/sqrt(2)`, `z2 = z^2` and `e = exp(-x^2/2)`: erf for `z < 0.46875`, the middle
+/// erfc up to `z = 4`, the asymptotic erfc beyond. The scalar path computes the one its `z`
+/// is in, the batch path all three and selects: the same operations either way.
+#[inline(always)]
+fn erf_region(z: f64, z2: f64) -> (f64, f64) {
+    let q = poly(&ERF_Q, z2);
+    (0.5 * (q - z * poly(&ERF_P, z2)), q)
 }
 
 #[inline(always)]
-fn region(z: f64) -> usize {
-    if z < 0.46875 {
-        0
-    } else if z <= 4.0 {
-        1
-    } else {
-        2
-    }
+fn middle_region(e: f64, z: f64) -> (f64, f64) {
+    (0.5 * e * poly(&ERFC_P1, z), poly(&ERFC_Q1, z))
 }
 
-/// Scalar kernel: one region only.
+#[inline(always)]
+fn far_region(e: f64, z: f64, z2: f64) -> (f64, f64) {
+    let q = poly_rev(&ERFC_Q2, z2);
+    (0.5 * e * (z2 * q * FRAC_1_SQRT_PI + poly_rev(&ERFC_P2, z2)), z * z2 * q)
+}
+
+/// Scalar kernel for |x| <= [`KERNEL_MAX`]: `(smaller tail, density)`.
 #[inline(always)]
 fn kernel(x: f64) -> (f64, f64) {
-    let hi = x * x;
-    let c = 134_217_729.0 * x;
-    let xh = c - (c - x);
-    let xl = x - xh;
-    let lo = ((xh * xh - hi) + 2.0 * xh * xl) + xl * xl;
-    let e0 = exp_kernel(-0.5 * hi);
-    let e = e0 - 0.5 * lo * e0;
+    let e = exp_minus_half_square(x);
     let z = x.abs() * std::f64::consts::FRAC_1_SQRT_2;
     let z2 = z * z;
-    let (num, den) = match region(z) {
-        0 => {
-            let q = poly(&ERF_Q, z2);
-            (0.5 * (q - z * poly(&ERF_P, z2)), q)
-        }
-        1 => (0.5 * e * poly(&ERFC_P1, z), poly(&ERFC_Q1, z)),
-        _ => {
-            let q = poly_rev(&ERFC_Q2, z2);
-            (0.5 * e * (z2 * q * FRAC_1_SQRT_PI + poly_rev(&ERFC_P2, z2)), z * z2 * q)
-        }
+    let (num, den) = if z < 0.46875 {
+        erf_region(z, z2)
+    } else if z <= 4.0 {
+        middle_region(e, z)
+    } else {
+        far_region(e, z, z2)
     };
     (num / den, FRAC_1_SQRT_2PI * e)
 }
@@ -287,15 +272,16 @@ fn batch(x: &[f64], lower: &mut [f64], upper: &mut [f64], pdf: &mut [f64]) {
     for (((&xi, lo), up), pd) in x.iter().zip(lower.iter_mut()).zip(upper.iter_mut()).zip(pdf.iter_mut()) {
         let xc = if xi.abs() <= KERNEL_MAX { xi } else { 0.0 };
         outside |= xc != xi;
-        let (z, e, parts) = kernel_parts(xc);
-        let r0 = z < 0.46875;
-        let r1 = z <= 4.0;
-        let (num, den) = if r0 {
-            parts[0]
-        } else if r1 {
-            parts[1]
+        let e = exp_minus_half_square(xc);
+        let z = xc.abs() * std::f64::consts::FRAC_1_SQRT_2;
+        let z2 = z * z;
+        let (r0, r1, r2) = (erf_region(z, z2), middle_region(e, z), far_region(e, z, z2));
+        let (num, den) = if z < 0.46875 {
+            r0
+        } else if z <= 4.0 {
+            r1
         } else {
-            parts[2]
+            r2
         };
         let small = num / den;
         let large = 1.0 - small;
