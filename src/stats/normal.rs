@@ -127,8 +127,8 @@ fn poly_rev<const N: usize>(c: &[f64; N], t: f64) -> f64 {
 #[inline(always)]
 fn exp_kernel(x: f64) -> f64 {
     const SHIFT: f64 = 6_755_399_441_055_744.0; // 1.5 * 2^52
-    const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1; // 0x3fe62e42fee00000
-    const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+    const LN2_HI: f64 = 0.693_147_180_369_123_8; // 0x3fe62e42fee00000
+    const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
     const INV_FACT: [f64; 14] = [
         1.0,
         1.0,
