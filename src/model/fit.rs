@@ -32,6 +32,11 @@ pub struct Omitted {
 pub struct Iteration {
     pub iteration: usize,
     pub objective: f64,
+    /// `g'H^{-1}g` of the log likelihood: of -deviance/2 divided by the dispersion estimate
+    /// deviance/(N-K) for families whose dispersion is free (gaussian, gamma, inverse
+    /// gaussian), so that it does not depend on the units of the response. Convergence: below
+    /// 1e-12 for a Newton step (the next step's error is then of order 1e-24), 1e-20 for a
+    /// Fisher step (linear convergence).
     pub criterion: f64,
     pub method: &'static str,
 }
@@ -256,10 +261,10 @@ fn pass<F: super::Family + ?Sized, L: super::Link + ?Sized>(
     Pass { h: Some(h), info, g: out.g, objective: objective(out.scalars[0]) }
 }
 
-/// What the last pass keeps besides its [`Pass`] (whose information is the observed one).
+/// What the last pass keeps besides its [`Pass`] (whose information is the observed one):
+/// every row's linear index and quantities, in row order.
 struct Final {
-    eta: Vec<f64>,
-    obs: Vec<Obs>,
+    rows: Vec<(f64, Obs)>,
 }
 
 /// The pass of the last iteration, at what will be the estimates: score and objective (to
@@ -280,8 +285,10 @@ fn final_pass<F: super::Family + ?Sized, L: super::Link + ?Sized>(
         ([o.w_o], o.score, [o.dev, 0.0, 0.0, 0.0], (eta, o))
     });
     let [oim] = out.h;
-    let (eta, obs) = out.rows.into_iter().unzip();
-    (Pass { h: Some(oim), info: Info::Observed, g: out.g, objective: objective(out.scalars[0]) }, Final { eta, obs })
+    (
+        Pass { h: Some(oim), info: Info::Observed, g: out.g, objective: objective(out.scalars[0]) },
+        Final { rows: out.rows },
+    )
 }
 
 /// `ln(y)` for the families whose deviance uses it under the log link (gamma), computed once
@@ -442,6 +449,16 @@ pub fn fit(mut design: Design, spec: &ModelSpec) -> Result<Fit> {
     } else {
         (None, eng.pass(&design, &beta, Info::Expected))
     };
+    let n_obs = design.n_obs();
+    let fixed_dispersion = matches!(spec.family, FamilyKind::Binomial | FamilyKind::Poisson);
+    let crit_scale = |objective: f64| {
+        if fixed_dispersion {
+            1.0
+        } else {
+            let df = if n_obs > k as f64 { n_obs - k as f64 } else { n_obs.max(1.0) };
+            (-2.0 * objective / df).max(f64::MIN_POSITIVE)
+        }
+    };
     let mut history = Vec::new();
     let mut converged = false;
     let mut iterations = 0;
@@ -475,7 +492,12 @@ pub fn fit(mut design: Design, spec: &ModelSpec) -> Result<Fit> {
             }
             None => return Err(FitError::Numerical("the information matrix is singular".into()).into()),
         };
-        let crit: f64 = step.iter().zip(&cur.g).map(|(a, b)| a * b).sum();
+        // g'H^{-1} g of the log likelihood: the objective is -deviance/2 at dispersion 1, so
+        // divide by the dispersion (estimated from the current deviance where it is free).
+        // Without this the criterion scales with the square of the response's units: a
+        // gaussian model of amounts in yuan never reached the threshold (rounding noise of
+        // 3e-17 against 1e-20) and one of small numbers stopped early.
+        let crit: f64 = step.iter().zip(&cur.g).map(|(a, b)| a * b).sum::<f64>() / crit_scale(cur.objective);
         history.push(Iteration { iteration: iterations, objective: cur.objective, criterion: crit, method });
         if method == "fisher" {
             fisher_steps += 1;
@@ -542,17 +564,18 @@ pub fn fit(mut design: Design, spec: &ModelSpec) -> Result<Fit> {
     // Final quantities at the estimates. The observed information is that of the last pass
     // when that pass computed it (Newton finishes at the estimates); the expected information
     // is constant for some models and equal to the observed one for canonical links.
-    let (eta, obs) = match last {
-        Some(fin) => (fin.eta, fin.obs),
+    let rows: Vec<(f64, Obs)> = match last {
+        Some(fin) => fin.rows,
         None => {
             let eta = linalg::xbeta(design.x.view(), &beta);
             let obs = eng.all_obs(&eta);
-            (eta, obs)
+            eta.into_iter().zip(obs).collect()
         }
     };
+    let obs = || rows.iter().map(|(_, o)| o);
     let oim = match cur.h.take() {
         Some(h) if cur.info == Info::Observed => h,
-        _ => linalg::xtwx(design.x.view(), &obs.iter().map(|o| o.w_o).collect::<Vec<_>>()),
+        _ => linalg::xtwx(design.x.view(), &obs().map(|o| o.w_o).collect::<Vec<_>>()),
     };
     let eim = std::sync::OnceLock::new();
     if canonical {
@@ -560,17 +583,16 @@ pub fn fit(mut design: Design, spec: &ModelSpec) -> Result<Fit> {
     } else if let Some(h) = fixed_eim {
         eim.set(h).expect("empty");
     }
-    let deviance: f64 = obs.iter().map(|o| o.dev).sum();
-    let pearson_chi2: f64 = obs.iter().map(|o| o.pearson).sum();
-    let n_obs = design.n_obs();
+    let deviance: f64 = obs().map(|o| o.dev).sum();
+    let pearson_chi2: f64 = obs().map(|o| o.pearson).sum();
     let df_resid = n_obs - k as f64;
     let dispersion = match spec.scale_rule() {
         Scale::Pearson => pearson_chi2 / df_resid,
         Scale::Deviance => deviance / df_resid,
         Scale::Fixed(v) => v,
     };
-    let mu: Vec<f64> = obs.iter().map(|o| o.mu).collect();
-    let log_likelihood = log_likelihood(spec, &y, &obs, &w, n_obs);
+    let mu: Vec<f64> = obs().map(|o| o.mu).collect();
+    let log_likelihood = log_likelihood(spec, &y, &rows, &w, n_obs);
     let ll_null = if binary && design.names.iter().any(|s| s == "(Intercept)") {
         let p = ybar_weighted(&y, &w);
         Some(y.iter().zip(&w).map(|(&yi, &wi)| wi * if yi == 1.0 { p.ln() } else { (1.0 - p).ln() }).sum())
@@ -588,7 +610,7 @@ pub fn fit(mut design: Design, spec: &ModelSpec) -> Result<Fit> {
     Ok(Fit {
         spec: spec.clone(),
         beta,
-        eta,
+        eta: rows.iter().map(|&(e, _)| e).collect(),
         mu,
         y: y.clone(),
         w: w.clone(),
@@ -601,7 +623,7 @@ pub fn fit(mut design: Design, spec: &ModelSpec) -> Result<Fit> {
         df_resid,
         oim,
         eim,
-        score_eta: obs.iter().map(|o| o.score).collect(),
+        score_eta: obs().map(|o| o.score).collect(),
         converged,
         iterations,
         history,
@@ -625,20 +647,21 @@ fn ybar_weighted(y: &[f64], w: &[f64]) -> f64 {
 /// Every weight type multiplies each observation's log likelihood (with pweights this is
 /// Stata's log pseudolikelihood; aweights are already rescaled to sum to N).
 /// Evidence: Stata results stored in statsmodels' test suite; see tests/golden/CONVENTIONS.md.
-fn log_likelihood(spec: &ModelSpec, y: &[f64], obs: &[Obs], w: &[f64], n_obs: f64) -> f64 {
+fn log_likelihood(spec: &ModelSpec, y: &[f64], rows: &[(f64, Obs)], w: &[f64], n_obs: f64) -> f64 {
     let fam = spec.family.family();
     let phi_ll = match spec.family {
         FamilyKind::Gaussian => {
-            let dev: f64 = y.iter().zip(obs).zip(w).map(|((yi, o), wi)| wi * (yi - o.mu) * (yi - o.mu)).sum();
+            let dev: f64 = y.iter().zip(rows).zip(w).map(|((yi, (_, o)), wi)| wi * (yi - o.mu) * (yi - o.mu)).sum();
             dev / n_obs
         }
         _ => 1.0,
     };
-    y.iter().zip(obs).zip(w).map(|((&yi, o), &wi)| wi * fam.loglik(yi, o.mu, o.mu_c, 1.0, phi_ll)).sum()
+    y.iter().zip(rows).zip(w).map(|((&yi, (_, o)), &wi)| wi * fam.loglik(yi, o.mu, o.mu_c, 1.0, phi_ll)).sum()
 }
 
 fn not_converged(iterations: usize, history: &[Iteration]) -> crate::Error {
-    let mut h = String::from("iteration history (objective = -deviance/2, criterion = g'H^-1 g):\n");
+    let mut h =
+        String::from("iteration history (objective = -deviance/2, criterion = g'H^-1 g / dispersion estimate):\n");
     for it in history.iter().rev().take(10).collect::<Vec<_>>().into_iter().rev() {
         h.push_str(&format!(
             "  iteration {:>3} ({}): objective = {:.10e}, criterion = {:.3e}\n",
