@@ -91,26 +91,48 @@ where
     let n_chunks = n.div_ceil(CHUNK).max(1);
     #[cfg(target_arch = "x86_64")]
     let avx2 = std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
-    let partials: Vec<Part<T, M>> = (0..n_chunks)
+    // The kept values are written in place, each chunk into its own slice of the output
+    // (no per-chunk vectors to allocate and copy).
+    let keep = std::mem::size_of::<T>() != 0;
+    let mut rows: Vec<T> = Vec::with_capacity(if keep { n } else { 0 });
+    let slots: Vec<&mut [std::mem::MaybeUninit<T>]> = if keep {
+        let mut rest = &mut rows.spare_capacity_mut()[..n];
+        (0..n_chunks)
+            .map(|c| {
+                let (head, tail) = std::mem::take(&mut rest).split_at_mut(CHUNK.min(n - c * CHUNK));
+                rest = tail;
+                head
+            })
+            .collect()
+    } else {
+        (0..n_chunks).map(|_| <&mut [std::mem::MaybeUninit<T>]>::default()).collect()
+    };
+    let partials: Vec<Part<M>> = (0..n_chunks)
         .into_par_iter()
+        .zip(slots)
         .map_init(
             || [[0.0; SUB_ROWS]; M],
-            |wts, c| {
+            |wts, (c, slot)| {
                 let lo = c * CHUNK;
                 let hi = (lo + CHUNK).min(n);
                 #[cfg(target_arch = "x86_64")]
                 if avx2 {
                     // SAFETY: the CPU supports AVX2 and FMA (checked above).
-                    return unsafe { chunk_avx2(xs, k, lo, hi, beta, &block, &f, wts) };
+                    return unsafe { chunk_avx2(xs, k, lo, hi, beta, &block, &f, wts, slot) };
                 }
-                chunk(xs, k, lo, hi, beta, &block, &f, wts)
+                chunk(xs, k, lo, hi, beta, &block, &f, wts, slot)
             },
         )
         .collect();
+    if keep {
+        // SAFETY: chunk `c` wrote every entry of its slot (rows `c * CHUNK..` up to the next
+        // chunk), and the slots cover rows `0..n` of the reserved capacity. A panic in a chunk
+        // reaches here only as a panic, so no unwritten entry is ever exposed.
+        unsafe { rows.set_len(n) };
+    }
     let mut h: [Vec<f64>; M] = std::array::from_fn(|_| vec![0.0; k * k]);
     let mut g = vec![0.0; k];
     let mut scalars = [0.0; 4];
-    let mut rows = Vec::with_capacity(if std::mem::size_of::<T>() == 0 { 0 } else { n });
     for p in partials {
         for (total, part) in h.iter_mut().zip(&p.h) {
             for (a, b) in total.iter_mut().zip(part) {
@@ -123,7 +145,6 @@ where
         for (a, b) in scalars.iter_mut().zip(p.scalars) {
             *a += b;
         }
-        rows.extend(p.rows);
     }
     let h = h.map(|v| {
         let mut m = Array2::from_shape_vec((k, k), v).expect("k x k");
@@ -134,11 +155,10 @@ where
 }
 
 /// One chunk's partial sums in a fused pass.
-struct Part<T, const M: usize> {
+struct Part<const M: usize> {
     h: [Vec<f64>; M],
     g: Vec<f64>,
     scalars: [f64; 4],
-    rows: Vec<T>,
 }
 
 /// [`chunk`] compiled for AVX2 (wider vectors for the row loop and the closure inlined in it).
@@ -156,16 +176,18 @@ unsafe fn chunk_avx2<T, V, B, F, const M: usize>(
     block: &B,
     f: &F,
     wts: &mut [[f64; SUB_ROWS]; M],
-) -> Part<T, M>
+    slot: &mut [std::mem::MaybeUninit<T>],
+) -> Part<M>
 where
     V: Copy + Default,
     B: Fn(&[f64], &mut [V]),
     F: Fn(usize, f64, V) -> ([f64; M], f64, [f64; 4], T),
 {
-    chunk(xs, k, lo, hi, beta, block, f, wts)
+    chunk(xs, k, lo, hi, beta, block, f, wts, slot)
 }
 
-/// Rows `lo..hi` of a fused pass (see [`fused_pass_rows`]).
+/// Rows `lo..hi` of a fused pass (see [`fused_pass_rows`]). The kept value of row `lo + r`
+/// goes to `slot[r]`: `slot` holds `hi - lo` entries, or none when `T` is zero-sized.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn chunk<T, V, B, F, const M: usize>(
@@ -177,18 +199,15 @@ fn chunk<T, V, B, F, const M: usize>(
     block_fn: &B,
     f: &F,
     wts: &mut [[f64; SUB_ROWS]; M],
-) -> Part<T, M>
+    slot: &mut [std::mem::MaybeUninit<T>],
+) -> Part<M>
 where
     V: Copy + Default,
     B: Fn(&[f64], &mut [V]),
     F: Fn(usize, f64, V) -> ([f64; M], f64, [f64; 4], T),
 {
-    let mut part = Part {
-        h: std::array::from_fn(|_| vec![0.0; k * k]),
-        g: vec![0.0; k],
-        scalars: [0.0; 4],
-        rows: Vec::with_capacity(if std::mem::size_of::<T>() == 0 { 0 } else { hi - lo }),
-    };
+    debug_assert!(slot.is_empty() || slot.len() == hi - lo);
+    let mut part = Part { h: std::array::from_fn(|_| vec![0.0; k * k]), g: vec![0.0; k], scalars: [0.0; 4] };
     // Sub-blocks small enough to stay in L1 between the per-row work and the cross-product
     // kernel, so each pass reads the design from memory once.
     let mut s0 = lo;
@@ -215,7 +234,9 @@ where
             for (a, e) in part.scalars.iter_mut().zip(extra) {
                 *a += e;
             }
-            part.rows.push(keep);
+            if let Some(out) = slot.get_mut(s0 - lo + r) {
+                out.write(keep);
+            }
         }
         for (h, wm) in part.h.iter_mut().zip(wts.iter()) {
             weighted_lower_into(block, &wm[..s1 - s0], k, h);

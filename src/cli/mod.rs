@@ -185,7 +185,7 @@ impl DataArgs {
                         if let Some(v) = raw.problems.first() {
                             return Err(Error::Data(DataError::Other(v.render(&display, "line"))));
                         }
-                        let bytes = std::fs::read(&self.data)
+                        let bytes = data::mapped::read_file(&self.data)
                             .map_err(|e| DataError::Io { path: display.clone(), reason: e.to_string() })?;
                         let enc = match cfg.read.encoding {
                             Some(data::load::TextEncoding::Gb18030) => encoding_rs::GB18030,
@@ -210,21 +210,12 @@ impl DataArgs {
     }
 }
 
-/// SHA-256 of a file's bytes, in lowercase hex.
+/// SHA-256 of a file's bytes, in lowercase hex (hashed from the mapped file: the loader's
+/// map of the same file shares its pages, so nothing is copied).
 pub fn sha256_file(path: &Path) -> std::io::Result<String> {
     use sha2::{Digest, Sha256};
-    use std::io::Read;
-    let mut f = std::fs::File::open(path)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    let bytes = data::mapped::read_file(path)?;
+    Ok(Sha256::digest(&*bytes).iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// How results are written: format, file, and the publication-table options.

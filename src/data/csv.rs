@@ -56,7 +56,8 @@ pub fn read_csv(path: &Path, opts: &CsvOptions) -> Result<Dataset, DataError> {
 /// projection off, so that errors are those of a full read. `None` reads every column.
 pub fn read_csv_projected(path: &Path, opts: &CsvOptions, columns: Option<&[String]>) -> Result<Dataset, DataError> {
     let display = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| DataError::Io { path: display.clone(), reason: e.to_string() })?;
+    let bytes =
+        super::mapped::read_file(path).map_err(|e| DataError::Io { path: display.clone(), reason: e.to_string() })?;
     read_csv_bytes_projected(&bytes, &display, opts, columns)
 }
 

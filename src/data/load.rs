@@ -143,8 +143,8 @@ pub fn read_raw(
     let display = path.display().to_string();
     match Format::of(path)? {
         Format::Csv => {
-            let bytes =
-                std::fs::read(path).map_err(|e| DataError::Io { path: display.clone(), reason: e.to_string() })?;
+            let bytes = super::mapped::read_file(path)
+                .map_err(|e| DataError::Io { path: display.clone(), reason: e.to_string() })?;
             let mut delimiter = opts.delimiter;
             if delimiter.is_none() && path.extension().is_some_and(|e| e.eq_ignore_ascii_case("tsv")) {
                 delimiter = Some(b'\t');

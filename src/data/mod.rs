@@ -10,6 +10,7 @@ pub mod expr;
 mod fastcsv;
 pub mod lines;
 pub mod load;
+pub mod mapped;
 pub mod parquet;
 pub mod schema;
 pub mod validate;
