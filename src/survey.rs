@@ -20,8 +20,16 @@
 //! `(number of PSUs) - (number of strata)`, as Stata's `svy` does (`e(df_r)`).
 //!
 //! Without a PSU variable every observation is its own PSU; without strata there is one
-//! stratum. A stratum with a single PSU has no within-stratum variance: Stata then reports
-//! missing standard errors, migfit stops with a message naming the stratum.
+//! stratum. A stratum with a single PSU has no within-stratum variance. What to do is Stata's
+//! `svyset, singleunit()` ([`SingleUnit`]): by default (`missing`) Stata reports missing standard
+//! errors and migfit stops with a message naming the stratum; `certainty` lets such strata
+//! contribute nothing (R's `survey.lonely.psu = "certainty"`); `scaled` multiplies the variance
+//! of the other strata by `H / (H - H_1)` (`H` strata with members, `H_1` of them with one PSU:
+//! each lonely stratum gets the average contribution of the others, R's `"average"`);
+//! `centered` centres a lonely stratum's PSU total at the grand mean of all PSU totals instead
+//! of its stratum mean, with factor `1 - f_h` (R's `"adjust"`, which centres at zero: the same
+//! at the estimates, where the score totals sum to zero). The degrees of freedom stay
+//! PSUs - strata (a lonely stratum adds none), as in Stata and R.
 //!
 //! Subpopulations: a model fitted on part of the design's rows (the second part of a two-part
 //! model, estimated on the positive outcomes) keeps every PSU and stratum of the full sample,
@@ -45,6 +53,46 @@ pub struct SurveySpec {
     /// A subpopulation (Stata's `svy, subpop()`): an expression on the data; the model is
     /// fitted on its rows, the variance uses every row of the design.
     pub subpop: Option<String>,
+    /// Strata with a single PSU (Stata's `svyset, singleunit()`).
+    pub singleunit: SingleUnit,
+}
+
+/// What a stratum with one PSU contributes to the variance (Stata's `svyset, singleunit()`;
+/// see the module docs for the formulas and R's equivalents).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SingleUnit {
+    /// An error naming the stratum (Stata reports missing standard errors).
+    #[default]
+    Missing,
+    /// Nothing, as a certainty unit.
+    Certainty,
+    /// The average contribution of the strata with several PSUs.
+    Scaled,
+    /// Its PSU total's deviation from the grand mean of the PSU totals.
+    Centered,
+}
+
+impl SingleUnit {
+    pub fn parse(s: &str) -> Result<SingleUnit> {
+        match s {
+            "missing" => Ok(SingleUnit::Missing),
+            "certainty" => Ok(SingleUnit::Certainty),
+            "scaled" => Ok(SingleUnit::Scaled),
+            "centered" | "centred" => Ok(SingleUnit::Centered),
+            other => Err(usage(format!(
+                "singleunit takes missing, certainty, scaled or centered (Stata's svyset singleunit()), not '{other}'"
+            ))),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SingleUnit::Missing => "missing",
+            SingleUnit::Certainty => "certainty",
+            SingleUnit::Scaled => "scaled",
+            SingleUnit::Centered => "centered",
+        }
+    }
 }
 
 impl SurveySpec {
@@ -339,15 +387,18 @@ impl SurveyDesign {
     /// `G = sum_h (1 - f_h) n_h/(n_h - 1) sum_j (z_hj - zbar_h)(z_hj - zbar_h)'` for PSU score
     /// totals `z` (n_psu x m).
     pub fn between_psu(&self, z: &Array2<f64>) -> Result<Array2<f64>> {
-        if let Some(h) = (0..self.n_strata).find(|&h| self.active[h] && self.psus_in_stratum[h] < 2) {
-            let what = match &self.spec.strata {
-                Some(v) => format!("stratum {} of {v}", self.stratum_names[h]),
-                None => "the sample".to_string(),
-            };
-            return Err(FitError::Numerical(format!(
-                "{what} has a single PSU, so its variance cannot be estimated (Stata reports missing standard errors here); merge it with a similar stratum"
-            ))
-            .into());
+        let lonely = |h: usize| self.active[h] && self.psus_in_stratum[h] < 2;
+        if self.spec.singleunit == SingleUnit::Missing {
+            if let Some(h) = (0..self.n_strata).find(|&h| lonely(h)) {
+                let what = match &self.spec.strata {
+                    Some(v) => format!("stratum {} of {v}", self.stratum_names[h]),
+                    None => "the sample".to_string(),
+                };
+                return Err(FitError::Numerical(format!(
+                    "{what} has a single PSU, so its variance cannot be estimated (Stata reports missing standard errors here); merge it with a similar stratum, or choose how such strata count with --singleunit certainty|scaled|centered (Stata's svyset singleunit())"
+                ))
+                .into());
+            }
         }
         let m = z.ncols();
         let mut means = Array2::<f64>::zeros((self.n_strata, m));
@@ -360,17 +411,43 @@ impl SurveyDesign {
             let c = self.psus_in_stratum[h] as f64;
             means.row_mut(h).mapv_inplace(|v| v / c);
         }
-        // Centered, scaled deviations: sqrt((1 - f_h) n_h/(n_h - 1)) (z_hj - zbar_h).
+        // Grand mean of the PSU totals: the centre of a lonely stratum under `centered`.
+        let grand: Vec<f64> = (0..m).map(|c| z.column(c).sum() / self.n_psu.max(1) as f64).collect();
+        // Centered, scaled deviations: sqrt((1 - f_h) n_h/(n_h - 1)) (z_hj - zbar_h); a lonely
+        // stratum: nothing, or sqrt(1 - f_h) (z_h1 - zbar) when centered.
         let mut dev = z.clone();
         for (j, mut dj) in dev.outer_iter_mut().enumerate() {
             let h = self.stratum_of_psu[j] as usize;
             let nh = self.psus_in_stratum[h] as f64;
-            let c = if self.active[h] { ((1.0 - self.fraction[h]) * nh / (nh - 1.0)).sqrt() } else { 0.0 };
-            for (a, &mu) in dj.iter_mut().zip(means.row(h)) {
+            let (c, centre) = if !self.active[h] {
+                (0.0, means.row(h))
+            } else if lonely(h) {
+                match self.spec.singleunit {
+                    SingleUnit::Centered => ((1.0 - self.fraction[h]).sqrt(), ndarray::ArrayView1::from(&grand[..])),
+                    _ => (0.0, means.row(h)),
+                }
+            } else {
+                (((1.0 - self.fraction[h]) * nh / (nh - 1.0)).sqrt(), means.row(h))
+            };
+            for (a, &mu) in dj.iter_mut().zip(centre) {
                 *a = (*a - mu) * c;
             }
         }
         let mut g = linalg::xtwx(dev.view(), &vec![1.0; self.n_psu]);
+        if self.spec.singleunit == SingleUnit::Scaled {
+            let active = (0..self.n_strata).filter(|&h| self.active[h]).count();
+            let lonely = (0..self.n_strata).filter(|&h| lonely(h)).count();
+            if lonely > 0 {
+                if lonely == active {
+                    return Err(FitError::Numerical(
+                        "every stratum has a single PSU: singleunit(scaled) has no stratum with several PSUs to average over"
+                            .into(),
+                    )
+                    .into());
+                }
+                g.mapv_inplace(|v| v * active as f64 / (active - lonely) as f64);
+            }
+        }
         linalg::symmetrize(&mut g);
         Ok(g)
     }
@@ -381,8 +458,19 @@ impl SurveyDesign {
             Some(v) => format!(", finite-population correction from {v}"),
             None => String::new(),
         };
+        let lonely = (0..self.n_strata).filter(|&h| self.active[h] && self.psus_in_stratum[h] < 2).count();
+        let single = match (lonely, self.spec.singleunit) {
+            (0, _) | (_, SingleUnit::Missing) => String::new(),
+            (n, SingleUnit::Certainty) => format!(", {n} single-PSU strata counted as certainty units (no variance)"),
+            (n, SingleUnit::Scaled) => {
+                format!(", {n} single-PSU strata given the average variance of the others (singleunit scaled)")
+            }
+            (n, SingleUnit::Centered) => {
+                format!(", {n} single-PSU strata centred at the grand mean of the PSU totals (singleunit centered)")
+            }
+        };
         format!(
-            "Survey linearized (Taylor) variance: {bread} as bread, between-PSU variance of the weighted scores within strata with factor n_h/(n_h-1){fpc}; {}; t with {} design degrees of freedom.",
+            "Survey linearized (Taylor) variance: {bread} as bread, between-PSU variance of the weighted scores within strata with factor n_h/(n_h-1){fpc}{single}; {}; t with {} design degrees of freedom.",
             self.spec.phrase(self),
             crate::data::format_number(self.df())
         )

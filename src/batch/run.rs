@@ -105,6 +105,11 @@ pub fn job_of(v: &Variant, src: &Source) -> Result<(Job, Filters)> {
         psu: get_str(o, "psu").map(|s| s.0.to_string()),
         fpc: get_str(o, "fpc").map(|s| s.0.to_string()),
         subpop: get_str(o, "subpop").map(|s| s.0.to_string()),
+        singleunit: get_str(o, "singleunit")
+            .map(|s| crate::survey::SingleUnit::parse(s.0))
+            .transpose()
+            .map_err(|e| wrap("singleunit", e))?
+            .unwrap_or_default(),
     };
     let survey = (survey != crate::survey::SurveySpec::default()).then_some(survey);
     let est = Estimation {

@@ -145,7 +145,7 @@ pub struct CheckSection {
 }
 
 /// The option names a variant may set, with what they take.
-pub const OPTIONS: [(&str, &str); 26] = [
+pub const OPTIONS: [(&str, &str); 27] = [
     ("command", "fit or twopart"),
     ("formula", "a model formula"),
     ("formula2", "the second part's regressors"),
@@ -160,6 +160,7 @@ pub const OPTIONS: [(&str, &str); 26] = [
     ("psu", "a survey PSU variable"),
     ("fpc", "a survey finite-population correction variable"),
     ("subpop", "a survey subpopulation expression"),
+    ("singleunit", "missing, certainty, scaled or centered"),
     ("weights", "a variable"),
     ("weight_type", "fweight, pweight or aweight"),
     ("scale", "x2, dev or a number"),

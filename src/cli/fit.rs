@@ -8,7 +8,7 @@ use crate::error::{usage, Result};
 use crate::formula::Formula;
 use crate::model::{self, ModelKind, ModelSpec, Scale};
 use crate::output::Report;
-use crate::survey::SurveySpec;
+use crate::survey::{SingleUnit, SurveySpec};
 use crate::vce::VceKind;
 use clap::Args;
 
@@ -46,6 +46,11 @@ pub struct EstimationArgs {
     /// every row of the design for the variance, e.g. --subpop "scheme == 'NCMS'".
     #[arg(long, value_name = "EXPR")]
     pub subpop: Option<String>,
+    /// Survey strata with a single PSU (Stata's svyset singleunit()): missing (an error, the
+    /// default), certainty (they add no variance), scaled (they get the average variance of the
+    /// other strata) or centered (deviation from the grand mean). Implies --svy.
+    #[arg(long, value_name = "RULE", value_parser = ["missing", "certainty", "scaled", "centered"])]
+    pub singleunit: Option<String>,
     /// Confidence level, in percent.
     #[arg(long, default_value_t = 95.0)]
     pub level: f64,
@@ -123,6 +128,7 @@ impl EstimationArgs {
         let explicit = self.strata.is_some() || self.psu.is_some() || self.fpc.is_some();
         let wants = self.svy
             || self.subpop.is_some()
+            || self.singleunit.is_some()
             || explicit
             || self.vce.as_deref().is_some_and(|v| VceKind::parse(v).ok() == Some(VceKind::Survey));
         if !wants {
@@ -138,6 +144,7 @@ impl EstimationArgs {
             psu: self.psu.clone().or(if explicit { None } else { declared.psu.clone() }),
             fpc: self.fpc.clone().or(if explicit { None } else { declared.fpc.clone() }),
             subpop: self.subpop.clone(),
+            singleunit: self.singleunit.as_deref().map(SingleUnit::parse).transpose()?.unwrap_or_default(),
         };
         if spec.strata.is_none() && spec.psu.is_none() {
             return Err(usage(if data.schema.is_some() {

@@ -150,6 +150,38 @@ write_case("svy_logit_nhanes_subpop", dd[, c("hi_chol", "race", "agecat", "femal
   "Logit on survey::nhanes for the subpopulation female == 1 (svy, subpop()): every PSU kept, zero scores outside, equal to vcov(svyglm) on subset(design)",
   list(list(n_obs = sum(inside), df_r = dfs, coefficients = rows(terms[!grepl("female", terms)], coef(ms), sqrt(diag(Vs)), dfs))))
 
+# ---- 1c. Strata with a single PSU (Stata's svyset singleunit(); R's survey.lonely.psu) -------
+# The nhanes design with the second PSU of three strata removed: those strata keep one PSU.
+# Stata's certainty = R "certainty" (no contribution); scaled = R "average" (the other strata's
+# variance times H / (H - H_1)); centered = R "adjust" (R centres a lonely PSU total at zero,
+# Stata at the grand mean of the PSU totals: the same at the estimates, where the weighted
+# scores sum to zero). Canonical link: vcov(svyglm) is the reference, and the hand-coded
+# linearized() agrees with it (stopifnot).
+lone <- sort(unique(dd$stratum))[1:3]
+dl <- dd[!(dd$stratum %in% lone & dd$psu == 2), ]
+for (rule in list(c("certainty", "certainty"), c("scaled", "average"), c("centered", "adjust"))) {
+  old <- options(survey.lonely.psu = rule[2])
+  desl <- mk(dl)
+  ml <- svyglm(hi_chol ~ race_f + agecat_f + female, design = desl, family = quasibinomial(), control = ctrl)
+  Xl <- model.matrix(ml)
+  pl <- plogis(drop(Xl %*% coef(ml)))
+  Hl <- crossprod(Xl * (dl$wt * pl * (1 - pl)), Xl)
+  Vl <- linearized(dl$hi_chol - pl, Xl, Hl, dl, mk)
+  # Relative to the SEs (an off-diagonal near zero differs by 3e-7 of itself, 6e-9 of the largest).
+  sd <- sqrt(diag(vcov(ml)))
+  stopifnot(max(abs(Vl - vcov(ml)) / outer(sd, sd)) < 1e-7)
+  dfl <- degf(desl)
+  write_case(paste0("svy_logit_nhanes_singleunit_", rule[1]),
+    dl[, c("hi_chol", "race", "agecat", "female", "psu", "stratum", "wt")],
+    c("--formula", "hi_chol ~ C(race) + C(agecat) + female", "--model", "logit",
+      "--strata", "stratum", "--psu", "psu", "--weights", "wt", "--weight-type", "pweight",
+      "--singleunit", rule[1]),
+    paste0("Logit on survey::nhanes with three single-PSU strata, --singleunit ", rule[1],
+           " (R survey.lonely.psu = \"", rule[2], "\"): linearized variance, t with design df"),
+    list(list(n_obs = nrow(dl), df_r = dfl, coefficients = rows(terms, coef(ml), sqrt(diag(vcov(ml))), dfl))))
+  options(old)
+}
+
 # ---- 2. Probit, apiclus1 (one-stage cluster sample of districts, FPC as population size) ---
 data(api)
 d <- apiclus1
@@ -212,4 +244,4 @@ write_case("svy_twopart_apistrat", dd[, c("emer", "ell", "meals", "mobility", "s
   list(list(name = "first", n_obs = nrow(dd), df_r = df, coefficients = rows(terms, b1, sqrt(diag(V1)), df)),
        list(name = "second", n_obs = sum(inside), df_r = df, coefficients = rows(terms, b2, sqrt(diag(V2)), df))),
   command = "twopart")
-cat("wrote svy_logit_nhanes, svy_logit_nhanes_subpop, svy_probit_apiclus1, svy_gamma_apistrat, svy_twopart_apistrat\n")
+cat("wrote svy_logit_nhanes, svy_logit_nhanes_subpop, svy_logit_nhanes_singleunit_{certainty,scaled,centered}, svy_probit_apiclus1, svy_gamma_apistrat, svy_twopart_apistrat\n")
