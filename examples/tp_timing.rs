@@ -45,7 +45,7 @@ fn main() {
         let z = {
             let a = u();
             let b = u();
-            (-2.0 * a.max(1e-300).ln()).sqrt() * (6.283185307179586 * b).cos()
+            (-2.0 * a.max(1e-300).ln()).sqrt() * (std::f64::consts::TAU * b).cos()
         };
         if e1 + z > 0.0 {
             y[i] = (e2).exp() * (-u().max(1e-300).ln()) + 0.01;
