@@ -206,7 +206,8 @@ where
     B: Fn(&[f64], &mut [V]),
     F: Fn(usize, f64, V) -> ([f64; M], f64, [f64; 4], T),
 {
-    debug_assert!(slot.is_empty() || slot.len() == hi - lo);
+    // The caller's `set_len` relies on every entry of a non-empty slot being written here.
+    assert_eq!(slot.len(), if std::mem::size_of::<T>() == 0 { 0 } else { hi - lo }, "one slot entry per row");
     let mut part = Part { h: std::array::from_fn(|_| vec![0.0; k * k]), g: vec![0.0; k], scalars: [0.0; 4] };
     // Sub-blocks small enough to stay in L1 between the per-row work and the cross-product
     // kernel, so each pass reads the design from memory once.
