@@ -1,4 +1,5 @@
-//! Convergence does not depend on the units of the response.
+//! Convergence does not depend on the units of the response, and means outside a family's
+//! domain are rejected.
 //!
 //! For families with a free dispersion (gaussian, gamma, inverse gaussian) the fitting
 //! criterion is g'H^{-1}g of the log likelihood, i.e. of -deviance/2 divided by the dispersion.
@@ -70,6 +71,25 @@ fn same_fit_whatever_the_units_of_y() {
                     "{family}/{link}, y x {scale:e}, coefficient {j}: {got:e} against {want:e}"
                 );
             }
+        }
+    }
+}
+
+/// Means outside a family's domain are rejected, not fitted: the inverse gaussian and Poisson
+/// deviance formulas stay finite for negative means (Poisson where y = 0), so an inverse
+/// gaussian model with the inverse link once "converged" in one iteration with negative fitted
+/// means. Now such a start is an error and such a step is halved.
+#[test]
+fn negative_means_are_outside_the_domain() {
+    for (family, link) in [("inverse_gaussian", "inverse"), ("inverse_gaussian", "identity"), ("poisson", "identity")] {
+        let spec = ModelSpec::new(ModelKind::Glm, Some(family), Some(link)).unwrap();
+        match model::fit(design(1.0), &spec) {
+            Ok(fit) => assert!(
+                fit.mu.iter().all(|&m| m > 0.0),
+                "{family}/{link}: a fit with non-positive means ({} iterations)",
+                fit.iterations
+            ),
+            Err(e) => assert!(e.to_string().contains("outside the domain"), "{family}/{link}: {e}"),
         }
     }
 }

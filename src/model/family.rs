@@ -174,7 +174,13 @@ impl Family for Poisson {
     fn variance_deriv(&self, _: f64) -> f64 {
         1.0
     }
+    /// NaN for a negative mean (outside the family's domain; the deviance formula itself stays
+    /// finite there when y = 0), so the fit rejects such a step or start instead of going on
+    /// with negative variances.
     fn unit_deviance(&self, y: f64, mu: f64, _: f64) -> f64 {
+        if mu < 0.0 {
+            return f64::NAN;
+        }
         2.0 * (ylogy(y, mu) - (y - mu))
     }
     fn loglik(&self, y: f64, mu: f64, _: f64, w: f64, _: f64) -> f64 {
@@ -239,7 +245,12 @@ impl Family for InverseGaussian {
     fn variance_deriv(&self, mu: f64) -> f64 {
         3.0 * mu * mu
     }
+    /// NaN for a mean that is not positive (the variance mu^3 needs mu > 0; the formula itself
+    /// stays finite for negative means).
     fn unit_deviance(&self, y: f64, mu: f64, _: f64) -> f64 {
+        if mu <= 0.0 {
+            return f64::NAN;
+        }
         (y - mu) * (y - mu) / (mu * mu * y)
     }
     fn loglik(&self, y: f64, mu: f64, _: f64, w: f64, phi: f64) -> f64 {
