@@ -221,3 +221,51 @@ fn bad_subpopulations_are_usage_errors() {
     fails(&[&PROBIT[..], &design[..], &["--subpop", "x > 1000"]].concat(), &data(), 2, &["selects no rows"]);
     fails(&[&PROBIT[..], &design[..], &["--subpop", "nope == 1"]].concat(), &data(), 2, &["--subpop"]);
 }
+
+/// A stratum with one PSU under `--singleunit` (the numbers: golden cases
+/// `svy_logit_nhanes_singleunit_*`): the rules differ, the description says what was done, and
+/// the schema's `[design] singleunit` applies with `--svy` unless the command line overrides it.
+#[test]
+fn singleunit_rules_from_the_command_line_and_the_schema() {
+    let text = format!("{}1,0.3,9,1,50,1\n0,0.2,9,1,50,1\n", data());
+    let design = ["--strata", "h", "--psu", "p"];
+    let se = |v: &Value| v["models"][0]["coefficients"][1]["std_error"].as_f64().unwrap();
+    let runs: Vec<Value> = ["certainty", "scaled", "centered"]
+        .iter()
+        .map(|r| json("fit", &[&PROBIT[..], &design[..], &["--singleunit", r]].concat(), &text))
+        .collect();
+    for (v, phrase) in runs.iter().zip(["certainty units", "average variance of the others", "grand mean"]) {
+        assert!(v["models"][0]["vce"].as_str().unwrap().contains(phrase), "{}", v["models"][0]["vce"]);
+        assert_eq!(v["models"][0]["df_r"].as_f64(), Some(6.0), "a lonely stratum adds no degrees of freedom");
+    }
+    assert!(se(&runs[1]) > se(&runs[0]) && se(&runs[2]) != se(&runs[0]));
+
+    // The same rule from a schema's [design], and a bad one.
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "d.csv", &text);
+    let schema = |rule: &str| {
+        write(
+            dir.path(),
+            &format!("{rule}.toml"),
+            &format!(
+                "[dataset]\nname = \"t\"\n\n[design]\nstrata = \"h\"\npsu = \"p\"\nsingleunit = \"{rule}\"\n\n\
+                 [[variable]]\nname = \"y\"\ntype = \"continuous\"\n\n[[variable]]\nname = \"x\"\ntype = \"continuous\"\n\n\
+                 [[variable]]\nname = \"h\"\ntype = \"identifier\"\n\n[[variable]]\nname = \"p\"\ntype = \"identifier\"\n"
+            ),
+        )
+    };
+    let from_schema = migfit()
+        .args(["fit", &file, "--schema", &schema("scaled"), "--svy", "--format", "json"])
+        .args(PROBIT)
+        .output()
+        .unwrap();
+    assert!(from_schema.status.success(), "{}", String::from_utf8_lossy(&from_schema.stderr));
+    let v: Value = serde_json::from_slice(&from_schema.stdout).unwrap();
+    assert!((se(&v) - se(&runs[1])).abs() <= 1e-12 * se(&v), "{} vs {}", se(&v), se(&runs[1]));
+    migfit()
+        .args(["fit", &file, "--schema", &schema("sometimes"), "--svy"])
+        .args(PROBIT)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("singleunit takes missing, certainty, scaled or centered"));
+}

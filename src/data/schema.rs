@@ -195,6 +195,10 @@ pub struct DesignSpec {
     /// Finite-population correction variable, if any.
     #[serde(default)]
     pub fpc: Option<String>,
+    /// Strata with a single PSU, as Stata's `svyset, singleunit()`: missing, certainty,
+    /// scaled or centered (`--singleunit` overrides it).
+    #[serde(default)]
+    pub singleunit: Option<String>,
     #[serde(default)]
     pub note: Option<String>,
 }
@@ -435,6 +439,16 @@ impl Schema {
             subsample_exprs.push(e);
         }
         let design = raw.design.unwrap_or_default();
+        if let Some(rule) = &design.singleunit {
+            if let Err(e) = crate::survey::SingleUnit::parse(rule) {
+                return Err(SchemaError {
+                    path: display.to_string(),
+                    line: 0,
+                    column: 0,
+                    message: format!("[design] {e}"),
+                });
+            }
+        }
         for (field, v) in
             [("weight", &design.weight), ("strata", &design.strata), ("psu", &design.psu), ("fpc", &design.fpc)]
         {
