@@ -353,3 +353,22 @@ fn crlf_file_names_the_editor_line() {
         &["line 4 has the value 'abc'"],
     );
 }
+
+/// Data from a pipe (`/dev/stdin`, `<(zcat x.csv.gz)`) is read once, by the loader: the table
+/// note's SHA-256 is computed only for regular files, since a second reader of a pipe would
+/// take part of the stream (the loader then saw a truncated, garbled file).
+#[cfg(unix)]
+#[test]
+fn data_from_a_pipe_is_read_whole() {
+    let mroz = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/mroz/mroz.csv");
+    let bytes = std::fs::read(&mroz).unwrap();
+    let args = ["-f", "inlf ~ age + educ + kidslt6", "--model", "probit", "--format", "json"];
+    let from_file = migfit().arg("fit").arg(&mroz).args(args).output().unwrap();
+    let from_pipe = migfit().args(["fit", "/dev/stdin"]).args(args).write_stdin(bytes).output().unwrap();
+    assert!(from_pipe.status.success(), "{}", String::from_utf8_lossy(&from_pipe.stderr));
+    let coefs = |o: &std::process::Output| {
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        (v["models"][0]["n_obs"].clone(), v["models"][0]["coefficients"].clone())
+    };
+    assert_eq!(coefs(&from_pipe), coefs(&from_file));
+}

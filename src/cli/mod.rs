@@ -203,10 +203,13 @@ impl DataArgs {
         }
     }
     /// Starts hashing the data file (SHA-256, for the table notes) on another thread, so that
-    /// it overlaps with loading and fitting. `None` if the file cannot be read.
+    /// it overlaps with loading and fitting. `None` if the file cannot be read, and for input
+    /// that is not a regular file (a pipe such as `/dev/stdin` or `<(zcat x.csv.gz)`): a second
+    /// reader there would take part of the stream from the loader.
     pub fn spawn_hash(&self) -> std::thread::JoinHandle<Option<String>> {
         let path = self.data.clone();
-        std::thread::spawn(move || sha256_file(&path).ok())
+        let regular = std::fs::metadata(&path).is_ok_and(|m| m.is_file());
+        std::thread::spawn(move || if regular { sha256_file(&path).ok() } else { None })
     }
 }
 
