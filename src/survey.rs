@@ -96,6 +96,12 @@ impl SingleUnit {
 }
 
 impl SurveySpec {
+    /// Whether the spec describes a design (strata, PSUs, an FPC or a subpopulation);
+    /// `singleunit` alone only says how a design counts lonely strata.
+    pub fn defines_design(&self) -> bool {
+        self.strata.is_some() || self.psu.is_some() || self.fpc.is_some() || self.subpop.is_some()
+    }
+
     /// The design columns whose missing values drop a row.
     pub fn columns(&self) -> Vec<String> {
         [&self.strata, &self.psu, &self.fpc].into_iter().flatten().cloned().collect()
@@ -328,6 +334,11 @@ impl SurveyDesign {
         })
     }
 
+    /// Whether stratum `h` has members of the fitted (sub)population and a single PSU.
+    fn lonely(&self, h: usize) -> bool {
+        self.active[h] && self.psus_in_stratum[h] < 2
+    }
+
     /// Design degrees of freedom: PSUs minus strata (of the strata with members of the fitted
     /// subpopulation).
     pub fn df(&self) -> f64 {
@@ -387,9 +398,8 @@ impl SurveyDesign {
     /// `G = sum_h (1 - f_h) n_h/(n_h - 1) sum_j (z_hj - zbar_h)(z_hj - zbar_h)'` for PSU score
     /// totals `z` (n_psu x m).
     pub fn between_psu(&self, z: &Array2<f64>) -> Result<Array2<f64>> {
-        let lonely = |h: usize| self.active[h] && self.psus_in_stratum[h] < 2;
         if self.spec.singleunit == SingleUnit::Missing {
-            if let Some(h) = (0..self.n_strata).find(|&h| lonely(h)) {
+            if let Some(h) = (0..self.n_strata).find(|&h| self.lonely(h)) {
                 let what = match &self.spec.strata {
                     Some(v) => format!("stratum {} of {v}", self.stratum_names[h]),
                     None => "the sample".to_string(),
@@ -421,7 +431,7 @@ impl SurveyDesign {
             let nh = self.psus_in_stratum[h] as f64;
             let (c, centre) = if !self.active[h] {
                 (0.0, means.row(h))
-            } else if lonely(h) {
+            } else if self.lonely(h) {
                 match self.spec.singleunit {
                     SingleUnit::Centered => ((1.0 - self.fraction[h]).sqrt(), ndarray::ArrayView1::from(&grand[..])),
                     _ => (0.0, means.row(h)),
@@ -436,7 +446,7 @@ impl SurveyDesign {
         let mut g = linalg::xtwx(dev.view(), &vec![1.0; self.n_psu]);
         if self.spec.singleunit == SingleUnit::Scaled {
             let active = (0..self.n_strata).filter(|&h| self.active[h]).count();
-            let lonely = (0..self.n_strata).filter(|&h| lonely(h)).count();
+            let lonely = (0..self.n_strata).filter(|&h| self.lonely(h)).count();
             if lonely > 0 {
                 if lonely == active {
                     return Err(FitError::Numerical(
@@ -458,7 +468,7 @@ impl SurveyDesign {
             Some(v) => format!(", finite-population correction from {v}"),
             None => String::new(),
         };
-        let lonely = (0..self.n_strata).filter(|&h| self.active[h] && self.psus_in_stratum[h] < 2).count();
+        let lonely = (0..self.n_strata).filter(|&h| self.lonely(h)).count();
         let single = match (lonely, self.spec.singleunit) {
             (0, _) | (_, SingleUnit::Missing) => String::new(),
             (n, SingleUnit::Certainty) => format!(", {n} single-PSU strata counted as certainty units (no variance)"),

@@ -76,7 +76,7 @@ fn failing_assertion_exits_1_with_numbers() {
 #[test]
 fn spec_errors_name_the_line() {
     let d = tempfile::tempdir().unwrap();
-    let cases: [(&str, &str); 11] = [
+    let cases: [(&str, &str); 12] = [
         ("\n[[axis]]\nname = \"t\"\nvalues.a = { trim = \"hours\" }\n", "trim takes VAR:QUANTILE"),
         ("\n[[axis]]\nname = \"t2\"\nvalues.a = { trim = \"hours:1.5\" }\n", "trim takes VAR:QUANTILE"),
         ("\n[[axis]]\nname = \"c\"\nvalues.a = { if = \"hours > \" }\n", "if = \"hours > \""),
@@ -91,6 +91,10 @@ fn spec_errors_name_the_line() {
         ("\n[[assert]]\ntrack = \"nope\"\nrule = \"sign_stable\"\n", "unknown track 'nope'"),
         ("\n[[axis]]\nname = \"s\"\nvalues.a = { psu = 3 }\n", "option 'psu' takes a survey PSU variable"),
         ("\n[[axis]]\nname = \"s2\"\nvalues.a = { subpop = true }\n", "option 'subpop' takes a survey subpopulation"),
+        (
+            "\n[[axis]]\nname = \"s3\"\nvalues.a = { strata = \"city\", singleunit = \"sometimes\" }\n",
+            "singleunit takes missing, certainty, scaled or centered",
+        ),
     ];
     for (extra, msg) in cases {
         let body = format!("{BASE}{extra}");

@@ -105,6 +105,8 @@ fn incompatible_options_are_usage_errors() {
     );
     fails(&[&PROBIT[..], &["--svy"]].concat(), &data(), 2, &["--psu VAR and/or --strata VAR"]);
     fails(&[&PROBIT[..], &["--vce", "svy"]].concat(), &data(), 2, &["--psu VAR"]);
+    fails(&[&PROBIT[..], &["--psu", "p", "--singleunit", "sometimes"]].concat(), &data(), 2, &["sometimes"]);
+    fails(&[&PROBIT[..], &["--singleunit", "certainty"]].concat(), &data(), 2, &["--psu VAR and/or --strata VAR"]);
 }
 
 #[test]

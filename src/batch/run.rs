@@ -111,9 +111,7 @@ pub fn job_of(v: &Variant, src: &Source) -> Result<(Job, Filters)> {
             .map_err(|e| wrap("singleunit", e))?
             .unwrap_or_default(),
     };
-    // `singleunit` alone says how a design counts lonely strata; it does not make one.
-    let defines = survey.strata.is_some() || survey.psu.is_some() || survey.fpc.is_some() || survey.subpop.is_some();
-    let survey = defines.then_some(survey);
+    let survey = survey.defines_design().then_some(survey);
     let est = Estimation {
         vce: get_str(o, "vce").map(|s| VceKind::parse(s.0)).transpose().map_err(|e| wrap("vce", e))?,
         sample: SampleOptions {
