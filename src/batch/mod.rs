@@ -81,8 +81,11 @@ pub fn run_batch(opts: &BatchOptions) -> Result<BatchOutcome> {
     // The data: read once, shared by every variant.
     let base_dir = opts.spec.parent().map(Path::to_path_buf).unwrap_or_default();
     let data_path = base_dir.join(parsed.data.path.get_ref());
-    let data_bytes = read(&data_path)?;
-    let data_sha = sha256_hex(&data_bytes);
+    // Hashed from the mapped file (no copy; the loader maps the same pages).
+    let data_sha =
+        sha256_hex(&crate::data::mapped::read_file(&data_path).map_err(|e| {
+            Error::Data(DataError::Io { path: data_path.display().to_string(), reason: e.to_string() })
+        })?);
     let args = data_args(&parsed, &base_dir, &data_path);
     // Column projection: the union of the variables every variant reads (all of them when
     // one variant's cannot be told, e.g. an expression that does not parse: its error is then
