@@ -125,28 +125,34 @@ pub fn fit_twopart(ds: &crate::data::Dataset, req: &TwoPartRequest, opts: &Sampl
     let positive: Vec<usize> = (0..y.len()).filter(|&i| y[i] > 0.0).collect();
     let mut d2 = d2_all.as_ref().unwrap_or(&d1).take_rows(&positive);
 
+    // Second part's (transformed) response, checked before anything is fitted.
+    if let Some(r2) = req.response2 {
+        let e = crate::formula::parse_expr(r2)?;
+        let vals = crate::design::eval_on_dataset(ds, &e)?;
+        let y2: Vec<f64> = d2.rows.iter().map(|&r| vals[r]).collect();
+        if let Some(bad) = y2.iter().position(|v| !v.is_finite()) {
+            return Err(FitError::InvalidResponse(format!(
+                "--response2 '{r2}' is undefined at line {} (value of '{y_text}' there: {})",
+                d2.lines[bad],
+                crate::data::format_number(d2.y[bad])
+            ))
+            .into());
+        }
+        d2.y = y2;
+        d2.response = r2.chars().filter(|c| !c.is_whitespace()).collect();
+    }
+
     // First part: 1(y > 0) on every row.
     let (d1_rows, d1_notes, y_name) = (d1.rows.clone(), d1.notes.clone(), d1.response.clone());
     d1.y = y.iter().map(|&v| f64::from(u8::from(v > 0.0))).collect();
     d1.response = format!("I({y_text}>0)");
-    let first = fit(d1, &req.first)?;
 
-    // Second part, on the (transformed) response.
-    if let Some(r2) = req.response2 {
-        let e = crate::formula::parse_expr(r2)?;
-        let vals = crate::design::eval_on_dataset(ds, &e)?;
-        d2.y = d2.rows.iter().map(|&r| vals[r]).collect();
-        if let Some(bad) = d2.y.iter().position(|v| !v.is_finite()) {
-            return Err(FitError::InvalidResponse(format!(
-                "--response2 '{r2}' is undefined at line {} (value of '{y_text}' there: {})",
-                d2.lines[bad],
-                crate::data::format_number(y.get(bad).copied().unwrap_or(f64::NAN))
-            ))
-            .into());
-        }
-        d2.response = r2.chars().filter(|c| !c.is_whitespace()).collect();
-    }
-    let second = fit(d2, &req.second)?;
+    // The parts are independent given their designs: fitted side by side, so that one part's
+    // serial steps (solves, checks, allocation) overlap the other's row passes. Each fit is
+    // deterministic on its own (sums in chunk order), so the result does not depend on the
+    // scheduling; an error of the first part is reported before one of the second.
+    let (first, second) = rayon::join(|| fit(d1, &req.first), || fit(d2, &req.second));
+    let (first, second) = (first?, second?);
 
     // The second part's design on the first part's final rows and the second's final columns.
     // Position of each dataset row among the rows of both parts' designs before fitting.
