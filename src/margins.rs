@@ -870,22 +870,30 @@ fn eval_level(
     use crate::model::link;
     match link {
         LinkKind::Probit => {
-            // The whole chunk at once (`Probit::eval_block` is vectorised and gives the same
-            // bits as `eval` row by row), into per-thread scratch reused from call to call.
+            // The rows to evaluate (those not already at the level) at once:
+            // `Probit::eval_block` is vectorised and gives the same bits as `eval` row by row.
+            // Per-thread scratch, reused from call to call.
             thread_local! {
-                static SCRATCH: std::cell::RefCell<(Vec<f64>, Vec<link::LinkValues>)> =
-                    const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+                static SCRATCH: std::cell::RefCell<(Vec<f64>, Vec<link::LinkValues>, Vec<u32>)> =
+                    const { std::cell::RefCell::new((Vec::new(), Vec::new(), Vec::new())) };
             }
-            SCRATCH.with_borrow_mut(|(t, v)| {
+            SCRATCH.with_borrow_mut(|(t, v, at)| {
                 t.clear();
-                t.extend(eta.iter().take(out.len()).enumerate().map(|(r, &e)| e + shift(r)));
+                at.clear();
+                for (r, (lv, &e)) in out.iter_mut().zip(eta).enumerate() {
+                    let s = shift(r);
+                    match base(r) {
+                        Some(b) if s == 0.0 => lv[p] = b,
+                        _ => {
+                            t.push(e + s);
+                            at.push(r as u32);
+                        }
+                    }
+                }
                 v.resize(t.len(), link::LinkValues::default());
                 crate::model::Link::eval_block(&link::Probit, t, v);
-                for (r, (lv, v)) in out.iter_mut().zip(v.iter()).enumerate() {
-                    lv[p] = match base(r) {
-                        Some(b) if shift(r) == 0.0 => b,
-                        _ => (v.mu, v.d1, v.d2),
-                    };
+                for (&r, v) in at.iter().zip(v.iter()) {
+                    out[r as usize][p] = (v.mu, v.d1, v.d2);
                 }
             });
         }
@@ -1161,6 +1169,23 @@ fn average_effects(parts: &[PartEval], sets: &[AverageSet]) -> Vec<Vec<(f64, Vec
                     for &p in &f.parts {
                         let etap = &eta[p][lo..hi];
                         match &xl[p] {
+                            LevelColumns::Indicators { codes, shift, .. } if parts[p].link == LinkKind::Log => {
+                                // exp(eta + s) = exp(eta) exp(s): the observed mean times one
+                                // factor per level code instead of an exponential per row (the
+                                // same value to rounding); exp(eta + s) itself where exp(eta)
+                                // is 0, subnormal or infinite.
+                                let factor: Vec<f64> = shift.iter().map(|s| s.exp()).collect();
+                                for (r, (l, b)) in lvl.iter_mut().zip(lvb.iter()).enumerate() {
+                                    let code = codes[r] as usize;
+                                    let (s, mu) = (shift[code], b[p].0);
+                                    l[p] = if s == 0.0 {
+                                        b[p]
+                                    } else {
+                                        let m = if mu.is_normal() { mu * factor[code] } else { (etap[r] + s).exp() };
+                                        (m, m, m)
+                                    };
+                                }
+                            }
                             LevelColumns::Indicators { codes, shift, .. } => {
                                 eval_level(parts[p].link, etap, |r| shift[codes[r] as usize], lvl, p, |r| base(r, p))
                             }

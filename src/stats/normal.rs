@@ -170,7 +170,8 @@ fn exp_minus_half_square(x: f64) -> f64 {
 /// The smaller tail as `(numerator, denominator)` in each of Cody's three regions, from
 /// `z = |x|/sqrt(2)`, `z2 = z^2` and `e = exp(-x^2/2)`: erf for `z < 0.46875`, the middle
 /// erfc up to `z = 4`, the asymptotic erfc beyond. The scalar path computes the one its `z`
-/// is in, the batch path all three and selects: the same operations either way.
+/// is in, the batch path the first two and selects (leaving the third to the scalar path): the
+/// same operations either way.
 #[inline(always)]
 fn erf_region(z: f64, z2: f64) -> (f64, f64) {
     let q = poly(&ERF_Q, z2);
@@ -264,25 +265,28 @@ pub fn norm_tails_batch(x: &[f64], lower: &mut [f64], upper: &mut [f64], pdf: &m
     batch(x, lower, upper, pdf);
 }
 
-/// All three regions per element, then a selection: no branches in the loop, so it
-/// vectorises. Elements outside the kernel's range are redone by [`norm_tails`] after.
+/// Whether the batch leaves element `x` to [`norm_tails`]: outside the kernel's range, or in
+/// the far region of the kernel (`z > 4`, `|x| > 5.66`: a probability below 1e-8, rare).
+#[inline(always)]
+fn left_to_scalar(x: f64) -> bool {
+    !(x.abs() <= KERNEL_MAX) || x.abs() * std::f64::consts::FRAC_1_SQRT_2 > 4.0
+}
+
+/// The two common regions per element (erf and the middle erfc), then a selection: no
+/// branches in the loop, so it vectorises. Elements in the far region or outside the kernel's
+/// range are redone by [`norm_tails`] after (the same operations the scalar path takes), so
+/// the vector loop does not pay for a region it almost never needs.
 #[inline(always)]
 fn batch(x: &[f64], lower: &mut [f64], upper: &mut [f64], pdf: &mut [f64]) {
     let mut outside = false;
     for (((&xi, lo), up), pd) in x.iter().zip(lower.iter_mut()).zip(upper.iter_mut()).zip(pdf.iter_mut()) {
         let xc = if xi.abs() <= KERNEL_MAX { xi } else { 0.0 };
-        outside |= xc != xi;
         let e = exp_minus_half_square(xc);
         let z = xc.abs() * std::f64::consts::FRAC_1_SQRT_2;
+        outside |= (xc != xi) | (z > 4.0);
         let z2 = z * z;
-        let (r0, r1, r2) = (erf_region(z, z2), middle_region(e, z), far_region(e, z, z2));
-        let (num, den) = if z < 0.46875 {
-            r0
-        } else if z <= 4.0 {
-            r1
-        } else {
-            r2
-        };
+        let (r0, r1) = (erf_region(z, z2), middle_region(e, z));
+        let (num, den) = if z < 0.46875 { r0 } else { r1 };
         let small = num / den;
         let large = 1.0 - small;
         let neg = xc < 0.0;
@@ -292,7 +296,7 @@ fn batch(x: &[f64], lower: &mut [f64], upper: &mut [f64], pdf: &mut [f64]) {
     }
     if outside {
         for (((&xi, lo), up), pd) in x.iter().zip(lower.iter_mut()).zip(upper.iter_mut()).zip(pdf.iter_mut()) {
-            if !(xi.abs() <= KERNEL_MAX) {
+            if left_to_scalar(xi) {
                 let t = norm_tails(xi);
                 *lo = t.lower;
                 *up = t.upper;
