@@ -447,34 +447,40 @@ impl Design {
             Numeric(Expr, Cow<'d, [f64]>),
             Factor(String, FullFactor<'d>),
         }
-        let mut full: Vec<(String, Full)> = Vec::new();
-        for a in &formula.atoms {
-            let r = match &a.atom {
-                Atom::Name(v) => {
-                    let col = ds.column(v).ok_or_else(|| unknown(ds, v))?;
-                    match &col.data {
-                        ColumnData::Categorical(f) => Full::Factor(
-                            v.clone(),
-                            FullFactor {
-                                codes: Cow::Borrowed(&f.codes),
-                                levels: f.levels.clone(),
-                                reference: f.reference,
-                            },
-                        ),
-                        _ => {
-                            let e = Expr::Var(v.clone());
-                            let vals = eval_cow(ds, &e)?;
-                            Full::Numeric(e, vals)
+        // Atoms resolved in parallel (a factor of numbers is coded in two passes over the rows);
+        // the first error in formula order is the one reported.
+        let resolved: Vec<Result<(String, Full)>> = formula
+            .atoms
+            .par_iter()
+            .map(|a| -> Result<(String, Full)> {
+                let r = match &a.atom {
+                    Atom::Name(v) => {
+                        let col = ds.column(v).ok_or_else(|| unknown(ds, v))?;
+                        match &col.data {
+                            ColumnData::Categorical(f) => Full::Factor(
+                                v.clone(),
+                                FullFactor {
+                                    codes: Cow::Borrowed(&f.codes),
+                                    levels: f.levels.clone(),
+                                    reference: f.reference,
+                                },
+                            ),
+                            _ => {
+                                let e = Expr::Var(v.clone());
+                                let vals = eval_cow(ds, &e)?;
+                                Full::Numeric(e, vals)
+                            }
                         }
                     }
-                }
-                Atom::Categorical { var, reference } => {
-                    Full::Factor(var.clone(), resolve_factor(ds, var, reference.as_deref(), true)?)
-                }
-                Atom::Expr { expr } => Full::Numeric(expr.clone(), eval_cow(ds, expr)?),
-            };
-            full.push((a.text.clone(), r));
-        }
+                    Atom::Categorical { var, reference } => {
+                        Full::Factor(var.clone(), resolve_factor(ds, var, reference.as_deref(), true)?)
+                    }
+                    Atom::Expr { expr } => Full::Numeric(expr.clone(), eval_cow(ds, expr)?),
+                };
+                Ok((a.text.clone(), r))
+            })
+            .collect();
+        let full: Vec<(String, Full)> = resolved.into_iter().collect::<Result<_>>()?;
         let y_all = eval_cow(ds, &resp_expr)?;
         let w_all = match &opts.weights {
             Some((name, _)) => Some(numeric_column(ds, name)?),
@@ -764,13 +770,18 @@ impl Design {
         let dropped = self.n() - idx.len();
         let (clusters, n_clusters) = match &self.clusters {
             Some(c) => {
-                let sub: Vec<u32> = gather(c, idx);
-                // Renumber clusters densely.
-                let mut distinct = sub.clone();
-                distinct.sort_unstable();
-                distinct.dedup();
-                let ids = sub.iter().map(|v| distinct.binary_search(v).unwrap() as u32).collect();
-                (Some(ids), distinct.len())
+                // Renumber the clusters present densely, in the order of their ids (the sorted
+                // order of their values): a table from old to new id.
+                let mut new_id = vec![u32::MAX; self.n_clusters];
+                for &i in idx {
+                    new_id[c[i] as usize] = 0;
+                }
+                let mut present = 0u32;
+                for id in new_id.iter_mut().filter(|id| **id == 0) {
+                    *id = present;
+                    present += 1;
+                }
+                (Some(idx.iter().map(|&i| new_id[c[i] as usize]).collect()), present as usize)
             }
             None => (None, self.n_clusters),
         };
@@ -1065,8 +1076,11 @@ impl DesignSpec {
             .collect();
         let mut data = vec![0.0; n * k];
         if k > 0 {
-            data.par_chunks_mut(ROW_BLOCK * k).enumerate().for_each(|(b, block)| {
-                let lo = b * ROW_BLOCK;
+            // Column by column within sub-blocks of rows small enough to stay in the L1 cache
+            // (a column's strided writes then touch lines the previous column brought in).
+            const SUB: usize = 128;
+            data.par_chunks_mut(SUB * k).enumerate().for_each(|(b, block)| {
+                let lo = b * SUB;
                 let rows = block.len() / k;
                 for (j, src) in srcs.iter().enumerate() {
                     let out = block[j..].iter_mut().step_by(k);

@@ -53,6 +53,10 @@ pub struct Factor {
 
 /// The distinct bit patterns of the non-missing values of a block: a short list searched
 /// linearly while it is short (the usual factor), a hash set once it is long.
+/// Factors with at most this many levels are coded by counting comparisons (see
+/// [`Factor::from_numbers`]).
+const FEW_LEVELS: usize = 16;
+
 fn distinct_bits(block: &[f64]) -> Vec<u64> {
     let mut few: Vec<u64> = Vec::new();
     let mut many: Option<std::collections::HashSet<u64>> = None;
@@ -110,7 +114,24 @@ impl Factor {
         bits.dedup();
         let mut distinct: Vec<f64> = bits.into_iter().map(f64::from_bits).collect();
         distinct.sort_unstable_by(f64::total_cmp);
-        let codes = {
+        let codes = if distinct.len() <= FEW_LEVELS {
+            // A value's code is the number of levels below it (every non-NaN value is a level;
+            // with -0 taken as 0, `<` orders them as `total_cmp` does): a fixed number of
+            // comparisons without branches, where a binary search mispredicts on most rows.
+            let mut table = [f64::INFINITY; FEW_LEVELS];
+            table[..distinct.len()].copy_from_slice(&distinct);
+            values
+                .par_iter()
+                .map(|v| {
+                    if v.is_nan() {
+                        MISSING_CODE
+                    } else {
+                        let v = v + 0.0; // -0 is 0
+                        table.iter().map(|&d| u32::from(d < v)).sum()
+                    }
+                })
+                .collect()
+        } else {
             values
                 .par_iter()
                 .map(|v| {
@@ -352,6 +373,30 @@ mod factor_tests {
         let names: Vec<&str> = f.levels.iter().map(|l| l.name.as_str()).collect();
         assert_eq!(names, ["0", "1", "2.5", "3"]);
         assert_eq!(f.codes, [3, 1, MISSING_CODE, 2, 1, 0, 0]);
+    }
+
+    #[test]
+    fn from_numbers_few_and_many_levels_code_alike() {
+        // Infinite values, -0 and NaN, with 16 levels (counted comparisons) and with 17 (binary
+        // search): every row's code names its own value's level.
+        for extra in [12, 13] {
+            let mut v = vec![f64::INFINITY, f64::NEG_INFINITY, -0.0, f64::NAN, 0.0, 2.5, f64::INFINITY, -1e300];
+            v.extend((0..extra).map(|i| i as f64 + 0.5));
+            let f = Factor::from_numbers(&v);
+            assert_eq!(f.levels.len(), 4 + extra);
+            for (i, &c) in f.codes.iter().enumerate() {
+                if v[i].is_nan() {
+                    assert_eq!(c, MISSING_CODE);
+                } else {
+                    let level: f64 = match f.levels[c as usize].name.as_str() {
+                        "inf" | "Inf" => f64::INFINITY,
+                        "-inf" | "-Inf" => f64::NEG_INFINITY,
+                        s => s.parse().unwrap(),
+                    };
+                    assert!(level == v[i] || (level - v[i]).abs() <= 1e-12 * v[i].abs(), "{} coded {c}", v[i]);
+                }
+            }
+        }
     }
 
     #[test]
