@@ -406,31 +406,43 @@ impl std::hash::BuildHasher for FastHash {
 }
 
 /// Stable identity of a cluster value, so clusters are numbered in sorted order.
-#[derive(PartialEq, Eq, PartialOrd, Ord, Hash)]
-enum ClusterKey {
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum ClusterKey<'d> {
     Num(i64, u64),
-    Text(String),
+    Text(&'d str),
 }
 
-fn cluster_keys(ds: &Dataset, name: &str) -> Result<Vec<Option<ClusterKey>>> {
-    let col = ds.column(name).ok_or_else(|| unknown(ds, name))?;
-    Ok(match &col.data {
-        ColumnData::Numeric(v) => v
-            .iter()
-            .map(|x| {
-                if x.is_nan() {
-                    None
-                } else {
-                    // Order by value: integer part, then the bits of the fraction.
-                    Some(ClusterKey::Num(x.floor() as i64, (x - x.floor()).to_bits()))
-                }
-            })
-            .collect(),
-        ColumnData::Categorical(f) => {
-            f.codes.iter().map(|&c| (c != MISSING_CODE).then(|| ClusterKey::Num(c as i64, 0))).collect()
+/// The cluster variable as stored: keys are made row by row when they are needed, not
+/// materialised for every row of the dataset.
+enum ClusterColumn<'d> {
+    Num(&'d [f64]),
+    Codes(&'d [u32]),
+    Text(&'d [Option<String>]),
+}
+
+impl<'d> ClusterColumn<'d> {
+    fn of(ds: &'d Dataset, name: &str) -> Result<ClusterColumn<'d>> {
+        let col = ds.column(name).ok_or_else(|| unknown(ds, name))?;
+        Ok(match &col.data {
+            ColumnData::Numeric(v) => ClusterColumn::Num(v),
+            ColumnData::Categorical(f) => ClusterColumn::Codes(&f.codes),
+            ColumnData::Text(v) => ClusterColumn::Text(v),
+        })
+    }
+
+    /// Row `i`'s key (`None`: missing).
+    #[inline]
+    fn key(&self, i: usize) -> Option<ClusterKey<'d>> {
+        match self {
+            ClusterColumn::Num(v) => {
+                let x = v[i];
+                // Order by value: integer part, then the bits of the fraction.
+                (!x.is_nan()).then(|| ClusterKey::Num(x.floor() as i64, (x - x.floor()).to_bits()))
+            }
+            ClusterColumn::Codes(c) => (c[i] != MISSING_CODE).then(|| ClusterKey::Num(c[i] as i64, 0)),
+            ClusterColumn::Text(v) => v[i].as_deref().map(ClusterKey::Text),
         }
-        ColumnData::Text(v) => v.iter().map(|s| s.clone().map(ClusterKey::Text)).collect(),
-    })
+    }
 }
 
 impl Design {
@@ -487,7 +499,7 @@ impl Design {
             None => None,
         };
         let cl_all = match &opts.cluster {
-            Some(name) => Some(cluster_keys(ds, name)?),
+            Some(name) => Some(ClusterColumn::of(ds, name)?),
             None => None,
         };
         // Columns whose missing values are already checked through an atom or the response.
@@ -530,7 +542,11 @@ impl Design {
             }
         }
         if let Some(c) = &cl_all {
-            and_mask(&mut ok, c, Option::is_some);
+            ok.par_chunks_mut(ROW_BLOCK).enumerate().for_each(|(b, o)| {
+                for (r, x) in o.iter_mut().enumerate() {
+                    *x &= c.key(b * ROW_BLOCK + r).is_some();
+                }
+            });
         }
         let mut rows = Vec::with_capacity(n_all);
         let (mut n_missing, mut n_zero_weight, mut n_outside) = (0usize, 0usize, 0usize);
@@ -610,19 +626,19 @@ impl Design {
 
         // Clusters, numbered in sorted order of their values.
         let (clusters, n_clusters) = match cl_all {
-            Some(keys) => {
+            Some(col) => {
                 // Provisional ids in order of appearance (one hash look-up per row), then the
                 // distinct values sorted and the ids renumbered in that order.
-                let mut first_seen: std::collections::HashMap<&ClusterKey, u32, FastHash> =
+                let mut first_seen: std::collections::HashMap<ClusterKey, u32, FastHash> =
                     std::collections::HashMap::default();
                 let provisional: Vec<u32> = rows
                     .iter()
                     .map(|&i| {
                         let next = first_seen.len() as u32;
-                        *first_seen.entry(keys[i].as_ref().unwrap()).or_insert(next)
+                        *first_seen.entry(col.key(i).expect("rows with a missing cluster are dropped")).or_insert(next)
                     })
                     .collect();
-                let mut distinct: Vec<(&ClusterKey, u32)> = first_seen.into_iter().collect();
+                let mut distinct: Vec<(ClusterKey, u32)> = first_seen.into_iter().collect();
                 distinct.sort_unstable();
                 let mut renumber = vec![0u32; distinct.len()];
                 for (sorted, (_, p)) in distinct.iter().enumerate() {
@@ -653,7 +669,8 @@ impl Design {
             match a {
                 Full::Numeric(expr, _) => atoms.push(ResolvedAtom::Numeric { text, expr }),
                 Full::Factor(var, f) => {
-                    let codes = gather(&f.codes, &rows);
+                    // Every row kept (the rows are increasing): the codes as they are.
+                    let codes = if n == n_all { f.codes.into_owned() } else { gather(&f.codes, &rows) };
                     atoms.push(ResolvedAtom::Factor { text, var, levels: f.levels, reference: f.reference, codes });
                 }
             }

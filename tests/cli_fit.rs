@@ -372,3 +372,39 @@ fn data_from_a_pipe_is_read_whole() {
     };
     assert_eq!(coefs(&from_pipe), coefs(&from_file));
 }
+
+#[test]
+fn text_and_numeric_cluster_variables_give_the_same_standard_errors() {
+    // The same 8 clusters as text labels (sorted as text: c1 < c10 < c2 < ...) and as numbers;
+    // a missing label drops its row in both, and the cluster count says so.
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("y,x,lab,num\n");
+    let labels = ["c1", "c10", "c2", "c3", "c4", "c5", "c6", "c7"];
+    for i in 0..64 {
+        let x = ((i * 37) % 17) as f64 / 4.0;
+        let y = u8::from((i * 13) % 7 < 3 + (i % 2));
+        let c = (i * 5) % 8;
+        let (lab, num) = if i == 9 { (String::new(), String::new()) } else { (labels[c].to_string(), c.to_string()) };
+        text.push_str(&format!("{y},{x},{lab},{num}\n"));
+    }
+    let file = write(dir.path(), "d.csv", &text);
+    let run = |cl: &str| -> serde_json::Value {
+        let out = migfit()
+            .args(["fit", &file, "-f", "y ~ x", "--model", "logit", "--cluster", cl, "--format", "json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let (a, b) = (run("lab"), run("num"));
+    assert_eq!(a["models"][0]["n_clusters"], 8);
+    assert_eq!(a["models"][0]["n_obs"], 63.0);
+    for (ca, cb) in a["models"][0]["coefficients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(b["models"][0]["coefficients"].as_array().unwrap())
+    {
+        assert_eq!(ca["std_error"], cb["std_error"]);
+    }
+}
