@@ -607,13 +607,15 @@ pub fn fit(mut design: Design, spec: &ModelSpec) -> Result<Fit> {
             ));
         }
     }
+    // The engine borrows y and w: done with it, they move into the fit (no copies).
+    drop(eng);
     Ok(Fit {
         spec: spec.clone(),
         beta,
         eta: rows.iter().map(|&(e, _)| e).collect(),
         mu,
-        y: y.clone(),
-        w: w.clone(),
+        y,
+        w,
         log_likelihood,
         ll_null,
         deviance,
