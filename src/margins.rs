@@ -807,24 +807,29 @@ impl LevelSums<'_, '_> {
         let rows = self.lvl.len();
         let c0 = &mut c0[col[0] * rows..][..rows];
         let c1: &mut [f64] = if P == 2 { &mut c1[col[1] * rows..][..rows] } else { &mut [] };
-        for (r, lv) in self.lvl.iter().enumerate() {
-            let i = lo + r;
-            if !set.has(i) {
-                continue;
-            }
-            let wi = set.w[i];
+        // The own indicators' values, 0 where there is none (that sum is then not used): no
+        // branch per row.
+        let x = own.map(|o| o.map_or(0.0, |(_, x)| x));
+        let mut step = |r: usize, lv: &[(f64, f64, f64); 2], wi: f64| {
             let (fv, g) = value(lv);
             sf += wi * fv;
             let wg0 = wi * g[0];
             c0[r] = wg0;
-            if let Some((_, x)) = own[0] {
-                so[0] += wg0 * x;
-            }
+            so[0] += wg0 * x[0];
             if P == 2 {
                 let wg1 = wi * g[1];
                 c1[r] = wg1;
-                if let Some((_, x)) = own[1] {
-                    so[1] += wg1 * x;
+                so[1] += wg1 * x[1];
+            }
+        };
+        let w = &set.w[lo..lo + rows];
+        match set.rows {
+            None => self.lvl.iter().zip(w).enumerate().for_each(|(r, (lv, &wi))| step(r, lv, wi)),
+            Some(mask) => {
+                for (r, ((lv, &wi), &keep)) in self.lvl.iter().zip(w).zip(&mask[lo..lo + rows]).enumerate() {
+                    if keep {
+                        step(r, lv, wi);
+                    }
                 }
             }
         }
