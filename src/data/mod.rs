@@ -104,6 +104,9 @@ impl Factor {
     /// ascending order, named by their shortest decimal form (`2`, not `2.0`).
     pub fn from_numbers(values: &[f64]) -> Factor {
         use rayon::prelude::*;
+        if let Some(f) = Factor::from_small_integers(values) {
+            return f;
+        }
         // Distinct values by their bits (the equality of `total_cmp`), per block of rows in
         // parallel, then merged and sorted: a factor has few levels and many rows.
         let mut bits: Vec<u64> = values.par_chunks(1 << 16).map(distinct_bits).reduce(Vec::new, |mut a, b| {
@@ -145,6 +148,43 @@ impl Factor {
                 .collect()
         };
         Factor { codes, levels: distinct.iter().map(|v| Level::new(format_number(*v))).collect(), reference: 0 }
+    }
+
+    /// [`Factor::from_numbers`] when every non-missing value is a whole number from 0 to 255
+    /// (the usual coding of categories; -0 is 0): the levels are found with a table of flags
+    /// and the codes by look-up, a few instructions per row. `None` for any other value.
+    fn from_small_integers(values: &[f64]) -> Option<Factor> {
+        use rayon::prelude::*;
+        const SMALL: usize = 256;
+        let seen = values
+            .par_chunks(1 << 16)
+            .map(|block| {
+                let mut seen = [false; SMALL];
+                for &v in block.iter().filter(|v| !v.is_nan()) {
+                    let i = v as usize; // saturating; checked below
+                    if !(v >= 0.0 && i < SMALL && i as f64 == v) {
+                        return None;
+                    }
+                    seen[i] = true;
+                }
+                Some(seen)
+            })
+            .reduce(
+                || Some([false; SMALL]),
+                |a, b| {
+                    let (mut a, b) = (a?, b?);
+                    a.iter_mut().zip(b).for_each(|(x, y)| *x |= y);
+                    Some(a)
+                },
+            )?;
+        let mut table = [MISSING_CODE; SMALL];
+        let mut levels = Vec::new();
+        for (i, _) in seen.iter().enumerate().filter(|(_, &s)| s) {
+            table[i] = levels.len() as u32;
+            levels.push(Level::new(format_number(i as f64)));
+        }
+        let codes = values.par_iter().map(|&v| if v.is_nan() { MISSING_CODE } else { table[v as usize] }).collect();
+        Some(Factor { codes, levels, reference: 0 })
     }
 
     /// Index of the level called `name` (by name, or by numeric value when both parse).
@@ -373,6 +413,32 @@ mod factor_tests {
         let names: Vec<&str> = f.levels.iter().map(|l| l.name.as_str()).collect();
         assert_eq!(names, ["0", "1", "2.5", "3"]);
         assert_eq!(f.codes, [3, 1, MISSING_CODE, 2, 1, 0, 0]);
+    }
+
+    #[test]
+    fn from_numbers_small_integers_by_table() {
+        // Whole numbers 0..=255 (with -0 and NaN) take the table; 256 or 2.5 anywhere the
+        // general path, with the same result for the values both can code.
+        let v = [3.0, 255.0, f64::NAN, -0.0, 0.0, 3.0, 17.0];
+        let f = Factor::from_numbers(&v);
+        let names: Vec<&str> = f.levels.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["0", "3", "17", "255"]);
+        assert_eq!(f.codes, [1, 3, MISSING_CODE, 0, 0, 1, 2]);
+        for other in [256.0, 2.5, -1.0, f64::INFINITY] {
+            let mut w = v.to_vec();
+            w.push(other);
+            let g = Factor::from_numbers(&w);
+            let shown = super::format_number(other);
+            assert!(g.levels.iter().any(|l| l.name == shown), "{other} is a level");
+            for (i, &c) in g.codes[..v.len()].iter().enumerate() {
+                let want = f.codes[i];
+                if want == MISSING_CODE {
+                    assert_eq!(c, MISSING_CODE);
+                } else {
+                    assert_eq!(g.levels[c as usize].name, f.levels[want as usize].name);
+                }
+            }
+        }
     }
 
     #[test]
