@@ -117,35 +117,21 @@ impl Factor {
         bits.dedup();
         let mut distinct: Vec<f64> = bits.into_iter().map(f64::from_bits).collect();
         distinct.sort_unstable_by(f64::total_cmp);
+        // Each non-missing value's code from `code(v)`, with -0 taken as 0.
+        fn code_each(values: &[f64], code: impl Fn(f64) -> u32 + Sync) -> Vec<u32> {
+            values.par_iter().map(|&v| if v.is_nan() { MISSING_CODE } else { code(v + 0.0) }).collect()
+        }
         let codes = if distinct.len() <= FEW_LEVELS {
             // A value's code is the number of levels below it (every non-NaN value is a level;
             // with -0 taken as 0, `<` orders them as `total_cmp` does): a fixed number of
             // comparisons without branches, where a binary search mispredicts on most rows.
             let mut table = [f64::INFINITY; FEW_LEVELS];
             table[..distinct.len()].copy_from_slice(&distinct);
-            values
-                .par_iter()
-                .map(|v| {
-                    if v.is_nan() {
-                        MISSING_CODE
-                    } else {
-                        let v = v + 0.0; // -0 is 0
-                        table.iter().map(|&d| u32::from(d < v)).sum()
-                    }
-                })
-                .collect()
+            code_each(values, |v| table.iter().map(|&d| u32::from(d < v)).sum())
         } else {
-            values
-                .par_iter()
-                .map(|v| {
-                    if v.is_nan() {
-                        MISSING_CODE
-                    } else {
-                        let v = v + 0.0; // -0 is 0
-                        distinct.binary_search_by(|d| d.total_cmp(&v)).map(|i| i as u32).unwrap_or(MISSING_CODE)
-                    }
-                })
-                .collect()
+            code_each(values, |v| {
+                distinct.binary_search_by(|d| d.total_cmp(&v)).map(|i| i as u32).unwrap_or(MISSING_CODE)
+            })
         };
         Factor { codes, levels: distinct.iter().map(|v| Level::new(format_number(*v))).collect(), reference: 0 }
     }

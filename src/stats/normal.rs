@@ -269,7 +269,7 @@ pub fn norm_tails_batch(x: &[f64], lower: &mut [f64], upper: &mut [f64], pdf: &m
 /// the far region of the kernel (`z > 4`, `|x| > 5.66`: a probability below 1e-8, rare).
 #[inline(always)]
 fn left_to_scalar(x: f64) -> bool {
-    !(x.abs() <= KERNEL_MAX) || x.abs() * std::f64::consts::FRAC_1_SQRT_2 > 4.0
+    x.is_nan() || x.abs() > KERNEL_MAX || x.abs() * std::f64::consts::FRAC_1_SQRT_2 > 4.0
 }
 
 /// The two common regions per element (erf and the middle erfc), then a selection: no
