@@ -51,12 +51,12 @@ pub struct Factor {
     pub reference: usize,
 }
 
-/// The distinct bit patterns of the non-missing values of a block: a short list searched
-/// linearly while it is short (the usual factor), a hash set once it is long.
 /// Factors with at most this many levels are coded by counting comparisons (see
 /// [`Factor::from_numbers`]).
 const FEW_LEVELS: usize = 16;
 
+/// The distinct bit patterns of the non-missing values of a block: a short list searched
+/// linearly while it is short (the usual factor), a hash set once it is long.
 fn distinct_bits(block: &[f64]) -> Vec<u64> {
     let mut few: Vec<u64> = Vec::new();
     let mut many: Option<std::collections::HashSet<u64>> = None;
