@@ -51,10 +51,6 @@ pub struct Factor {
     pub reference: usize,
 }
 
-/// Factors with at most this many levels are coded by counting comparisons (see
-/// [`Factor::from_numbers`]).
-const FEW_LEVELS: usize = 16;
-
 /// The distinct bit patterns of the non-missing values of a block: a short list searched
 /// linearly while it is short (the usual factor), a hash set once it is long.
 fn distinct_bits(block: &[f64]) -> Vec<u64> {
@@ -117,22 +113,17 @@ impl Factor {
         bits.dedup();
         let mut distinct: Vec<f64> = bits.into_iter().map(f64::from_bits).collect();
         distinct.sort_unstable_by(f64::total_cmp);
-        // Each non-missing value's code from `code(v)`, with -0 taken as 0.
-        fn code_each(values: &[f64], code: impl Fn(f64) -> u32 + Sync) -> Vec<u32> {
-            values.par_iter().map(|&v| if v.is_nan() { MISSING_CODE } else { code(v + 0.0) }).collect()
-        }
-        let codes = if distinct.len() <= FEW_LEVELS {
-            // A value's code is the number of levels below it (every non-NaN value is a level;
-            // with -0 taken as 0, `<` orders them as `total_cmp` does): a fixed number of
-            // comparisons without branches, where a binary search mispredicts on most rows.
-            let mut table = [f64::INFINITY; FEW_LEVELS];
-            table[..distinct.len()].copy_from_slice(&distinct);
-            code_each(values, |v| table.iter().map(|&d| u32::from(d < v)).sum())
-        } else {
-            code_each(values, |v| {
-                distinct.binary_search_by(|d| d.total_cmp(&v)).map(|i| i as u32).unwrap_or(MISSING_CODE)
+        let codes = values
+            .par_iter()
+            .map(|v| {
+                if v.is_nan() {
+                    MISSING_CODE
+                } else {
+                    let v = v + 0.0; // -0 is 0
+                    distinct.binary_search_by(|d| d.total_cmp(&v)).map(|i| i as u32).unwrap_or(MISSING_CODE)
+                }
             })
-        };
+            .collect();
         Factor { codes, levels: distinct.iter().map(|v| Level::new(format_number(*v))).collect(), reference: 0 }
     }
 
@@ -429,8 +420,8 @@ mod factor_tests {
 
     #[test]
     fn from_numbers_few_and_many_levels_code_alike() {
-        // Infinite values, -0 and NaN, with 16 levels (counted comparisons) and with 17 (binary
-        // search): every row's code names its own value's level.
+        // Infinite values, -0 and NaN, with 16 and 17 levels (not whole numbers 0-255, so not
+        // the table): every row's code names its own value's level.
         for extra in [12, 13] {
             let mut v = vec![f64::INFINITY, f64::NEG_INFINITY, -0.0, f64::NAN, 0.0, 2.5, f64::INFINITY, -1e300];
             v.extend((0..extra).map(|i| i as f64 + 0.5));
