@@ -1178,17 +1178,16 @@ fn average_effects(parts: &[PartEval], sets: &[AverageSet]) -> Vec<Vec<(f64, Vec
                                 // exp(eta + s) = exp(eta) exp(s): the observed mean times one
                                 // factor per level code instead of an exponential per row (the
                                 // same value to rounding); exp(eta + s) itself where exp(eta)
-                                // is 0, subnormal or infinite.
+                                // is 0, subnormal or infinite. Rows at the level (s = 0) need no
+                                // branch: their factor is exp(0) = 1, which gives the observed
+                                // (h, h', h'') = (mu, mu, mu) bit for bit.
                                 let factor: Vec<f64> = shift.iter().map(|s| s.exp()).collect();
                                 for (r, (l, b)) in lvl.iter_mut().zip(lvb.iter()).enumerate() {
                                     let code = codes[r] as usize;
-                                    let (s, mu) = (shift[code], b[p].0);
-                                    l[p] = if s == 0.0 {
-                                        b[p]
-                                    } else {
-                                        let m = if mu.is_normal() { mu * factor[code] } else { (etap[r] + s).exp() };
-                                        (m, m, m)
-                                    };
+                                    let mu = b[p].0;
+                                    let m =
+                                        if mu.is_normal() { mu * factor[code] } else { (etap[r] + shift[code]).exp() };
+                                    l[p] = (m, m, m);
                                 }
                             }
                             LevelColumns::Indicators { codes, shift, .. } => {

@@ -408,3 +408,39 @@ fn text_and_numeric_cluster_variables_give_the_same_standard_errors() {
         assert_eq!(ca["std_error"], cb["std_error"]);
     }
 }
+
+/// Stata's perfect-prediction rule for binary models, case by case: an indicator one of whose
+/// values occurs with one outcome only is dropped with the rows it predicts ("a != 0 predicts
+/// success": `a` is 1 only where y is 1; "b == 0 predicts failure": `b` is 0 only where y is 0);
+/// a column with a third value (`c` is 2 only where y is 0) is not an indicator and stays.
+#[test]
+fn perfect_predictors_are_dropped_as_stata_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("y,a,b,c,x\n");
+    // 24 rows with a = 0, b = 1, varied y, c and x: the model is estimable without them.
+    for i in 0..24 {
+        let y = (i * 7 % 5 < 2) as u8;
+        let c = if y == 0 && i % 4 == 0 { 2 } else { i % 2 };
+        text.push_str(&format!("{y},0,1,{c},{}\n", (i * 37 % 23) as f64 / 10.0));
+    }
+    text.push_str("1,1,1,1,0.4\n1,1,1,0,1.3\n1,1,1,1,2.2\n"); // a = 1: y = 1 throughout
+    text.push_str("0,0,0,0,0.9\n0,0,0,1,1.7\n"); // b = 0: y = 0 throughout
+    let file = write(dir.path(), "d.csv", &text);
+    let out = migfit()
+        .args(["fit", &file, "-f", "y ~ a + b + c + x", "-m", "probit", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let model = &json["models"][0];
+    let notes = model["notes"].to_string();
+    assert!(notes.contains("a != 0 predicts success perfectly; a dropped and 3 obs not used"), "{notes}");
+    assert!(notes.contains("b == 0 predicts failure perfectly; b dropped and 2 obs not used"), "{notes}");
+    assert!(!notes.contains("c != 0") && !notes.contains("c == 0"), "c is not an indicator: {notes}");
+    assert_eq!(model["n_obs"].as_f64(), Some(24.0), "{model}");
+    let terms: Vec<&str> =
+        model["coefficients"].as_array().unwrap().iter().map(|c| c["term"].as_str().unwrap()).collect();
+    assert_eq!(terms, ["(Intercept)", "c", "x"], "{model}");
+}

@@ -743,42 +743,43 @@ fn drop_collinear(design: &mut Design, omitted: &mut Vec<Omitted>, notes: &mut V
 
 /// For each column made only of zeros and ones, the number of rows with each value and each
 /// outcome (`[value][outcome]`), in one pass over the rows; `None` for other columns.
+///
+/// Branch-free: each row adds its comparisons `x == 1` and `x == 0` to the counters of its
+/// outcome (a column is binary when the two counts cover every row), so indicators whose values
+/// alternate unpredictably cost no mispredicted branches and the loop over the columns vectorises.
 fn indicator_tally(design: &Design) -> Vec<Option<[[usize; 2]; 2]>> {
     use rayon::prelude::*;
     let k = design.k();
     let xs = design.x.as_slice().expect("row-major");
-    let empty = || (vec![[[0usize; 2]; 2]; k], vec![true; k]);
-    let (counts, binary) = xs
+    // counts[(value * 2 + outcome) * k + j]
+    let empty = || vec![0u64; 4 * k];
+    let counts = xs
         .par_chunks(k.max(1) * linalg::CHUNK)
         .zip(design.y.par_chunks(linalg::CHUNK))
-        .fold(empty, |(mut counts, mut binary), (block, ys)| {
+        .fold(empty, |mut counts, (block, ys)| {
+            let (zeros, ones) = counts.split_at_mut(2 * k);
             for (xi, &y) in block.chunks_exact(k.max(1)).zip(ys) {
-                let outcome = (y == 1.0) as usize;
-                for j in 0..k {
-                    let v = xi[j];
-                    if v == 1.0 {
-                        counts[j][1][outcome] += 1;
-                    } else if v == 0.0 {
-                        counts[j][0][outcome] += 1;
-                    } else {
-                        binary[j] = false;
-                    }
+                let o = usize::from(y == 1.0) * k;
+                let (z, u) = (&mut zeros[o..o + k], &mut ones[o..o + k]);
+                for ((z, u), &v) in z.iter_mut().zip(u.iter_mut()).zip(xi) {
+                    *z += u64::from(v == 0.0);
+                    *u += u64::from(v == 1.0);
                 }
             }
-            (counts, binary)
+            counts
         })
-        .reduce(empty, |(mut c1, mut b1), (c2, b2)| {
-            for j in 0..k {
-                for v in 0..2 {
-                    for o in 0..2 {
-                        c1[j][v][o] += c2[j][v][o];
-                    }
-                }
-                b1[j] &= b2[j];
-            }
-            (c1, b1)
+        .reduce(empty, |mut a, b| {
+            a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
+            a
         });
-    (0..k).map(|j| binary[j].then_some(counts[j])).collect()
+    let n = design.n() as u64;
+    let at = |value: usize, outcome: usize, j: usize| counts[(value * 2 + outcome) * k + j] as usize;
+    (0..k)
+        .map(|j| {
+            let total: u64 = (0..4).map(|c| counts[c * k + j]).sum();
+            (total == n).then(|| [[at(0, 0, j), at(0, 1, j)], [at(1, 0, j), at(1, 1, j)]])
+        })
+        .collect()
 }
 
 /// Stata's check for binary models: an indicator column for which one of its values occurs
