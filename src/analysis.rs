@@ -292,10 +292,16 @@ impl TwoPartJob {
                 };
                 (block(0, k1, "First-part"), block(k1, m.nrows(), "Second-part"))
             }
-            None => match &sd {
-                Some(sd) => (survey::linearized(&tp.first, sd)?, survey::linearized(&tp.second, sd)?),
-                None => (vce::compute(&tp.first, kind)?, vce::compute(&tp.second, kind)?),
-            },
+            // Each part's variance on its own thread; the first part's error is reported first.
+            None => {
+                let (a, b) = match &sd {
+                    Some(sd) => {
+                        rayon::join(|| survey::linearized(&tp.first, sd), || survey::linearized(&tp.second, sd))
+                    }
+                    None => rayon::join(|| vce::compute(&tp.first, kind), || vce::compute(&tp.second, kind)),
+                };
+                (a?, b?)
+            }
         };
         let y_text = self.formula.response.as_ref().map(|r| r.1.clone()).unwrap_or_else(|| "y".into());
         let rhs1 = rhs_text(&self.formula.source);

@@ -443,6 +443,38 @@ impl<'d> ClusterColumn<'d> {
             ClusterColumn::Text(v) => v[i].as_deref().map(ClusterKey::Text),
         }
     }
+
+    /// Dense cluster ids of `rows` in sorted order of their values, by table, when every value
+    /// is a whole number from 0 to a bound of the order of the row count (city or community
+    /// codes, a coded factor); `None` otherwise (the caller then sorts the distinct keys). For
+    /// those values the order of the numbers is the order of [`ClusterKey`]s.
+    fn small_integer_ids(&self, rows: &[usize]) -> Option<(Vec<u32>, usize)> {
+        let bound = 4 * rows.len() + 1024;
+        let slot = |i: usize| -> Option<usize> {
+            match self {
+                ClusterColumn::Num(v) => {
+                    let x = v[i];
+                    (x >= 0.0 && x < bound as f64 && x.fract() == 0.0).then_some(x as usize)
+                }
+                ClusterColumn::Codes(c) => ((c[i] as usize) < bound).then_some(c[i] as usize),
+                ClusterColumn::Text(_) => None,
+            }
+        };
+        let mut max = 0;
+        for &i in rows {
+            max = max.max(slot(i)?);
+        }
+        let mut id = vec![u32::MAX; max + 1];
+        for &i in rows {
+            id[slot(i)?] = 0;
+        }
+        let mut present = 0u32;
+        for v in id.iter_mut().filter(|v| **v == 0) {
+            *v = present;
+            present += 1;
+        }
+        Some((rows.iter().map(|&i| slot(i).map_or(u32::MAX, |s| id[s])).collect(), present as usize))
+    }
 }
 
 impl Design {
@@ -626,27 +658,32 @@ impl Design {
 
         // Clusters, numbered in sorted order of their values.
         let (clusters, n_clusters) = match cl_all {
-            Some(col) => {
-                // Provisional ids in order of appearance (one hash look-up per row), then the
-                // distinct values sorted and the ids renumbered in that order.
-                let mut first_seen: std::collections::HashMap<ClusterKey, u32, FastHash> =
-                    std::collections::HashMap::default();
-                let provisional: Vec<u32> = rows
-                    .iter()
-                    .map(|&i| {
-                        let next = first_seen.len() as u32;
-                        *first_seen.entry(col.key(i).expect("rows with a missing cluster are dropped")).or_insert(next)
-                    })
-                    .collect();
-                let mut distinct: Vec<(ClusterKey, u32)> = first_seen.into_iter().collect();
-                distinct.sort_unstable();
-                let mut renumber = vec![0u32; distinct.len()];
-                for (sorted, (_, p)) in distinct.iter().enumerate() {
-                    renumber[*p as usize] = sorted as u32;
+            Some(col) => match col.small_integer_ids(&rows) {
+                Some((ids, count)) => (Some(ids), count),
+                None => {
+                    // Provisional ids in order of appearance (one hash look-up per row), then the
+                    // distinct values sorted and the ids renumbered in that order.
+                    let mut first_seen: std::collections::HashMap<ClusterKey, u32, FastHash> =
+                        std::collections::HashMap::default();
+                    let provisional: Vec<u32> = rows
+                        .iter()
+                        .map(|&i| {
+                            let next = first_seen.len() as u32;
+                            *first_seen
+                                .entry(col.key(i).expect("rows with a missing cluster are dropped"))
+                                .or_insert(next)
+                        })
+                        .collect();
+                    let mut distinct: Vec<(ClusterKey, u32)> = first_seen.into_iter().collect();
+                    distinct.sort_unstable();
+                    let mut renumber = vec![0u32; distinct.len()];
+                    for (sorted, (_, p)) in distinct.iter().enumerate() {
+                        renumber[*p as usize] = sorted as u32;
+                    }
+                    let ids = provisional.iter().map(|&p| renumber[p as usize]).collect();
+                    (Some(ids), distinct.len())
                 }
-                let ids = provisional.iter().map(|&p| renumber[p as usize]).collect();
-                (Some(ids), distinct.len())
-            }
+            },
             None => (None, 0),
         };
 
@@ -1247,5 +1284,35 @@ mod tests {
         let f = Formula::parse("y ~ incme").unwrap();
         let e = Design::build(&d, &f, &SampleOptions::default()).unwrap_err().to_string();
         assert!(e.contains("did you mean 'income'"), "{e}");
+    }
+
+    /// Cluster ids by table (whole numbers from 0) and by sorting the distinct keys (any other
+    /// values: negative, fractional, text) number the clusters alike: densely, in sorted order
+    /// of their values, over the rows kept.
+    #[test]
+    fn cluster_ids_by_table_and_by_sorting_agree() {
+        let cases = [
+            ("7,3,3,12,0,7,5", true),      // whole numbers from 0: the table
+            ("7,-1,-1,12,-5,7,5", false),  // negative numbers: sorting
+            ("7,3.5,3.5,12,0,7,5", false), // a fraction: sorting
+            ("h,c,c,m,a,h,e", false),      // text: sorting
+        ];
+        let mut seen = Vec::new();
+        for (values, table) in cases {
+            let text: String = std::iter::once("y,x,c".to_string())
+                .chain(values.split(',').enumerate().map(|(i, c)| format!("{},{i},{c}", i % 2)))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let d = ds(&text);
+            let col = ClusterColumn::of(&d, "c").unwrap();
+            assert_eq!(col.small_integer_ids(&[0, 1, 2, 3, 4, 5, 6]).is_some(), table, "{values}");
+            let opts = SampleOptions { cluster: Some("c".into()), ..Default::default() };
+            let des = Design::build(&d, &Formula::parse("y ~ x").unwrap(), &opts).unwrap();
+            seen.push((des.clusters.clone().unwrap(), des.n_clusters));
+        }
+        // Five clusters in the same order in every case (0 < 3 < 5 < 7 < 12, a < c < e < h < m).
+        for s in &seen {
+            assert_eq!(s, &(vec![3, 1, 1, 4, 0, 3, 2], 5));
+        }
     }
 }
