@@ -156,12 +156,19 @@ pub fn fit_twopart(ds: &crate::data::Dataset, req: &TwoPartRequest, opts: &Sampl
 
     // The second part's design on the first part's final rows and the second's final columns.
     // Position of each dataset row among the rows of both parts' designs before fitting.
-    let mut pos_in_all = vec![usize::MAX; ds.n_rows()];
-    for (i, &r) in d2_all.as_ref().map_or(&d1_rows, |d| &d.rows).iter().enumerate() {
-        pos_in_all[r] = i;
-    }
+    // (Only needed when the parts' designs differ.)
+    let positions = |rows: &[usize]| {
+        let mut pos = vec![usize::MAX; ds.n_rows()];
+        for (i, &r) in rows.iter().enumerate() {
+            pos[r] = i;
+        }
+        pos
+    };
+    let first_kept_all = first.design.n() == d1_rows.len();
+    let second_kept_all = d2_all.is_none() && second.design.n() == positive.len();
     let second_on_all = match d2_all {
         Some(d2_all) => {
+            let pos_in_all = positions(&d2_all.rows);
             let keep: Vec<usize> = first.design.rows.iter().map(|&r| pos_in_all[r]).collect();
             let mut d = d2_all.take_rows(&keep);
             let cols: Vec<usize> = second
@@ -181,6 +188,7 @@ pub fn fit_twopart(ds: &crate::data::Dataset, req: &TwoPartRequest, opts: &Sampl
             // The same formula: the first part's variables on its final rows, with the second
             // part's columns.
             let d = &first.design;
+            let pos_in_all = positions(&d1_rows);
             let spec = crate::design::DesignSpec {
                 atoms: d.spec.atoms.clone(),
                 columns: second.design.spec.columns.clone(),
@@ -206,21 +214,24 @@ pub fn fit_twopart(ds: &crate::data::Dataset, req: &TwoPartRequest, opts: &Sampl
             })
         }
     };
-    let mut pos_in_first = vec![usize::MAX; ds.n_rows()];
-    for (i, &r) in first.design.rows.iter().enumerate() {
-        pos_in_first[r] = i;
-    }
-    let second_rows_in_first: Vec<usize> = second
-        .design
-        .rows
-        .iter()
-        .map(|&r| match pos_in_first[r] {
-            usize::MAX => Err(FitError::Numerical(
-                "rows of the second part were dropped from the first part (perfect prediction); the combined prediction is not defined for them".into(),
-            )),
-            i => Ok(i),
-        })
-        .collect::<std::result::Result<_, _>>()?;
+    let second_rows_in_first: Vec<usize> = if first_kept_all && second_kept_all {
+        // Neither fit dropped a row and the second part is the first's design on the positive
+        // rows: those are its positions.
+        positive
+    } else {
+        let pos_in_first = positions(&first.design.rows);
+        second
+            .design
+            .rows
+            .iter()
+            .map(|&r| match pos_in_first[r] {
+                usize::MAX => Err(FitError::Numerical(
+                    "rows of the second part were dropped from the first part (perfect prediction); the combined prediction is not defined for them".into(),
+                )),
+                i => Ok(i),
+            })
+            .collect::<std::result::Result<_, _>>()?
+    };
     Ok(TwoPartFit { first, second, second_on_all, second_rows_in_first })
 }
 
