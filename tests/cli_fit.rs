@@ -444,3 +444,34 @@ fn perfect_predictors_are_dropped_as_stata_does() {
         model["coefficients"].as_array().unwrap().iter().map(|c| c["term"].as_str().unwrap()).collect();
     assert_eq!(terms, ["(Intercept)", "c", "x"], "{model}");
 }
+
+/// The two checks in order: a collinear column is dropped first, and the perfect-prediction
+/// rule then reads the right columns (the tally of `a` is that of `a`, whatever its position
+/// among the columns left).
+#[test]
+fn collinear_column_then_perfect_predictor() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("y,x,x2,a\n");
+    for i in 0..30 {
+        let x = (i * 37 % 23) as f64 / 10.0;
+        text.push_str(&format!("{},{x},{},0\n", (i * 7 % 5 < 2) as u8, 2.0 * x));
+    }
+    text.push_str("1,0.4,0.8,1\n1,1.3,2.6,1\n1,2.2,4.4,1\n");
+    let file = write(dir.path(), "d.csv", &text);
+    let out = migfit()
+        .args(["fit", &file, "-f", "y ~ x + x2 + a", "-m", "probit", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let model = &json["models"][0];
+    let notes: Vec<&str> = model["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+    assert_eq!(
+        notes,
+        ["x2 omitted because of collinearity", "a != 0 predicts success perfectly; a dropped and 3 obs not used"],
+        "{model}"
+    );
+    assert_eq!(model["n_obs"].as_f64(), Some(30.0), "{model}");
+}

@@ -323,7 +323,31 @@ fn some_lines(design: &Design, bad: &[usize]) -> String {
 }
 
 /// Fits `spec` on `design`.
-pub fn fit(mut design: Design, spec: &ModelSpec) -> Result<Fit> {
+pub fn fit(design: Design, spec: &ModelSpec) -> Result<Fit> {
+    let checks = Checks::of(&design, spec);
+    fit_checked(design, spec, checks)
+}
+
+/// What [`fit`] checks on a design as built, before it changes it: the collinearity of the
+/// columns and, for binary models, which indicators predict the outcome perfectly. Computed
+/// from a borrowed design, so that a caller can run the checks while it prepares something
+/// else (the two-part model checks its first part while it gathers the positive rows).
+pub struct Checks {
+    collinear: Collinear,
+    /// Per column, the perfect-prediction tally of binary models ([`indicator_tally`]).
+    tally: Option<Vec<Option<[[usize; 2]; 2]>>>,
+}
+
+impl Checks {
+    pub fn of(design: &Design, spec: &ModelSpec) -> Checks {
+        let binary = matches!(spec.kind, ModelKind::Probit | ModelKind::Logit);
+        Checks { collinear: collinear_check(design), tally: binary.then(|| indicator_tally(design)) }
+    }
+}
+
+/// [`fit`] with the [`Checks`] of `design` already made.
+pub fn fit_checked(mut design: Design, spec: &ModelSpec, checks: Checks) -> Result<Fit> {
+    assert_eq!(checks.collinear.xtwx.nrows(), design.k(), "checks of this design");
     let fam = spec.family.family();
     let link = spec.link.link();
     let mut notes = design.notes.clone();
@@ -373,13 +397,18 @@ pub fn fit(mut design: Design, spec: &ModelSpec) -> Result<Fit> {
         )));
     }
 
-    let mut xtwx_prior = drop_collinear(&mut design, &mut omitted, &mut notes);
+    let Checks { collinear, tally } = checks;
+    let kept = collinear.kept(design.k());
+    let mut xtwx_prior = drop_collinear(&mut design, collinear, &mut omitted, &mut notes);
     if binary {
         let n_omitted = omitted.len();
-        drop_perfect_predictors(&mut design, &mut omitted, &mut notes)?;
+        // Each column's tally depends on that column alone: those of the kept columns.
+        let tally = tally.map(|t| kept.iter().map(|&j| t[j]).collect());
+        drop_perfect_predictors(&mut design, &mut omitted, &mut notes, tally)?;
         // Dropping rows can make columns collinear; nothing dropped, nothing to recheck.
         if omitted.len() > n_omitted {
-            xtwx_prior = drop_collinear(&mut design, &mut omitted, &mut notes);
+            let again = collinear_check(&design);
+            xtwx_prior = drop_collinear(&mut design, again, &mut omitted, &mut notes);
         }
     }
     let n = design.n();
@@ -693,12 +722,26 @@ fn not_converged(iterations: usize, history: &[Iteration]) -> crate::Error {
 /// and the weighted column sums `s` (adding, not cancelling, so accurate to rounding). The fit
 /// uses it for the starting values and as the constant expected information of gamma-log and
 /// gaussian models, instead of a further pass over the rows.
-fn drop_collinear(design: &mut Design, omitted: &mut Vec<Omitted>, notes: &mut Vec<String>) -> Array2<f64> {
+/// The collinearity check of a design's columns: the uncentred `X' diag(w) X` and the columns
+/// to drop.
+struct Collinear {
+    xtwx: Array2<f64>,
+    dropped: Vec<usize>,
+}
+
+impl Collinear {
+    /// The columns that stay, of `k`.
+    fn kept(&self, k: usize) -> Vec<usize> {
+        (0..k).filter(|j| !self.dropped.contains(j)).collect()
+    }
+}
+
+fn collinear_check(design: &Design) -> Collinear {
     let k = design.k();
     let n = design.n();
     let w: Vec<f64> = design.weights.clone().unwrap_or_else(|| vec![1.0; n]);
     let intercept = design.names.iter().position(|s| s == "(Intercept)");
-    let (c, mut xtwx) = match intercept {
+    let (c, xtwx) = match intercept {
         Some(ic) => {
             let wsum: f64 = w.iter().sum();
             let mut sums = vec![0.0; k];
@@ -738,6 +781,19 @@ fn drop_collinear(design: &mut Design, omitted: &mut Vec<Omitted>, notes: &mut V
         }
     };
     let dropped = linalg::collinear_columns(&c, 1e-11);
+    Collinear { xtwx, dropped }
+}
+
+/// Drops the columns of the check, with notes; returns `X' diag(w) X` of the kept columns.
+fn drop_collinear(
+    design: &mut Design,
+    check: Collinear,
+    omitted: &mut Vec<Omitted>,
+    notes: &mut Vec<String>,
+) -> Array2<f64> {
+    let k = design.k();
+    let keep = check.kept(k);
+    let Collinear { xtwx, dropped } = check;
     if dropped.is_empty() {
         return xtwx;
     }
@@ -746,10 +802,8 @@ fn drop_collinear(design: &mut Design, omitted: &mut Vec<Omitted>, notes: &mut V
         notes.push(format!("{term} omitted because of collinearity"));
         omitted.push(Omitted { term, reason: "collinearity".into() });
     }
-    let keep: Vec<usize> = (0..k).filter(|j| !dropped.contains(j)).collect();
     design.select_columns(&keep);
-    xtwx = Array2::from_shape_fn((keep.len(), keep.len()), |(a, b)| xtwx[[keep[a], keep[b]]]);
-    xtwx
+    Array2::from_shape_fn((keep.len(), keep.len()), |(a, b)| xtwx[[keep[a], keep[b]]])
 }
 
 /// For each column made only of zeros and ones, the number of rows with each value and each
@@ -770,7 +824,9 @@ fn indicator_tally(design: &Design) -> Vec<Option<[[usize; 2]; 2]>> {
         .fold(empty, |mut counts, (block, ys)| {
             let (zeros, ones) = counts.split_at_mut(2 * k);
             for (xi, &y) in block.chunks_exact(k.max(1)).zip(ys) {
-                let o = usize::from(y == 1.0) * k;
+                // Outcome as binary models code it: non-zero is a success (after the
+                // recoding in `fit`, y == 1).
+                let o = usize::from(y != 0.0) * k;
                 let (z, u) = (&mut zeros[o..o + k], &mut ones[o..o + k]);
                 for ((z, u), &v) in z.iter_mut().zip(u.iter_mut()).zip(xi) {
                     *z += u64::from(v == 0.0);
@@ -796,10 +852,17 @@ fn indicator_tally(design: &Design) -> Vec<Option<[[usize; 2]; 2]>> {
 /// Stata's check for binary models: an indicator column for which one of its values occurs
 /// only with one outcome predicts that outcome perfectly; Stata drops the column and the
 /// observations it predicts, with a note. We do the same.
-fn drop_perfect_predictors(design: &mut Design, omitted: &mut Vec<Omitted>, notes: &mut Vec<String>) -> Result<()> {
+///
+/// `first` is the tally of the design as given, when already made ([`Checks`]).
+fn drop_perfect_predictors(
+    design: &mut Design,
+    omitted: &mut Vec<Omitted>,
+    notes: &mut Vec<String>,
+    mut first: Option<Vec<Option<[[usize; 2]; 2]>>>,
+) -> Result<()> {
     loop {
         let n = design.n();
-        let tally = indicator_tally(design);
+        let tally = first.take().unwrap_or_else(|| indicator_tally(design));
         let mut found = None;
         for j in 0..design.k() {
             if design.names[j] == "(Intercept)" {

@@ -123,7 +123,10 @@ pub fn fit_twopart(ds: &crate::data::Dataset, req: &TwoPartRequest, opts: &Sampl
 
     // Second part: the positive rows, gathered once from the (shared) design.
     let positive: Vec<usize> = (0..y.len()).filter(|&i| y[i] > 0.0).collect();
-    let mut d2 = d2_all.as_ref().unwrap_or(&d1).take_rows(&positive);
+    // The first part's checks (collinearity, perfect prediction) while the positive rows are
+    // gathered for the second.
+    let (checks1, mut d2) =
+        rayon::join(|| super::fit::Checks::of(&d1, &req.first), || d2_all.as_ref().unwrap_or(&d1).take_rows(&positive));
 
     // Second part's (transformed) response, checked before anything is fitted.
     if let Some(r2) = req.response2 {
@@ -151,7 +154,7 @@ pub fn fit_twopart(ds: &crate::data::Dataset, req: &TwoPartRequest, opts: &Sampl
     // serial steps (solves, checks, allocation) overlap the other's row passes. Each fit is
     // deterministic on its own (sums in chunk order), so the result does not depend on the
     // scheduling; an error of the first part is reported before one of the second.
-    let (first, second) = rayon::join(|| fit(d1, &req.first), || fit(d2, &req.second));
+    let (first, second) = rayon::join(|| super::fit::fit_checked(d1, &req.first, checks1), || fit(d2, &req.second));
     let (first, second) = (first?, second?);
 
     // The second part's design on the first part's final rows and the second's final columns.
