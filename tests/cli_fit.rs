@@ -409,13 +409,27 @@ fn text_and_numeric_cluster_variables_give_the_same_standard_errors() {
     }
 }
 
+/// `migfit fit DATA -f FORMULA -m probit --format json` on `text`, parsed; the model's entry.
+fn probit_json(text: &str, formula: &str) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "d.csv", text);
+    let out = migfit()
+        .args(["fit", &file, "-f", formula, "-m", "probit", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    json["models"][0].clone()
+}
+
 /// Stata's perfect-prediction rule for binary models, case by case: an indicator one of whose
 /// values occurs with one outcome only is dropped with the rows it predicts ("a != 0 predicts
 /// success": `a` is 1 only where y is 1; "b == 0 predicts failure": `b` is 0 only where y is 0);
 /// a column with a third value (`c` is 2 only where y is 0) is not an indicator and stays.
 #[test]
 fn perfect_predictors_are_dropped_as_stata_does() {
-    let dir = tempfile::tempdir().unwrap();
     let mut text = String::from("y,a,b,c,x\n");
     // 24 rows with a = 0, b = 1, varied y, c and x: the model is estimable without them.
     for i in 0..24 {
@@ -425,16 +439,7 @@ fn perfect_predictors_are_dropped_as_stata_does() {
     }
     text.push_str("1,1,1,1,0.4\n1,1,1,0,1.3\n1,1,1,1,2.2\n"); // a = 1: y = 1 throughout
     text.push_str("0,0,0,0,0.9\n0,0,0,1,1.7\n"); // b = 0: y = 0 throughout
-    let file = write(dir.path(), "d.csv", &text);
-    let out = migfit()
-        .args(["fit", &file, "-f", "y ~ a + b + c + x", "-m", "probit", "--format", "json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
-    let model = &json["models"][0];
+    let model = &probit_json(&text, "y ~ a + b + c + x");
     let notes = model["notes"].to_string();
     assert!(notes.contains("a != 0 predicts success perfectly; a dropped and 3 obs not used"), "{notes}");
     assert!(notes.contains("b == 0 predicts failure perfectly; b dropped and 2 obs not used"), "{notes}");
@@ -450,23 +455,13 @@ fn perfect_predictors_are_dropped_as_stata_does() {
 /// among the columns left).
 #[test]
 fn collinear_column_then_perfect_predictor() {
-    let dir = tempfile::tempdir().unwrap();
     let mut text = String::from("y,x,x2,a\n");
     for i in 0..30 {
         let x = (i * 37 % 23) as f64 / 10.0;
         text.push_str(&format!("{},{x},{},0\n", (i * 7 % 5 < 2) as u8, 2.0 * x));
     }
     text.push_str("1,0.4,0.8,1\n1,1.3,2.6,1\n1,2.2,4.4,1\n");
-    let file = write(dir.path(), "d.csv", &text);
-    let out = migfit()
-        .args(["fit", &file, "-f", "y ~ x + x2 + a", "-m", "probit", "--format", "json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
-    let model = &json["models"][0];
+    let model = &probit_json(&text, "y ~ x + x2 + a");
     let notes: Vec<&str> = model["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
     assert_eq!(
         notes,
