@@ -460,21 +460,26 @@ impl<'d> ClusterColumn<'d> {
                 ClusterColumn::Text(_) => None,
             }
         };
-        let mut max = 0;
-        for &i in rows {
-            max = max.max(slot(i)?);
-        }
-        let mut id = vec![u32::MAX; max + 1];
-        for &i in rows {
-            id[slot(i)?] = 0;
-        }
-        let mut present = 0u32;
-        for v in id.iter_mut().filter(|v| **v == 0) {
-            *v = present;
-            present += 1;
-        }
-        Some((rows.iter().map(|&i| slot(i).map_or(u32::MAX, |s| id[s])).collect(), present as usize))
+        let slots: Vec<usize> = rows.iter().map(|&i| slot(i)).collect::<Option<_>>()?;
+        let size = slots.iter().max().map_or(0, |&m| m + 1);
+        let (table, count) = dense_table(size, slots.iter().copied());
+        Some((slots.iter().map(|&s| table[s]).collect(), count))
     }
+}
+
+/// Dense ids for the values `slots` (each below `size`): a table from value to id that numbers
+/// the values present in increasing order (`u32::MAX` for the absent ones), and their count.
+fn dense_table(size: usize, slots: impl Iterator<Item = usize>) -> (Vec<u32>, usize) {
+    let mut table = vec![u32::MAX; size];
+    for s in slots {
+        table[s] = 0;
+    }
+    let mut present = 0u32;
+    for t in table.iter_mut().filter(|t| **t == 0) {
+        *t = present;
+        present += 1;
+    }
+    (table, present as usize)
 }
 
 impl Design {
@@ -826,16 +831,8 @@ impl Design {
             Some(c) => {
                 // Renumber the clusters present densely, in the order of their ids (the sorted
                 // order of their values): a table from old to new id.
-                let mut new_id = vec![u32::MAX; self.n_clusters];
-                for &i in idx {
-                    new_id[c[i] as usize] = 0;
-                }
-                let mut present = 0u32;
-                for id in new_id.iter_mut().filter(|id| **id == 0) {
-                    *id = present;
-                    present += 1;
-                }
-                (Some(idx.iter().map(|&i| new_id[c[i] as usize]).collect()), present as usize)
+                let (new_id, present) = dense_table(self.n_clusters, idx.iter().map(|&i| c[i] as usize));
+                (Some(idx.iter().map(|&i| new_id[c[i] as usize]).collect()), present)
             }
             None => (None, self.n_clusters),
         };

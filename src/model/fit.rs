@@ -714,14 +714,6 @@ fn not_converged(iterations: usize, history: &[Iteration]) -> crate::Error {
     FitError::NotConverged { iterations, history: h }.into()
 }
 
-/// Drops columns that are linear combinations of earlier ones (prior-weighted, centred when
-/// the model has an intercept), like Stata's "omitted because of collinearity".
-///
-/// Returns the uncentred `X' diag(w) X` of the kept columns (prior weights `w`), which the
-/// check computes anyway: with an intercept it is `C + s s' / sum(w)` from the centred `C`
-/// and the weighted column sums `s` (adding, not cancelling, so accurate to rounding). The fit
-/// uses it for the starting values and as the constant expected information of gamma-log and
-/// gaussian models, instead of a further pass over the rows.
 /// The collinearity check of a design's columns: the uncentred `X' diag(w) X` and the columns
 /// to drop.
 struct Collinear {
@@ -736,6 +728,15 @@ impl Collinear {
     }
 }
 
+/// Finds the columns that are linear combinations of earlier ones (prior-weighted, centred when
+/// the model has an intercept), like Stata's "omitted because of collinearity".
+///
+/// Returns them with the uncentred `X' diag(w) X` of all the columns (prior weights `w`;
+/// [`drop_collinear`] keeps the rows and columns of the kept ones), which the check computes
+/// anyway: with an intercept it is `C + s s' / sum(w)` from the centred `C`
+/// and the weighted column sums `s` (adding, not cancelling, so accurate to rounding). The fit
+/// uses it for the starting values and as the constant expected information of gamma-log and
+/// gaussian models, instead of a further pass over the rows.
 fn collinear_check(design: &Design) -> Collinear {
     let k = design.k();
     let n = design.n();
