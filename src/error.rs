@@ -21,6 +21,12 @@ pub enum DataError {
     NotNumeric { path: String, column: String, line: u64, value: String, more: String },
     #[error("{path}: line {line}, column '{column}': value '{value}' is not valid: {expected}")]
     InvalidValue { path: String, line: u64, column: String, value: String, expected: String },
+    /// A file that does not match its schema: how many violations there are and the first
+    /// few, each rendered with its row, column and value (the full list is `validate`'s job).
+    #[error("{file} does not match the schema {schema} ({count} violation(s)):{}{}",
+        shown.iter().map(|v| format!("\n  {v}")).collect::<String>(),
+        if *count > shown.len() { format!("\n  ... run `migfit validate {file} --schema {schema}` for the full list") } else { String::new() })]
+    Violations { file: String, schema: String, count: usize, shown: Vec<String> },
     #[error("{0}")]
     Other(String),
 }

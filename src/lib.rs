@@ -12,6 +12,7 @@ pub mod data;
 pub mod design;
 pub mod error;
 pub mod formula;
+pub mod io;
 pub mod linalg;
 pub mod margins;
 pub mod model;

@@ -174,7 +174,7 @@ fn broken_pipe_is_not_an_error() {
 
 mod projection {
     use migfit::analysis::{Estimation, FitJob, Job, TwoPartJob};
-    use migfit::cli::DataArgs;
+    use migfit::data::source::DataSource as DataArgs;
     use migfit::design::{SampleOptions, WeightType};
     use migfit::formula::Formula;
     use migfit::margins::At;

@@ -169,7 +169,7 @@ pub fn run_batch(opts: &BatchOptions) -> Result<BatchOutcome> {
             if r.outcome.is_ok() { "ok" } else { "failed" }
         ));
     }
-    crate::cli::write_output(&log, Some(&opts.out.join("run.log")))?;
+    crate::io::write_output(&log, Some(&opts.out.join("run.log")))?;
 
     Ok(BatchOutcome {
         n_variants: total,
@@ -184,12 +184,12 @@ pub fn run_batch(opts: &BatchOptions) -> Result<BatchOutcome> {
     })
 }
 
-/// The data options of the spec as the CLI's `DataArgs` (schema and paths relative to the
+/// The data options of the spec as a `DataSource` (schema and paths relative to the
 /// spec file), so that a batch reads data exactly as `migfit fit` does.
 /// Every variable the batch's variants read: models, survey options and row filters.
 fn batch_variables(
     jobs: &[(crate::analysis::Job, run::Filters)],
-    args: &crate::cli::DataArgs,
+    args: &crate::data::source::DataSource,
 ) -> Result<Option<Vec<String>>> {
     let cfg = args.config()?;
     let mut out: Vec<String> = Vec::new();
@@ -216,8 +216,8 @@ fn batch_variables(
     Ok(Some(out))
 }
 
-fn data_args(spec: &spec::SpecFile, base_dir: &Path, data_path: &Path) -> crate::cli::DataArgs {
-    crate::cli::DataArgs {
+fn data_args(spec: &spec::SpecFile, base_dir: &Path, data_path: &Path) -> crate::data::source::DataSource {
+    crate::data::source::DataSource {
         data: data_path.to_path_buf(),
         delimiter: spec.data.delimiter.clone(),
         schema: spec.data.schema.as_ref().map(|s| base_dir.join(s.get_ref())),

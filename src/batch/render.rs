@@ -51,7 +51,7 @@ struct Manifest<'a> {
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> Result<()> {
-    crate::cli::write_output(text, Some(&dir.join(name)))
+    crate::io::write_output(text, Some(&dir.join(name)))
 }
 
 /// A file-name-safe version of a track id.

@@ -31,7 +31,7 @@ impl Filters {
 
     /// Applies the filters exactly as `--subsample` and `--if` do on the command line (rows
     /// where the condition is false or missing are dropped, as Stata's `if`), then the trim.
-    pub fn apply(&self, ds: &Dataset, data: &crate::cli::DataArgs) -> Result<Dataset> {
+    pub fn apply(&self, ds: &Dataset, data: &crate::data::source::DataSource) -> Result<Dataset> {
         let mut args = data.clone();
         args.subsample = self.subsample.clone();
         args.if_expr = self.condition.clone();

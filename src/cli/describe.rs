@@ -42,14 +42,14 @@ pub struct DescribeArgs {
 }
 
 pub fn run(args: DescribeArgs) -> Result<()> {
-    let cfg = args.data.config()?;
+    let cfg = args.data.source().config()?;
     // Column projection when the variables are named (by default every variable is described).
     let columns = args.vars.as_ref().map(|v| {
         let mut c = v.clone();
         c.extend(args.by.iter().filter(|b| !v.contains(b)).cloned());
         c
     });
-    let ds = args.data.load_columns(columns)?;
+    let ds = args.data.source().load_columns(columns)?;
     let mut exclude = Vec::new();
     if let Some(s) = &cfg.schema {
         for v in &s.variables {

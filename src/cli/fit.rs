@@ -135,7 +135,7 @@ impl EstimationArgs {
             return Ok(None);
         }
         let declared = match &data.schema {
-            Some(_) => data.config()?.schema.map(|s| s.design.clone()),
+            Some(_) => data.source().config()?.schema.map(|s| s.design.clone()),
             None => None,
         };
         let declared = declared.unwrap_or_default();
@@ -282,7 +282,7 @@ pub fn model_requests(args: &FitArgs) -> Result<Vec<ModelRequest>> {
 
 pub fn run(args: FitArgs) -> Result<()> {
     let config = args.est.check()?;
-    let hash = args.data.spawn_hash();
+    let hash = args.data.source().spawn_hash();
     let requests = model_requests(&args)?;
     // Check every specification before the (possibly slow) load.
     let est = args.est.estimation(&args.data)?;
@@ -305,7 +305,7 @@ pub fn run(args: FitArgs) -> Result<()> {
             all
         });
     }
-    let ds = args.data.load_columns(needed)?;
+    let ds = args.data.source().load_columns(needed)?;
     // Several models side by side: one report, the models in order.
     let mut report: Option<Report> = None;
     let several = jobs.len() > 1;

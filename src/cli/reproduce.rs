@@ -103,7 +103,7 @@ pub fn load_study_data(
         Some(p) => Schema::from_path(p)?,
         None => Schema::parse(embedded_schema.0, embedded_schema.1)?,
     };
-    let data_args = super::DataArgs {
+    let data_args = super::DataSource {
         data: args.data.clone().unwrap_or_default(),
         delimiter: args.delimiter.clone(),
         schema: None,

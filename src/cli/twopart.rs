@@ -46,7 +46,7 @@ pub struct TwoPartArgs {
 
 pub fn run(args: TwoPartArgs) -> Result<()> {
     let config = args.est.check()?;
-    let hash = args.data.spawn_hash();
+    let hash = args.data.source().spawn_hash();
     let first_kind = match args.first.as_str() {
         "probit" => ModelKind::Probit,
         "logit" => ModelKind::Logit,
@@ -67,7 +67,7 @@ pub fn run(args: TwoPartArgs) -> Result<()> {
         args.est.estimation(&args.data)?,
     )?;
     // Column projection: read only the variables the model needs.
-    let ds = args.data.load_columns(job.variables())?;
+    let ds = args.data.source().load_columns(job.variables())?;
     let mut report = job.run(&ds)?;
     report.data_sha256 = hash.join().ok().flatten();
     config.emit(&report)

@@ -32,7 +32,7 @@ pub struct ValidateArgs {
 }
 
 pub fn run(args: ValidateArgs) -> Result<()> {
-    let cfg = args.data.config()?;
+    let cfg = args.data.source().config()?;
     let Some(schema) = &cfg.schema else {
         return Err(crate::error::usage("validate needs --schema FILE (the rules to check the data against)"));
     };

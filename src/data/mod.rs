@@ -13,6 +13,7 @@ pub mod load;
 pub mod mapped;
 pub mod parquet;
 pub mod schema;
+pub mod source;
 pub mod validate;
 
 pub use crate::error::DataError;

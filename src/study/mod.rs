@@ -39,7 +39,7 @@ pub fn load_extract(extract: Extract, read: &ReadOptions, schema: &Schema) -> Re
         }
     };
     if !report.violations.is_empty() {
-        return Err(crate::error::Error::Data(crate::cli::violations_error(&source, &report.violations, schema)));
+        return Err(crate::error::Error::Data(crate::data::validate::violations_error(&source, &report.violations, schema)));
     }
     if report.dataset.n_rows() == 0 {
         return Err(usage(format!("{source}: no respondent in the analysis universe of the schema {}", schema.path)));

@@ -324,5 +324,5 @@ pub fn run_cli(args: &ReproduceArgs) -> Result<()> {
             s
         }
     };
-    crate::cli::write_output(&out, args.output.as_deref())
+    crate::io::write_output(&out, args.output.as_deref())
 }
