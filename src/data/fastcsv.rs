@@ -273,7 +273,6 @@ fn chunk_bounds(body: &[u8], target: usize) -> Vec<(usize, usize)> {
 }
 
 /// The fast path: `None` when the file must go through the precise reader.
-#[cfg_attr(feature = "polars", allow(dead_code))]
 pub(crate) fn read(
     bytes: &[u8],
     display: &str,

@@ -12,6 +12,7 @@ pub mod lines;
 pub mod load;
 pub mod mapped;
 pub mod parquet;
+pub mod raw;
 pub mod schema;
 pub mod source;
 pub mod validate;
