@@ -302,3 +302,72 @@ pub fn reproduce(ds: &Dataset, spec: &Spec) -> Result<(Reproduction, Vec<SampleF
     Ok((Reproduction::new(spec.study.name.clone(), ds.source.clone(), cells), fits))
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{FamilyKind, LinkKind};
+
+    fn part(model: &str, family: Option<&str>, link: Option<&str>) -> PartSpec {
+        PartSpec {
+            name: "p".into(),
+            label: "p".into(),
+            model: model.into(),
+            family: family.map(String::from),
+            link: link.map(String::from),
+            response: "y".into(),
+            recipients_only: false,
+        }
+    }
+
+    #[test]
+    fn a_parts_link_is_honoured() {
+        let s = part("glm", Some("gamma"), Some("inverse")).model_spec(Mode::Observed).unwrap();
+        assert_eq!((s.family, s.link), (FamilyKind::Gamma, LinkKind::Inverse));
+        // Without a link a gamma GLM is the paper's gamma-log; other families take their
+        // canonical link.
+        let s = part("glm", Some("gamma"), None).model_spec(Mode::Observed).unwrap();
+        assert_eq!(s.link, LinkKind::Log);
+        let s = part("glm", Some("poisson"), None).model_spec(Mode::Observed).unwrap();
+        assert_eq!(s.link, LinkKind::Log);
+        let s = part("glm", Some("binomial"), None).model_spec(Mode::Expected).unwrap();
+        assert_eq!(s.link, LinkKind::Logit);
+    }
+
+    #[test]
+    fn probit_in_expected_mode_is_the_binomial_glm_with_its_link() {
+        let s = part("probit", None, Some("probit")).model_spec(Mode::Expected).unwrap();
+        assert_eq!((s.kind, s.family, s.link), (ModelKind::Glm, FamilyKind::Binomial, LinkKind::Probit));
+        let s = part("probit", None, None).model_spec(Mode::Observed).unwrap();
+        assert_eq!((s.kind, s.link), (ModelKind::Probit, LinkKind::Probit));
+    }
+
+    #[test]
+    fn a_link_or_family_the_model_cannot_take_is_refused() {
+        for mode in [Mode::Observed, Mode::Expected] {
+            let e = part("probit", None, Some("logit")).model_spec(mode).unwrap_err().to_string();
+            assert!(e.contains("[[part]] 'p'") && e.contains("link = \"logit\""), "{e}");
+            assert!(part("logit", Some("gamma"), None).model_spec(mode).is_err());
+            assert!(part("glm", Some("gamma"), Some("nosuch")).model_spec(mode).is_err());
+            assert!(part("tobit", None, None).model_spec(mode).is_err());
+        }
+    }
+
+    #[test]
+    fn the_embedded_spec_fits_the_papers_models() {
+        let spec = Spec::embedded();
+        let kinds: Vec<(ModelKind, FamilyKind, LinkKind)> = spec
+            .part
+            .iter()
+            .map(|p| p.model_spec(Mode::Observed).map(|s| (s.kind, s.family, s.link)).unwrap())
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (ModelKind::Probit, FamilyKind::Binomial, LinkKind::Probit),
+                (ModelKind::Glm, FamilyKind::Gamma, LinkKind::Log),
+                (ModelKind::Glm, FamilyKind::Gamma, LinkKind::Log)
+            ]
+        );
+    }
+}
