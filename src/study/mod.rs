@@ -9,10 +9,11 @@
 
 pub mod compare;
 mod registry;
-pub mod stay2018;
-pub mod wang2022;
 
 pub use registry::{all, find, Embedded, Plan, Results, Study, Synthetic};
+
+// The registry: each study's module and the type that implements `Study`, one entry a study.
+registry::studies!(wang2022::Wang2022, stay2018::Stay2018);
 
 use crate::data::load::{self, LoadReport, ReadOptions};
 use crate::data::schema::Schema;

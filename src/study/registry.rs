@@ -1,15 +1,24 @@
 //! The studies migfit knows, behind one trait. `migfit reproduce NAME` and
 //! `migfit simulate --study NAME` look the study up here and call it; nothing else lists the
 //! studies. Adding a study is one file (`src/study/NAME.rs`, implementing [`Study`]) and one
-//! line in [`STUDIES`].
+//! entry in the `studies!` line of `src/study/mod.rs`, which declares the module and
+//! registers the study.
 
 use super::compare::Cell;
 use crate::data::Dataset;
 use crate::error::{usage, Result};
 use crate::simulate::RawTable;
 
-/// Every study, in the order help texts list them.
-static STUDIES: &[&dyn Study] = &[&super::wang2022::Wang2022, &super::stay2018::Stay2018];
+/// Declares each study's module and lists the studies (in the order help texts list them):
+/// `studies!(module::Type, ...)`, where `Type` implements [`Study`].
+macro_rules! studies {
+    ($($module:ident :: $study:ident),* $(,)?) => {
+        $(pub mod $module;)*
+        /// Every study, in the order help texts list them.
+        static STUDIES: &[&dyn Study] = &[$(&$module::$study),*];
+    };
+}
+pub(crate) use studies;
 
 /// A text file shipped inside the binary: its content and the repository path it comes from.
 #[derive(Debug, Clone, Copy)]
@@ -29,7 +38,7 @@ pub struct Synthetic {
 pub trait Study: Sync {
     /// The name on the command line.
     fn name(&self) -> &'static str;
-    /// One line saying what the study's extract is and whose numbers it reproduces.
+    /// One line: the paper or question, the survey and its schema, what is published.
     fn title(&self) -> &'static str;
     /// The schema of the study's raw extract (an edited copy may replace it).
     fn schema(&self) -> Embedded;
@@ -72,16 +81,16 @@ pub trait Results {
 
 /// Every study.
 pub fn all() -> &'static [&'static dyn Study] {
-    STUDIES
+    super::STUDIES
 }
 
 /// The study named `name`; an unknown name is an error naming the closest study and listing
 /// them all.
 pub fn find(name: &str) -> Result<&'static dyn Study> {
-    if let Some(s) = STUDIES.iter().find(|s| s.name() == name) {
+    if let Some(s) = all().iter().find(|s| s.name() == name) {
         return Ok(*s);
     }
-    let names: Vec<&str> = STUDIES.iter().map(|s| s.name()).collect();
+    let names: Vec<&str> = all().iter().map(|s| s.name()).collect();
     let hint =
         crate::data::closest(name, names.iter().copied()).map(|h| format!(" (did you mean '{h}'?)")).unwrap_or_default();
     Err(usage(format!("unknown study '{name}'{hint}; the studies are: {}", names.join(", "))))

@@ -250,7 +250,7 @@ impl Study for Stay2018 {
         "stay2018"
     }
     fn title(&self) -> &'static str {
-        "CMDS-2018-style extract (data-schema/cmds2018.toml) for the stay-intention study"
+        "Direct settlement and willingness to stay, CMDS 2018 (data-schema/cmds2018.toml); no published numbers"
     }
     fn schema(&self) -> Embedded {
         Embedded { text: SCHEMA_TOML, path: SCHEMA_PATH }

@@ -53,7 +53,7 @@ impl Study for Wang2022 {
         "wang2022"
     }
     fn title(&self) -> &'static str {
-        "CMDS-2014-style extract (data-schema/cmds2014.toml), calibrated to Wang et al. (2022)"
+        "Wang et al. (2022): migration scope and insurance benefits, CMDS 2014 (data-schema/cmds2014.toml); published Tables 1-4"
     }
     fn schema(&self) -> Embedded {
         Embedded { text: SCHEMA_TOML, path: SCHEMA_PATH }
