@@ -39,8 +39,12 @@ fn every_study_simulates_an_extract_its_schema_reads() {
         let raw = s.simulate(120, 5);
         let csv = raw.to_csv();
         let schema = Schema::parse(s.schema().text, s.schema().path).unwrap();
-        let ds = study::load_extract(Extract::Csv { bytes: csv.as_bytes(), display: "test" }, &ReadOptions::default(), &schema)
-            .unwrap_or_else(|e| panic!("{}: {e}", s.name()));
+        let ds = study::load_extract(
+            Extract::Csv { bytes: csv.as_bytes(), display: "test" },
+            &ReadOptions::default(),
+            &schema,
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", s.name()));
         assert_eq!(ds.n_rows(), 120, "{}: the respondents in the analysis universe", s.name());
         assert_eq!(s.simulate(120, 5), raw, "{}: same seed, same extract", s.name());
         assert!(s.plan(None).is_ok(), "{}: the embedded specification", s.name());
@@ -116,7 +120,12 @@ fn reproduce_prints_each_note_once() {
     }
     let v: serde_json::Value = serde_json::from_str(&ok(&["reproduce", "wang2022", "--format", "json"])).unwrap();
     let ncms = v["models"].as_array().unwrap().iter().find(|m| m["name"] == "ncms/probit").unwrap();
-    let n = ncms["notes"].as_array().unwrap().iter().filter(|n| *n == "scheme[UEBMI] omitted because of collinearity").count();
+    let n = ncms["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| *n == "scheme[UEBMI] omitted because of collinearity")
+        .count();
     assert_eq!(n, 1);
 }
 
@@ -128,7 +137,13 @@ fn a_specs_link_is_fitted_as_written() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     for m in v["models"].as_array().unwrap() {
         let name = m["name"].as_str().unwrap();
-        let want = if name.ends_with("/amount") { "inverse" } else if name.ends_with("/ratio") { "log" } else { "probit" };
+        let want = if name.ends_with("/amount") {
+            "inverse"
+        } else if name.ends_with("/ratio") {
+            "log"
+        } else {
+            "probit"
+        };
         assert_eq!(m["link"], want, "{name}");
     }
 }

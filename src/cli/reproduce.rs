@@ -20,7 +20,12 @@ pub struct StudyParser;
 impl TypedValueParser for StudyParser {
     type Value = String;
 
-    fn parse_ref(&self, cmd: &clap::Command, arg: Option<&clap::Arg>, value: &std::ffi::OsStr) -> std::result::Result<String, clap::Error> {
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> std::result::Result<String, clap::Error> {
         clap::builder::StringValueParser::new()
             .try_map(|s| study::find(&s).map(|st| st.name().to_string()).map_err(|e| e.to_string()))
             .parse_ref(cmd, arg, value)

@@ -21,7 +21,6 @@ pub struct Cell {
     pub within: Option<bool>,
 }
 
-
 /// Within 1.96 published SE; a cell published as 0.000 (0.000) is within when the reproduced
 /// value rounds to 0.000 at three decimals.
 pub fn judge(published: f64, se: f64, reproduced: f64) -> (Option<f64>, Option<bool>) {
@@ -31,7 +30,6 @@ pub fn judge(published: f64, se: f64, reproduced: f64) -> (Option<f64>, Option<b
     let d = (reproduced - published) / se;
     (Some(d), Some(d.abs() <= 1.96))
 }
-
 
 /// A study's published cells beside the reproduced ones, with the count within 1.96 SE.
 #[derive(Debug, Clone, Serialize)]
@@ -60,4 +58,3 @@ impl Reproduction {
         )
     }
 }
-

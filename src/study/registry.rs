@@ -91,8 +91,9 @@ pub fn find(name: &str) -> Result<&'static dyn Study> {
         return Ok(*s);
     }
     let names: Vec<&str> = all().iter().map(|s| s.name()).collect();
-    let hint =
-        crate::data::closest(name, names.iter().copied()).map(|h| format!(" (did you mean '{h}'?)")).unwrap_or_default();
+    let hint = crate::data::closest(name, names.iter().copied())
+        .map(|h| format!(" (did you mean '{h}'?)"))
+        .unwrap_or_default();
     Err(usage(format!("unknown study '{name}'{hint}; the studies are: {}", names.join(", "))))
 }
 

@@ -204,7 +204,6 @@ pub fn draw_outcomes(dgp: &Dgp, p: &Person, rng: &mut SimRng) -> Outcomes {
     Outcomes { received, amount: if lost { None } else { Some(amount) }, ratio, total, capped }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -219,7 +219,6 @@ pub fn draw_person(rng: &mut SimRng) -> Person {
     }
 }
 
-
 /// Draws a population of `n` respondents (covariates only).
 pub fn population(n: usize, seed: u64) -> Vec<Person> {
     let mut rng = rng(seed);
