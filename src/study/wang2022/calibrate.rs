@@ -7,9 +7,7 @@
 
 use super::{estimate, Mode, SampleFits, Spec, TABLE3_CSV, TABLE4_CSV};
 use crate::error::Result;
-use crate::simulate::wang2022::{
-    expected_dataset, Dgp, DgpFile, Eq, Equation, Person, COMMON_TERMS, NC, SCOPE_TERMS,
-};
+use crate::simulate::wang2022::{expected_dataset, Dgp, DgpFile, Eq, Equation, Person, COMMON_TERMS, NC, SCOPE_TERMS};
 use crate::simulate::{norm_cdf, norm_pdf, xtile_cuts};
 use std::collections::BTreeMap;
 
@@ -273,3 +271,20 @@ pub fn calibrate(people: &[Person], spec: &Spec, iterations: usize) -> Result<(D
     Ok((dgp, log))
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every calibration target is read from the published tables through the spec's terms.
+    #[test]
+    fn every_target_is_read() {
+        let t = targets(&Spec::embedded());
+        for e in 0..3 {
+            assert!(t.total[e].iter().all(|v| v.is_finite()), "Table 3, part {e}: {:?}", t.total[e]);
+            assert!(t.scope_total[e].iter().all(|v| v.is_finite()));
+            for g in 0..2 {
+                assert!(t.scope[g][e].iter().all(|v| v.is_finite()), "Table 4, group {g}, part {e}");
+            }
+        }
+    }
+}

@@ -302,7 +302,6 @@ pub fn reproduce(ds: &Dataset, spec: &Spec) -> Result<(Reproduction, Vec<SampleF
     Ok((Reproduction::new(spec.study.name.clone(), ds.source.clone(), cells), fits))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

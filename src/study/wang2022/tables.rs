@@ -22,7 +22,6 @@ fn num(s: Option<&String>) -> Option<f64> {
     s.and_then(|v| v.trim().parse::<f64>().ok())
 }
 
-
 /// The Table 3 and Table 4 comparisons (marginal effects).
 pub fn compare_effects(spec: &Spec, fits: &[SampleFits]) -> Result<Vec<Cell>> {
     let mut cells = Vec::new();
@@ -263,4 +262,3 @@ fn chi2_test(groups: &[Vec<f64>]) -> f64 {
     }
     crate::stats::chi2_sf(x2, groups.len() as f64 - 1.0)
 }
-

@@ -14,15 +14,8 @@ fn f3(v: f64) -> String {
 
 /// The columns of a comparison block: header and narrowest width (the widths of the first
 /// layout, kept so that tables whose cells fit print as they always did).
-const COLUMNS: [(&str, usize); 7] = [
-    ("row", 52),
-    ("column", 8),
-    ("published", 11),
-    ("(SE)", 9),
-    ("reproduced", 11),
-    ("(SE)", 9),
-    ("diff/SE", 8),
-];
+const COLUMNS: [(&str, usize); 7] =
+    [("row", 52), ("column", 8), ("published", 11), ("(SE)", 9), ("reproduced", 11), ("(SE)", 9), ("diff/SE", 8)];
 
 /// `s` padded with spaces to `width` terminal columns (display width, so that CJK labels
 /// line up), on the right for the first two columns and on the left for the numbers.
