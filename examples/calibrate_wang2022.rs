@@ -4,7 +4,8 @@
 //!
 //! See docs/calibration.md for the method.
 
-use migfit::simulate::wang2022::{calibrate, population};
+use migfit::simulate::wang2022::population;
+use migfit::study::wang2022::calibrate::calibrate;
 use migfit::study::wang2022::Spec;
 
 /// The calibration population's seed (fixed, so the committed parameters are reproducible).

@@ -1,25 +1,39 @@
 //! `migfit reproduce`: a study's whole specification, beside the published numbers.
 
-use crate::data::schema::Schema;
 use crate::error::{DataError, Error, Result};
-use crate::output::{self, Report};
-use crate::simulate::wang2022 as sim;
-use crate::study::wang2022::{self, Spec};
-use crate::study::{load_extract, Extract};
+use crate::study::{self, Inputs};
+use clap::builder::{PossibleValue, TypedValueParser};
 use clap::{Args, ValueEnum};
-use serde::Serialize;
 use std::path::PathBuf;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum StudyName {
-    Wang2022,
-    Stay2018,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReproduceFormat {
     Text,
     Json,
+}
+
+/// The name of a study in the registry (`study::all`): checked by `study::find`, listed in
+/// the help and the shell completions.
+#[derive(Debug, Clone, Copy)]
+pub struct StudyParser;
+
+impl TypedValueParser for StudyParser {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> std::result::Result<String, clap::Error> {
+        clap::builder::StringValueParser::new()
+            .try_map(|s| study::find(&s).map(|st| st.name().to_string()).map_err(|e| e.to_string()))
+            .parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(study::all().iter().map(|s| PossibleValue::new(s.name()).help(s.title()))))
+    }
 }
 
 /// Reproduce a study's tables (published | reproduced | difference in SE units).
@@ -34,8 +48,8 @@ exactly as `migfit fit --schema` reads it; a file that violates the schema is an
 )]
 pub struct ReproduceArgs {
     /// The study.
-    #[arg(value_enum)]
-    pub study: StudyName,
+    #[arg(value_parser = StudyParser)]
+    pub study: String,
     /// A raw extract in the layout of the study's schema: CSV (.csv, .tsv, .txt), Parquet or
     /// Stata (.dta). Default: a synthetic extract.
     #[arg(long, value_name = "FILE")]
@@ -62,14 +76,6 @@ pub struct ReproduceArgs {
     pub output: Option<PathBuf>,
 }
 
-#[derive(Serialize)]
-struct JsonOut<'a> {
-    #[serde(flatten)]
-    report: Report,
-    study: &'a str,
-    comparison: &'a wang2022::Reproduction,
-}
-
 /// Reads a text file (a spec): UTF-8 (with or without BOM), else GBK, the encoding Chinese
 /// Excel and editors write.
 pub fn read_text(path: &PathBuf) -> Result<String> {
@@ -90,18 +96,11 @@ pub fn read_text(path: &PathBuf) -> Result<String> {
     }
 }
 
-/// Loads the study's extract through its schema: the user's `--data` file (with `--encoding`,
-/// `--delimiter`, `--schema`, as `fit --schema` reads it) or, without `--data`, the synthetic
-/// extract `synthetic` returns (CSV text and a description), through the same reader.
-/// Returns the dataset and the description of its source.
-pub fn load_study_data(
-    args: &ReproduceArgs,
-    embedded_schema: (&str, &str),
-    synthetic: impl FnOnce() -> (String, String),
-) -> Result<(crate::data::Dataset, String)> {
-    let schema = match &args.schema {
-        Some(p) => Schema::from_path(p)?,
-        None => Schema::parse(embedded_schema.0, embedded_schema.1)?,
+pub fn run(args: ReproduceArgs) -> Result<()> {
+    let study = study::find(&args.study)?;
+    let spec = match &args.spec {
+        Some(p) => Some(read_text(p)?),
+        None => None,
     };
     let data_args = super::DataSource {
         data: args.data.clone().unwrap_or_default(),
@@ -112,58 +111,14 @@ pub fn load_study_data(
         encoding: args.encoding.clone(),
     };
     let cfg = data_args.config()?;
-    match &args.data {
-        Some(p) => Ok((load_extract(Extract::File(p), &cfg.read, &schema)?, p.display().to_string())),
-        None => {
-            if args.encoding.is_some() || args.delimiter.is_some() {
-                return Err(crate::error::usage("--encoding and --delimiter describe a --data file"));
-            }
-            let (csv, source) = synthetic();
-            let ds = load_extract(Extract::Csv { bytes: csv.as_bytes(), display: &source }, &cfg.read, &schema)?;
-            Ok((ds, source))
-        }
+    if args.data.is_none() && (args.encoding.is_some() || args.delimiter.is_some()) {
+        return Err(crate::error::usage("--encoding and --delimiter describe a --data file"));
     }
-}
-
-pub fn run(args: ReproduceArgs) -> Result<()> {
-    match args.study {
-        StudyName::Stay2018 => return crate::study::stay2018::run_cli(&args),
-        StudyName::Wang2022 => {}
-    }
-    let spec = match &args.spec {
-        Some(p) => Spec::parse(&read_text(p)?)?,
-        None => Spec::embedded(),
-    };
-    let (ds, source) = load_study_data(&args, (wang2022::SCHEMA_TOML, wang2022::SCHEMA_PATH), || {
-        let raw = sim::simulate(&sim::Dgp::embedded(), spec.study.n, spec.study.seed);
-        (
-            raw.to_csv(),
-            format!(
-                "synthetic extract (migfit simulate --study wang2022 --n {} --seed {})",
-                spec.study.n, spec.study.seed
-            ),
-        )
-    })?;
-    let (rep, fits) = wang2022::reproduce(&ds, &spec)?;
+    let inputs = Inputs { data: args.data.clone(), schema: args.schema.clone(), read: cfg.read };
+    let results = study::reproduce(study, spec.as_deref(), &inputs)?;
     let text = match args.format {
-        ReproduceFormat::Text => wang2022::to_text(&rep, &spec),
-        ReproduceFormat::Json => {
-            let models = fits.into_iter().flat_map(|s| s.parts.into_iter().map(|(_, f)| f.report)).collect();
-            let out = JsonOut {
-                report: Report {
-                    migfit_version: crate::VERSION.to_string(),
-                    command: "reproduce".into(),
-                    data: source.clone(),
-                    models,
-                    combined: None,
-                    data_sha256: None,
-                    variables: Vec::new(),
-                },
-                study: "wang2022",
-                comparison: &rep,
-            };
-            output::to_json(&out)
-        }
+        ReproduceFormat::Text => results.to_text(),
+        ReproduceFormat::Json => results.to_json(),
     };
     super::write_output(&text, args.output.as_deref())
 }

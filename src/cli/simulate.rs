@@ -1,17 +1,10 @@
 //! `migfit simulate`: a synthetic extract in a study's raw layout.
 
+use super::reproduce::StudyParser;
 use crate::error::{usage, Result};
-use crate::simulate::wang2022;
-use clap::{Args, ValueEnum};
+use crate::study;
+use clap::Args;
 use std::path::PathBuf;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Study {
-    /// CMDS-2014-style extract (data-schema/cmds2014.toml), calibrated to Wang et al. (2022).
-    Wang2022,
-    /// CMDS-2018-style extract (data-schema/cmds2018.toml) for the stay-intention study.
-    Stay2018,
-}
 
 /// Simulate a synthetic survey extract with a known data-generating process.
 #[derive(Debug, Clone, Args)]
@@ -21,35 +14,25 @@ plus about 3% respondents outside the analysis universe. The same seed gives a b
 )]
 pub struct SimulateArgs {
     /// Which study's extract.
-    #[arg(long, value_enum)]
-    pub study: Study,
+    #[arg(long, value_parser = StudyParser)]
+    pub study: String,
     /// Respondents in the analysis population (default: the published sample size).
     #[arg(long)]
     pub n: Option<usize>,
-    /// Random seed.
-    #[arg(long, default_value_t = wang2022::DEFAULT_SEED)]
-    pub seed: u64,
+    /// Random seed (default: the study's own, the seed `reproduce` uses without --data).
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Write to FILE instead of standard output (written atomically).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 }
 
 pub fn run(args: SimulateArgs) -> Result<()> {
-    let raw = match args.study {
-        Study::Wang2022 => {
-            let n = args.n.unwrap_or(wang2022::PUBLISHED_N);
-            if n < 50 {
-                return Err(usage("--n must be at least 50"));
-            }
-            wang2022::simulate(&wang2022::Dgp::embedded(), n, args.seed)
-        }
-        Study::Stay2018 => {
-            let n = args.n.unwrap_or(crate::simulate::stay2018::DEFAULT_N);
-            if n < 50 {
-                return Err(usage("--n must be at least 50"));
-            }
-            crate::simulate::stay2018::simulate(n, args.seed)
-        }
-    };
+    let study = study::find(&args.study)?;
+    let n = args.n.unwrap_or(study.default_n());
+    if n < 50 {
+        return Err(usage("--n must be at least 50"));
+    }
+    let raw = study.simulate(n, args.seed.unwrap_or(study.default_seed()));
     super::write_output(&raw.to_csv(), args.output.as_deref())
 }

@@ -1,11 +1,19 @@
 //! The studies migfit reproduces: their specifications run on an analysis dataset.
 //!
-//! Each study module fits the paper's models with the library (design -> fit -> variance ->
-//! margins), so `reproduce`, the calibration of the synthetic extracts and the recovery tests
-//! all estimate exactly the same thing.
+//! Each study implements [`Study`] (name, schema, specification, synthetic extract, run,
+//! published tables) and has one line in the registry ([`all`], [`find`]); `migfit reproduce`
+//! and `migfit simulate` look the study up and call it, through [`reproduce`] and
+//! [`Study::simulate`]. Each study module fits the paper's models with the library (design ->
+//! fit -> variance -> margins), so `reproduce`, the calibration of the synthetic extracts and
+//! the recovery tests all estimate exactly the same thing.
 
-pub mod stay2018;
-pub mod wang2022;
+pub mod compare;
+mod registry;
+
+pub use registry::{all, find, Embedded, Plan, Results, Study, Synthetic};
+
+// The registry: each study's module and the type that implements `Study`, one entry a study.
+registry::studies!(wang2022::Wang2022, stay2018::Stay2018);
 
 use crate::data::load::{self, LoadReport, ReadOptions};
 use crate::data::schema::Schema;
@@ -45,6 +53,41 @@ pub fn load_extract(extract: Extract, read: &ReadOptions, schema: &Schema) -> Re
         return Err(usage(format!("{source}: no respondent in the analysis universe of the schema {}", schema.path)));
     }
     Ok(report.dataset)
+}
+
+/// Where a run of a study reads its data.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    /// A raw extract in the layout of the study's schema (CSV, Parquet or Stata); `None`: the
+    /// study's synthetic extract, simulated in memory.
+    pub data: Option<std::path::PathBuf>,
+    /// An edited copy of the study's schema; `None`: the embedded one.
+    pub schema: Option<std::path::PathBuf>,
+    /// How to read a CSV extract (encoding, delimiter).
+    pub read: ReadOptions,
+}
+
+/// Runs a study: checks the specification (`spec`: the text of an edited copy, `None` the
+/// embedded one), loads the extract through the study's schema (the user's file, or without
+/// one the synthetic extract the specification names, through the same reader) and runs the
+/// specification on it. The one path of `migfit reproduce`, whatever the study.
+pub fn reproduce(study: &dyn Study, spec: Option<&str>, inputs: &Inputs) -> Result<Box<dyn Results>> {
+    let plan = study.plan(spec)?;
+    let schema = match &inputs.schema {
+        Some(p) => Schema::from_path(p)?,
+        None => Schema::parse(study.schema().text, study.schema().path)?,
+    };
+    let (ds, source) = match &inputs.data {
+        Some(p) => (load_extract(Extract::File(p), &inputs.read, &schema)?, p.display().to_string()),
+        None => {
+            let Synthetic { n, seed } = plan.synthetic();
+            let csv = study.simulate(n, seed).to_csv();
+            let source = format!("synthetic extract (migfit simulate --study {} --n {n} --seed {seed})", study.name());
+            let ds = load_extract(Extract::Csv { bytes: csv.as_bytes(), display: &source }, &inputs.read, &schema)?;
+            (ds, source)
+        }
+    };
+    plan.run(&ds, &source)
 }
 
 /// One fitted model with its average marginal effects.
@@ -113,28 +156,14 @@ pub fn fit_with_margins(ds: &Dataset, req: ModelRequest) -> Result<Fitted> {
     let r =
         margins::compute(&[part], Target::Mean(0), fit.design.weights.as_deref(), &At::Average, &v.matrix, req.level)?;
     report.margins_description = Some(r.description);
-    report.notes.extend(fit.notes.iter().cloned());
+    // The fit's own notes are in the report already (ModelReport::new).
     report.notes.extend(r.notes);
     report.margins = r.margins;
     Ok(Fitted { report })
 }
 
-/// A probit (or, for fractional outcomes in calibration, the binomial GLM with a probit link,
-/// which solves the same score equations).
-pub fn probit_spec(fractional: bool) -> ModelSpec {
-    if fractional {
-        ModelSpec::new(ModelKind::Glm, Some("binomial"), Some("probit")).expect("valid")
-    } else {
-        ModelSpec::new(ModelKind::Probit, None, None).expect("valid")
-    }
-}
-
 pub fn logit_spec() -> ModelSpec {
     ModelSpec::new(ModelKind::Logit, None, None).expect("valid")
-}
-
-pub fn gamma_log_spec() -> ModelSpec {
-    ModelSpec::new(ModelKind::Glm, Some("gamma"), Some("log")).expect("valid")
 }
 
 /// `a AND b` of two optional row masks.

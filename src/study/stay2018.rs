@@ -2,8 +2,9 @@
 //! the logit of stay intention with coefficients, odds ratios and AMEs, on the total sample,
 //! by migration scope and by scheme group.
 
+use super::compare::Cell;
+use super::registry::{Embedded, Plan, Results, Study, Synthetic};
 use super::{fit_with_margins, logit_spec, rows_at_level, Fitted, ModelRequest};
-use crate::cli::reproduce::{ReproduceArgs, ReproduceFormat};
 use crate::data::load::ReadOptions;
 use crate::data::schema::Schema;
 use crate::data::Dataset;
@@ -15,6 +16,7 @@ use crate::formula::Formula;
 use crate::model::{self, ModelKind, ModelSpec};
 use crate::output::{self, Report};
 use crate::simulate::stay2018 as sim;
+use crate::simulate::RawTable;
 use crate::vce::VceKind;
 
 pub const RHS: &str = "C(direct_settlement) + age + age2 + C(female) + C(married) + education + income_q + C(has_job) + C(rural_hukou) + scheme + scope + duration + region";
@@ -240,89 +242,132 @@ pub fn khb_text(k: &Khb) -> String {
     s
 }
 
-/// `migfit reproduce stay2018`.
-pub fn run_cli(args: &ReproduceArgs) -> Result<()> {
-    let (ds, source) = crate::cli::reproduce::load_study_data(args, (SCHEMA_TOML, SCHEMA_PATH), || {
-        (
-            sim::simulate(sim::DEFAULT_N, DEFAULT_SEED).to_csv(),
-            format!(
-                "synthetic extract (migfit simulate --study stay2018 --n {} --seed {DEFAULT_SEED})",
-                sim::DEFAULT_N
-            ),
-        )
-    })?;
-    let fits = estimate(&ds)?;
-    let mediation = khb(&ds)?;
-    let out = match args.format {
-        ReproduceFormat::Json => {
-            #[derive(serde::Serialize)]
-            struct JsonOut {
-                #[serde(flatten)]
-                report: Report,
-                mediation: Khb,
-            }
-            output::to_json(&JsonOut {
-                report: Report {
-                    migfit_version: crate::VERSION.to_string(),
-                    command: "reproduce stay2018".into(),
-                    data: source.clone(),
-                    models: fits.into_iter().map(|(_, f)| f.report).collect(),
-                    combined: None,
-                    data_sha256: None,
-                    variables: Vec::new(),
-                },
-                mediation,
-            })
+/// The study in the registry.
+pub struct Stay2018;
+
+impl Study for Stay2018 {
+    fn name(&self) -> &'static str {
+        "stay2018"
+    }
+    fn title(&self) -> &'static str {
+        "Direct settlement and willingness to stay, CMDS 2018 (data-schema/cmds2018.toml); no published numbers"
+    }
+    fn schema(&self) -> Embedded {
+        Embedded { text: SCHEMA_TOML, path: SCHEMA_PATH }
+    }
+    fn spec(&self) -> Option<Embedded> {
+        None
+    }
+    fn published(&self) -> &'static [Embedded] {
+        &[]
+    }
+    fn default_n(&self) -> usize {
+        sim::DEFAULT_N
+    }
+    fn default_seed(&self) -> u64 {
+        DEFAULT_SEED
+    }
+    fn simulate(&self, n: usize, seed: u64) -> RawTable {
+        sim::simulate(n, seed)
+    }
+    fn plan(&self, text: Option<&str>) -> Result<Box<dyn Plan>> {
+        if text.is_some() {
+            return Err(usage("the study stay2018 has no specification to edit: its models are fixed"));
         }
-        ReproduceFormat::Text => {
-            let mut s = format!("Direct settlement and willingness to stay (CMDS 2018): logit of stay intention\nData: {source}\nNo published numbers. Synthetic DGP: direct settlement adds {:.2} to the log-odds directly and more through local utilisation, which this model does not hold fixed (docs/calibration.md).\n", sim::STAY_DIRECT);
-            let (_, total) = &fits[0];
+        Ok(Box::new(Stay2018))
+    }
+}
+
+impl Plan for Stay2018 {
+    fn synthetic(&self) -> Synthetic {
+        Synthetic { n: sim::DEFAULT_N, seed: DEFAULT_SEED }
+    }
+    fn run(&self, ds: &Dataset, source: &str) -> Result<Box<dyn Results>> {
+        let fits = estimate(ds)?;
+        let mediation = khb(ds)?;
+        Ok(Box::new(Estimated { source: source.to_string(), fits, mediation }))
+    }
+}
+
+/// The logits on the total sample and the subgroups, and the KHB decomposition.
+pub struct Estimated {
+    pub source: String,
+    pub fits: Vec<(String, Fitted)>,
+    pub mediation: Khb,
+}
+
+impl Results for Estimated {
+    fn cells(&self) -> &[Cell] {
+        &[]
+    }
+    fn to_json(&self) -> String {
+        #[derive(serde::Serialize)]
+        struct JsonOut<'a> {
+            #[serde(flatten)]
+            report: Report,
+            mediation: &'a Khb,
+        }
+        output::to_json(&JsonOut {
+            report: Report {
+                migfit_version: crate::VERSION.to_string(),
+                command: "reproduce stay2018".into(),
+                data: self.source.clone(),
+                models: self.fits.iter().map(|(_, f)| f.report.clone()).collect(),
+                combined: None,
+                data_sha256: None,
+                variables: Vec::new(),
+            },
+            mediation: &self.mediation,
+        })
+    }
+    fn to_text(&self) -> String {
+        let fits = &self.fits;
+        let mut s = format!("Direct settlement and willingness to stay (CMDS 2018): logit of stay intention\nData: {}\nNo published numbers. Synthetic DGP: direct settlement adds {:.2} to the log-odds directly and more through local utilisation, which this model does not hold fixed (docs/calibration.md).\n", self.source, sim::STAY_DIRECT);
+        let (_, total) = &fits[0];
+        s.push_str(&format!(
+            "\nTotal sample (N = {}): coefficients, odds ratios, average marginal effects\n",
+            total.report.n_obs
+        ));
+        s.push_str(&format!(
+            "{:<28} {:>9} {:>8} {:>9} {:>19} {:>9} {:>8}\n",
+            "term", "coef", "(SE)", "OR", "OR 95% CI", "AME", "(SE)"
+        ));
+        for c in total.report.coefficients.iter() {
+            let ame = total.ame(&c.term);
             s.push_str(&format!(
-                "\nTotal sample (N = {}): coefficients, odds ratios, average marginal effects\n",
-                total.report.n_obs
+                "{:<28} {:>9.4} {:>8} {:>9.4} {:>19} {:>9} {:>8}\n",
+                c.term,
+                c.estimate,
+                format!("({:.4})", c.std_error),
+                c.estimate.exp(),
+                format!("[{:.3}, {:.3}]", c.conf_low.exp(), c.conf_high.exp()),
+                ame.map(|m| format!("{:.4}", m.estimate)).unwrap_or_default(),
+                ame.map(|m| format!("({:.4})", m.std_error)).unwrap_or_default(),
             ));
-            s.push_str(&format!(
-                "{:<28} {:>9} {:>8} {:>9} {:>19} {:>9} {:>8}\n",
-                "term", "coef", "(SE)", "OR", "OR 95% CI", "AME", "(SE)"
-            ));
-            for c in total.report.coefficients.iter() {
-                let ame = total.ame(&c.term);
+        }
+        s.push_str("\nDirect settlement by subgroup\n");
+        s.push_str(&format!(
+            "{:<32} {:>7} {:>9} {:>8} {:>9} {:>9} {:>8}\n",
+            "sample", "N", "coef", "(SE)", "OR", "AME", "(SE)"
+        ));
+        for (name, f) in fits {
+            let t = "C(direct_settlement)[1]";
+            let c = f.report.coefficients.iter().find(|c| c.term == t);
+            let m = f.ame(t);
+            if let (Some(c), Some(m)) = (c, m) {
                 s.push_str(&format!(
-                    "{:<28} {:>9.4} {:>8} {:>9.4} {:>19} {:>9} {:>8}\n",
-                    c.term,
+                    "{:<32} {:>7} {:>9.4} {:>8} {:>9.4} {:>9.4} {:>8}\n",
+                    name,
+                    f.report.n_obs,
                     c.estimate,
                     format!("({:.4})", c.std_error),
                     c.estimate.exp(),
-                    format!("[{:.3}, {:.3}]", c.conf_low.exp(), c.conf_high.exp()),
-                    ame.map(|m| format!("{:.4}", m.estimate)).unwrap_or_default(),
-                    ame.map(|m| format!("({:.4})", m.std_error)).unwrap_or_default(),
+                    m.estimate,
+                    format!("({:.4})", m.std_error)
                 ));
             }
-            s.push_str("\nDirect settlement by subgroup\n");
-            s.push_str(&format!(
-                "{:<32} {:>7} {:>9} {:>8} {:>9} {:>9} {:>8}\n",
-                "sample", "N", "coef", "(SE)", "OR", "AME", "(SE)"
-            ));
-            for (name, f) in &fits {
-                let t = "C(direct_settlement)[1]";
-                let c = f.report.coefficients.iter().find(|c| c.term == t);
-                let m = f.ame(t);
-                if let (Some(c), Some(m)) = (c, m) {
-                    s.push_str(&format!(
-                        "{:<32} {:>7} {:>9.4} {:>8} {:>9.4} {:>9.4} {:>8}\n",
-                        name,
-                        f.report.n_obs,
-                        c.estimate,
-                        format!("({:.4})", c.std_error),
-                        c.estimate.exp(),
-                        m.estimate,
-                        format!("({:.4})", m.std_error)
-                    ));
-                }
-            }
-            s.push_str(&khb_text(&mediation));
-            s
         }
-    };
-    crate::io::write_output(&out, args.output.as_deref())
+        s.push_str(&khb_text(&self.mediation));
+        s
+    }
 }
