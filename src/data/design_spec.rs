@@ -101,6 +101,9 @@ mod tests {
         }
         assert_eq!(SingleUnit::parse("centred").unwrap(), SingleUnit::Centered);
         let e = SingleUnit::parse("sometimes").unwrap_err().to_string();
-        assert!(e.contains("singleunit takes missing, certainty, scaled or centered") && e.contains("'sometimes'"), "{e}");
+        assert!(
+            e.contains("singleunit takes missing, certainty, scaled or centered") && e.contains("'sometimes'"),
+            "{e}"
+        );
     }
 }
