@@ -1,11 +1,11 @@
 //! What a schema declares about the survey design (Stata's `svyset`): the `[design]` table and
 //! its single-unit rule. Plain data, parsed and checked where the schema is read; the variance
-//! that uses it is `crate::inference::survey` (a layer above this one).
+//! that uses it is `inference::survey` (a layer above this one).
 
 use serde::Deserialize;
 
 /// What a stratum with one PSU contributes to the variance (Stata's `svyset, singleunit()`;
-/// `crate::inference::survey` gives the formulas and R's equivalents).
+/// `inference::survey` gives the formulas and R's equivalents).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SingleUnit {

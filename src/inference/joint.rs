@@ -167,7 +167,7 @@ fn split(tp: &TwoPartFit, joint: Variance) -> TwoPartVariance {
 }
 
 /// The block-diagonal matrix of square blocks.
-// TODO(layering): `crate::margins::block_diag` is the same function one layer up; when it
+// TODO(layering): `margins::block_diag` is the same function two layers up; when it
 // moves to `linalg` (issue #16, item 1) this one goes.
 fn block_diag(blocks: &[&Array2<f64>]) -> Array2<f64> {
     let k: usize = blocks.iter().map(|b| b.nrows()).sum();

@@ -5,7 +5,7 @@
 //! Both parts use the same rows (every variable of both formulas, the weight and the cluster
 //! variable non-missing), so that the combined prediction is defined on one sample. The joint
 //! variance is block-diagonal by default (as `twopm`), or one sandwich of both parts' stacked
-//! scores (as `twopm ..., suest`): see `crate::inference::joint`.
+//! scores (as `twopm ..., suest`): see `inference::joint`.
 
 use super::{fit, Fit, ModelSpec};
 use crate::design::{Design, SampleOptions};
