@@ -6,12 +6,12 @@ use crate::data::Dataset;
 use crate::design::{Design, SampleOptions};
 use crate::error::{usage, Result};
 use crate::formula::Formula;
+use crate::inference::survey::{SurveyDesign, SurveySpec};
+use crate::inference::{Variance, VceKind};
 use crate::margins::{self, At, PartEval, Target, TwoPartEval};
-use crate::model::twopart::{fit_twopart, joint_vce, TwoPartRequest};
+use crate::model::twopart::{fit_twopart, TwoPartRequest};
 use crate::model::{self, Fit, LinkKind, ModelKind, ModelSpec};
 use crate::output::{Combined, ModelReport, Report};
-use crate::survey::{self, SurveyDesign, SurveySpec};
-use crate::vce::{self, Vce, VceKind};
 
 /// Options shared by every estimation: variance, sample, inference.
 #[derive(Debug, Clone)]
@@ -189,10 +189,8 @@ impl FitJob {
         let (sample, design_rows) = self.est.model_sample(ds)?;
         let design = Design::build(ds, &self.formula, &sample)?;
         let fit = model::fit(design, &self.spec)?;
-        let v = match self.est.survey_design(ds, &fit.design.rows, design_rows.as_deref())? {
-            Some(sd) => survey::linearized(&fit, &sd)?,
-            None => vce::compute(&fit, kind)?,
-        };
+        let sd = self.est.survey_design(ds, &fit.design.rows, design_rows.as_deref())?;
+        let v = Variance::compute(&fit, kind, sd.as_ref())?;
         let mut m = ModelReport::new("model", &self.formula.source, &fit, &v, self.est.level, self.odds_ratios);
         if let Some(at) = &self.est.margins {
             let r = margins::compute(
@@ -260,71 +258,20 @@ impl TwoPartJob {
         // A survey design is that of the first part's sample; the second part is a
         // subpopulation of it (Stata's svy, subpop()).
         let sd = self.est.survey_design(ds, &tp.first.design.rows, design_rows.as_deref())?;
-        let joint = match (&sd, self.joint_vce) {
-            (_, false) => None,
-            (Some(sd), true) => {
-                let m = survey::joint_linearized(&[&tp.first, &tp.second], sd)?;
-                let desc = format!(
-                    "Joint {} (stacked scores of both parts, as Stata's suest under svy)",
-                    sd.description("block-diagonal inverse observed information").trim_end_matches('.')
-                );
-                Some((VceKind::Survey, (m, desc + ".")))
-            }
-            (None, true) => {
-                let jk = if kind == VceKind::Cluster { VceKind::Cluster } else { VceKind::Robust };
-                Some((jk, joint_vce(&tp, jk)?))
-            }
-        };
-        let df = sd.as_ref().map(SurveyDesign::df);
-        let (v1, v2) = match &joint {
-            Some((jk, (m, desc))) => {
-                let k1 = tp.first.beta.len();
-                let block = |a: usize, b: usize, part: &str| Vce {
-                    kind: *jk,
-                    matrix: m.slice(ndarray::s![a..b, a..b]).to_owned(),
-                    description: format!("{part} block of the joint variance. {desc}"),
-                    factor: 1.0,
-                    n_clusters: match &sd {
-                        Some(sd) => Some(sd.n_psu),
-                        None => tp.first.design.clusters.as_ref().map(|_| tp.first.design.n_clusters),
-                    },
-                    df,
-                };
-                (block(0, k1, "First-part"), block(k1, m.nrows(), "Second-part"))
-            }
-            // Each part's variance on its own thread; the first part's error is reported first.
-            None => {
-                let (a, b) = match &sd {
-                    Some(sd) => {
-                        rayon::join(|| survey::linearized(&tp.first, sd), || survey::linearized(&tp.second, sd))
-                    }
-                    None => rayon::join(|| vce::compute(&tp.first, kind), || vce::compute(&tp.second, kind)),
-                };
-                (a?, b?)
-            }
-        };
+        let tv = Variance::twopart(&tp, kind, sd.as_ref(), self.joint_vce)?;
+        let (v1, v2) = (&tv.first, &tv.second);
         let y_text = self.formula.response.as_ref().map(|r| r.1.clone()).unwrap_or_else(|| "y".into());
         let rhs1 = rhs_text(&self.formula.source);
         let rhs2 = self.formula2.as_ref().map(|f| rhs_text(&f.source)).unwrap_or_else(|| rhs1.clone());
         let f1_text = format!("{} ~ {rhs1}", tp.first.design.response);
         let f2_text = format!("{} ~ {rhs2}", tp.second.design.response);
-        let mut m1 = ModelReport::new("first", &f1_text, &tp.first, &v1, level, false);
-        let mut m2 = ModelReport::new("second", &f2_text, &tp.second, &v2, level, false);
+        let mut m1 = ModelReport::new("first", &f1_text, &tp.first, v1, level, false);
+        let mut m2 = ModelReport::new("second", &f2_text, &tp.second, v2, level, false);
         let mut combined = None;
         if let Some(at) = &self.est.margins {
-            let (jm, jdesc) = match &joint {
-                Some((_, (m, desc))) => (m.clone(), desc.clone()),
-                None => (
-                    margins::block_diag(&[&v1.matrix, &v2.matrix]),
-                    format!(
-                        "Block-diagonal: the parts are independent (as twopm). First part: {} Second part: {}",
-                        v1.description, v2.description
-                    ),
-                ),
-            };
             // Both parts' effects and the combined E[y]'s, average effects in one pass.
             let parts = TwoPartEval::of(&tp);
-            let [r1, r2, rc] = margins::compute_twopart(&parts, at, &v1.matrix, &v2.matrix, &jm, level)?;
+            let [r1, r2, rc] = margins::compute_twopart(&parts, at, &v1.matrix, &v2.matrix, &tv.joint.matrix, level)?;
             m1.margins_description = Some(format!(
                 "{} Prediction: {} on all {} rows.",
                 r1.description,
@@ -339,8 +286,8 @@ impl TwoPartJob {
             ));
             m1.margins = r1.margins;
             m2.margins = r2.margins;
-            crate::output::apply_df(&mut m1.margins, level, df);
-            crate::output::apply_df(&mut m2.margins, level, df);
+            crate::output::apply_df(&mut m1.margins, level, v1.df);
+            crate::output::apply_df(&mut m2.margins, level, v2.df);
             m1.notes.extend(r1.notes);
             m2.notes.extend(r2.notes);
             combined = Some(Combined {
@@ -350,10 +297,10 @@ impl TwoPartJob {
                     tp.second.design.response,
                     tp.first.design.n()
                 ),
-                vce: jdesc,
+                vce: tv.joint.description.clone(),
                 margins: {
                     let mut ms = rc.margins;
-                    crate::output::apply_df(&mut ms, level, df);
+                    crate::output::apply_df(&mut ms, level, tv.joint.df);
                     ms
                 },
                 notes: rc.notes,

@@ -1,9 +1,8 @@
 //! Results as data (serde types, documented in `data-schema/output.md`), JSON with 17
 //! significant digits, and a plain-text summary.
 
+use crate::inference::Variance;
 use crate::model::{Fit, Omitted};
-use crate::stats::{norm_quantile, two_sided_p};
-use crate::vce::Vce;
 use serde::Serialize;
 
 /// The whole output of one command.
@@ -232,23 +231,13 @@ pub fn inference(estimate: f64, se: f64, level: f64) -> (f64, f64, f64, f64) {
 }
 
 /// As [`inference`], with Student's t and `df` degrees of freedom when `df` is given (survey
-/// designs, as Stata's `svy`).
+/// designs, as Stata's `svy`): [`crate::inference::statistics`].
 pub fn inference_df(estimate: f64, se: f64, level: f64, df: Option<f64>) -> (f64, f64, f64, f64) {
-    let z = estimate / se;
-    match df {
-        None => {
-            let q = norm_quantile(0.5 + level / 200.0);
-            (z, two_sided_p(z), estimate - q * se, estimate + q * se)
-        }
-        Some(df) => {
-            let q = crate::stats::t_quantile(0.5 + level / 200.0, df);
-            (z, crate::stats::t_two_sided_p(z, df), estimate - q * se, estimate + q * se)
-        }
-    }
+    crate::inference::statistics(estimate, se, level, df)
 }
 
 /// Recomputes the statistics, p-values and intervals of marginal effects with Student's t and
-/// `df` degrees of freedom (`None`: leaves them as they are, normal).
+/// `df` degrees of freedom (a [`Variance`]'s `df`; `None`: leaves them as they are, normal).
 pub fn apply_df(margins: &mut [Margin], level: f64, df: Option<f64>) {
     if df.is_none() {
         return;
@@ -269,7 +258,7 @@ impl Margin {
 impl ModelReport {
     /// Builds the report of a fit with its variance; `odds_ratios` transforms the rows (exp(b),
     /// SE exp(b) se(b), CI exp of the coefficient CI; z and p stay those of the coefficient).
-    pub fn new(name: &str, formula: &str, fit: &Fit, vce: &Vce, level: f64, odds_ratios: bool) -> ModelReport {
+    pub fn new(name: &str, formula: &str, fit: &Fit, vce: &Variance, level: f64, odds_ratios: bool) -> ModelReport {
         let se = vce.std_errors();
         let coefficients = fit
             .design
@@ -278,7 +267,7 @@ impl ModelReport {
             .zip(&fit.beta)
             .zip(&se)
             .map(|((term, &b), &s)| {
-                let (z, p, lo, hi) = inference_df(b, s, level, vce.df);
+                let (z, p, lo, hi) = vce.statistics(b, s, level);
                 if odds_ratios {
                     let e = b.exp();
                     Coefficient {
@@ -489,7 +478,8 @@ pub fn to_text(report: &Report) -> String {
             .max(12);
         let head = if m.odds_ratios { "odds ratio" } else { "coef." };
         let ci = format!("[{}% conf. interval]", crate::data::format_number(m.level));
-        out.push_str(&format!("{:<tw$} {:>12} {:>12} {:>8} {:>7} {:>25}\n", "", head, "std. err.", "z", "P>|z|", ci));
+        let (stat, p) = crate::inference::labels(m.df_r);
+        out.push_str(&format!("{:<tw$} {:>12} {:>12} {:>8} {:>7} {:>25}\n", "", head, "std. err.", stat, p, ci));
         out.push_str(&format!("{}\n", "-".repeat(tw + 68)));
         for c in &m.coefficients {
             out.push_str(&format!(
@@ -511,7 +501,7 @@ pub fn to_text(report: &Report) -> String {
                 "\n{}\n",
                 m.margins_description.clone().unwrap_or_else(|| "Marginal effects".into())
             ));
-            push_margins(&mut out, &m.margins, tw);
+            push_margins(&mut out, &m.margins, tw, m.df_r);
         }
         for n in &m.notes {
             out.push_str(&format!("Note: {n}\n"));
@@ -521,15 +511,17 @@ pub fn to_text(report: &Report) -> String {
     if let Some(c) = &report.combined {
         out.push_str(&format!("{}\nStd. errors: {}\n", c.description, c.vce));
         let tw = c.margins.iter().map(|m| m.term.chars().count() + 2).max().unwrap_or(12).max(12);
-        push_margins(&mut out, &c.margins, tw);
+        // The combined effects use the parts' variance, and so their degrees of freedom.
+        push_margins(&mut out, &c.margins, tw, report.models.first().and_then(|m| m.df_r));
     }
     out
 }
 
-fn push_margins(out: &mut String, margins: &[Margin], tw: usize) {
+fn push_margins(out: &mut String, margins: &[Margin], tw: usize, df: Option<f64>) {
+    let (stat, p) = crate::inference::labels(df);
     out.push_str(&format!(
         "{:<tw$} {:>14} {:>12} {:>12} {:>8} {:>7}\n",
-        "", "contrast", "effect", "std. err.", "z", "P>|z|"
+        "", "contrast", "effect", "std. err.", stat, p
     ));
     out.push_str(&format!("{}\n", "-".repeat(tw + 58)));
     for m in margins {

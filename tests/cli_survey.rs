@@ -271,3 +271,31 @@ fn singleunit_rules_from_the_command_line_and_the_schema() {
         .code(2)
         .stderr(predicate::str::contains("singleunit takes missing, certainty, scaled or centered"));
 }
+
+/// Regression: `--format summary` printed survey t statistics under "z" / "P>|z|" headers
+/// (the numbers were t with the design df; the labels were not). Every header of a survey
+/// fit, its margins and a two-part model's combined effects says t; a model without a design
+/// keeps z.
+#[test]
+fn summary_labels_survey_statistics_t_not_z() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "d.csv", &data());
+    let summary = |cmd: &str, args: &[&str]| {
+        let out = migfit().args([cmd, &file]).args(args).args(["--margins", "--format", "summary"]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let headers = |text: &str, label: &str| text.lines().filter(|l| l.contains(label)).count();
+    let design = ["--strata", "h", "--psu", "p", "--weights", "w", "--weight-type", "pweight"];
+    let fit = summary("fit", &[&PROBIT[..], &design[..]].concat());
+    assert!(fit.contains("design degrees of freedom"), "{fit}");
+    // The coefficient table and the margins table.
+    assert_eq!(headers(&fit, "P>|t|"), 2, "{fit}");
+    assert_eq!(headers(&fit, "P>|z|"), 0, "{fit}");
+    // Both parts, each with margins, and the combined effects.
+    let tp = summary("twopart", &[&["-f", "y ~ x"][..], &design[..]].concat());
+    assert_eq!(headers(&tp, "P>|t|"), 5, "{tp}");
+    assert_eq!(headers(&tp, "P>|z|"), 0, "{tp}");
+    let plain = summary("fit", &PROBIT);
+    assert_eq!((headers(&plain, "P>|z|"), headers(&plain, "P>|t|")), (2, 0), "{plain}");
+}

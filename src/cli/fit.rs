@@ -144,13 +144,11 @@ impl EstimationArgs {
             psu: self.psu.clone().or(if explicit { None } else { declared.psu.clone() }),
             fpc: self.fpc.clone().or(if explicit { None } else { declared.fpc.clone() }),
             subpop: self.subpop.clone(),
-            singleunit: self
-                .singleunit
-                .as_deref()
-                .or(if explicit { None } else { declared.singleunit.as_deref() })
-                .map(SingleUnit::parse)
-                .transpose()?
-                .unwrap_or_default(),
+            singleunit: match self.singleunit.as_deref() {
+                Some(rule) => SingleUnit::parse(rule)?,
+                None if explicit => SingleUnit::default(),
+                None => declared.singleunit.unwrap_or_default(),
+            },
         };
         if spec.strata.is_none() && spec.psu.is_none() {
             return Err(usage(if data.schema.is_some() {

@@ -95,7 +95,7 @@ impl DataArgs {
 pub struct ReportArgs {
     /// Output format: text (an aligned table), md, latex, csv (tidy: one line per model and
     /// term), html (a standalone page), json (the full results), summary (detailed listing with
-    /// z, p and confidence intervals). Default: from the extension of -o FILE, else text.
+    /// z or t, p and confidence intervals). Default: from the extension of -o FILE, else text.
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
     /// Write to FILE instead of standard output (written atomically: temporary file, then

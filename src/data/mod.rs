@@ -6,6 +6,7 @@
 
 pub mod csv;
 pub mod describe;
+pub mod design_spec;
 pub mod expr;
 mod fastcsv;
 pub mod lines;

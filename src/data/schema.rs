@@ -6,6 +6,8 @@
 //! fields. `data-schema/README.md` documents the format for users; this module parses and
 //! checks it, reporting every problem with its line and column in the schema file.
 
+pub use crate::data::design_spec::DesignSpec;
+use crate::data::design_spec::DesignToml;
 use crate::data::expr::{self, Expr};
 use crate::error::SchemaError;
 use serde::Deserialize;
@@ -182,27 +184,6 @@ pub struct SubsampleSpec {
     pub description: Option<String>,
 }
 
-/// Survey-design fields, declared for the variance code.
-#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct DesignSpec {
-    #[serde(default)]
-    pub weight: Option<String>,
-    #[serde(default)]
-    pub strata: Option<String>,
-    #[serde(default)]
-    pub psu: Option<String>,
-    /// Finite-population correction variable, if any.
-    #[serde(default)]
-    pub fpc: Option<String>,
-    /// Strata with a single PSU, as Stata's `svyset, singleunit()`: missing, certainty,
-    /// scaled or centered (`--singleunit` overrides it).
-    #[serde(default)]
-    pub singleunit: Option<String>,
-    #[serde(default)]
-    pub note: Option<String>,
-}
-
 /// The `[dataset]` table.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -226,7 +207,7 @@ pub struct DatasetSpec {
 struct SchemaToml {
     dataset: DatasetSpec,
     #[serde(default)]
-    design: Option<DesignSpec>,
+    design: Option<DesignToml>,
     #[serde(default, rename = "variable")]
     variables: Vec<VariableSpec>,
     #[serde(default)]
@@ -438,17 +419,12 @@ impl Schema {
             check_refs(&e, &known, &s.filter, &err_at)?;
             subsample_exprs.push(e);
         }
-        let design = raw.design.unwrap_or_default();
-        if let Some(rule) = &design.singleunit {
-            if let Err(e) = crate::survey::SingleUnit::parse(rule) {
-                return Err(SchemaError {
-                    path: display.to_string(),
-                    line: 0,
-                    column: 0,
-                    message: format!("[design] {e}"),
-                });
-            }
-        }
+        let design = raw.design.unwrap_or_default().check().map_err(|e| SchemaError {
+            path: display.to_string(),
+            line: 0,
+            column: 0,
+            message: format!("[design] {e}"),
+        })?;
         for (field, v) in
             [("weight", &design.weight), ("strata", &design.strata), ("psu", &design.psu), ("fpc", &design.fpc)]
         {

@@ -4,16 +4,13 @@
 //!
 //! Both parts use the same rows (every variable of both formulas, the weight and the cluster
 //! variable non-missing), so that the combined prediction is defined on one sample. The joint
-//! variance is block-diagonal by default (as `twopm`); [`joint_vce`] stacks the scores of both
-//! parts into one sandwich (as `twopm ..., suest`).
+//! variance is block-diagonal by default (as `twopm`), or one sandwich of both parts' stacked
+//! scores (as `twopm ..., suest`): see `inference::joint`.
 
 use super::{fit, Fit, ModelSpec};
-use crate::design::{Design, SampleOptions, WeightType};
+use crate::design::{Design, SampleOptions};
 use crate::error::{FitError, Result};
 use crate::formula::Formula;
-use crate::linalg::{self, spd_inverse};
-use crate::vce::VceKind;
-use ndarray::Array2;
 
 /// A fitted two-part model.
 pub struct TwoPartFit {
@@ -236,78 +233,4 @@ pub fn fit_twopart(ds: &crate::data::Dataset, req: &TwoPartRequest, opts: &Sampl
             .collect::<std::result::Result<_, _>>()?
     };
     Ok(TwoPartFit { first, second, second_on_all, second_rows_in_first })
-}
-
-/// Joint variance of both parts from stacked scores (Stata's `suest`):
-/// `D (sum_i g_i g_i') D * N/(N-1)` with `D = blockdiag(H_1^{-1}, H_2^{-1})` and
-/// `g_i = (s_1i x_1i, s_2i x_2i)` (zero second block for rows with y = 0), or with cluster sums
-/// and `G/(G-1)`. Returns the matrix and its description.
-pub fn joint_vce(tp: &TwoPartFit, kind: VceKind) -> Result<(Array2<f64>, String)> {
-    let f1 = &tp.first;
-    let f2 = &tp.second;
-    let (k1, k2) = (f1.beta.len(), f2.beta.len());
-    let k = k1 + k2;
-    let n = f1.design.n();
-    // Stacked scores, one row per observation of the first part.
-    let mut g = Array2::<f64>::zeros((n, k));
-    for i in 0..n {
-        let s = f1.score_eta[i];
-        for j in 0..k1 {
-            g[[i, j]] = s * f1.design.x[[i, j]];
-        }
-    }
-    for (i2, &i) in tp.second_rows_in_first.iter().enumerate() {
-        let s = f2.score_eta[i2];
-        for j in 0..k2 {
-            g[[i, k1 + j]] = s * f2.design.x[[i2, j]];
-        }
-    }
-    let (meat, factor, description) = match kind {
-        VceKind::Cluster => {
-            let cl = f1.design.clusters.as_ref().expect("clusters");
-            let gcount = f1.design.n_clusters;
-            if gcount < 2 {
-                return Err(FitError::Numerical("cluster-robust variance needs at least 2 clusters".into()).into());
-            }
-            let mut sums = Array2::<f64>::zeros((gcount, k));
-            for i in 0..n {
-                let c = cl[i] as usize;
-                for j in 0..k {
-                    sums[[c, j]] += g[[i, j]];
-                }
-            }
-            let gf = gcount as f64;
-            (
-                linalg::xtwx(sums.view(), &vec![1.0; gcount]),
-                gf / (gf - 1.0),
-                format!(
-                    "Joint cluster-robust sandwich of both parts (stacked scores, as Stata's suest) with {gcount} clusters in {}, small-sample factor G/(G-1) = {gcount}/{}.",
-                    f1.design.cluster_var.clone().unwrap_or_default(),
-                    gcount - 1
-                ),
-            )
-        }
-        _ => {
-            let fw = f1.design.weight_type == Some(WeightType::Frequency);
-            let c: Vec<f64> = (0..n).map(|i| if fw { 1.0 / f1.w[i] } else { 1.0 }).collect();
-            let nn = f1.n_obs;
-            (
-                linalg::xtwx(g.view(), &c),
-                nn / (nn - 1.0),
-                format!(
-                    "Joint robust sandwich of both parts (stacked scores, as Stata's suest), small-sample factor N/(N-1) = {}/{}.",
-                    crate::data::format_number(nn),
-                    crate::data::format_number(nn - 1.0)
-                ),
-            )
-        }
-    };
-    let b1 =
-        spd_inverse(&f1.oim).ok_or_else(|| FitError::Numerical("first part: singular information matrix".into()))?;
-    let b2 =
-        spd_inverse(&f2.oim).ok_or_else(|| FitError::Numerical("second part: singular information matrix".into()))?;
-    let d = crate::margins::block_diag(&[&b1, &b2]);
-    let mut v = d.dot(&meat).dot(&d) * factor;
-    linalg::symmetrize(&mut v);
-    Ok((v, description))
 }

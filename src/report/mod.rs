@@ -29,7 +29,7 @@ pub enum Format {
     Html,
     /// The serialized report.
     Json,
-    /// The detailed per-model listing (z, p, confidence intervals).
+    /// The detailed per-model listing (z, or t with design df; p, confidence intervals).
     Summary,
 }
 

@@ -36,11 +36,12 @@
 //! with zero scores outside the subpopulation (Stata's `svy, subpop()`; R's `subset()` of a
 //! design), so the variance accounts for the random size of the subpopulation.
 
+use super::{Variance, VceKind};
+pub use crate::data::design_spec::SingleUnit;
 use crate::data::{ColumnData, Dataset};
 use crate::error::{usage, DataError, Error, FitError, Result};
 use crate::linalg::{self, spd_inverse};
 use crate::model::Fit;
-use crate::vce::{Vce, VceKind};
 use ndarray::Array2;
 use std::collections::HashMap;
 
@@ -55,44 +56,6 @@ pub struct SurveySpec {
     pub subpop: Option<String>,
     /// Strata with a single PSU (Stata's `svyset, singleunit()`).
     pub singleunit: SingleUnit,
-}
-
-/// What a stratum with one PSU contributes to the variance (Stata's `svyset, singleunit()`;
-/// see the module docs for the formulas and R's equivalents).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum SingleUnit {
-    /// An error naming the stratum (Stata reports missing standard errors).
-    #[default]
-    Missing,
-    /// Nothing, as a certainty unit.
-    Certainty,
-    /// The average contribution of the strata with several PSUs.
-    Scaled,
-    /// Its PSU total's deviation from the grand mean of the PSU totals.
-    Centered,
-}
-
-impl SingleUnit {
-    pub fn parse(s: &str) -> Result<SingleUnit> {
-        match s {
-            "missing" => Ok(SingleUnit::Missing),
-            "certainty" => Ok(SingleUnit::Certainty),
-            "scaled" => Ok(SingleUnit::Scaled),
-            "centered" | "centred" => Ok(SingleUnit::Centered),
-            other => Err(usage(format!(
-                "singleunit takes missing, certainty, scaled or centered (Stata's svyset singleunit()), not '{other}'"
-            ))),
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            SingleUnit::Missing => "missing",
-            SingleUnit::Certainty => "certainty",
-            SingleUnit::Scaled => "scaled",
-            SingleUnit::Centered => "centered",
-        }
-    }
 }
 
 impl SurveySpec {
@@ -488,7 +451,7 @@ impl SurveyDesign {
 }
 
 /// The linearized variance of one model fitted on (a subpopulation of) the design's sample.
-pub fn linearized(fit: &Fit, design: &SurveyDesign) -> Result<Vce> {
+pub fn linearized(fit: &Fit, design: &SurveyDesign) -> Result<Variance> {
     let bread = spd_inverse(&fit.oim).ok_or_else(|| {
         Error::from(FitError::Numerical(
             "the observed information matrix is not positive definite at the estimates; standard errors cannot be computed"
@@ -498,7 +461,7 @@ pub fn linearized(fit: &Fit, design: &SurveyDesign) -> Result<Vce> {
     let g = design.between_psu(&design.score_totals(fit)?)?;
     let mut v = bread.dot(&g).dot(&bread);
     linalg::symmetrize(&mut v);
-    Ok(Vce {
+    Ok(Variance {
         kind: VceKind::Survey,
         matrix: v,
         description: design

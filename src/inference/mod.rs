@@ -1,0 +1,211 @@
+//! Inference after fitting: the variance of the estimates as a value, chosen after the fit
+//! (which keeps the information matrices and the scores), with the reference distribution of
+//! its test statistics and the sentence that reports print.
+//!
+//! A [`Variance`] holds the matrix `V`, the degrees of freedom `df` and one sentence saying
+//! exactly what `V` is, including its small-sample factor. Every statistic, p-value and
+//! confidence interval is read from it ([`statistics`]): with `se = sqrt(V_jj)`,
+//!
+//! ```text
+//! statistic = b / se
+//! df = None:     p = 2 Phi(-|statistic|),       CI = b -/+ Phi^{-1}(1/2 + level/200) se      (z)
+//! df = Some(d):  p = 2 T_d(-|statistic|),       CI = b -/+ T_d^{-1}(1/2 + level/200) se      (t)
+//! ```
+//!
+//! Stata's convention, which migfit follows: ML models (`probit`, `logit`, `glm`) with model-based,
+//! robust or cluster variances report z; `svy:` estimation reports t with the design degrees of
+//! freedom `e(df_r)` ([SVY] variance estimation; [R] glm reports z even with a scale parameter,
+//! where R's `summary.glm` would use t with the residual degrees of freedom). Reports label
+//! the columns "z" / "P>|z|" or "t" / "P>|t|" from `df` ([`labels`]).
+//!
+//! The kinds, one arm of [`VceKind`] each, one module each:
+//!
+//! * [`vce`]: OIM, EIM, robust and cluster-robust (model-based and sandwich), normal.
+//! * [`survey`]: the linearized variance of a survey design, t with design df.
+//! * [`joint`]: the variance of a two-part model's parts together (block-diagonal, or one
+//!   sandwich of the stacked scores as Stata's `suest`), for every kind.
+//!
+//! `docs/arch-variance.md` lists the files a new kind touches.
+
+pub mod joint;
+pub mod survey;
+pub mod vce;
+
+use crate::design::WeightType;
+use crate::error::{usage, Result};
+use crate::model::Fit;
+use crate::stats::{norm_quantile, t_quantile, t_two_sided_p, two_sided_p};
+use ndarray::Array2;
+use survey::SurveyDesign;
+
+/// The variance estimators (what `--vce` names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VceKind {
+    Oim,
+    Eim,
+    Robust,
+    Cluster,
+    /// Survey linearized variance (see [`survey`]).
+    Survey,
+}
+
+impl VceKind {
+    pub fn parse(s: &str) -> Result<VceKind> {
+        match s {
+            "oim" => Ok(VceKind::Oim),
+            "eim" => Ok(VceKind::Eim),
+            "robust" | "hc1" | "r" => Ok(VceKind::Robust),
+            "cluster" | "cl" => Ok(VceKind::Cluster),
+            "svy" | "linearized" | "survey" => Ok(VceKind::Survey),
+            _ => Err(usage(format!("unknown --vce '{s}' (expected oim, eim, robust, cluster or svy)"))),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            VceKind::Oim => "oim",
+            VceKind::Eim => "eim",
+            VceKind::Robust => "robust",
+            VceKind::Cluster => "cluster",
+            VceKind::Survey => "svy",
+        }
+    }
+
+    /// Stata's default: OIM, robust with pweights, cluster when a cluster variable is given.
+    pub fn resolve(requested: Option<VceKind>, weight_type: Option<WeightType>, has_cluster: bool) -> Result<VceKind> {
+        let kind = match (requested, has_cluster) {
+            (Some(VceKind::Survey), _) => {
+                return Err(usage("--vce svy needs a survey design: --svy (the schema's [design]) or --psu/--strata"))
+            }
+            (Some(VceKind::Cluster), false) => return Err(usage("--vce cluster needs --cluster VAR")),
+            (Some(k), true) if k != VceKind::Cluster => {
+                return Err(usage(format!("--cluster implies --vce cluster, but --vce {} was given", k.name())))
+            }
+            (_, true) => VceKind::Cluster,
+            (Some(k), false) => k,
+            (None, false) if weight_type == Some(WeightType::Probability) => VceKind::Robust,
+            (None, false) => VceKind::Oim,
+        };
+        if weight_type == Some(WeightType::Probability) && matches!(kind, VceKind::Oim | VceKind::Eim) {
+            return Err(usage(format!(
+                "--vce {} is not allowed with pweights: sampling weights need a robust or cluster variance",
+                kind.name()
+            )));
+        }
+        Ok(kind)
+    }
+}
+
+/// A variance-covariance matrix of the estimates, with the inference it supports and its
+/// description.
+#[derive(Debug, Clone)]
+pub struct Variance {
+    pub kind: VceKind,
+    pub matrix: Array2<f64>,
+    /// One sentence: what the variance is, with the small-sample factor.
+    pub description: String,
+    /// The small-sample factor applied (1 for model-based variances).
+    pub factor: f64,
+    /// Clusters (survey designs: PSUs) behind the variance, if it is clustered.
+    pub n_clusters: Option<usize>,
+    /// Degrees of freedom of t statistics (the survey design's); `None`: normal (z) inference.
+    pub df: Option<f64>,
+}
+
+impl Variance {
+    /// The variance of `kind` for `fit`; `survey` is the design that a survey variance needs
+    /// (the estimation rows of `fit`, or a subpopulation of it).
+    pub fn compute(fit: &Fit, kind: VceKind, survey: Option<&SurveyDesign>) -> Result<Variance> {
+        match kind {
+            VceKind::Oim => vce::oim(fit),
+            VceKind::Eim => vce::eim(fit),
+            VceKind::Robust => vce::sandwich(fit, false),
+            VceKind::Cluster => vce::sandwich(fit, true),
+            VceKind::Survey => survey::linearized(fit, need_design(survey)?),
+        }
+    }
+
+    /// The variance of both parts of a two-part model together: each part's own
+    /// (block-diagonal, `stacked = false`, as `twopm`) or one sandwich of the stacked scores
+    /// (as `twopm ..., suest`). See [`joint`].
+    pub fn twopart(
+        tp: &crate::model::twopart::TwoPartFit,
+        kind: VceKind,
+        survey: Option<&SurveyDesign>,
+        stacked: bool,
+    ) -> Result<joint::TwoPartVariance> {
+        if !stacked {
+            return joint::block_diagonal(tp, |f| Variance::compute(f, kind, survey));
+        }
+        match kind {
+            // The model-based kinds have no stacked form: the parts' scores are combined in a
+            // sandwich (Stata's suest is always robust).
+            VceKind::Oim | VceKind::Eim | VceKind::Robust => joint::stacked_sandwich(tp, false),
+            VceKind::Cluster => joint::stacked_sandwich(tp, true),
+            VceKind::Survey => joint::stacked_survey(tp, need_design(survey)?),
+        }
+    }
+
+    pub fn std_errors(&self) -> Vec<f64> {
+        (0..self.matrix.nrows()).map(|i| self.matrix[[i, i]].sqrt()).collect()
+    }
+
+    /// Statistic, two-sided p-value and confidence interval of an estimate with standard
+    /// error `se` under this variance's reference distribution (see [`statistics`]).
+    pub fn statistics(&self, estimate: f64, se: f64, level: f64) -> (f64, f64, f64, f64) {
+        statistics(estimate, se, level, self.df)
+    }
+}
+
+fn need_design(survey: Option<&SurveyDesign>) -> Result<&SurveyDesign> {
+    survey.ok_or_else(|| usage("the survey variance needs the survey design (use --svy or --psu/--strata)"))
+}
+
+/// Statistic `estimate / se`, two-sided p-value and `level`% confidence interval: normal (z)
+/// when `df` is `None`, Student's t with `df` degrees of freedom otherwise (survey designs, as
+/// Stata's `svy`).
+pub fn statistics(estimate: f64, se: f64, level: f64, df: Option<f64>) -> (f64, f64, f64, f64) {
+    let z = estimate / se;
+    match df {
+        None => {
+            let q = norm_quantile(0.5 + level / 200.0);
+            (z, two_sided_p(z), estimate - q * se, estimate + q * se)
+        }
+        Some(df) => {
+            let q = t_quantile(0.5 + level / 200.0, df);
+            (z, t_two_sided_p(z, df), estimate - q * se, estimate + q * se)
+        }
+    }
+}
+
+/// The column labels of the statistic and its p-value: `("z", "P>|z|")` for normal inference,
+/// `("t", "P>|t|")` with degrees of freedom.
+pub fn labels(df: Option<f64>) -> (&'static str, &'static str) {
+    match df {
+        None => ("z", "P>|z|"),
+        Some(_) => ("t", "P>|t|"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_follow_the_degrees_of_freedom() {
+        assert_eq!(labels(None), ("z", "P>|z|"));
+        assert_eq!(labels(Some(30.0)), ("t", "P>|t|"));
+    }
+
+    #[test]
+    fn t_intervals_are_wider_than_normal_ones() {
+        let (z, pz, lz, hz) = statistics(1.0, 0.5, 95.0, None);
+        let (t, pt, lt, ht) = statistics(1.0, 0.5, 95.0, Some(10.0));
+        assert_eq!(z, t);
+        assert!(pt > pz && lt < lz && ht > hz);
+        // 1.959963984540054 and 2.2281388519649385 (qnorm(0.975), qt(0.975, 10) in R).
+        assert!((hz - (1.0 + 0.5 * 1.959963984540054)).abs() < 1e-12);
+        assert!((ht - (1.0 + 0.5 * 2.2281388519649385)).abs() < 1e-9);
+    }
+}
