@@ -10,7 +10,7 @@ use crate::formula::Formula;
 use crate::margins::At;
 use crate::model::{ModelKind, ModelSpec, Scale};
 use crate::output::Report;
-use crate::vce::VceKind;
+use crate::inference::vce::VceKind;
 use serde::Serialize;
 
 /// Row filters of a variant, applied to the shared dataset before estimation.
@@ -100,13 +100,13 @@ pub fn job_of(v: &Variant, src: &Source) -> Result<(Job, Filters)> {
         .and_then(|x| x.get_ref().as_float().or(x.get_ref().as_integer().map(|i| i as f64)))
         .unwrap_or(95.0);
     // A survey design: any of strata, psu, fpc (the design's weight goes in weights, as pweight).
-    let survey = crate::survey::SurveySpec {
+    let survey = crate::inference::survey::SurveySpec {
         strata: get_str(o, "strata").map(|s| s.0.to_string()),
         psu: get_str(o, "psu").map(|s| s.0.to_string()),
         fpc: get_str(o, "fpc").map(|s| s.0.to_string()),
         subpop: get_str(o, "subpop").map(|s| s.0.to_string()),
         singleunit: get_str(o, "singleunit")
-            .map(|s| crate::survey::SingleUnit::parse(s.0))
+            .map(|s| crate::inference::survey::SingleUnit::parse(s.0))
             .transpose()
             .map_err(|e| wrap("singleunit", e))?
             .unwrap_or_default(),

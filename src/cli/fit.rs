@@ -8,8 +8,8 @@ use crate::error::{usage, Result};
 use crate::formula::Formula;
 use crate::model::{self, ModelKind, ModelSpec, Scale};
 use crate::output::Report;
-use crate::survey::{SingleUnit, SurveySpec};
-use crate::vce::VceKind;
+use crate::inference::survey::{SingleUnit, SurveySpec};
+use crate::inference::vce::VceKind;
 use clap::Args;
 
 /// Options shared by the estimation commands.

@@ -24,7 +24,7 @@ use crate::formula::Formula;
 use crate::margins::{self, At, PartEval, Target};
 use crate::model::{self, ModelKind, ModelSpec};
 use crate::output::{Margin, ModelReport};
-use crate::vce::{self, VceKind};
+use crate::inference::vce::{self, VceKind};
 
 /// Where a study's extract comes from.
 pub enum Extract<'a> {

@@ -17,7 +17,7 @@ use crate::model::{self, ModelKind, ModelSpec};
 use crate::output::{self, Report};
 use crate::simulate::stay2018 as sim;
 use crate::simulate::RawTable;
-use crate::vce::VceKind;
+use crate::inference::vce::VceKind;
 
 pub const RHS: &str = "C(direct_settlement) + age + age2 + C(female) + C(married) + education + income_q + C(has_job) + C(rural_hukou) + scheme + scope + duration + region";
 pub const DEFAULT_SEED: u64 = 20180501;

@@ -23,7 +23,7 @@ use crate::model::{ModelKind, ModelSpec};
 use crate::output::{self, Report};
 use crate::simulate::wang2022 as sim;
 use crate::simulate::RawTable;
-use crate::vce::VceKind;
+use crate::inference::vce::VceKind;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
