@@ -17,11 +17,16 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
 /// Runs migfit and checks exit code 2 (not 101 for a panic, 134 for an abort) and a message
 /// naming the nesting and the place.
 fn refused(args: &[&str]) {
+    refused_at(args, "at character")
+}
+
+/// As [`refused`], with `place` the text that gives the position.
+fn refused_at(args: &[&str], place: &str) {
     let out = Command::cargo_bin("migfit").unwrap().args(args).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{}", &err[..err.len().min(2000)]);
     assert!(err.contains("nests deeper than"), "{}", &err[..err.len().min(2000)]);
-    assert!(err.contains("character"), "the message gives the position: {}", &err[..err.len().min(2000)]);
+    assert!(err.contains(place), "the message gives the position: {}", &err[..err.len().min(2000)]);
 }
 
 fn nested(open: &str, inner: &str, close: &str, n: usize) -> String {
@@ -51,7 +56,7 @@ fn if_expression_with_10000_levels() {
         nested("(", "x > 1", ")", 10_000),
         format!("{} > 1", vec!["x"; 20_000].join("+")),
     ] {
-        refused(&["fit", &data, "-m", "logit", "-f", "y ~ x", "--if", &cond]);
+        refused(&["fit", &data, "-m", "logit", "-f", "y ~ x", &format!("--if={cond}")]);
     }
 }
 
@@ -65,10 +70,11 @@ fn schema_expressions_with_10000_levels() {
         nested("-", "x", "", 10_000)
     );
     let schema = write(dir.path(), "derived.toml", &derived);
-    refused(&["fit", &data, "--schema", &schema, "-m", "logit", "-f", "y ~ x"]);
+    // The schema's line and column: the 201st '-' of the expression on line 14.
+    refused_at(&["fit", &data, "--schema", &schema, "-m", "logit", "-f", "y ~ x"], "derived.toml:14:209:");
     let universe = format!("[dataset]\nname = \"t\"\nuniverse = \"{}\"\n\n{vars}", nested("not ", "x > 1", "", 10_000));
     let schema = write(dir.path(), "universe.toml", &universe);
-    refused(&["fit", &data, "--schema", &schema, "-m", "logit", "-f", "y ~ x"]);
+    refused_at(&["fit", &data, "--schema", &schema, "-m", "logit", "-f", "y ~ x"], "universe.toml:3:");
 }
 
 #[test]

@@ -593,4 +593,25 @@ mod tests {
         let e = parse_formula("y ~ (a + b", true).unwrap_err().to_string();
         assert!(e.contains("expected ')'"), "{e}");
     }
+
+    #[test]
+    fn deep_nesting_is_a_syntax_error_with_its_place() {
+        let deep = format!("y ~ {}x{}", "I(".repeat(5000), ")".repeat(5000));
+        let FormulaError::Syntax { error, .. } = parse_formula(&deep, true).unwrap_err() else { panic!() };
+        assert_eq!(error.kind, SyntaxKind::TooDeep { limit: MAX_NESTING });
+        assert_eq!(error.column, 5 + 2 * MAX_NESTING);
+        for src in [
+            format!("y ~ {}x{}", "(".repeat(5000), ")".repeat(5000)),
+            format!("y ~ I({}x)", "-".repeat(10_000)),
+            format!("y ~ I({}x)", "+".repeat(10_000)),
+            format!("y ~ I(x{})", "^x".repeat(10_000)),
+            format!("{} ~ x", vec!["y"; 20_000].join("*")),
+        ] {
+            let FormulaError::Syntax { error, .. } = parse_formula(&src, true).unwrap_err() else { panic!() };
+            assert!(matches!(error.kind, SyntaxKind::TooDeep { .. }), "{error}");
+        }
+        let ok = format!("y ~ {}x{}", "I(".repeat(MAX_NESTING), ")".repeat(MAX_NESTING));
+        assert_eq!(names(&ok).0, vec![format!("{}x{}", "I(".repeat(MAX_NESTING), ")".repeat(MAX_NESTING))]);
+        assert!(parse_expr(&format!("{}y", "-".repeat(MAX_NESTING + 1))).is_err());
+    }
 }
