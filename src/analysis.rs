@@ -44,7 +44,9 @@ impl Estimation {
                 )));
             }
             if self.sample.cluster.is_some() {
-                return Err(usage("with a survey design the PSU is the cluster: give it as the PSU, not as a cluster variable"));
+                return Err(usage(
+                    "with a survey design the PSU is the cluster: give it as the PSU, not as a cluster variable",
+                ));
             }
             if let Some((v, t)) = &self.sample.weights {
                 if *t != crate::design::WeightType::Probability {

@@ -51,7 +51,13 @@ pub struct SyntaxError {
 
 impl SyntaxError {
     /// An error at byte offset `position` of `src`.
-    pub fn new(src: &str, position: usize, kind: SyntaxKind, found: Option<String>, message: impl Into<String>) -> Self {
+    pub fn new(
+        src: &str,
+        position: usize,
+        kind: SyntaxKind,
+        found: Option<String>,
+        message: impl Into<String>,
+    ) -> Self {
         let position = position.min(src.len());
         let column = src.get(..position).map_or(position, |s| s.chars().count()) + 1;
         SyntaxError { position, column, found, kind, message: message.into() }

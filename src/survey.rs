@@ -112,7 +112,8 @@ impl SurveySpec {
     pub fn subpop_mask(&self, ds: &Dataset) -> Result<Option<Vec<bool>>> {
         let Some(src) = &self.subpop else { return Ok(None) };
         let e = crate::data::expr::parse(src).map_err(|e| usage(format!("subpopulation \"{src}\": {e}")))?;
-        let mask = crate::data::expr::eval_filter(&e, ds).map_err(|m| usage(format!("subpopulation \"{src}\": {m}")))?;
+        let mask =
+            crate::data::expr::eval_filter(&e, ds).map_err(|m| usage(format!("subpopulation \"{src}\": {m}")))?;
         if !mask.iter().any(|&b| b) {
             return Err(usage(format!("subpopulation \"{src}\" selects no rows of {}", ds.source)));
         }

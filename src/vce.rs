@@ -223,6 +223,8 @@ pub fn compute(fit: &Fit, kind: VceKind) -> Result<Vce> {
             linalg::symmetrize(&mut m);
             Ok(Vce { kind, matrix: m, description, factor, n_clusters, df: None })
         }
-        VceKind::Survey => Err(usage("the survey variance needs the survey design (the schema's [design], or a PSU and strata)")),
+        VceKind::Survey => {
+            Err(usage("the survey variance needs the survey design (the schema's [design], or a PSU and strata)"))
+        }
     }
 }

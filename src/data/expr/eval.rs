@@ -5,7 +5,6 @@ use super::functions::call;
 use crate::data::{format_number, Column, ColumnData, Dataset, Factor, MISSING_CODE};
 use crate::error::ExprError;
 
-
 /// The value of an expression: a column or a constant.
 #[derive(Debug, Clone)]
 pub enum Value {
@@ -168,7 +167,13 @@ pub(super) fn map1(v: Value, _what: &str, f: impl Fn(f64) -> f64 + Sync + Send, 
     })
 }
 
-fn arith(a: Value, b: Value, n: usize, e: &Expr, f: impl Fn(f64, f64) -> f64 + Sync + Send) -> Result<Value, ExprError> {
+fn arith(
+    a: Value,
+    b: Value,
+    n: usize,
+    e: &Expr,
+    f: impl Fn(f64, f64) -> f64 + Sync + Send,
+) -> Result<Value, ExprError> {
     let (a, b) = (num_operand(a, e)?, num_operand(b, e)?);
     Ok(match (a, b) {
         (Value::Scalar(x), Value::Scalar(y)) => Value::Scalar(clean(f(x, y))),
@@ -244,4 +249,3 @@ pub fn eval_filter(e: &Expr, ds: &Dataset) -> Result<Vec<bool>, ExprError> {
 pub fn eval_column(e: &Expr, ds: &Dataset, name: &str) -> Result<Column, ExprError> {
     Ok(Column { name: name.to_string(), data: eval(e, ds)?.into_column(ds.n_rows()), label: None, label_zh: None })
 }
-

@@ -20,7 +20,6 @@ pub(super) const FUNCTIONS: &[(&str, usize)] = &[
     ("recode", 2),
 ];
 
-
 /// Parses recode rules `(1 2 = 1) (3 = 2)` into (old values, new value) pairs.
 pub fn parse_recode(spec: &str) -> Result<Vec<(Vec<String>, String)>, String> {
     let mut rules = Vec::new();
@@ -49,7 +48,6 @@ pub fn parse_recode(spec: &str) -> Result<Vec<(Vec<String>, String)>, String> {
     }
     Ok(rules)
 }
-
 
 pub(super) fn call(name: &str, args: &[Expr], ds: &Dataset, e: &Expr) -> Result<Value, ExprError> {
     let n = ds.n_rows();
@@ -89,7 +87,11 @@ pub(super) fn call(name: &str, args: &[Expr], ds: &Dataset, e: &Expr) -> Result<
         "quantile" => {
             let Expr::Num(k) = args[1] else { unreachable!() };
             let Value::Num(x) = to_vec(num_operand(eval(&args[0], ds)?, e)?, n) else {
-                return Err(ExprError::Argument { expr: e.to_string(), function: "quantile", needs: "a numeric variable" });
+                return Err(ExprError::Argument {
+                    expr: e.to_string(),
+                    function: "quantile",
+                    needs: "a numeric variable",
+                });
             };
             Ok(Value::Cat(xtile(&x, k as usize)))
         }
@@ -101,7 +103,6 @@ pub(super) fn call(name: &str, args: &[Expr], ds: &Dataset, e: &Expr) -> Result<
         _ => unreachable!("the parser admits only the functions of FUNCTIONS, not '{name}'"),
     }
 }
-
 
 /// Stata's `xtile newvar = x, nq(k)` (default, not `altdef`): cut points are the empirical
 /// quantiles of `_pctile` — with P = n·i/k, the cut is (x₍P₎ + x₍P+1₎)/2 when P is whole and
@@ -136,7 +137,6 @@ pub fn xtile(x: &[f64], k: usize) -> Factor {
         .collect();
     Factor { codes, levels: (1..=k).map(|j| Level::new(format!("Q{j}"))).collect(), reference: 0 }
 }
-
 
 fn recode(v: Value, rules: &[(Vec<String>, String)], n: usize, e: &Expr) -> Result<Value, ExprError> {
     // Values not named in a rule keep their value (Stata's recode).
@@ -230,4 +230,3 @@ fn recode(v: Value, rules: &[(Vec<String>, String)], n: usize, e: &Expr) -> Resu
     let codes = keys.iter().map(|&k| if k == MISSING_CODE { MISSING_CODE } else { code_of[k as usize] }).collect();
     Ok(Value::Cat(Factor { codes, levels: names.into_iter().map(Level::new).collect(), reference: 0 }))
 }
-

@@ -116,10 +116,13 @@ pub fn lex(src: &str, d: &Dialect) -> Result<Vec<Token>, SyntaxError> {
             i += 1;
             continue;
         }
-        let name_start = c.is_alphabetic() || c == '_' || d.r_names && c == '.' && next.is_some_and(char::is_alphabetic);
+        let name_start =
+            c.is_alphabetic() || c == '_' || d.r_names && c == '.' && next.is_some_and(char::is_alphabetic);
         if name_start {
             let mut j = i + 1;
-            while j < chars.len() && (chars[j].1.is_alphanumeric() || chars[j].1 == '_' || d.r_names && chars[j].1 == '.') {
+            while j < chars.len()
+                && (chars[j].1.is_alphanumeric() || chars[j].1 == '_' || d.r_names && chars[j].1 == '.')
+            {
                 j += 1;
             }
             out.push(Token { tok: Tok::Ident(src[pos..byte(j)].to_string()), start: pos, end: byte(j) });
@@ -174,7 +177,11 @@ pub fn lex(src: &str, d: &Dialect) -> Result<Vec<Token>, SyntaxError> {
             continue;
         }
         let rest = &src[pos..];
-        if let Some((_, msg)) = d.refused.iter().find(|(t, _)| rest.starts_with(t) && !d.ops.iter().any(|(o, _)| o.len() > t.len() && rest.starts_with(o))) {
+        if let Some((_, msg)) = d
+            .refused
+            .iter()
+            .find(|(t, _)| rest.starts_with(t) && !d.ops.iter().any(|(o, _)| o.len() > t.len() && rest.starts_with(o)))
+        {
             return Err(invalid(src, pos, (*msg).to_string()));
         }
         if let Some((text, op)) = d.ops.iter().find(|(t, _)| rest.starts_with(t)) {
@@ -201,7 +208,10 @@ mod tests {
             toks("a.b ~= .", &DATA),
             vec![Tok::Ident("a".into()), Tok::Dot, Tok::Ident("b".into()), Tok::Op("!="), Tok::Dot]
         );
-        assert_eq!(toks("a.b ~ `x y`", &FORMULA), vec![Tok::Ident("a.b".into()), Tok::Op("~"), Tok::Ident("x y".into())]);
+        assert_eq!(
+            toks("a.b ~ `x y`", &FORMULA),
+            vec![Tok::Ident("a.b".into()), Tok::Op("~"), Tok::Ident("x y".into())]
+        );
         assert_eq!(toks("1.5e-3 .5", &DATA), vec![Tok::Num(1.5e-3, "1.5e-3".into()), Tok::Num(0.5, ".5".into())]);
         assert_eq!(lex("x = 1", &DATA).unwrap_err().position, 2);
         assert_eq!(toks("x == 1", &DATA), vec![Tok::Ident("x".into()), Tok::Op("=="), Tok::Num(1.0, "1".into())]);

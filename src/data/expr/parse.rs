@@ -325,7 +325,7 @@ impl Parser<'_> {
                     return Err(self.error_at(at, format!("{name}() takes {arity} argument(s), not {}", args.len())));
                 }
                 match name.as_str() {
-                    "quantile" if !matches!(args[1], Expr::Num(k) if k >= 2.0 && k <= 100.0 && k.fract() == 0.0) => {
+                    "quantile" if !matches!(args[1], Expr::Num(k) if (2.0..=100.0).contains(&k) && k.fract() == 0.0) => {
                         return Err(self.error_at(at, "quantile(x, k) needs a whole number k between 2 and 100"));
                     }
                     "recode" => {
