@@ -39,12 +39,14 @@ impl Estimation {
         if self.survey.is_some() {
             if let Some(k) = self.vce.filter(|&k| k != VceKind::Survey) {
                 return Err(usage(format!(
-                    "a survey design takes the linearized variance (--vce svy), not --vce {}",
+                    "a survey design takes the linearized variance (vce svy), not vce {}",
                     k.name()
                 )));
             }
             if self.sample.cluster.is_some() {
-                return Err(usage("with a survey design the PSU is the cluster: give it as --psu, not --cluster"));
+                return Err(usage(
+                    "with a survey design the PSU is the cluster: give it as the PSU, not as a cluster variable",
+                ));
             }
             if let Some((v, t)) = &self.sample.weights {
                 if *t != crate::design::WeightType::Probability {
@@ -169,7 +171,7 @@ impl FitJob {
     pub fn new(formula: Formula, spec: ModelSpec, odds_ratios: bool, est: Estimation) -> Result<FitJob> {
         est.check()?;
         if odds_ratios && spec.link != LinkKind::Logit {
-            return Err(usage("odds ratios need a logit model (--model logit, or a GLM with the logit link)"));
+            return Err(usage("odds ratios need a logit model (logit, or a GLM with the logit link)"));
         }
         Ok(FitJob { formula, spec, odds_ratios, est })
     }

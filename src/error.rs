@@ -31,12 +31,78 @@ pub enum DataError {
     Other(String),
 }
 
+/// What kind of fault a [`SyntaxError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyntaxKind {
+    /// The text is not in the grammar; the message says what was expected or found.
+    Invalid,
+    /// Parentheses, calls or operators nest deeper than `limit`: refused before the parser
+    /// (or the evaluation of what it built) runs out of stack.
+    TooDeep { limit: usize },
+}
+
+/// A syntax error in an expression or a formula, at one place of its text.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[error("at character {column}: {message}")]
+pub struct SyntaxError {
+    /// Byte offset of the fault in the text (the length of the text for "at the end").
+    pub position: usize,
+    /// The same place as a 1-based character number (what a caret under the text points at).
+    pub column: usize,
+    /// The offending token as written, when there is one.
+    pub found: Option<String>,
+    pub kind: SyntaxKind,
+    pub message: String,
+}
+
+impl SyntaxError {
+    /// An error at byte offset `position` of `src`.
+    pub fn new(
+        src: &str,
+        position: usize,
+        kind: SyntaxKind,
+        found: Option<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        let position = position.min(src.len());
+        let column = src.get(..position).map_or(position, |s| s.chars().count()) + 1;
+        SyntaxError { position, column, found, kind, message: message.into() }
+    }
+}
+
+/// An expression (`if`, a subpopulation, a schema's derived variable or universe) that parses
+/// but cannot be evaluated on the data. `expr` is the (sub)expression at fault, as displayed.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum ExprError {
+    #[error("unknown variable '{name}'{}", hint.as_ref().map(|h| format!(" (did you mean '{h}'?)")).unwrap_or_default())]
+    UnknownVariable { name: String, hint: Option<String> },
+    #[error("in {expr}: \"{value}\" is not a level (levels: {})", levels.join(", "))]
+    NotALevel { expr: String, value: String, levels: Vec<String> },
+    /// A number compared with a categorical variable: the comparison with the number's text
+    /// failed as `inner` says.
+    #[error("{inner}; categorical variables compare with level names in quotes")]
+    NumberForLevel { inner: Box<ExprError> },
+    #[error("in {expr}: a categorical variable compares only with == and !=")]
+    CategoricalOrder { expr: String },
+    #[error("in {expr}: text compares only with == and !=")]
+    TextOrder { expr: String },
+    #[error("in {expr}: a categorical variable cannot enter arithmetic; compare it with a level name, e.g. scheme == \"NCMS\"")]
+    CategoricalArithmetic { expr: String },
+    #[error("in {expr}: text cannot enter arithmetic")]
+    TextArithmetic { expr: String },
+    /// A function given a value of the wrong kind (`needs` says what it takes).
+    #[error("in {expr}: {function}() needs {needs}")]
+    Argument { expr: String, function: &'static str, needs: &'static str },
+    #[error("in {expr}: {message}")]
+    Recode { expr: String, message: String },
+}
+
 /// A formula that cannot be parsed or does not fit the data.
 #[derive(Debug, Error)]
 pub enum FormulaError {
     /// A syntax error, with the formula and a caret under the offending character.
-    #[error("formula syntax error at character {}: {message}\n  {formula}\n  {}^", position + 1, " ".repeat(*position))]
-    Syntax { formula: String, position: usize, message: String },
+    #[error("formula syntax error at character {}: {}\n  {formula}\n  {}^", error.column, error.message, " ".repeat(error.column - 1))]
+    Syntax { formula: String, error: SyntaxError },
     #[error("unknown column '{name}' in the formula{}", hint.as_ref().map(|h| format!(" (did you mean '{h}'?)")).unwrap_or_default())]
     UnknownColumn { name: String, hint: Option<String> },
     #[error("{0}")]

@@ -147,12 +147,12 @@ impl At {
             Some(list) => {
                 let mut out = Vec::new();
                 for item in list.split(',') {
-                    let (k, v) = item.split_once('=').ok_or_else(|| {
-                        usage(format!("--margins-at: expected 'var=value' or 'means', found '{item}'"))
-                    })?;
+                    let (k, v) = item
+                        .split_once('=')
+                        .ok_or_else(|| usage(format!("margins at: expected 'var=value' or 'means', found '{item}'")))?;
                     let (k, v) = (k.trim(), v.trim());
                     if k.is_empty() || v.is_empty() {
-                        return Err(usage(format!("--margins-at: expected 'var=value', found '{item}'")));
+                        return Err(usage(format!("margins at: expected 'var=value', found '{item}'")));
                     }
                     out.push((k.to_string(), v.to_string()));
                 }
@@ -237,7 +237,7 @@ pub fn compute(
                 if let Some((_, text, levels, _)) = factors.iter().find(|f| &f.0 == var) {
                     let idx = levels.iter().position(|l| &l.name == value).ok_or_else(|| {
                         usage(format!(
-                            "--margins-at: '{value}' is not a level of {text} (levels: {})",
+                            "margins at: '{value}' is not a level of {text} (levels: {})",
                             levels.iter().map(|l| l.name.as_str()).collect::<Vec<_>>().join(", ")
                         ))
                     })?;
@@ -245,10 +245,10 @@ pub fn compute(
                 } else if parts.iter().any(|p| p.spec.values.contains_key(var)) {
                     let v: f64 = value
                         .parse()
-                        .map_err(|_| usage(format!("--margins-at: '{var}={value}': the value must be a number")))?;
+                        .map_err(|_| usage(format!("margins at: '{var}={value}': the value must be a number")))?;
                     base.numeric.insert(var.clone(), v);
                 } else {
-                    return Err(usage(format!("--margins-at: '{var}' is not a variable of the model")));
+                    return Err(usage(format!("margins at: '{var}' is not a variable of the model")));
                 }
             }
         }

@@ -83,7 +83,7 @@ fn spec_errors_name_the_line() {
         ("\n[[assert]]\ntrack = \"kidslt6\"\nrule = \"within\"\ninterval = [1.0, 0.0]\n", "low <= high"),
         ("\n[[exclude]]\nfrist = \"logit\"\n", "unknown axis 'frist'"),
         ("\n[[exclude]]\nfirst = \"tobit\"\n", "has no value 'tobit'"),
-        ("\n[[axis]]\nname = \"v2\"\nvalues.a = { vce = \"robst\" }\n", "unknown --vce 'robst'"),
+        ("\n[[axis]]\nname = \"v2\"\nvalues.a = { vce = \"robst\" }\n", "unknown vce 'robst'"),
         (
             "\n[[axis]]\nname = \"v3\"\nvalues.a = { vcee = \"robust\" }\n",
             "unknown option 'vcee' (did you mean 'vce'?)",

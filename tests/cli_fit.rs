@@ -111,7 +111,7 @@ fn gamma_needs_positive_response() {
 fn bad_options() {
     fails(&["-f", "y ~ x", "-m", "tobit"], GOOD, 2, &["unknown model 'tobit'"]);
     fails(&["-f", "y ~ x", "-m", "glm", "--family", "weibull"], GOOD, 2, &["unknown family 'weibull'"]);
-    fails(&["-f", "y ~ x", "-m", "probit", "--vce", "cluster"], GOOD, 2, &["--cluster"]);
+    fails(&["-f", "y ~ x", "-m", "probit", "--vce", "cluster"], GOOD, 2, &["vce cluster needs a cluster variable"]);
     fails(
         &["-f", "y ~ x", "-m", "probit", "--weights", "x", "--weight-type", "aweight"],
         GOOD,

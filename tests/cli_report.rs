@@ -102,7 +102,7 @@ fn odds_ratios_side_layout() {
         .args(["fit", MROZ, "-f", "inlf ~ age + educ", "-m", "probit", "--show", "or"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("--show or needs logit"));
+        .stderr(predicate::str::contains("showing odds ratios (or) needs logit"));
 }
 
 #[test]

@@ -95,8 +95,13 @@ fn unknown_design_column_suggests_the_closest() {
 
 #[test]
 fn incompatible_options_are_usage_errors() {
-    fails(&[&PROBIT[..], &["--psu", "p", "--cluster", "h"]].concat(), &data(), 2, &["--psu, not --cluster"]);
-    fails(&[&PROBIT[..], &["--psu", "p", "--vce", "robust"]].concat(), &data(), 2, &["not --vce robust"]);
+    fails(
+        &[&PROBIT[..], &["--psu", "p", "--cluster", "h"]].concat(),
+        &data(),
+        2,
+        &["give it as the PSU, not as a cluster variable"],
+    );
+    fails(&[&PROBIT[..], &["--psu", "p", "--vce", "robust"]].concat(), &data(), 2, &["not vce robust"]);
     fails(
         &[&PROBIT[..], &["--psu", "p", "--weights", "w", "--weight-type", "fweight"]].concat(),
         &data(),
@@ -219,9 +224,14 @@ fn subpopulation_keeps_the_design_and_drops_empty_strata_from_df() {
 #[test]
 fn bad_subpopulations_are_usage_errors() {
     let design = ["--strata", "h", "--psu", "p"];
-    fails(&[&PROBIT[..], &design[..], &["--subpop", "x >"]].concat(), &data(), 2, &["--subpop \"x >\""]);
+    fails(&[&PROBIT[..], &design[..], &["--subpop", "x >"]].concat(), &data(), 2, &["subpopulation \"x >\""]);
     fails(&[&PROBIT[..], &design[..], &["--subpop", "x > 1000"]].concat(), &data(), 2, &["selects no rows"]);
-    fails(&[&PROBIT[..], &design[..], &["--subpop", "nope == 1"]].concat(), &data(), 2, &["--subpop"]);
+    fails(
+        &[&PROBIT[..], &design[..], &["--subpop", "nope == 1"]].concat(),
+        &data(),
+        2,
+        &["subpopulation \"nope == 1\"", "unknown variable 'nope'"],
+    );
 }
 
 /// A stratum with one PSU under `--singleunit` (the numbers: golden cases

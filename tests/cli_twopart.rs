@@ -38,7 +38,7 @@ fn undefined_response2_names_its_line_and_value() {
     // The first positive row is line 3 (y = 2); log(y - 3) is undefined there. The value shown
     // is that row's y (it used to be read from the row with the same index among all rows).
     run_on("y,x\n0,1\n2,2\n0,1\n4,5\n0,3\n5,2\n", &["--response2", "log(y - 3)"]).code(3).stderr(
-        predicate::str::contains("--response2 'log(y - 3)' is undefined at line 3")
+        predicate::str::contains("the second part's response 'log(y - 3)' is undefined at line 3")
             .and(predicate::str::contains("value of 'y' there: 2)")),
     );
 }

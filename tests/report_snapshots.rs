@@ -220,7 +220,7 @@ fn text_columns_line_up_with_chinese_labels() {
 fn odds_ratios_need_logit() {
     let r = table3_report();
     let e = report::build(&r, &opts(Layout::Stacked, Show::OddsRatios, Lang::En)).unwrap_err();
-    assert!(e.to_string().contains("--show or needs logit"), "{e}");
+    assert!(e.to_string().contains("showing odds ratios (or) needs logit"), "{e}");
 }
 
 #[test]

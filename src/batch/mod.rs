@@ -129,7 +129,7 @@ pub fn run_batch(opts: &BatchOptions) -> Result<BatchOutcome> {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(n.max(1))
                 .build()
-                .map_err(|e| usage(format!("--jobs {n}: {e}")))?;
+                .map_err(|e| usage(format!("jobs {n}: {e}")))?;
             pool.install(|| variants.par_iter().zip(jobs.par_iter()).map(run_one).collect())
         }
         None => variants.par_iter().zip(jobs.par_iter()).map(run_one).collect(),
@@ -232,14 +232,14 @@ fn data_args(spec: &spec::SpecFile, base_dir: &Path, data_path: &Path) -> crate:
 fn compare_baseline(path: &Path, rows: &[EffectRow], tol: &spec::CheckSection) -> Result<Vec<String>> {
     let text = read(path)?;
     let base: Vec<serde_json::Value> = serde_json::from_slice(&text)
-        .map_err(|e| usage(format!("--check {}: not an effects.json file: {e}", path.display())))?;
+        .map_err(|e| usage(format!("baseline {}: not an effects.json file: {e}", path.display())))?;
     let rtol = tol.rtol.unwrap_or(1e-6);
     let atol = tol.atol.unwrap_or(1e-10);
     let mut out = Vec::new();
     let key = |v: &str, t: &str| format!("{v} / {t}");
     for b in &base {
         let (Some(v), Some(t)) = (b["variant"].as_str(), b["track"].as_str()) else {
-            return Err(usage(format!("--check {}: rows need 'variant' and 'track'", path.display())));
+            return Err(usage(format!("baseline {}: rows need 'variant' and 'track'", path.display())));
         };
         match rows.iter().find(|r| r.variant == v && r.track == t) {
             None => out.push(format!("{}: in the baseline, not in this run", key(v, t))),

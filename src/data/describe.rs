@@ -87,7 +87,7 @@ pub fn describe(ds: &Dataset, opts: &Options) -> Result<Table, String> {
     if let Some(by) = &opts.by {
         let col = ds.column(by).ok_or_else(|| {
             let hint = ds.closest_name(by).map(|h| format!(" (did you mean '{h}'?)")).unwrap_or_default();
-            format!("--by: unknown variable '{by}'{hint}")
+            format!("grouping by: unknown variable '{by}'{hint}")
         })?;
         match &col.data {
             ColumnData::Categorical(f) => {
@@ -111,7 +111,7 @@ pub fn describe(ds: &Dataset, opts: &Options) -> Result<Table, String> {
                 distinct.dedup();
                 if distinct.len() > 50 {
                     return Err(format!(
-                        "--by {by}: the variable has {} distinct values; group by a categorical variable",
+                        "grouping by {by}: the variable has {} distinct values; group by a categorical variable",
                         distinct.len()
                     ));
                 }
@@ -131,7 +131,7 @@ pub fn describe(ds: &Dataset, opts: &Options) -> Result<Table, String> {
             }
             ColumnData::Text(_) => {
                 return Err(format!(
-                    "--by {by}: a text variable cannot group rows; declare it categorical in the schema"
+                    "grouping by {by}: a text variable cannot group rows; declare it categorical in the schema"
                 ))
             }
         }

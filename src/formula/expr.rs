@@ -4,22 +4,8 @@
 
 use std::fmt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BinOp {
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Pow,
-    Gt,
-    Ge,
-    Lt,
-    Le,
-    Eq,
-    Ne,
-    And,
-    Or,
-}
+/// The operators are those of data expressions: one lexer and one operator set for both grammars.
+pub use crate::data::expr::BinOp;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Func {

@@ -5,117 +5,20 @@
 //! `C(g, ref=level)`, `I(expr)` and the functions `log`, `exp`, `sqrt`, `abs`.
 
 use super::expr::{BinOp, Expr, Func};
-use crate::error::FormulaError;
+use crate::data::expr::lex::{self, Tok, Token};
+use crate::error::{FormulaError, SyntaxError, SyntaxKind};
 
-#[derive(Debug, Clone, PartialEq)]
-enum Tok {
-    Ident(String),
-    Num(f64, String),
-    Str(String),
-    Op(&'static str),
-}
+/// At most this many parentheses, function calls, unary signs and `^` nest in a formula.
+pub const MAX_NESTING: usize = crate::data::expr::MAX_NESTING;
 
-#[derive(Debug, Clone)]
-struct Token {
-    tok: Tok,
-    start: usize,
-    end: usize,
-}
+/// The expression trees inside a formula are at most this deep.
+pub const MAX_DEPTH: usize = crate::data::expr::MAX_DEPTH;
 
-const OPS: [&str; 18] = [">=", "<=", "==", "!=", "~", "+", "-", "*", "/", "^", ":", "(", ")", ",", "=", ">", "<", "&"];
+/// An arithmetic expression and the depth of its tree.
+type Node = (Expr, usize);
 
-fn tokenize(src: &str) -> Result<Vec<Token>, FormulaError> {
-    let chars: Vec<(usize, char)> = src.char_indices().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    let err = |pos: usize, msg: String| FormulaError::Syntax {
-        formula: src.to_string(),
-        position: char_pos(src, pos),
-        message: msg,
-    };
-    while i < chars.len() {
-        let (pos, c) = chars[i];
-        if c.is_whitespace() {
-            i += 1;
-            continue;
-        }
-        if c.is_alphabetic() || c == '_' || c == '.' && chars.get(i + 1).is_some_and(|(_, n)| n.is_alphabetic()) {
-            let mut j = i;
-            while j < chars.len() && (chars[j].1.is_alphanumeric() || chars[j].1 == '_' || chars[j].1 == '.') {
-                j += 1;
-            }
-            let end = chars.get(j).map_or(src.len(), |c| c.0);
-            out.push(Token { tok: Tok::Ident(src[pos..end].to_string()), start: pos, end });
-            i = j;
-            continue;
-        }
-        if c == '`' {
-            let mut j = i + 1;
-            while j < chars.len() && chars[j].1 != '`' {
-                j += 1;
-            }
-            if j == chars.len() {
-                return Err(err(pos, "unclosed backquote".into()));
-            }
-            let end = chars[j].0 + 1;
-            out.push(Token { tok: Tok::Ident(src[pos + 1..chars[j].0].to_string()), start: pos, end });
-            i = j + 1;
-            continue;
-        }
-        if c == '"' || c == '\'' {
-            let mut j = i + 1;
-            while j < chars.len() && chars[j].1 != c {
-                j += 1;
-            }
-            if j == chars.len() {
-                return Err(err(pos, "unclosed quote".into()));
-            }
-            out.push(Token { tok: Tok::Str(src[pos + 1..chars[j].0].to_string()), start: pos, end: chars[j].0 + 1 });
-            i = j + 1;
-            continue;
-        }
-        if c.is_ascii_digit() || c == '.' {
-            let mut j = i;
-            while j < chars.len() && (chars[j].1.is_ascii_digit() || chars[j].1 == '.') {
-                j += 1;
-            }
-            if j < chars.len() && (chars[j].1 == 'e' || chars[j].1 == 'E') {
-                let mut k = j + 1;
-                if k < chars.len() && (chars[k].1 == '+' || chars[k].1 == '-') {
-                    k += 1;
-                }
-                if k < chars.len() && chars[k].1.is_ascii_digit() {
-                    j = k;
-                    while j < chars.len() && chars[j].1.is_ascii_digit() {
-                        j += 1;
-                    }
-                }
-            }
-            let end = chars.get(j).map_or(src.len(), |c| c.0);
-            let text = &src[pos..end];
-            let v: f64 = text.parse().map_err(|_| err(pos, format!("'{text}' is not a number")))?;
-            out.push(Token { tok: Tok::Num(v, text.to_string()), start: pos, end });
-            i = j;
-            continue;
-        }
-        if let Some(op) = OPS.iter().find(|op| src[pos..].starts_with(**op)) {
-            out.push(Token { tok: Tok::Op(op), start: pos, end: pos + op.len() });
-            i += op.chars().count();
-            continue;
-        }
-        if c == '|' {
-            out.push(Token { tok: Tok::Op("|"), start: pos, end: pos + 1 });
-            i += 1;
-            continue;
-        }
-        return Err(err(pos, format!("unexpected character '{c}'")));
-    }
-    Ok(out)
-}
-
-/// Byte offset -> character offset (for the caret under the error).
-fn char_pos(src: &str, byte: usize) -> usize {
-    src[..byte.min(src.len())].chars().count()
+fn syntax(src: &str, error: SyntaxError) -> FormulaError {
+    FormulaError::Syntax { formula: src.to_string(), error }
 }
 
 /// One factor of a term, as written.
@@ -156,6 +59,7 @@ struct Parser<'a> {
     toks: Vec<Token>,
     pos: usize,
     atoms: Vec<NamedAtom>,
+    nesting: usize,
 }
 
 /// A set of terms with the intercept state, as R's `terms()` builds it.
@@ -216,11 +120,35 @@ impl<'a> Parser<'a> {
     }
 
     fn error<T>(&self, at: usize, msg: impl Into<String>) -> Result<T, FormulaError> {
-        Err(FormulaError::Syntax {
-            formula: self.src.to_string(),
-            position: char_pos(self.src, at),
-            message: msg.into(),
-        })
+        let found = self.toks.iter().find(|t| t.start == at).map(|t| self.src[t.start..t.end].to_string());
+        Err(syntax(self.src, SyntaxError::new(self.src, at, SyntaxKind::Invalid, found, msg)))
+    }
+
+    /// Enters one more level of nesting at byte `at` (refused past [`MAX_NESTING`]); the
+    /// caller calls [`Parser::leave`] when the nested part is parsed.
+    fn enter(&mut self, at: usize) -> Result<(), FormulaError> {
+        self.nesting += 1;
+        if self.nesting > MAX_NESTING {
+            let what = "parentheses, function calls, signs and '^'";
+            return Err(syntax(self.src, crate::data::expr::too_deep(self.src, at, MAX_NESTING, what)));
+        }
+        Ok(())
+    }
+
+    fn leave(&mut self) {
+        self.nesting -= 1;
+    }
+
+    /// A node whose deepest child is `child` levels deep, built at byte `at`.
+    fn node(&self, e: Expr, child: usize, at: usize) -> Result<Node, FormulaError> {
+        if child + 1 > MAX_DEPTH {
+            return Err(syntax(self.src, crate::data::expr::too_deep(self.src, at, MAX_DEPTH, "operators")));
+        }
+        Ok((e, child + 1))
+    }
+
+    fn bin(&self, op: BinOp, a: Node, b: Node, at: usize) -> Result<Node, FormulaError> {
+        self.node(Expr::Bin(op, Box::new(a.0), Box::new(b.0)), a.1.max(b.1), at)
     }
 
     fn is_op(&self, op: &str) -> bool {
@@ -244,6 +172,7 @@ impl<'a> Parser<'a> {
             Some(Tok::Num(_, s)) => format!("'{s}'"),
             Some(Tok::Str(s)) => format!("\"{s}\""),
             Some(Tok::Op(o)) => format!("'{o}'"),
+            Some(Tok::Dot) => "'.'".into(),
         }
     }
 
@@ -313,7 +242,9 @@ impl<'a> Parser<'a> {
         match self.peek().cloned() {
             Some(Tok::Op("(")) => {
                 self.pos += 1;
+                self.enter(start)?;
                 let s = self.sum()?;
+                self.leave();
                 self.expect_op(")")?;
                 Ok(s)
             }
@@ -351,6 +282,13 @@ impl<'a> Parser<'a> {
     /// `name(` ... `)` at formula level; returns the atom index.
     fn call(&mut self, name: &str, start: usize) -> Result<usize, FormulaError> {
         self.expect_op("(")?;
+        self.enter(start)?;
+        let idx = self.call_args(name, start);
+        self.leave();
+        idx
+    }
+
+    fn call_args(&mut self, name: &str, start: usize) -> Result<usize, FormulaError> {
         match name {
             "C" => {
                 let var = match self.peek().cloned() {
@@ -388,17 +326,18 @@ impl<'a> Parser<'a> {
                 Ok(self.atom_index(Atom::Categorical { var: var.clone(), reference }, format!("C({var})")))
             }
             "I" => {
-                let e = self.arith()?;
+                let (e, _) = self.arith()?;
                 let end = self.expect_op(")")?;
                 let text = self.text(start, end);
                 Ok(self.atom_index(Atom::Expr { expr: e }, text))
             }
             _ => match Func::from_name(name) {
                 Some(f) => {
-                    let e = self.arith()?;
+                    let (e, d) = self.arith()?;
+                    let (expr, _) = self.node(Expr::Call(f, Box::new(e)), d, start)?;
                     let end = self.expect_op(")")?;
                     let text = self.text(start, end);
-                    Ok(self.atom_index(Atom::Expr { expr: Expr::Call(f, Box::new(e)) }, text))
+                    Ok(self.atom_index(Atom::Expr { expr }, text))
                 }
                 None => self.error(start, format!("unknown function '{name}' (known: C, I, log, exp, sqrt, abs)")),
             },
@@ -407,27 +346,29 @@ impl<'a> Parser<'a> {
 
     // ---- arithmetic level (inside I() and functions, and the response) ----
 
-    fn arith(&mut self) -> Result<Expr, FormulaError> {
+    fn arith(&mut self) -> Result<Node, FormulaError> {
         let mut left = self.arith_and()?;
         while self.is_op("|") {
+            let at = self.here();
             self.pos += 1;
             let r = self.arith_and()?;
-            left = Expr::Bin(BinOp::Or, Box::new(left), Box::new(r));
+            left = self.bin(BinOp::Or, left, r, at)?;
         }
         Ok(left)
     }
 
-    fn arith_and(&mut self) -> Result<Expr, FormulaError> {
+    fn arith_and(&mut self) -> Result<Node, FormulaError> {
         let mut left = self.arith_cmp()?;
         while self.is_op("&") {
+            let at = self.here();
             self.pos += 1;
             let r = self.arith_cmp()?;
-            left = Expr::Bin(BinOp::And, Box::new(left), Box::new(r));
+            left = self.bin(BinOp::And, left, r, at)?;
         }
         Ok(left)
     }
 
-    fn arith_cmp(&mut self) -> Result<Expr, FormulaError> {
+    fn arith_cmp(&mut self) -> Result<Node, FormulaError> {
         let left = self.arith_add()?;
         let op = match self.peek() {
             Some(Tok::Op(">")) => BinOp::Gt,
@@ -438,12 +379,13 @@ impl<'a> Parser<'a> {
             Some(Tok::Op("!=")) => BinOp::Ne,
             _ => return Ok(left),
         };
+        let at = self.here();
         self.pos += 1;
         let right = self.arith_add()?;
-        Ok(Expr::Bin(op, Box::new(left), Box::new(right)))
+        self.bin(op, left, right, at)
     }
 
-    fn arith_add(&mut self) -> Result<Expr, FormulaError> {
+    fn arith_add(&mut self) -> Result<Node, FormulaError> {
         let mut left = self.arith_mul()?;
         loop {
             let op = match self.peek() {
@@ -451,13 +393,14 @@ impl<'a> Parser<'a> {
                 Some(Tok::Op("-")) => BinOp::Sub,
                 _ => return Ok(left),
             };
+            let at = self.here();
             self.pos += 1;
             let r = self.arith_mul()?;
-            left = Expr::Bin(op, Box::new(left), Box::new(r));
+            left = self.bin(op, left, r, at)?;
         }
     }
 
-    fn arith_mul(&mut self) -> Result<Expr, FormulaError> {
+    fn arith_mul(&mut self) -> Result<Node, FormulaError> {
         let mut left = self.arith_unary()?;
         loop {
             let op = match self.peek() {
@@ -465,70 +408,78 @@ impl<'a> Parser<'a> {
                 Some(Tok::Op("/")) => BinOp::Div,
                 _ => return Ok(left),
             };
+            let at = self.here();
             self.pos += 1;
             let r = self.arith_unary()?;
-            left = Expr::Bin(op, Box::new(left), Box::new(r));
+            left = self.bin(op, left, r, at)?;
         }
     }
 
-    fn arith_unary(&mut self) -> Result<Expr, FormulaError> {
-        if self.is_op("-") {
+    fn arith_unary(&mut self) -> Result<Node, FormulaError> {
+        if self.is_op("-") || self.is_op("+") {
+            let at = self.here();
+            let minus = self.is_op("-");
             self.pos += 1;
-            let e = self.arith_unary()?;
-            return Ok(match e {
-                Expr::Num(v) => Expr::Num(-v),
-                e => Expr::Neg(Box::new(e)),
-            });
-        }
-        if self.is_op("+") {
-            self.pos += 1;
-            return self.arith_unary();
+            self.enter(at)?;
+            let (e, d) = self.arith_unary()?;
+            self.leave();
+            return match e {
+                _ if !minus => Ok((e, d)),
+                Expr::Num(v) => Ok((Expr::Num(-v), d)),
+                e => self.node(Expr::Neg(Box::new(e)), d, at),
+            };
         }
         self.arith_pow()
     }
 
-    fn arith_pow(&mut self) -> Result<Expr, FormulaError> {
+    fn arith_pow(&mut self) -> Result<Node, FormulaError> {
         let base = self.arith_atom()?;
         if self.is_op("^") {
+            let at = self.here();
             self.pos += 1;
+            self.enter(at)?;
             let exp = self.arith_unary()?;
-            return Ok(Expr::Bin(BinOp::Pow, Box::new(base), Box::new(exp)));
+            self.leave();
+            return self.bin(BinOp::Pow, base, exp, at);
         }
         Ok(base)
     }
 
-    fn arith_atom(&mut self) -> Result<Expr, FormulaError> {
+    fn arith_atom(&mut self) -> Result<Node, FormulaError> {
         let start = self.here();
         match self.peek().cloned() {
             Some(Tok::Num(v, _)) => {
                 self.pos += 1;
-                Ok(Expr::Num(v))
+                Ok((Expr::Num(v), 1))
             }
             Some(Tok::Ident(name)) => {
                 self.pos += 1;
                 if self.is_op("(") {
                     self.pos += 1;
                     let f = match Func::from_name(&name) {
-                        Some(f) => f,
-                        None if name == "I" => {
-                            let e = self.arith()?;
-                            self.expect_op(")")?;
-                            return Ok(e);
-                        }
+                        Some(f) => Some(f),
+                        None if name == "I" => None,
                         None => {
                             return self.error(start, format!("unknown function '{name}' (known: log, exp, sqrt, abs)"))
                         }
                     };
-                    let e = self.arith()?;
+                    self.enter(start)?;
+                    let (e, d) = self.arith()?;
+                    self.leave();
                     self.expect_op(")")?;
-                    Ok(Expr::Call(f, Box::new(e)))
+                    match f {
+                        Some(f) => self.node(Expr::Call(f, Box::new(e)), d, start),
+                        None => Ok((e, d)),
+                    }
                 } else {
-                    Ok(Expr::Var(name))
+                    Ok((Expr::Var(name), 1))
                 }
             }
             Some(Tok::Op("(")) => {
                 self.pos += 1;
+                self.enter(start)?;
                 let e = self.arith()?;
+                self.leave();
                 self.expect_op(")")?;
                 Ok(e)
             }
@@ -542,9 +493,9 @@ impl<'a> Parser<'a> {
 
 /// Parses a whole formula, `response ~ rhs` (or `~ rhs` when `need_response` is false).
 pub fn parse_formula(src: &str, need_response: bool) -> Result<Parsed, FormulaError> {
-    let toks = tokenize(src)?;
+    let toks = lex::lex(src, &lex::FORMULA).map_err(|e| syntax(src, e))?;
     let tilde = toks.iter().position(|t| t.tok == Tok::Op("~"));
-    let mut p = Parser { src, toks, pos: 0, atoms: Vec::new() };
+    let mut p = Parser { src, toks, pos: 0, atoms: Vec::new(), nesting: 0 };
     let response = match tilde {
         None => {
             return p
@@ -558,7 +509,7 @@ pub fn parse_formula(src: &str, need_response: bool) -> Result<Parsed, FormulaEr
         }
         Some(t) => {
             let start = p.here();
-            let e = p.arith()?;
+            let (e, _) = p.arith()?;
             if p.pos != t {
                 let found = p.describe_here();
                 return p.error(p.here(), format!("unexpected {found} in the response"));
@@ -584,9 +535,9 @@ pub fn parse_formula(src: &str, need_response: bool) -> Result<Parsed, FormulaEr
 
 /// Parses a standalone arithmetic expression (used by `--response2`, `--if` and schemas).
 pub fn parse_expr(src: &str) -> Result<Expr, FormulaError> {
-    let toks = tokenize(src)?;
-    let mut p = Parser { src, toks, pos: 0, atoms: Vec::new() };
-    let e = p.arith()?;
+    let toks = lex::lex(src, &lex::FORMULA).map_err(|e| syntax(src, e))?;
+    let mut p = Parser { src, toks, pos: 0, atoms: Vec::new(), nesting: 0 };
+    let (e, _) = p.arith()?;
     if p.pos != p.toks.len() {
         let found = p.describe_here();
         return p.error(p.here(), format!("unexpected {found}"));
@@ -614,7 +565,7 @@ mod tests {
     fn minus_removes_and_intercept() {
         assert_eq!(names("y ~ a*b - a:b - 1"), (vec!["a".to_string(), "b".to_string()], false));
         assert_eq!(names("y ~ 0 + a"), (vec!["a".to_string()], false));
-        assert_eq!(names("y ~ a + 0").1, false);
+        assert!(!names("y ~ a + 0").1);
     }
 
     #[test]
@@ -641,5 +592,26 @@ mod tests {
         assert!(e.contains("'~'"), "{e}");
         let e = parse_formula("y ~ (a + b", true).unwrap_err().to_string();
         assert!(e.contains("expected ')'"), "{e}");
+    }
+
+    #[test]
+    fn deep_nesting_is_a_syntax_error_with_its_place() {
+        let deep = format!("y ~ {}x{}", "I(".repeat(5000), ")".repeat(5000));
+        let FormulaError::Syntax { error, .. } = parse_formula(&deep, true).unwrap_err() else { panic!() };
+        assert_eq!(error.kind, SyntaxKind::TooDeep { limit: MAX_NESTING });
+        assert_eq!(error.column, 5 + 2 * MAX_NESTING);
+        for src in [
+            format!("y ~ {}x{}", "(".repeat(5000), ")".repeat(5000)),
+            format!("y ~ I({}x)", "-".repeat(10_000)),
+            format!("y ~ I({}x)", "+".repeat(10_000)),
+            format!("y ~ I(x{})", "^x".repeat(10_000)),
+            format!("{} ~ x", vec!["y"; 20_000].join("*")),
+        ] {
+            let FormulaError::Syntax { error, .. } = parse_formula(&src, true).unwrap_err() else { panic!() };
+            assert!(matches!(error.kind, SyntaxKind::TooDeep { .. }), "{error}");
+        }
+        let ok = format!("y ~ {}x{}", "I(".repeat(MAX_NESTING), ")".repeat(MAX_NESTING));
+        assert_eq!(names(&ok).0, vec![format!("{}x{}", "I(".repeat(MAX_NESTING), ")".repeat(MAX_NESTING))]);
+        assert!(parse_expr(&format!("{}y", "-".repeat(MAX_NESTING + 1))).is_err());
     }
 }

@@ -58,7 +58,7 @@ impl VceKind {
             "robust" | "hc1" | "r" => Ok(VceKind::Robust),
             "cluster" | "cl" => Ok(VceKind::Cluster),
             "svy" | "linearized" | "survey" => Ok(VceKind::Survey),
-            _ => Err(usage(format!("unknown --vce '{s}' (expected oim, eim, robust, cluster or svy)"))),
+            _ => Err(usage(format!("unknown vce '{s}' (expected oim, eim, robust, cluster or svy)"))),
         }
     }
 
@@ -76,11 +76,11 @@ impl VceKind {
     pub fn resolve(requested: Option<VceKind>, weight_type: Option<WeightType>, has_cluster: bool) -> Result<VceKind> {
         let kind = match (requested, has_cluster) {
             (Some(VceKind::Survey), _) => {
-                return Err(usage("--vce svy needs a survey design: --svy (the schema's [design]) or --psu/--strata"))
+                return Err(usage("vce svy needs a survey design: the schema's [design], or a PSU and strata"))
             }
-            (Some(VceKind::Cluster), false) => return Err(usage("--vce cluster needs --cluster VAR")),
+            (Some(VceKind::Cluster), false) => return Err(usage("vce cluster needs a cluster variable")),
             (Some(k), true) if k != VceKind::Cluster => {
-                return Err(usage(format!("--cluster implies --vce cluster, but --vce {} was given", k.name())))
+                return Err(usage(format!("a cluster variable implies vce cluster, but vce {} was given", k.name())))
             }
             (_, true) => VceKind::Cluster,
             (Some(k), false) => k,
@@ -89,7 +89,7 @@ impl VceKind {
         };
         if weight_type == Some(WeightType::Probability) && matches!(kind, VceKind::Oim | VceKind::Eim) {
             return Err(usage(format!(
-                "--vce {} is not allowed with pweights: sampling weights need a robust or cluster variance",
+                "vce {} is not allowed with pweights: sampling weights need a robust or cluster variance",
                 kind.name()
             )));
         }
@@ -159,7 +159,7 @@ impl Variance {
 }
 
 fn need_design(survey: Option<&SurveyDesign>) -> Result<&SurveyDesign> {
-    survey.ok_or_else(|| usage("the survey variance needs the survey design (use --svy or --psu/--strata)"))
+    survey.ok_or_else(|| usage("the survey variance needs the survey design (the schema's [design], or a PSU and strata)"))
 }
 
 /// Statistic `estimate / se`, two-sided p-value and `level`% confidence interval: normal (z)

@@ -74,10 +74,11 @@ impl SurveySpec {
     /// counts as outside.
     pub fn subpop_mask(&self, ds: &Dataset) -> Result<Option<Vec<bool>>> {
         let Some(src) = &self.subpop else { return Ok(None) };
-        let e = crate::data::expr::parse(src).map_err(|e| usage(format!("--subpop \"{src}\": {e}")))?;
-        let mask = crate::data::expr::eval_filter(&e, ds).map_err(|m| usage(format!("--subpop \"{src}\": {m}")))?;
+        let e = crate::data::expr::parse(src).map_err(|e| usage(format!("subpopulation \"{src}\": {e}")))?;
+        let mask =
+            crate::data::expr::eval_filter(&e, ds).map_err(|m| usage(format!("subpopulation \"{src}\": {m}")))?;
         if !mask.iter().any(|&b| b) {
-            return Err(usage(format!("--subpop \"{src}\" selects no rows of {}", ds.source)));
+            return Err(usage(format!("subpopulation \"{src}\" selects no rows of {}", ds.source)));
         }
         Ok(Some(mask))
     }
@@ -368,7 +369,7 @@ impl SurveyDesign {
                     None => "the sample".to_string(),
                 };
                 return Err(FitError::Numerical(format!(
-                    "{what} has a single PSU, so its variance cannot be estimated (Stata reports missing standard errors here); merge it with a similar stratum, or choose how such strata count with --singleunit certainty|scaled|centered (Stata's svyset singleunit())"
+                    "{what} has a single PSU, so its variance cannot be estimated (Stata reports missing standard errors here); merge it with a similar stratum, or choose how such strata count with the single-unit rule certainty, scaled or centered (Stata's svyset singleunit())"
                 ))
                 .into());
             }

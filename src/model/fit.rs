@@ -392,7 +392,7 @@ pub fn fit_checked(mut design: Design, spec: &ModelSpec, checks: Checks) -> Resu
     }
     if binary && design.weight_type == Some(WeightType::Analytic) {
         return Err(crate::error::usage(format!(
-            "aweights are not allowed with {} (as in Stata); use fweight or pweight, or --model glm",
+            "aweights are not allowed with {} (as in Stata); use fweight or pweight, or the glm model",
             spec.kind.name()
         )));
     }
@@ -710,7 +710,7 @@ fn not_converged(iterations: usize, history: &[Iteration]) -> crate::Error {
             it.iteration, it.method, it.objective, it.criterion
         ));
     }
-    h.push_str("use --max-iter to allow more iterations, or --keep-going to report the last estimates");
+    h.push_str("raise the iteration limit (max_iter), or keep going (keep_going) to report the last estimates");
     FitError::NotConverged { iterations, history: h }.into()
 }
 

@@ -63,7 +63,7 @@ impl Scale {
             "dev" | "deviance" => Ok(Scale::Deviance),
             other => match other.parse::<f64>() {
                 Ok(v) if v > 0.0 && v.is_finite() => Ok(Scale::Fixed(v)),
-                _ => Err(usage(format!("--scale takes x2, dev or a positive number, not '{s}'"))),
+                _ => Err(usage(format!("the scale takes x2, dev or a positive number, not '{s}'"))),
             },
         }
     }
@@ -89,14 +89,14 @@ impl ModelSpec {
             ModelKind::Probit | ModelKind::Logit => {
                 if let Some(f) = family.filter(|f| *f != "binomial") {
                     return Err(usage(format!(
-                        "--family {f} does not apply to --model {}; use --model glm",
+                        "family {f} does not apply to the {} model; use the glm model",
                         kind.name()
                     )));
                 }
                 let l = if kind == ModelKind::Probit { LinkKind::Probit } else { LinkKind::Logit };
                 if let Some(given) = link.filter(|g| LinkKind::parse(g) != Some(l)) {
                     return Err(usage(format!(
-                        "--link {given} does not apply to --model {}; use --model glm",
+                        "link {given} does not apply to the {} model; use the glm model",
                         kind.name()
                     )));
                 }

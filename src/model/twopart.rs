@@ -132,7 +132,7 @@ pub fn fit_twopart(ds: &crate::data::Dataset, req: &TwoPartRequest, opts: &Sampl
         let y2: Vec<f64> = d2.rows.iter().map(|&r| vals[r]).collect();
         if let Some(bad) = y2.iter().position(|v| !v.is_finite()) {
             return Err(FitError::InvalidResponse(format!(
-                "--response2 '{r2}' is undefined at line {} (value of '{y_text}' there: {})",
+                "the second part's response '{r2}' is undefined at line {} (value of '{y_text}' there: {})",
                 d2.lines[bad],
                 crate::data::format_number(d2.y[bad])
             ))

@@ -39,7 +39,7 @@ impl Layout {
         match s {
             "stacked" => Ok(Layout::Stacked),
             "side" => Ok(Layout::Side),
-            _ => Err(usage(format!("unknown --layout '{s}' (expected stacked or side)"))),
+            _ => Err(usage(format!("unknown layout '{s}' (expected stacked or side)"))),
         }
     }
 }
@@ -50,7 +50,7 @@ impl Show {
             "coef" => Ok(Show::Coef),
             "margins" => Ok(Show::Margins),
             "or" => Ok(Show::OddsRatios),
-            _ => Err(usage(format!("unknown --show '{s}' (expected coef, margins or or)"))),
+            _ => Err(usage(format!("unknown table content '{s}' to show (expected coef, margins or or)"))),
         }
     }
 }
@@ -60,7 +60,7 @@ impl Lang {
         match s {
             "en" => Ok(Lang::En),
             "zh" => Ok(Lang::Zh),
-            _ => Err(usage(format!("unknown --lang '{s}' (expected en or zh)"))),
+            _ => Err(usage(format!("unknown language '{s}' (expected en or zh)"))),
         }
     }
 }
@@ -90,9 +90,9 @@ impl Stars {
             let t: f64 = part
                 .trim()
                 .parse()
-                .map_err(|_| usage(format!("--stars takes p-value thresholds such as \"0.01,0.05\", not '{part}'")))?;
+                .map_err(|_| usage(format!("the stars take p-value thresholds such as \"0.01,0.05\", not '{part}'")))?;
             if !(t > 0.0 && t < 1.0) {
-                return Err(usage(format!("--stars thresholds must be between 0 and 1, not {t}")));
+                return Err(usage(format!("star thresholds must be between 0 and 1, not {t}")));
             }
             thresholds.push(t);
         }
@@ -564,7 +564,7 @@ pub fn build(report: &Report, opts: &TableOptions) -> Result<Table> {
             Show::OddsRatios => {
                 if m.link != "logit" {
                     return Err(usage(format!(
-                        "--show or needs logit models, but {} is {}",
+                        "showing odds ratios (or) needs logit models, but {} is {}",
                         m.name,
                         model_title(m, None)
                     )));
@@ -593,7 +593,7 @@ pub fn build(report: &Report, opts: &TableOptions) -> Result<Table> {
             Show::Margins => {
                 if m.margins.is_empty() {
                     return Err(usage(format!(
-                        "--show margins: model '{}' has no marginal effects (add --margins)",
+                        "showing margins: model '{}' has no marginal effects (ask for marginal effects when fitting it)",
                         m.name
                     )));
                 }
@@ -650,7 +650,7 @@ pub fn build(report: &Report, opts: &TableOptions) -> Result<Table> {
     }
     if !opts.titles.is_empty() && opts.titles.len() != sources.len() {
         return Err(usage(format!(
-            "--title given {} times, but the table has {} columns",
+            "{} column titles given, but the table has {} columns",
             opts.titles.len(),
             sources.len()
         )));
