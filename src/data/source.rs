@@ -70,13 +70,13 @@ impl DataSource {
             None => None,
             Some("tab") | Some("\\t") => Some(b'\t'),
             Some(s) if s.len() == 1 => Some(s.as_bytes()[0]),
-            Some(s) => return Err(usage(format!("--delimiter takes one character or 'tab', not '{s}'"))),
+            Some(s) => return Err(usage(format!("the delimiter takes one character or 'tab', not '{s}'"))),
         };
         let encoding = match self.encoding.as_deref() {
             None => None,
             Some(e) => Some(
                 super::load::TextEncoding::parse(e)
-                    .ok_or_else(|| usage(format!("--encoding takes utf-8, gbk or gb18030, not '{e}'")))?,
+                    .ok_or_else(|| usage(format!("the encoding takes utf-8, gbk or gb18030, not '{e}'")))?,
             ),
         };
         let schema = match &self.schema {
@@ -86,7 +86,7 @@ impl DataSource {
         let subsample = match (&self.subsample, &schema) {
             (None, _) => None,
             (Some(_), None) => {
-                return Err(usage("--subsample needs --schema (subsamples are defined in the schema)"))
+                return Err(usage("a subsample needs a schema (subsamples are defined in the schema)"))
             }
             (Some(name), Some(s)) => match s.subsample(name) {
                 Some(e) => Some((name.clone(), e.clone())),
@@ -96,7 +96,7 @@ impl DataSource {
                         .map(|h| format!(" (did you mean '{h}'?)"))
                         .unwrap_or_default();
                     return Err(usage(format!(
-                        "--subsample {name}: the schema {} has no such subsample{hint}; it defines: {}",
+                        "subsample {name}: the schema {} has no such subsample{hint}; it defines: {}",
                         s.path,
                         if names.is_empty() { "none".to_string() } else { names.join(", ") }
                     )));
@@ -108,7 +108,7 @@ impl DataSource {
             Some(src) => Some((
                 src.clone(),
                 super::expr::parse(src).map_err(|e| {
-                    usage(format!("--if \"{src}\": {e}\n  {src}\n  {}^", " ".repeat(e.position)))
+                    usage(format!("condition \"{src}\": {e}\n  {src}\n  {}^", " ".repeat(e.column - 1)))
                 })?,
             )),
         };
@@ -186,12 +186,12 @@ impl DataConfig {
     pub fn filter(&self, mut ds: Dataset) -> Result<Dataset> {
         if let Some((name, e)) = &self.subsample {
             let keep =
-                super::expr::eval_filter(e, &ds).map_err(|m| usage(format!("--subsample {name}: {m}")))?;
+                super::expr::eval_filter(e, &ds).map_err(|m| usage(format!("subsample {name}: {m}")))?;
             ds = ds.filter_rows(&keep);
         }
         if let Some((src, e)) = &self.if_expr {
             let keep =
-                super::expr::eval_filter(e, &ds).map_err(|m| usage(format!("--if \"{src}\": {m}")))?;
+                super::expr::eval_filter(e, &ds).map_err(|m| usage(format!("condition \"{src}\": {m}")))?;
             ds = ds.filter_rows(&keep);
         }
         Ok(ds)
