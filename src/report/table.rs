@@ -9,6 +9,8 @@
 
 use crate::error::{usage, Result};
 use crate::output::{ModelReport, Report, VariableInfo};
+use super::format::{fixed as fmt_fixed, is_cjk};
+pub use super::format::Stars;
 
 /// Where the standard error goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,71 +64,6 @@ impl Lang {
             "zh" => Ok(Lang::Zh),
             _ => Err(usage(format!("unknown --lang '{s}' (expected en or zh)"))),
         }
-    }
-}
-
-/// Significance stars: `p < thresholds[i]` earns `thresholds.len() - i` stars (ascending order).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Stars {
-    thresholds: Vec<f64>,
-}
-
-impl Default for Stars {
-    /// The reference study's: ** p<0.01, * p<0.05.
-    fn default() -> Stars {
-        Stars { thresholds: vec![0.01, 0.05] }
-    }
-}
-
-impl Stars {
-    /// Parses `"0.01,0.05"` (any order); `""` or `"none"` means no stars.
-    pub fn parse(s: &str) -> Result<Stars> {
-        let s = s.trim();
-        if s.is_empty() || s == "none" {
-            return Ok(Stars { thresholds: vec![] });
-        }
-        let mut thresholds = Vec::new();
-        for part in s.split(',') {
-            let t: f64 = part
-                .trim()
-                .parse()
-                .map_err(|_| usage(format!("--stars takes p-value thresholds such as \"0.01,0.05\", not '{part}'")))?;
-            if !(t > 0.0 && t < 1.0) {
-                return Err(usage(format!("--stars thresholds must be between 0 and 1, not {t}")));
-            }
-            thresholds.push(t);
-        }
-        thresholds.sort_by(f64::total_cmp);
-        thresholds.dedup();
-        Ok(Stars { thresholds })
-    }
-
-    pub fn mark(&self, p: f64) -> String {
-        let n = self.thresholds.len();
-        match self.thresholds.iter().position(|&t| p < t) {
-            Some(i) if p.is_finite() => "*".repeat(n - i),
-            _ => String::new(),
-        }
-    }
-
-    pub fn max_len(&self) -> usize {
-        self.thresholds.len()
-    }
-
-    /// `** p<0.01, * p<0.05`, or `None` without stars.
-    pub fn legend(&self) -> Option<String> {
-        if self.thresholds.is_empty() {
-            return None;
-        }
-        let n = self.thresholds.len();
-        Some(
-            self.thresholds
-                .iter()
-                .enumerate()
-                .map(|(i, t)| format!("{} p<{}", "*".repeat(n - i), crate::data::format_number(*t)))
-                .collect::<Vec<_>>()
-                .join(", "),
-        )
     }
 }
 
@@ -333,24 +270,6 @@ impl Table {
                 .any(|b| b.header.as_deref().is_some_and(has_cjk) || b.rows.iter().any(|r| has_cjk(&r.label)))
             || self.summary.iter().any(|s| has_cjk(&s.label))
             || self.notes.iter().any(|n| has_cjk(n))
-    }
-}
-
-pub fn is_cjk(c: char) -> bool {
-    matches!(c as u32, 0x2E80..=0x9FFF | 0xF900..=0xFAFF | 0xFF00..=0xFFEF | 0x20000..=0x2FA1F)
-}
-
-/// Fixed-point with `digits` decimals; a value that rounds to zero has no minus sign; a
-/// non-finite value is Stata's `.`.
-pub fn fmt_fixed(v: f64, digits: usize) -> String {
-    if !v.is_finite() {
-        return ".".into();
-    }
-    let s = format!("{v:.digits$}");
-    if s.starts_with('-') && s[1..].chars().all(|c| c == '0' || c == '.') {
-        s[1..].to_string()
-    } else {
-        s
     }
 }
 
@@ -900,31 +819,6 @@ fn base_response(r: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stars_follow_thresholds() {
-        let s = Stars::default();
-        assert_eq!(s.mark(0.001), "**");
-        assert_eq!(s.mark(0.02), "*");
-        assert_eq!(s.mark(0.05), "");
-        assert_eq!(s.mark(f64::NAN), "");
-        assert_eq!(s.legend().unwrap(), "** p<0.01, * p<0.05");
-        let s = Stars::parse("0.1,0.05,0.01").unwrap();
-        assert_eq!(s.mark(0.005), "***");
-        assert_eq!(s.mark(0.07), "*");
-        assert_eq!(s.legend().unwrap(), "*** p<0.01, ** p<0.05, * p<0.1");
-        assert!(Stars::parse("none").unwrap().legend().is_none());
-        assert!(Stars::parse("0.05,x").is_err());
-        assert!(Stars::parse("5").is_err());
-    }
-
-    #[test]
-    fn fixed_formatting() {
-        assert_eq!(fmt_fixed(-0.0001, 3), "0.000");
-        assert_eq!(fmt_fixed(-0.0101, 3), "-0.010");
-        assert_eq!(fmt_fixed(f64::NAN, 3), ".");
-        assert_eq!(fmt_fixed(1165.0, 0), "1165");
-    }
 
     #[test]
     fn interaction_split_respects_brackets() {
