@@ -440,7 +440,10 @@ fn index_html(ctx: &Context, svgs: &[(String, String)]) -> String {
         }
         s.push_str("</tr>\n");
     }
-    s.push_str(&format!("</table>\n<p>Estimate (standard error); {}. Also as", format::html(&legend(|t| format!("p<{t}")))));
+    s.push_str(&format!(
+        "</table>\n<p>Estimate (standard error); {}. Also as",
+        format::html(&legend(|t| format!("p<{t}")))
+    ));
     s.push_str(" <a href=\"summary.md\">Markdown</a>, <a href=\"summary.tex\">LaTeX</a>, <a href=\"effects.csv\">CSV</a>, <a href=\"effects.json\">JSON</a>.</p>\n");
     s.push_str("<h2>Forest plots</h2>\n");
     for (id, file) in svgs {

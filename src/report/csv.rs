@@ -1,8 +1,8 @@
 //! Tidy CSV: one line per column (model, part or combined effects) and term, numbers at full
 //! precision (17 significant digits) for further processing; `stars` as the table prints them.
 
-use super::Table;
 use super::format::g17_or_empty;
+use super::Table;
 
 pub fn render(t: &Table) -> String {
     let mut w = ::csv::Writer::from_writer(Vec::new());

@@ -155,7 +155,9 @@ pub fn csv(t: &Table, lang: Lang) -> String {
         let label = row_label(r, lang);
         for (g, c) in t.groups.iter().zip(&r.cells) {
             let (n, total, pct, mean, sd) = match c {
-                Cell::Count { n, total, pct } => (n.to_string(), total.to_string(), num(*pct), String::new(), String::new()),
+                Cell::Count { n, total, pct } => {
+                    (n.to_string(), total.to_string(), num(*pct), String::new(), String::new())
+                }
                 Cell::Mean { n, mean, sd } => (n.to_string(), String::new(), String::new(), num(*mean), num(*sd)),
                 Cell::Heading => continue,
             };

@@ -1,8 +1,8 @@
 //! Plain text for a terminal: columns aligned by display width (a Chinese character takes
 //! two columns), decimal points aligned, notes wrapped to the table's width.
 
-use super::{grid, heading_lines, GridCell, GridRow, Layout, Table};
 use super::format::{center, pad_left, pad_right, width, wrap};
+use super::{grid, heading_lines, GridCell, GridRow, Layout, Table};
 
 /// A number cell with its stars and closing parenthesis padded so that the last digits line
 /// up down a column.
