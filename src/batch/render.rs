@@ -457,3 +457,39 @@ fn index_html(ctx: &Context, svgs: &[(String, String)]) -> String {
     s.push_str("</body>\n</html>\n");
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(estimate: f64, std_error: f64, p_value: f64) -> EffectRow {
+        EffectRow {
+            variant: "v".into(),
+            values: Default::default(),
+            track: "t".into(),
+            term: "x".into(),
+            part: "combined".into(),
+            statistic: "margin".into(),
+            status: "ok".into(),
+            estimate: Some(estimate),
+            std_error: Some(std_error),
+            p_value: Some(p_value),
+            conf_low: None,
+            conf_high: None,
+        }
+    }
+
+    #[test]
+    fn summary_cells_share_the_report_tables_rules() {
+        assert_eq!(cell(Some(&row(-0.2954, 0.0361, 0.001))), "-0.295** (0.036)");
+        assert_eq!(cell_tex(Some(&row(-0.2954, 0.0361, 0.001))), "-0.295$^{**}$ (0.036)");
+        // Regression: a single star stayed plain in summary.tex while two became a superscript.
+        assert_eq!(cell_tex(Some(&row(0.1, 0.045, 0.03))), "0.100$^{*}$ (0.045)");
+        // A value that rounds to zero prints without a minus sign, as in the report tables.
+        assert_eq!(cell(Some(&row(-0.0001, 0.02, 0.9))), "0.000 (0.020)");
+        let mut failed = row(0.0, 0.0, 1.0);
+        failed.status = "not_estimable".into();
+        assert_eq!(cell_tex(Some(&failed)), "not\\_estimable");
+        assert_eq!(cell(None), "");
+    }
+}
