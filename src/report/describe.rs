@@ -13,7 +13,8 @@ use super::format::{self, Align};
 use super::Lang;
 use crate::data::describe::{Cell, Row, Table};
 
-/// The fixed words of a descriptive table, per language.
+/// The fixed words of a descriptive table, per language (the heading of the label column is
+/// the regression table's).
 struct Words {
     variable: &'static str,
     total: &'static str,
@@ -21,8 +22,8 @@ struct Words {
     note: &'static str,
 }
 
-const EN: Words = Words { variable: "Variable", total: "Total", note: "Note: " };
-const ZH: Words = Words { variable: "变量", total: "合计", note: "注：" };
+const EN: Words = Words { variable: super::table::EN.variable, total: "Total", note: "Note: " };
+const ZH: Words = Words { variable: super::table::ZH.variable, total: "合计", note: "注：" };
 
 fn words(lang: Lang) -> &'static Words {
     match lang {
