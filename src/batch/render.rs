@@ -1,10 +1,17 @@
 //! The files a batch run writes. Every file is a deterministic function of the results (no
 //! times, no paths of the machine), and each is written atomically.
+//!
+//! The summary tables (`summary.md`, `summary.tex`, the table in `index.html`) print through
+//! `report::format` (stars, escaping, numbers) rather than the regression
+//! [`report::Table`](crate::report::Table): there the columns are models and the rows terms,
+//! with N / log likelihood rows and notes about the variance, built from one `Report`; here
+//! the rows are variants, the columns tracked effects from many reports, and a cell is one
+//! effect on one line, `estimate** (SE)`, or the status of a variant that has none.
 
 use super::run::{AssertOutcome, EffectRow, VariantResult};
 use super::spec::TrackSpec;
 use crate::error::{DataError, Error, Result};
-use crate::output::format_g17;
+use crate::report::format::{self, format_g17, Stars};
 use serde::Serialize;
 use std::path::Path;
 
@@ -122,30 +129,22 @@ fn opt(v: Option<f64>) -> String {
     v.map(format_g17).unwrap_or_default()
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 fn effects_csv(ctx: &Context) -> String {
     let mut out = String::from("variant");
     for a in &ctx.axes {
         out.push(',');
-        out.push_str(&csv_field(a));
+        out.push_str(&format::csv_field(a));
     }
     out.push_str(",track,term,part,statistic,status,estimate,std_error,p_value,conf_low,conf_high\n");
     for r in ctx.rows {
-        out.push_str(&csv_field(&r.variant));
+        out.push_str(&format::csv_field(&r.variant));
         for a in &ctx.axes {
             out.push(',');
-            out.push_str(&csv_field(r.values.get(a).map_or("", String::as_str)));
+            out.push_str(&format::csv_field(r.values.get(a).map_or("", String::as_str)));
         }
         for f in [&r.track, &r.term, &r.part, &r.statistic, &r.status] {
             out.push(',');
-            out.push_str(&csv_field(f));
+            out.push_str(&format::csv_field(f));
         }
         for v in [r.estimate, r.std_error, r.p_value, r.conf_low, r.conf_high] {
             out.push(',');
@@ -156,24 +155,52 @@ fn effects_csv(ctx: &Context) -> String {
     out
 }
 
-fn stars(p: f64) -> &'static str {
-    if p < 0.01 {
-        "**"
-    } else if p < 0.05 {
-        "*"
-    } else {
-        ""
+/// Decimals of the summary tables.
+const DIGITS: usize = 3;
+
+/// A tracked effect in a summary table: estimate, stars and standard error, or the status of
+/// a variant without an estimate.
+enum SummaryCell {
+    Effect { estimate: String, stars: String, std_error: String },
+    Status(String),
+    Empty,
+}
+
+fn summary_cell(r: Option<&EffectRow>) -> SummaryCell {
+    match r {
+        Some(r) if r.status == "ok" => SummaryCell::Effect {
+            estimate: format::fixed(r.estimate.unwrap(), DIGITS),
+            stars: Stars::default().mark(r.p_value.unwrap()),
+            std_error: format::fixed(r.std_error.unwrap(), DIGITS),
+        },
+        Some(r) => SummaryCell::Status(r.status.clone()),
+        None => SummaryCell::Empty,
     }
 }
 
+/// The cell as plain text: `-0.295** (0.036)`.
 fn cell(r: Option<&EffectRow>) -> String {
-    match r {
-        Some(r) if r.status == "ok" => {
-            format!("{:.3}{} ({:.3})", r.estimate.unwrap(), stars(r.p_value.unwrap()), r.std_error.unwrap())
-        }
-        Some(r) => r.status.clone(),
-        None => String::new(),
+    match summary_cell(r) {
+        SummaryCell::Effect { estimate, stars, std_error } => format!("{estimate}{stars} ({std_error})"),
+        SummaryCell::Status(s) => s,
+        SummaryCell::Empty => String::new(),
     }
+}
+
+/// The cell in LaTeX, stars as a superscript.
+fn cell_tex(r: Option<&EffectRow>) -> String {
+    match summary_cell(r) {
+        SummaryCell::Effect { estimate, stars, std_error } => {
+            format!("{} ({std_error})", format::latex_starred(&estimate, &stars))
+        }
+        SummaryCell::Status(s) => format::latex(&s),
+        SummaryCell::Empty => String::new(),
+    }
+}
+
+/// `** p<0.01, * p<0.05`, each threshold written by `cond`.
+fn legend(cond: impl Fn(&str) -> String) -> String {
+    Stars::default().legend_with(cond).unwrap_or_default()
 }
 
 fn track_label(t: &TrackSpec) -> String {
@@ -187,7 +214,7 @@ fn summary_md(ctx: &Context) -> String {
     }
     s.push_str("| variant |");
     for t in &ctx.tracks {
-        s.push_str(&format!(" {} |", track_label(t).replace('|', "\\|")));
+        s.push_str(&format!(" {} |", format::markdown_pipe(&track_label(t))));
     }
     s.push_str("\n|---|");
     for _ in &ctx.tracks {
@@ -195,7 +222,7 @@ fn summary_md(ctx: &Context) -> String {
     }
     s.push('\n');
     for r in ctx.results {
-        s.push_str(&format!("| {} |", r.variant.name));
+        s.push_str(&format!("| {} |", format::markdown_pipe(&r.variant.name)));
         for t in &ctx.tracks {
             let id = super::run::track_id(t);
             let row = ctx.rows.iter().find(|x| x.variant == r.variant.name && x.track == id);
@@ -204,7 +231,8 @@ fn summary_md(ctx: &Context) -> String {
         s.push('\n');
     }
     s.push_str(&format!(
-        "\nEstimate (standard error); ** p<0.01, * p<0.05. migfit {}; spec {} (SHA-256 {}); data {} (SHA-256 {}).\n",
+        "\nEstimate (standard error); {}. migfit {}; spec {} (SHA-256 {}); data {} (SHA-256 {}).\n",
+        legend(|t| format!("p<{t}")),
         crate::VERSION,
         ctx.spec_name,
         ctx.spec_sha,
@@ -214,45 +242,29 @@ fn summary_md(ctx: &Context) -> String {
     s
 }
 
-fn tex_escape(s: &str) -> String {
-    let mut out = String::new();
-    for c in s.chars() {
-        match c {
-            '&' | '%' | '$' | '#' | '_' | '{' | '}' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '~' => out.push_str("\\textasciitilde{}"),
-            '^' => out.push_str("\\textasciicircum{}"),
-            '\\' => out.push_str("\\textbackslash{}"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
 fn summary_tex(ctx: &Context) -> String {
     let mut s = String::from(
         "% Generated by migfit batch; requires \\usepackage{booktabs}\n\\begin{table}[htbp]\n\\centering\n",
     );
-    s.push_str(&format!("\\caption{{{}}}\n", tex_escape(&ctx.title)));
+    s.push_str(&format!("\\caption{{{}}}\n", format::latex(&ctx.title)));
     s.push_str(&format!("\\begin{{tabular}}{{l{}}}\n\\toprule\nVariant", "r".repeat(ctx.tracks.len())));
     for t in &ctx.tracks {
-        s.push_str(&format!(" & {}", tex_escape(&track_label(t))));
+        s.push_str(&format!(" & {}", format::latex(&track_label(t))));
     }
     s.push_str(" \\\\\n\\midrule\n");
     for r in ctx.results {
-        s.push_str(&tex_escape(&r.variant.name));
+        s.push_str(&format::latex(&r.variant.name));
         for t in &ctx.tracks {
             let id = super::run::track_id(t);
             let row = ctx.rows.iter().find(|x| x.variant == r.variant.name && x.track == id);
-            s.push_str(&format!(" & {}", tex_escape(&cell(row)).replace("**", "$^{**}$").replace("*)", "$^{*}$)")));
+            s.push_str(&format!(" & {}", cell_tex(row)));
         }
         s.push_str(" \\\\\n");
     }
     s.push_str("\\bottomrule\n\\end{tabular}\n");
     s.push_str(&format!(
-        "\\par\\smallskip\\footnotesize Estimate (standard error); ** $p<0.01$, * $p<0.05$. migfit {}; data SHA-256 \\texttt{{{}}}.\n\\end{{table}}\n",
+        "\\par\\smallskip\\footnotesize Estimate (standard error); {}. migfit {}; data SHA-256 \\texttt{{{}}}.\n\\end{{table}}\n",
+        legend(|t| format!("$p<{t}$")),
         crate::VERSION,
         &ctx.data_sha[..16]
     ));
@@ -277,10 +289,6 @@ fn assertions_md(ctx: &Context) -> String {
         }
     }
     s
-}
-
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// "Nice" tick values covering [lo, hi].
@@ -315,12 +323,12 @@ pub fn forest_svg(ctx: &Context, id: &str, t: &TrackSpec) -> String {
     let mut s = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" viewBox=\"0 0 {width:.0} {height:.0}\" font-family=\"sans-serif\" font-size=\"12\">\n"
     );
-    s.push_str(&format!("<title>{}</title>\n", xml_escape(&track_label(t))));
+    s.push_str(&format!("<title>{}</title>\n", format::html(&track_label(t))));
     s.push_str("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
     s.push_str(&format!(
         "<text x=\"{:.1}\" y=\"20\" font-size=\"14\" font-weight=\"bold\">{}</text>\n",
         label_w,
-        xml_escape(&format!("{} ({})", track_label(t), t.term.get_ref()))
+        format::html(&format!("{} ({})", track_label(t), t.term.get_ref()))
     ));
     let axis_y = top + row_h * rows.len() as f64 + 6.0;
     s.push_str(&format!(
@@ -349,7 +357,7 @@ pub fn forest_svg(ctx: &Context, id: &str, t: &TrackSpec) -> String {
             "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\n",
             label_w - 8.0,
             y + 4.0,
-            xml_escape(&r.variant)
+            format::html(&r.variant)
         ));
         if r.status == "ok" {
             let (e, l, h) = (r.estimate.unwrap(), r.conf_low.unwrap(), r.conf_high.unwrap());
@@ -358,7 +366,7 @@ pub fn forest_svg(ctx: &Context, id: &str, t: &TrackSpec) -> String {
                 x(l),
                 x(h),
                 x(e),
-                xml_escape(&r.variant),
+                format::html(&r.variant),
                 e,
                 l,
                 h
@@ -368,7 +376,7 @@ pub fn forest_svg(ctx: &Context, id: &str, t: &TrackSpec) -> String {
                 "<text x=\"{:.1}\" y=\"{:.1}\" fill=\"#b00\">{}</text>\n",
                 label_w + 4.0,
                 y + 4.0,
-                xml_escape(&r.status)
+                format::html(&r.status)
             ));
         }
     }
@@ -378,11 +386,11 @@ pub fn forest_svg(ctx: &Context, id: &str, t: &TrackSpec) -> String {
 
 fn index_html(ctx: &Context, svgs: &[(String, String)]) -> String {
     let mut s = String::from("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
-    s.push_str(&format!("<title>{}</title>\n", xml_escape(&ctx.title)));
+    s.push_str(&format!("<title>{}</title>\n", format::html(&ctx.title)));
     s.push_str("<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse;margin:1em 0}th,td{border-bottom:1px solid #ccc;padding:4px 10px;text-align:right}th:first-child,td:first-child{text-align:left}.pass{color:#176b2c}.fail{color:#b00020;font-weight:bold}figure{margin:1.5em 0}code{background:#f4f4f4;padding:0 3px}</style>\n</head>\n<body>\n");
-    s.push_str(&format!("<h1>{}</h1>\n", xml_escape(&ctx.title)));
+    s.push_str(&format!("<h1>{}</h1>\n", format::html(&ctx.title)));
     if let Some(d) = &ctx.description {
-        s.push_str(&format!("<p>{}</p>\n", xml_escape(d)));
+        s.push_str(&format!("<p>{}</p>\n", format::html(d)));
     }
     let failed = ctx.assertions.iter().filter(|a| !a.passed).count();
     s.push_str(&format!(
@@ -391,9 +399,9 @@ fn index_html(ctx: &Context, svgs: &[(String, String)]) -> String {
         ctx.assertions.len() - failed,
         ctx.assertions.len(),
         crate::VERSION,
-        xml_escape(&ctx.spec_name),
+        format::html(&ctx.spec_name),
         ctx.spec_sha,
-        xml_escape(&ctx.data_name),
+        format::html(&ctx.data_name),
         ctx.data_sha
     ));
     s.push_str("<h2>Assertions</h2>\n<ul>\n");
@@ -402,13 +410,13 @@ fn index_html(ctx: &Context, svgs: &[(String, String)]) -> String {
             "<li><span class=\"{}\">{}</span> {}: {}",
             if a.passed { "pass" } else { "fail" },
             if a.passed { "PASS" } else { "FAIL" },
-            xml_escape(&a.name),
-            xml_escape(&a.detail)
+            format::html(&a.name),
+            format::html(&a.detail)
         ));
         if !a.offending.is_empty() {
             s.push_str("<ul>");
             for o in &a.offending {
-                s.push_str(&format!("<li>{}</li>", xml_escape(o)));
+                s.push_str(&format!("<li>{}</li>", format::html(o)));
             }
             s.push_str("</ul>");
         }
@@ -416,32 +424,72 @@ fn index_html(ctx: &Context, svgs: &[(String, String)]) -> String {
     }
     s.push_str("</ul>\n<h2>Tracked effects</h2>\n<table>\n<tr><th>variant</th>");
     for t in &ctx.tracks {
-        s.push_str(&format!("<th>{}</th>", xml_escape(&track_label(t))));
+        s.push_str(&format!("<th>{}</th>", format::html(&track_label(t))));
     }
     s.push_str("</tr>\n");
     for r in ctx.results {
         s.push_str(&format!(
             "<tr><td><a href=\"variants/{}.json\">{}</a></td>",
             slug(&r.variant.name),
-            xml_escape(&r.variant.name)
+            format::html(&r.variant.name)
         ));
         for t in &ctx.tracks {
             let id = super::run::track_id(t);
             let row = ctx.rows.iter().find(|x| x.variant == r.variant.name && x.track == id);
-            s.push_str(&format!("<td>{}</td>", xml_escape(&cell(row))));
+            s.push_str(&format!("<td>{}</td>", format::html(&cell(row))));
         }
         s.push_str("</tr>\n");
     }
-    s.push_str("</table>\n<p>Estimate (standard error); ** p&lt;0.01, * p&lt;0.05. Also as <a href=\"summary.md\">Markdown</a>, <a href=\"summary.tex\">LaTeX</a>, <a href=\"effects.csv\">CSV</a>, <a href=\"effects.json\">JSON</a>.</p>\n");
+    s.push_str(&format!(
+        "</table>\n<p>Estimate (standard error); {}. Also as",
+        format::html(&legend(|t| format!("p<{t}")))
+    ));
+    s.push_str(" <a href=\"summary.md\">Markdown</a>, <a href=\"summary.tex\">LaTeX</a>, <a href=\"effects.csv\">CSV</a>, <a href=\"effects.json\">JSON</a>.</p>\n");
     s.push_str("<h2>Forest plots</h2>\n");
     for (id, file) in svgs {
         s.push_str(&format!(
             "<figure><img src=\"{}\" alt=\"forest plot of {}\"><figcaption>{}</figcaption></figure>\n",
             file,
-            xml_escape(id),
-            xml_escape(id)
+            format::html(id),
+            format::html(id)
         ));
     }
     s.push_str("</body>\n</html>\n");
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(estimate: f64, std_error: f64, p_value: f64) -> EffectRow {
+        EffectRow {
+            variant: "v".into(),
+            values: Default::default(),
+            track: "t".into(),
+            term: "x".into(),
+            part: "combined".into(),
+            statistic: "margin".into(),
+            status: "ok".into(),
+            estimate: Some(estimate),
+            std_error: Some(std_error),
+            p_value: Some(p_value),
+            conf_low: None,
+            conf_high: None,
+        }
+    }
+
+    #[test]
+    fn summary_cells_share_the_report_tables_rules() {
+        assert_eq!(cell(Some(&row(-0.2954, 0.0361, 0.001))), "-0.295** (0.036)");
+        assert_eq!(cell_tex(Some(&row(-0.2954, 0.0361, 0.001))), "-0.295$^{**}$ (0.036)");
+        // Regression: a single star stayed plain in summary.tex while two became a superscript.
+        assert_eq!(cell_tex(Some(&row(0.1, 0.045, 0.03))), "0.100$^{*}$ (0.045)");
+        // A value that rounds to zero prints without a minus sign, as in the report tables.
+        assert_eq!(cell(Some(&row(-0.0001, 0.02, 0.9))), "0.000 (0.020)");
+        let mut failed = row(0.0, 0.0, 1.0);
+        failed.status = "not_estimable".into();
+        assert_eq!(cell_tex(Some(&failed)), "not\\_estimable");
+        assert_eq!(cell(None), "");
+    }
 }

@@ -36,6 +36,10 @@ pub struct DescribeArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: DescribeFormat,
+    /// Language of labels (variable and level labels from the schema, `label_zh` for zh;
+    /// fixed words). JSON keeps the English labels.
+    #[arg(long, value_name = "LANG", default_value = "en", value_parser = ["en", "zh"])]
+    pub lang: String,
     /// Write the table to a file (atomically) instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -63,11 +67,12 @@ pub fn run(args: DescribeArgs) -> Result<()> {
     }
     let opts = Options { vars: args.vars.clone(), by: args.by.clone(), tests: !args.no_tests, exclude };
     let table = describe(&ds, &opts).map_err(crate::error::usage)?;
+    let lang = crate::report::Lang::parse(&args.lang)?;
     let text = match args.format {
-        DescribeFormat::Text => table.to_text(),
-        DescribeFormat::Markdown => table.to_markdown(),
-        DescribeFormat::Csv => table.to_csv(),
-        DescribeFormat::Json => table.to_json(),
+        DescribeFormat::Text => crate::report::describe::text(&table, lang),
+        DescribeFormat::Markdown => crate::report::describe::markdown(&table, lang),
+        DescribeFormat::Csv => crate::report::describe::csv(&table, lang),
+        DescribeFormat::Json => crate::report::describe::json(&table),
     };
     super::write_output(&text, args.output.as_deref())
 }

@@ -8,17 +8,22 @@
 //! (no continuity correction, as Stata's `tabulate, chi2`; scipy needs `correction=False`),
 //! one-way ANOVA (Stata's `oneway`, scipy's `f_oneway`) for continuous rows. Rows with a
 //! missing grouping value enter only the Total column.
+//!
+//! This module computes the table; `report::describe` renders it (text, Markdown, CSV,
+//! JSON), in English or with the schema's Chinese labels.
 
 use crate::data::{ColumnData, Dataset, MISSING_CODE};
 use serde::Serialize;
 use statrs::distribution::{ChiSquared, ContinuousCDF, FisherSnedecor};
-use std::fmt::Write;
 
 /// One column of the table: the total or a group.
 #[derive(Debug, Clone, Serialize)]
 pub struct Group {
     pub name: String,
     pub label: String,
+    /// The Chinese label (a level's `label_zh`), for `--lang zh`; not in the JSON.
+    #[serde(skip)]
+    pub label_zh: Option<String>,
     /// Rows in this column.
     pub n: usize,
 }
@@ -50,6 +55,10 @@ pub struct Test {
 pub struct Row {
     pub variable: String,
     pub label: String,
+    /// The Chinese label (the schema's `label_zh` of the variable or level), for `--lang zh`;
+    /// not in the JSON.
+    #[serde(skip)]
+    pub label_zh: Option<String>,
     /// The level, for rows of categorical variables.
     pub level: Option<String>,
     pub cells: Vec<Cell>,
@@ -82,7 +91,7 @@ pub struct Options {
 pub fn describe(ds: &Dataset, opts: &Options) -> Result<Table, String> {
     let n = ds.n_rows();
     // Group of each row (None = missing group) and the groups.
-    let mut groups = vec![Group { name: "total".into(), label: "Total".into(), n }];
+    let mut groups = vec![Group { name: "total".into(), label: "Total".into(), label_zh: None, n }];
     let mut group_of: Vec<Option<usize>> = vec![None; n];
     if let Some(by) = &opts.by {
         let col = ds.column(by).ok_or_else(|| {
@@ -96,6 +105,7 @@ pub fn describe(ds: &Dataset, opts: &Options) -> Result<Table, String> {
                     groups.push(Group {
                         name: l.name.clone(),
                         label: l.label.clone().unwrap_or_else(|| l.name.clone()),
+                        label_zh: l.label_zh.clone(),
                         n: count,
                     });
                 }
@@ -120,6 +130,7 @@ pub fn describe(ds: &Dataset, opts: &Options) -> Result<Table, String> {
                     groups.push(Group {
                         name: name.clone(),
                         label: format!("{by} = {name}"),
+                        label_zh: None,
                         n: v.iter().filter(|x| *x == d).count(),
                     });
                 }
@@ -163,6 +174,7 @@ pub fn describe(ds: &Dataset, opts: &Options) -> Result<Table, String> {
             format!("unknown variable '{name}'{hint}")
         })?;
         let label = col.label.clone().unwrap_or_else(|| name.clone());
+        let label_zh = col.label_zh.clone();
         match &col.data {
             ColumnData::Categorical(f) => {
                 let nl = f.levels.len();
@@ -184,6 +196,7 @@ pub fn describe(ds: &Dataset, opts: &Options) -> Result<Table, String> {
                 rows.push(Row {
                     variable: name.clone(),
                     label: label.clone(),
+                    label_zh: label_zh.clone(),
                     level: None,
                     cells: vec![Cell::Heading; k + 1],
                     test,
@@ -193,6 +206,7 @@ pub fn describe(ds: &Dataset, opts: &Options) -> Result<Table, String> {
                     rows.push(Row {
                         variable: name.clone(),
                         label: l.label.clone().unwrap_or_else(|| l.name.clone()),
+                        label_zh: l.label_zh.clone(),
                         level: Some(l.name.clone()),
                         cells,
                         test: None,
@@ -220,7 +234,7 @@ pub fn describe(ds: &Dataset, opts: &Options) -> Result<Table, String> {
                         None
                     };
                     let cells = (0..=k).map(|j| count_cell(ones[j], totals[j])).collect();
-                    rows.push(Row { variable: name.clone(), label, level: None, cells, test });
+                    rows.push(Row { variable: name.clone(), label, label_zh, level: None, cells, test });
                 } else {
                     let mut per: Vec<Vec<f64>> = vec![Vec::new(); k + 1];
                     for (r, x) in v.iter().enumerate() {
@@ -232,7 +246,7 @@ pub fn describe(ds: &Dataset, opts: &Options) -> Result<Table, String> {
                     }
                     let cells = per.iter().map(|xs| mean_cell(xs)).collect();
                     let test = if opts.tests && k >= 2 { anova(&per[1..]) } else { None };
-                    rows.push(Row { variable: name.clone(), label, level: None, cells, test });
+                    rows.push(Row { variable: name.clone(), label, label_zh, level: None, cells, test });
                 }
             }
             ColumnData::Text(_) => notes.push(format!("'{name}' is text and is not described")),
@@ -309,187 +323,6 @@ pub fn anova(groups: &[Vec<f64>]) -> Option<Test> {
     }
     let p = FisherSnedecor::new(df1, df2).ok()?.sf(f);
     Some(Test { test: "anova", statistic: f, df1, df2: Some(df2), p_value: p })
-}
-
-// ---------------------------------------------------------------------------------------------
-// Renderers
-
-fn cell_text(c: &Cell) -> String {
-    match c {
-        Cell::Count { n, pct, .. } if pct.is_nan() => format!("{n} (-)"),
-        Cell::Count { n, pct, .. } => format!("{n} ({pct:.2})"),
-        Cell::Mean { n: 0, .. } => "-".into(),
-        Cell::Mean { mean, sd, .. } if sd.is_nan() => format!("{mean:.2} (-)"),
-        Cell::Mean { mean, sd, .. } => format!("{mean:.2} ({sd:.2})"),
-        Cell::Heading => String::new(),
-    }
-}
-
-/// A p-value as tables print it: three decimals, `<0.001` below.
-pub fn p_text(p: f64) -> String {
-    if p < 0.001 {
-        "<0.001".into()
-    } else {
-        format!("{p:.3}")
-    }
-}
-
-impl Table {
-    fn has_tests(&self) -> bool {
-        self.rows.iter().any(|r| r.test.is_some())
-    }
-
-    /// Header and body as strings (shared by the text, Markdown and CSV renderers).
-    fn grid(&self, indent: &str) -> (Vec<String>, Vec<Vec<String>>) {
-        let mut head = vec!["Variable".to_string()];
-        head.extend(self.groups.iter().map(|g| format!("{} (N={})", g.label, g.n)));
-        if self.has_tests() {
-            head.push("p".into());
-        }
-        let body = self
-            .rows
-            .iter()
-            .map(|r| {
-                let mut v = vec![if r.level.is_some() { format!("{indent}{}", r.label) } else { r.label.clone() }];
-                v.extend(r.cells.iter().map(cell_text));
-                if self.has_tests() {
-                    v.push(r.test.as_ref().map(|t| p_text(t.p_value)).unwrap_or_default());
-                }
-                v
-            })
-            .collect();
-        (head, body)
-    }
-
-    pub fn to_text(&self) -> String {
-        let (head, body) = self.grid("  ");
-        let ncol = head.len();
-        let width = |j: usize| {
-            std::iter::once(&head[j]).chain(body.iter().map(|r| &r[j])).map(|s| s.chars().count()).max().unwrap_or(0)
-        };
-        let widths: Vec<usize> = (0..ncol).map(width).collect();
-        let mut out = String::new();
-        let line = |cells: &[String], out: &mut String| {
-            for (j, c) in cells.iter().enumerate() {
-                let pad = widths[j] - c.chars().count();
-                if j == 0 {
-                    let _ = write!(out, "{c}{}", " ".repeat(pad));
-                } else {
-                    let _ = write!(out, "  {}{c}", " ".repeat(pad));
-                }
-            }
-            out.push('\n');
-        };
-        line(&head, &mut out);
-        let total: usize = widths.iter().sum::<usize>() + 2 * (ncol - 1);
-        out.push_str(&"-".repeat(total));
-        out.push('\n');
-        for r in &body {
-            line(r, &mut out);
-        }
-        for n in &self.notes {
-            let _ = writeln!(out, "Note: {n}");
-        }
-        out
-    }
-
-    pub fn to_markdown(&self) -> String {
-        let (head, body) = self.grid("&nbsp;&nbsp;");
-        let esc = |s: &str| s.replace('|', "\\|");
-        let mut out = String::new();
-        let _ = writeln!(out, "| {} |", head.iter().map(|s| esc(s)).collect::<Vec<_>>().join(" | "));
-        let _ = writeln!(
-            out,
-            "|{}|",
-            (0..head.len()).map(|j| if j == 0 { ":---" } else { "---:" }).collect::<Vec<_>>().join("|")
-        );
-        for r in &body {
-            let _ = writeln!(out, "| {} |", r.iter().map(|s| esc(s)).collect::<Vec<_>>().join(" | "));
-        }
-        out.push('\n');
-        for n in &self.notes {
-            let _ = writeln!(out, "{n}  ");
-        }
-        out
-    }
-
-    /// CSV: one line per row and column statistic, at full precision (for further processing).
-    pub fn to_csv(&self) -> String {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        let _ = w.write_record([
-            "variable",
-            "level",
-            "label",
-            "group",
-            "n",
-            "total",
-            "pct",
-            "mean",
-            "sd",
-            "test",
-            "statistic",
-            "p_value",
-        ]);
-        for r in &self.rows {
-            for (g, c) in self.groups.iter().zip(&r.cells) {
-                let (n, total, pct, mean, sd) = match c {
-                    Cell::Count { n, total, pct } => {
-                        (n.to_string(), total.to_string(), fmt17(*pct), String::new(), String::new())
-                    }
-                    Cell::Mean { n, mean, sd } => {
-                        (n.to_string(), String::new(), String::new(), fmt17(*mean), fmt17(*sd))
-                    }
-                    Cell::Heading => continue,
-                };
-                let _ = w.write_record([
-                    r.variable.as_str(),
-                    r.level.as_deref().unwrap_or(""),
-                    r.label.as_str(),
-                    g.name.as_str(),
-                    &n,
-                    &total,
-                    &pct,
-                    &mean,
-                    &sd,
-                    "",
-                    "",
-                    "",
-                ]);
-            }
-            if let Some(t) = &r.test {
-                let _ = w.write_record([
-                    r.variable.as_str(),
-                    "",
-                    r.label.as_str(),
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    t.test,
-                    &fmt17(t.statistic),
-                    &fmt17(t.p_value),
-                ]);
-            }
-        }
-        String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
-    }
-
-    pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
-        s.push('\n');
-        s
-    }
-}
-
-/// Shortest round-trip form (17 significant digits at most), empty for NaN.
-fn fmt17(x: f64) -> String {
-    if x.is_nan() {
-        String::new()
-    } else {
-        format!("{x:?}")
-    }
 }
 
 #[cfg(test)]

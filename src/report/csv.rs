@@ -1,18 +1,12 @@
 //! Tidy CSV: one line per column (model, part or combined effects) and term, numbers at full
 //! precision (17 significant digits) for further processing; `stars` as the table prints them.
 
+use super::format::g17_or_empty;
 use super::Table;
-use crate::output::format_g17;
 
 pub fn render(t: &Table) -> String {
     let mut w = ::csv::Writer::from_writer(Vec::new());
-    let num = |v: f64| {
-        if v.is_finite() {
-            format_g17(v)
-        } else {
-            String::new()
-        }
-    };
+    let num = g17_or_empty;
     w.write_record([
         "column",
         "model",

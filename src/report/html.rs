@@ -1,11 +1,8 @@
 //! A standalone HTML page: inline CSS, no scripts, no external assets; the SE under the
 //! estimate in the same cell (stacked) or in its own column (side).
 
+use super::format::html as esc;
 use super::{grid, heading_lines, GridCell, GridRow, Layout, Table};
-
-pub fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
 
 fn cell(c: &GridCell) -> String {
     if c.is_empty() {

@@ -1,41 +1,16 @@
 //! LaTeX with booktabs: a `table` float (or, with `standalone`, a whole document that
 //! compiles with xelatex; xeCJK is loaded when a label is Chinese), notes under the table.
 
+use super::format::{latex as esc, latex_starred};
 use super::{grid, heading_lines, GridCell, GridRow, Layout, Table};
-
-/// Escapes LaTeX's special characters; a few non-ASCII symbols become commands so that the
-/// English output also compiles with pdflatex.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '\\' => out.push_str("\\textbackslash{}"),
-            '&' | '%' | '$' | '#' | '_' | '{' | '}' => {
-                out.push('\\');
-                out.push(ch);
-            }
-            '~' => out.push_str("\\textasciitilde{}"),
-            '^' => out.push_str("\\textasciicircum{}"),
-            '<' => out.push_str("\\textless{}"),
-            '>' => out.push_str("\\textgreater{}"),
-            '|' => out.push_str("\\textbar{}"),
-            '²' => out.push_str("\\textsuperscript{2}"),
-            '×' => out.push_str("$\\times$"),
-            _ => out.push(ch),
-        }
-    }
-    out
-}
 
 fn cell(c: &GridCell) -> String {
     if c.is_empty() {
         String::new()
     } else if c.paren {
         format!("({})", c.number)
-    } else if c.stars.is_empty() {
-        c.number.clone()
     } else {
-        format!("{}$^{{{}}}$", c.number, c.stars)
+        latex_starred(&c.number, &c.stars)
     }
 }
 

@@ -1,11 +1,8 @@
 //! Markdown (pipe table, as GitHub and pandoc read it): one heading row, factor headers in
 //! bold, notes as a list under the table.
 
+use super::format::markdown as esc;
 use super::{grid, GridCell, GridRow, Layout, Table};
-
-fn esc(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('|', "\\|").replace('*', "\\*").replace('_', "\\_")
-}
 
 fn cell(c: &GridCell) -> String {
     if c.is_empty() {

@@ -4,6 +4,8 @@
 //! [`Report`] itself.
 
 pub mod csv;
+pub mod describe;
+pub mod format;
 pub mod html;
 pub mod latex;
 pub mod markdown;

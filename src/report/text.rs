@@ -1,58 +1,8 @@
 //! Plain text for a terminal: columns aligned by display width (a Chinese character takes
 //! two columns), decimal points aligned, notes wrapped to the table's width.
 
+use super::format::{center, pad_left, pad_right, width, wrap};
 use super::{grid, heading_lines, GridCell, GridRow, Layout, Table};
-use unicode_width::UnicodeWidthStr;
-
-pub fn width(s: &str) -> usize {
-    UnicodeWidthStr::width(s)
-}
-
-fn pad_right(s: &str, w: usize) -> String {
-    format!("{s}{}", " ".repeat(w.saturating_sub(width(s))))
-}
-
-fn pad_left(s: &str, w: usize) -> String {
-    format!("{}{s}", " ".repeat(w.saturating_sub(width(s))))
-}
-
-fn center(s: &str, w: usize) -> String {
-    let extra = w.saturating_sub(width(s));
-    let left = extra / 2;
-    format!("{}{s}{}", " ".repeat(left), " ".repeat(extra - left))
-}
-
-/// Wraps text to `w` display columns, at spaces, or anywhere in a run without spaces that is
-/// too long (Chinese text has no spaces).
-pub fn wrap(text: &str, w: usize) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut cur = String::new();
-    for word in text.split(' ') {
-        let sep = usize::from(!cur.is_empty());
-        if width(&cur) + sep + width(word) <= w {
-            if sep == 1 {
-                cur.push(' ');
-            }
-            cur.push_str(word);
-            continue;
-        }
-        if !cur.is_empty() {
-            lines.push(std::mem::take(&mut cur));
-        }
-        for ch in word.chars() {
-            let mut buf = [0u8; 4];
-            let s: &str = ch.encode_utf8(&mut buf);
-            if width(&cur) + width(s) > w && !cur.is_empty() {
-                lines.push(std::mem::take(&mut cur));
-            }
-            cur.push(ch);
-        }
-    }
-    if !cur.is_empty() {
-        lines.push(cur);
-    }
-    lines
-}
 
 /// A number cell with its stars and closing parenthesis padded so that the last digits line
 /// up down a column.
@@ -176,17 +126,4 @@ pub fn render(t: &Table) -> String {
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wrap_by_display_width() {
-        assert_eq!(wrap("aa bb cc", 5), vec!["aa bb", "cc"]);
-        // Four Chinese characters are eight columns.
-        assert_eq!(wrap("社会医疗保险", 8), vec!["社会医疗", "保险"]);
-        assert_eq!(width("社会"), 4);
-    }
 }

@@ -1,0 +1,402 @@
+//! Builds a [`Table`] from a [`Report`]: one column per model (or part, or the combined
+//! effects), rows in the order of the formula with the intercept last, a block per variable,
+//! summary rows and notes.
+
+use super::labels::{split_interaction, Labeller, TermClass};
+use super::{Block, Cell, Column, Lang, Layout, Row, Show, SummaryRow, Table, TableOptions, EN, ZH};
+use crate::error::{usage, Result};
+use crate::output::{ModelReport, Report};
+
+/// One column's source numbers before they are laid out in rows.
+struct Source<'a> {
+    name: String,
+    model: Option<&'a ModelReport>,
+    entries: Vec<(String, Cell)>,
+    n: Option<f64>,
+    ll: Option<f64>,
+    r2: Option<f64>,
+}
+
+fn model_title(m: &ModelReport, part: Option<&str>) -> String {
+    let base = match m.model.as_str() {
+        "probit" => "Probit".to_string(),
+        "logit" => "Logit".to_string(),
+        _ => format!("GLM {}-{}", m.family, m.link),
+    };
+    match part {
+        Some(p) => format!("{p}: {base}"),
+        None => base,
+    }
+}
+
+/// Builds the table of a report.
+pub fn build(report: &Report, opts: &TableOptions) -> Result<Table> {
+    let words = match opts.lang {
+        Lang::En => EN,
+        Lang::Zh => ZH,
+    };
+    let lab = Labeller { vars: &report.variables, lang: opts.lang, words };
+    let stars = &opts.stars;
+    let cell = |estimate: f64,
+                std_error: f64,
+                statistic: f64,
+                p_value: f64,
+                conf_low: f64,
+                conf_high: f64,
+                contrast: Option<String>| Cell {
+        estimate,
+        std_error,
+        statistic,
+        p_value,
+        conf_low,
+        conf_high,
+        contrast,
+        stars: stars.mark(p_value),
+    };
+    let twopart = report.command == "twopart";
+    let mut sources: Vec<Source> = Vec::new();
+    for m in &report.models {
+        let entries: Vec<(String, Cell)> = match opts.show {
+            Show::Coef => m
+                .coefficients
+                .iter()
+                .map(|c| {
+                    let e = cell(c.estimate, c.std_error, c.statistic, c.p_value, c.conf_low, c.conf_high, None);
+                    (c.term.clone(), e)
+                })
+                .collect(),
+            Show::OddsRatios => {
+                if m.link != "logit" {
+                    return Err(usage(format!(
+                        "showing odds ratios (or) needs logit models, but {} is {}",
+                        m.name,
+                        model_title(m, None)
+                    )));
+                }
+                m.coefficients
+                    .iter()
+                    .map(|c| {
+                        let e = if m.odds_ratios {
+                            cell(c.estimate, c.std_error, c.statistic, c.p_value, c.conf_low, c.conf_high, None)
+                        } else {
+                            let or = c.estimate.exp();
+                            cell(
+                                or,
+                                or * c.std_error,
+                                c.statistic,
+                                c.p_value,
+                                c.conf_low.exp(),
+                                c.conf_high.exp(),
+                                None,
+                            )
+                        };
+                        (c.term.clone(), e)
+                    })
+                    .collect()
+            }
+            Show::Margins => {
+                if m.margins.is_empty() {
+                    return Err(usage(format!(
+                        "showing margins: model '{}' has no marginal effects (ask for marginal effects when fitting it)",
+                        m.name
+                    )));
+                }
+                m.margins
+                    .iter()
+                    .map(|g| {
+                        let e = cell(
+                            g.estimate,
+                            g.std_error,
+                            g.statistic,
+                            g.p_value,
+                            g.conf_low,
+                            g.conf_high,
+                            Some(g.contrast.clone()),
+                        );
+                        (g.term.clone(), e)
+                    })
+                    .collect()
+            }
+        };
+        sources.push(Source {
+            name: m.name.clone(),
+            model: Some(m),
+            entries,
+            n: Some(m.n_obs),
+            ll: Some(m.log_likelihood),
+            r2: m.pseudo_r2,
+        });
+    }
+    if let (Show::Margins, Some(c)) = (opts.show, &report.combined) {
+        sources.push(Source {
+            name: "combined".into(),
+            model: None,
+            entries: c
+                .margins
+                .iter()
+                .map(|g| {
+                    let e = cell(
+                        g.estimate,
+                        g.std_error,
+                        g.statistic,
+                        g.p_value,
+                        g.conf_low,
+                        g.conf_high,
+                        Some(g.contrast.clone()),
+                    );
+                    (g.term.clone(), e)
+                })
+                .collect(),
+            n: report.models.first().map(|m| m.n_obs),
+            ll: None,
+            r2: None,
+        });
+    }
+    if !opts.titles.is_empty() && opts.titles.len() != sources.len() {
+        return Err(usage(format!(
+            "{} column titles given, but the table has {} columns",
+            opts.titles.len(),
+            sources.len()
+        )));
+    }
+
+    // Columns.
+    let response_label = |m: &ModelReport| -> String {
+        match lab.find_var(&m.response) {
+            Some(i) => lab.var_label(i),
+            None => lab.part_label(&m.response),
+        }
+    };
+    let columns: Vec<Column> = sources
+        .iter()
+        .enumerate()
+        .map(|(j, s)| {
+            let heading = if let Some(t) = opts.titles.get(j) {
+                vec![t.clone()]
+            } else {
+                match (s.model, twopart) {
+                    (Some(m), false) => vec![response_label(m), model_title(m, None)],
+                    (Some(m), true) => {
+                        let what = if m.name == "first" {
+                            format!(
+                                "Pr({} > 0)",
+                                report
+                                    .models
+                                    .get(1)
+                                    .map(|m2| base_response(&m2.response))
+                                    .unwrap_or_else(|| m.response.clone())
+                            )
+                        } else {
+                            format!("E[{} | > 0]", m.response)
+                        };
+                        vec![what, model_title(m, None)]
+                    }
+                    (None, _) => {
+                        let y = report.models.get(1).map(|m2| base_response(&m2.response)).unwrap_or_default();
+                        vec![format!("E[{y}]"), "Two-part".to_string()]
+                    }
+                }
+            };
+            Column { heading, name: s.name.clone() }
+        })
+        .collect();
+
+    // Rows in order of first appearance; the intercept last (Stata's _cons).
+    let ncol = sources.len();
+    let mut terms: Vec<String> = Vec::new();
+    for s in &sources {
+        for (t, _) in &s.entries {
+            if !terms.contains(t) {
+                terms.push(t.clone());
+            }
+        }
+    }
+    // Margins list variables before factor levels; put every row where the regressor stands
+    // in the formula (the order of the coefficients).
+    let coef_order: Vec<&str> = {
+        let mut v: Vec<&str> = Vec::new();
+        for m in &report.models {
+            for c in &m.coefficients {
+                if !v.contains(&c.term.as_str()) {
+                    v.push(&c.term);
+                }
+            }
+        }
+        v
+    };
+    let rank = |t: &str| -> usize {
+        coef_order.iter().position(|c| *c == t).unwrap_or_else(|| {
+            coef_order.iter().position(|c| crate::output::identifiers(c).iter().any(|id| id == t)).unwrap_or(usize::MAX)
+        })
+    };
+    terms.sort_by_key(|t| rank(t));
+    if let Some(i) = terms.iter().position(|t| t == "(Intercept)") {
+        let t = terms.remove(i);
+        terms.push(t);
+    }
+    let mut blocks: Vec<Block> = Vec::new();
+    let mut block_keys: Vec<String> = Vec::new();
+    for t in &terms {
+        let class = lab.classify(t);
+        let (key, variable, header, label) = match &class {
+            TermClass::Level(i, l) => (
+                format!("f:{}", report.variables[*i].name),
+                Some(report.variables[*i].name.clone()),
+                Some(lab.factor_header(*i)),
+                lab.level_label(*i, *l),
+            ),
+            TermClass::Numeric(Some(i)) => (
+                format!("v:{}", report.variables[*i].name),
+                Some(report.variables[*i].name.clone()),
+                None,
+                lab.part_label(t),
+            ),
+            TermClass::Intercept => ("_cons".to_string(), None, None, words.constant.to_string()),
+            _ => (
+                format!("t:{t}"),
+                None,
+                None,
+                split_interaction(t).iter().map(|p| lab.part_label(p)).collect::<Vec<_>>().join(" × "),
+            ),
+        };
+        let cells = sources.iter().map(|s| s.entries.iter().find(|(n, _)| n == t).map(|(_, c)| c.clone())).collect();
+        let row = Row { term: t.clone(), label, cells };
+        match block_keys.iter().position(|k| *k == key) {
+            Some(b) => blocks[b].rows.push(row),
+            None => {
+                block_keys.push(key);
+                blocks.push(Block { variable, header, rows: vec![row] });
+            }
+        }
+    }
+    // Factor levels in their natural order within a block.
+    for b in &mut blocks {
+        if let Some(v) = b.variable.as_ref().and_then(|v| lab.find_var(v)) {
+            let vi = &report.variables[v];
+            if vi.term_prefix.is_some() {
+                b.rows.sort_by_key(|r| match lab.classify(&r.term) {
+                    TermClass::Level(_, l) => l,
+                    _ => usize::MAX,
+                });
+            }
+        }
+    }
+
+    let summary = vec![
+        SummaryRow { label: words.n.to_string(), values: sources.iter().map(|s| s.n).collect(), decimals: 0 },
+        SummaryRow {
+            label: words.log_likelihood.to_string(),
+            values: sources.iter().map(|s| s.ll).collect(),
+            decimals: opts.digits,
+        },
+        SummaryRow {
+            label: words.pseudo_r2.to_string(),
+            values: sources.iter().map(|s| s.r2).collect(),
+            decimals: opts.digits,
+        },
+    ]
+    .into_iter()
+    .filter(|r| r.values.iter().any(|v| v.is_some()))
+    .collect();
+
+    // Notes: what the cells are, the variance, warnings, stars, provenance.
+    let mut notes: Vec<String> = Vec::new();
+    let col_name = |j: usize| -> String {
+        let h = &columns[j].heading;
+        format!("({}) {}", j + 1, h.join(" "))
+    };
+    let mut what = match opts.show {
+        Show::Coef => String::new(),
+        Show::Margins => String::new(),
+        Show::OddsRatios => {
+            "Odds ratios exp(b); standard errors exp(b) se(b) by the delta method; stars from the test of b = 0. "
+                .into()
+        }
+    };
+    if opts.layout == Layout::Stacked {
+        what.push_str(words.se_in_parentheses);
+    }
+    if !what.is_empty() {
+        notes.push(what.trim().to_string());
+    }
+    if opts.show == Show::Margins {
+        let descs: Vec<Option<String>> = sources
+            .iter()
+            .map(|s| match s.model {
+                Some(m) => m.margins_description.clone(),
+                None => report.combined.as_ref().map(|c| c.description.clone()),
+            })
+            .collect();
+        if ncol > 1 && descs.iter().all(|d| *d == descs[0]) {
+            notes.extend(descs[0].clone());
+        } else {
+            for (j, d) in descs.into_iter().enumerate() {
+                if let Some(d) = d {
+                    notes.push(format!("{}: {d}", col_name(j)));
+                }
+            }
+        }
+    }
+    let vces: Vec<String> = sources
+        .iter()
+        .map(|s| match s.model {
+            Some(m) => m.vce.clone(),
+            None => report.combined.as_ref().map(|c| c.vce.clone()).unwrap_or_default(),
+        })
+        .collect();
+    if ncol > 0 && vces.iter().all(|v| *v == vces[0]) {
+        notes.push(format!("Standard errors: {}", vces[0]));
+    } else {
+        for (j, v) in vces.iter().enumerate() {
+            notes.push(format!("Standard errors {}: {v}", col_name(j)));
+        }
+    }
+    for (j, s) in sources.iter().enumerate() {
+        if let Some(m) = s.model {
+            for n in &m.notes {
+                if ncol > 1 {
+                    notes.push(format!("{}: {n}", col_name(j)));
+                } else {
+                    notes.push(n.clone());
+                }
+            }
+        }
+    }
+    if let Some(l) = stars.legend() {
+        notes.push(l);
+    }
+    let mut provenance = format!("migfit {}; data {}", report.migfit_version, report.data);
+    if let Some(h) = &report.data_sha256 {
+        provenance.push_str(&format!(" (SHA-256 {h})"));
+    }
+    provenance.push('.');
+    notes.push(provenance);
+
+    Ok(Table {
+        caption: opts.caption.clone(),
+        layout: opts.layout,
+        digits: opts.digits,
+        words,
+        estimate_label: match opts.show {
+            Show::Coef => words.coef,
+            Show::Margins => words.margin,
+            Show::OddsRatios => words.odds_ratio,
+        }
+        .to_string(),
+        star_width: stars.max_len(),
+        columns,
+        blocks,
+        summary,
+        notes,
+    })
+}
+
+/// `log(amount)` -> `amount` for headings of two-part columns; anything else unchanged.
+fn base_response(r: &str) -> String {
+    let ids = crate::output::identifiers(r);
+    match ids.as_slice() {
+        [f, v] if ["log", "ln", "sqrt", "exp"].contains(&f.as_str()) => v.clone(),
+        [v] => v.clone(),
+        _ => r.to_string(),
+    }
+}
