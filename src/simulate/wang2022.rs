@@ -680,7 +680,7 @@ pub fn starting_dgp(people: &[Person]) -> Dgp {
     eqs[2].a = TARGET_RATIO_MEAN.ln();
     let file = DgpFile {
         about: BTreeMap::new(),
-        income_cuts: super::xtile_cuts(&inc, 5),
+        income_cuts: crate::stats::xtile_cuts(&inc, 5),
         lost_share: LOST_SHARE,
         amount_shape: 45.0,
         ratio_dispersion: 0.12,
