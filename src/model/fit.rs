@@ -14,7 +14,7 @@
 //! When `w_e` does not depend on the estimates (gamma with log link, gaussian with identity)
 //! the expected information is factored once and Fisher iterations cost one gradient pass.
 
-use super::{FamilyKind, LinkKind, ModelKind, ModelSpec, Scale};
+use super::{Family, FamilyKind, Link, LinkKind, ModelKind, ModelSpec, Scale};
 use crate::design::{Design, WeightType};
 use crate::error::{FitError, Result};
 use crate::linalg::{self, spd_solve};
@@ -294,25 +294,27 @@ fn final_pass<F: super::Family + ?Sized, L: super::Link + ?Sized>(
 /// `ln(y)` for the families whose deviance uses it under the log link (gamma), computed once
 /// per fit instead of a `ln(y / mu)` per row and pass.
 fn log_link_ln_y(spec: &ModelSpec, y: &[f64]) -> Option<Vec<f64>> {
-    (spec.family == FamilyKind::Gamma && spec.link == LinkKind::Log).then(|| {
+    (spec.family.family().log_link_uses_ln_y() && spec.link == LinkKind::Log).then(|| {
         use rayon::prelude::*;
         y.par_iter().map(|v| v.ln()).collect()
     })
 }
 
-/// Whether the expected information weight is free of the estimates.
-fn constant_eim(family: FamilyKind, link: LinkKind) -> bool {
-    matches!((family, link), (FamilyKind::Gamma, LinkKind::Log) | (FamilyKind::Gaussian, LinkKind::Identity))
+/// Whether the expected information weight `w h'(eta)^2 / V(mu)` is `w`, free of the
+/// estimates. A power link `mu^lambda` (log: lambda = 0) has `h' = mu^(1 - lambda) / lambda`
+/// (log: `mu`), so with `V = mu^p` the weight is constant when `p = 2 - 2 lambda`, and equal
+/// to `w` when moreover lambda is 0 or ±1: gaussian-identity and gamma-log.
+fn constant_eim(family: &dyn Family, link: &dyn Link) -> bool {
+    match (family.variance_power(), link.power()) {
+        (Some(p), Some(l)) => p == 2.0 - 2.0 * l && (l == 0.0 || l.abs() == 1.0),
+        _ => false,
+    }
 }
 
-fn is_canonical(family: FamilyKind, link: LinkKind) -> bool {
-    matches!(
-        (family, link),
-        (FamilyKind::Gaussian, LinkKind::Identity)
-            | (FamilyKind::Binomial, LinkKind::Logit)
-            | (FamilyKind::Poisson, LinkKind::Log)
-            | (FamilyKind::Gamma, LinkKind::Inverse)
-    )
+/// Whether the link is the family's canonical link (then the observed and expected
+/// information are the same matrix).
+fn is_canonical(family: &dyn Family, link: LinkKind) -> bool {
+    family.canonical_link() == Some(link)
 }
 
 /// Rows listed as file lines, for messages: "lines 5, 9, 17 and 3 more".
@@ -429,8 +431,8 @@ pub fn fit_checked(mut design: Design, spec: &ModelSpec, checks: Checks) -> Resu
     // A binary response takes two values: evaluate the link there once, not once per row
     // (the probit link is a normal quantile).
     let start_binary = binary.then(|| [start(0.0), start(1.0)]);
-    let canonical = is_canonical(spec.family, spec.link);
-    let const_eim = constant_eim(spec.family, spec.link);
+    let canonical = is_canonical(fam, spec.link);
+    let const_eim = constant_eim(fam, link);
     // When the starting weight `we / w` is the same for every row (binary models: the two
     // starting means 1/4 and 3/4 are symmetric; gamma-log and gaussian-identity: `we = w`),
     // X' diag(we) X is that constant times the X' diag(w) X of the collinearity check, and
@@ -479,7 +481,7 @@ pub fn fit_checked(mut design: Design, spec: &ModelSpec, checks: Checks) -> Resu
         (None, eng.pass(&design, &beta, Info::Expected))
     };
     let n_obs = design.n_obs();
-    let fixed_dispersion = matches!(spec.family, FamilyKind::Binomial | FamilyKind::Poisson);
+    let fixed_dispersion = fam.fixed_scale();
     let crit_scale = |objective: f64| {
         if fixed_dispersion {
             1.0
@@ -687,12 +689,11 @@ fn ybar_weighted(y: &[f64], w: &[f64]) -> f64 {
 fn log_likelihood(spec: &ModelSpec, y: &[f64], rows: &[(f64, Obs)], w: &[f64], n_obs: f64) -> f64 {
     use rayon::prelude::*;
     let fam = spec.family.family();
-    let phi_ll = match spec.family {
-        FamilyKind::Gaussian => {
-            let dev: f64 = y.iter().zip(rows).zip(w).map(|((yi, (_, o)), wi)| wi * (yi - o.mu) * (yi - o.mu)).sum();
-            dev / n_obs
-        }
-        _ => 1.0,
+    let phi_ll = if fam.loglik_at_ml_dispersion() {
+        let dev: f64 = y.iter().zip(rows).zip(w).map(|((yi, (_, o)), wi)| wi * (yi - o.mu) * (yi - o.mu)).sum();
+        dev / n_obs
+    } else {
+        1.0
     };
     // Each row's term in parallel (a logarithm or more per row), then added in row order: the
     // same sum, bit for bit, as a serial loop.
@@ -922,4 +923,47 @@ pub fn newton_iteration(design: &Design, spec: &ModelSpec, beta: &[f64]) -> Opti
     let p = eng.pass(design, beta, Info::Observed);
     let step = spd_solve(p.h.as_ref().expect("observed information"), &p.g)?;
     Some((step, p.objective))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FAMILIES: [FamilyKind; 5] = [
+        FamilyKind::Gaussian,
+        FamilyKind::Binomial,
+        FamilyKind::Poisson,
+        FamilyKind::Gamma,
+        FamilyKind::InverseGaussian,
+    ];
+    const LINKS: [LinkKind; 6] =
+        [LinkKind::Identity, LinkKind::Log, LinkKind::Logit, LinkKind::Probit, LinkKind::Cloglog, LinkKind::Inverse];
+
+    /// The per-pair facts the traits give are the pairs the fit was written for.
+    #[test]
+    fn family_link_facts() {
+        use FamilyKind as F;
+        use LinkKind as L;
+        for f in FAMILIES {
+            for l in LINKS {
+                let canonical = matches!(
+                    (f, l),
+                    (F::Gaussian, L::Identity) | (F::Binomial, L::Logit) | (F::Poisson, L::Log) | (F::Gamma, L::Inverse)
+                );
+                assert_eq!(is_canonical(f.family(), l), canonical, "{f:?} {l:?}");
+                let constant = matches!((f, l), (F::Gamma, L::Log) | (F::Gaussian, L::Identity));
+                assert_eq!(constant_eim(f.family(), l.link()), constant, "{f:?} {l:?}");
+            }
+        }
+        // The expected weight h'^2 / V is 1 where it is said to be constant.
+        for (f, l) in [(F::Gamma, L::Log), (F::Gaussian, L::Identity)] {
+            for eta in [-1.3, 0.2, 2.5] {
+                let lv = l.link().eval(eta);
+                assert!((lv.d1 * lv.d1 / f.family().variance(lv.mu, lv.mu_c) - 1.0).abs() < 1e-15);
+            }
+        }
+        let fixed: Vec<_> = FAMILIES.into_iter().filter(|f| f.family().fixed_scale()).collect();
+        assert_eq!(fixed, [F::Binomial, F::Poisson]);
+        assert_eq!(FAMILIES.map(|f| f.default_link()), [L::Identity, L::Logit, L::Log, L::Inverse, L::Log]);
+    }
 }
