@@ -53,9 +53,12 @@
 use crate::design::{ColumnValues, DesignSpec, FactorSetting, Scenario};
 use crate::error::{usage, Result};
 use crate::model::LinkKind;
+use crate::linalg::quad_form;
 use crate::output::Margin;
 use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
+
+pub use crate::linalg::block_diag;
 
 /// One part of a model, as margins see it: the design on the evaluation rows, its spec (for
 /// scenarios), the coefficients and the link.
@@ -1472,32 +1475,6 @@ fn prepare<'s>(
         cols.push(cs);
     }
     Prepared { derivative, scenarios: rows, affected, cols }
-}
-
-fn quad_form(j: &[f64], v: &Array2<f64>) -> f64 {
-    let k = j.len();
-    let mut s = 0.0;
-    for a in 0..k {
-        let mut t = 0.0;
-        for b in 0..k {
-            t += v[[a, b]] * j[b];
-        }
-        s += j[a] * t;
-    }
-    s
-}
-
-/// Block-diagonal joint variance of several parts.
-pub fn block_diag(blocks: &[&Array2<f64>]) -> Array2<f64> {
-    let k: usize = blocks.iter().map(|b| b.nrows()).sum();
-    let mut out = Array2::zeros((k, k));
-    let mut o = 0;
-    for b in blocks {
-        let m = b.nrows();
-        out.slice_mut(ndarray::s![o..o + m, o..o + m]).assign(b);
-        o += m;
-    }
-    out
 }
 
 /// Numerical Jacobian check helper (used in tests): the effect estimate as a function of the

@@ -306,7 +306,7 @@ pub fn joint_vce(tp: &TwoPartFit, kind: VceKind) -> Result<(Array2<f64>, String)
         spd_inverse(&f1.oim).ok_or_else(|| FitError::Numerical("first part: singular information matrix".into()))?;
     let b2 =
         spd_inverse(&f2.oim).ok_or_else(|| FitError::Numerical("second part: singular information matrix".into()))?;
-    let d = crate::margins::block_diag(&[&b1, &b2]);
+    let d = crate::linalg::block_diag(&[&b1, &b2]);
     let mut v = d.dot(&meat).dot(&d) * factor;
     linalg::symmetrize(&mut v);
     Ok((v, description))
