@@ -269,15 +269,15 @@ impl ModelReport {
             .map(|((term, &b), &s)| {
                 let (z, p, lo, hi) = vce.statistics(b, s, level);
                 if odds_ratios {
-                    let e = b.exp();
+                    let or = crate::stats::odds_ratio(b, s, lo, hi);
                     Coefficient {
                         term: term.clone(),
-                        estimate: e,
-                        std_error: e * s,
+                        estimate: or.estimate,
+                        std_error: or.std_error,
                         statistic: z,
                         p_value: p,
-                        conf_low: lo.exp(),
-                        conf_high: hi.exp(),
+                        conf_low: or.conf_low,
+                        conf_high: or.conf_high,
                     }
                 } else {
                     Coefficient {

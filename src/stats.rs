@@ -12,8 +12,12 @@ use libm::erfc;
 use statrs::distribution::{ChiSquared, Continuous, ContinuousCDF, FisherSnedecor, StudentsT};
 use statrs::function::erf::erfc_inv;
 
+mod hypothesis;
 mod normal;
+mod quantile;
+pub use hypothesis::{anova, chi2_binary_groups, chi2_test, Test};
 pub use normal::{norm_cdf, norm_pdf, norm_tails, norm_tails_batch, NormalTails};
+pub use quantile::{pctile_sorted, xtile, xtile_cuts};
 
 /// Standard normal quantile.
 pub fn norm_quantile(p: f64) -> f64 {
@@ -97,6 +101,25 @@ pub fn f_sf(x: f64, df1: f64, df2: f64) -> f64 {
         Ok(d) => d.sf(x),
         Err(_) => f64::NAN,
     }
+}
+
+/// A logit coefficient as an odds ratio.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OddsRatio {
+    pub estimate: f64,
+    pub std_error: f64,
+    pub conf_low: f64,
+    pub conf_high: f64,
+}
+
+/// The odds-ratio transform of a coefficient `b` with standard error `se` and confidence
+/// interval [`conf_low`, `conf_high`], as Stata's `logit, or`: exp(b), the delta-method SE
+/// exp(b) se, and the interval exp(conf_low), exp(conf_high) (the coefficient's interval
+/// transformed, not exp(b) ± z SE, so it stays inside (0, ∞)). The test statistic and p-value
+/// stay those of `b`.
+pub fn odds_ratio(b: f64, se: f64, conf_low: f64, conf_high: f64) -> OddsRatio {
+    let e = b.exp();
+    OddsRatio { estimate: e, std_error: e * se, conf_low: conf_low.exp(), conf_high: conf_high.exp() }
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@
 
 use crate::data::{ColumnData, Dataset, MISSING_CODE};
 use serde::Serialize;
-use statrs::distribution::{ChiSquared, ContinuousCDF, FisherSnedecor};
+use crate::stats::{anova, chi2_test};
 
 /// One column of the table: the total or a group.
 #[derive(Debug, Clone, Serialize)]
@@ -40,16 +40,7 @@ pub enum Cell {
     Heading,
 }
 
-/// A statistical test of a row against the groups.
-#[derive(Debug, Clone, Serialize)]
-pub struct Test {
-    /// `chi2` or `anova`.
-    pub test: &'static str,
-    pub statistic: f64,
-    pub df1: f64,
-    pub df2: Option<f64>,
-    pub p_value: f64,
-}
+pub use crate::stats::Test;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
@@ -270,76 +261,4 @@ fn mean_cell(xs: &[f64]) -> Cell {
     let ss: f64 = xs.iter().map(|x| (x - mean) * (x - mean)).sum();
     let sd = if n > 1 { (ss / (n - 1) as f64).sqrt() } else { f64::NAN };
     Cell::Mean { n: n as u64, mean, sd }
-}
-
-/// Pearson's chi-square test of independence on a rows x groups table of counts; rows and
-/// columns with a zero total are dropped (as Stata does).
-pub fn chi2_test(table: &[Vec<u64>]) -> Option<Test> {
-    let rows: Vec<&Vec<u64>> = table.iter().filter(|r| r.iter().sum::<u64>() > 0).collect();
-    if rows.is_empty() {
-        return None;
-    }
-    let ncol = rows[0].len();
-    let cols: Vec<usize> = (0..ncol).filter(|&j| rows.iter().map(|r| r[j]).sum::<u64>() > 0).collect();
-    if rows.len() < 2 || cols.len() < 2 {
-        return None;
-    }
-    let total: f64 = rows.iter().map(|r| cols.iter().map(|&j| r[j]).sum::<u64>()).sum::<u64>() as f64;
-    let row_tot: Vec<f64> = rows.iter().map(|r| cols.iter().map(|&j| r[j]).sum::<u64>() as f64).collect();
-    let col_tot: Vec<f64> = cols.iter().map(|&j| rows.iter().map(|r| r[j]).sum::<u64>() as f64).collect();
-    let mut stat = 0.0;
-    for (i, r) in rows.iter().enumerate() {
-        for (jj, &j) in cols.iter().enumerate() {
-            let e = row_tot[i] * col_tot[jj] / total;
-            let d = r[j] as f64 - e;
-            stat += d * d / e;
-        }
-    }
-    let df = ((rows.len() - 1) * (cols.len() - 1)) as f64;
-    let p = ChiSquared::new(df).ok()?.sf(stat);
-    Some(Test { test: "chi2", statistic: stat, df1: df, df2: None, p_value: p })
-}
-
-/// One-way ANOVA across groups (groups with no values are dropped).
-pub fn anova(groups: &[Vec<f64>]) -> Option<Test> {
-    let groups: Vec<&Vec<f64>> = groups.iter().filter(|g| !g.is_empty()).collect();
-    let k = groups.len();
-    let n: usize = groups.iter().map(|g| g.len()).sum();
-    if k < 2 || n <= k {
-        return None;
-    }
-    let grand = groups.iter().map(|g| g.iter().sum::<f64>()).sum::<f64>() / n as f64;
-    let mut ssb = 0.0;
-    let mut ssw = 0.0;
-    for g in &groups {
-        let m = g.iter().sum::<f64>() / g.len() as f64;
-        ssb += g.len() as f64 * (m - grand) * (m - grand);
-        ssw += g.iter().map(|x| (x - m) * (x - m)).sum::<f64>();
-    }
-    let (df1, df2) = ((k - 1) as f64, (n - k) as f64);
-    let f = (ssb / df1) / (ssw / df2);
-    if !f.is_finite() {
-        return None;
-    }
-    let p = FisherSnedecor::new(df1, df2).ok()?.sf(f);
-    Some(Test { test: "anova", statistic: f, df1, df2: Some(df2), p_value: p })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn chi2_two_by_two_matches_hand_computation() {
-        // [[10, 20], [30, 40]]: expected [[12, 18], [28, 42]], chi2 = 0.79365079365...
-        let t = chi2_test(&[vec![10, 20], vec![30, 40]]).unwrap();
-        assert!((t.statistic - 0.793_650_793_650_793_7).abs() < 1e-12, "{}", t.statistic);
-        assert_eq!(t.df1, 1.0);
-    }
-
-    #[test]
-    fn anova_of_identical_groups_is_one() {
-        let t = anova(&[vec![1.0, 2.0, 3.0], vec![1.0, 2.0, 3.0]]).unwrap();
-        assert!(t.statistic.abs() < 1e-15 && (t.p_value - 1.0).abs() < 1e-12);
-    }
 }

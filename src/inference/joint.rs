@@ -18,6 +18,7 @@
 //!
 //! Each part's reported variance is then its diagonal block of `V`, with the joint sentence.
 
+use crate::linalg::block_diag;
 use super::{survey, Variance, VceKind};
 use crate::design::WeightType;
 use crate::error::{FitError, Result};
@@ -164,19 +165,4 @@ fn split(tp: &TwoPartFit, joint: Variance) -> TwoPartVariance {
     let first = block(0, k1, "First-part");
     let second = block(k1, joint.matrix.nrows(), "Second-part");
     TwoPartVariance { first, second, joint }
-}
-
-/// The block-diagonal matrix of square blocks.
-// TODO(layering): `margins::block_diag` is the same function two layers up; when it
-// moves to `linalg` (issue #16, item 1) this one goes.
-fn block_diag(blocks: &[&Array2<f64>]) -> Array2<f64> {
-    let k: usize = blocks.iter().map(|b| b.nrows()).sum();
-    let mut out = Array2::zeros((k, k));
-    let mut o = 0;
-    for b in blocks {
-        let m = b.nrows();
-        out.slice_mut(ndarray::s![o..o + m, o..o + m]).assign(b);
-        o += m;
-    }
-    out
 }

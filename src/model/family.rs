@@ -3,6 +3,7 @@
 //! Each method receives `mu` and `mu_c = 1 - mu` as computed accurately by the link; only the
 //! binomial family uses `mu_c` (it keeps probit and logit exact far in the tails).
 
+use super::LinkKind;
 use crate::stats::ln_gamma;
 
 pub trait Family: Send + Sync {
@@ -31,6 +32,26 @@ pub trait Family: Send + Sync {
     fn support(&self) -> &'static str;
     /// True for families whose dispersion is fixed at one (binomial, Poisson).
     fn fixed_scale(&self) -> bool;
+    /// The canonical link (θ = g(μ), where the observed and expected information agree), or
+    /// `None` when migfit does not offer it.
+    fn canonical_link(&self) -> Option<LinkKind>;
+    /// The link used when none is named (Stata's and R's default): the canonical one.
+    fn default_link(&self) -> LinkKind {
+        self.canonical_link().expect("a family without an offered canonical link names its default link")
+    }
+    /// `p` when the variance function is `V(μ) = μ^p` (gaussian 0, Poisson 1, gamma 2,
+    /// inverse gaussian 3); `None` for other variance functions (binomial).
+    fn variance_power(&self) -> Option<f64>;
+    /// Whether the reported log likelihood is taken at the maximum-likelihood dispersion,
+    /// deviance / N (gaussian, as Stata's `glm`), rather than at dispersion 1.
+    fn loglik_at_ml_dispersion(&self) -> bool {
+        false
+    }
+    /// Whether [`Family::unit_deviance_log_link`] uses `ln_y` (so the fit computes `ln(y)` once
+    /// under the log link).
+    fn log_link_uses_ln_y(&self) -> bool {
+        false
+    }
 }
 
 /// The families migfit knows, by name.
@@ -71,17 +92,9 @@ impl FamilyKind {
         self.family().name()
     }
 
-    /// The canonical link (Stata's and R's default link for the family).
-    pub fn canonical_link(self) -> super::LinkKind {
-        use super::LinkKind::*;
-        match self {
-            FamilyKind::Gaussian => Identity,
-            FamilyKind::Binomial => Logit,
-            FamilyKind::Poisson => Log,
-            FamilyKind::Gamma => Inverse,
-            // The canonical link is 1/mu^2, which migfit does not offer; log is the usual choice.
-            FamilyKind::InverseGaussian => Log,
-        }
+    /// The default link (see [`Family::default_link`]).
+    pub fn default_link(self) -> LinkKind {
+        self.family().default_link()
     }
 }
 
@@ -130,6 +143,15 @@ impl Family for Gaussian {
     fn fixed_scale(&self) -> bool {
         false
     }
+    fn canonical_link(&self) -> Option<LinkKind> {
+        Some(LinkKind::Identity)
+    }
+    fn variance_power(&self) -> Option<f64> {
+        Some(0.0)
+    }
+    fn loglik_at_ml_dispersion(&self) -> bool {
+        true
+    }
 }
 
 impl Family for Binomial {
@@ -161,6 +183,12 @@ impl Family for Binomial {
     }
     fn fixed_scale(&self) -> bool {
         true
+    }
+    fn canonical_link(&self) -> Option<LinkKind> {
+        Some(LinkKind::Logit)
+    }
+    fn variance_power(&self) -> Option<f64> {
+        None
     }
 }
 
@@ -198,6 +226,12 @@ impl Family for Poisson {
     fn fixed_scale(&self) -> bool {
         true
     }
+    fn canonical_link(&self) -> Option<LinkKind> {
+        Some(LinkKind::Log)
+    }
+    fn variance_power(&self) -> Option<f64> {
+        Some(1.0)
+    }
 }
 
 impl Family for Gamma {
@@ -233,6 +267,15 @@ impl Family for Gamma {
     fn fixed_scale(&self) -> bool {
         false
     }
+    fn canonical_link(&self) -> Option<LinkKind> {
+        Some(LinkKind::Inverse)
+    }
+    fn variance_power(&self) -> Option<f64> {
+        Some(2.0)
+    }
+    fn log_link_uses_ln_y(&self) -> bool {
+        true
+    }
 }
 
 impl Family for InverseGaussian {
@@ -267,6 +310,17 @@ impl Family for InverseGaussian {
     }
     fn fixed_scale(&self) -> bool {
         false
+    }
+    /// The canonical link is 1/μ², which migfit does not offer.
+    fn canonical_link(&self) -> Option<LinkKind> {
+        None
+    }
+    /// Log, the usual choice (Stata's default is the canonical 1/μ²).
+    fn default_link(&self) -> LinkKind {
+        LinkKind::Log
+    }
+    fn variance_power(&self) -> Option<f64> {
+        Some(3.0)
     }
 }
 

@@ -19,9 +19,11 @@ pub trait Link: Send + Sync {
     fn d_inverse(&self, eta: f64) -> f64;
     /// `h''(eta)`.
     fn d2_inverse(&self, eta: f64) -> f64;
-    /// `h`, `1 - h`, `h'` and `h''` at `eta` together: what the fitting loop needs for every
-    /// observation in every iteration. Links override it when the four share work (one
-    /// exponential instead of four for the log link, one exponential instead of five for probit).
+    /// `λ` when the link is the power link `g(μ) = μ^λ`, with the log link as `λ = 0`
+    /// (identity 1, log 0, inverse -1); `None` for other links.
+    fn power(&self) -> Option<f64> {
+        None
+    }
     /// [`Link::eval`] for each element of `eta` (a block of rows of a fit's pass): the same
     /// values; links with a vectorised form (probit) override it.
     fn eval_block(&self, eta: &[f64], out: &mut [LinkValues]) {
@@ -29,6 +31,9 @@ pub trait Link: Send + Sync {
             *o = self.eval(e);
         }
     }
+    /// `h`, `1 - h`, `h'` and `h''` at `eta` together: what the fitting loop needs for every
+    /// observation in every iteration. Links override it when the four share work (one
+    /// exponential instead of four for the log link, one exponential instead of five for probit).
     #[inline]
     fn eval(&self, eta: f64) -> LinkValues {
         LinkValues {
@@ -105,6 +110,9 @@ impl Link for Identity {
     fn name(&self) -> &'static str {
         "identity"
     }
+    fn power(&self) -> Option<f64> {
+        Some(1.0)
+    }
     fn link(&self, mu: f64) -> f64 {
         mu
     }
@@ -122,6 +130,9 @@ impl Link for Identity {
 impl Link for Log {
     fn name(&self) -> &'static str {
         "log"
+    }
+    fn power(&self) -> Option<f64> {
+        Some(0.0)
     }
     fn link(&self, mu: f64) -> f64 {
         mu.ln()
@@ -236,6 +247,9 @@ impl Link for Cloglog {
 impl Link for Inverse {
     fn name(&self) -> &'static str {
         "inverse"
+    }
+    fn power(&self) -> Option<f64> {
+        Some(-1.0)
     }
     fn link(&self, mu: f64) -> f64 {
         1.0 / mu

@@ -112,7 +112,7 @@ impl ModelSpec {
                     })?,
                 };
                 let link = match link {
-                    None => fam.canonical_link(),
+                    None => fam.default_link(),
                     Some(l) => LinkKind::parse(l).ok_or_else(|| {
                         usage(format!("unknown link '{l}' (expected identity, log, inverse, logit, probit or cloglog)"))
                     })?,

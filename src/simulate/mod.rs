@@ -48,37 +48,6 @@ impl RawTable {
     }
 }
 
-/// Stata's `xtile v = x, nq(q)` on the non-missing values: cut points are Stata's default
-/// percentiles (the average of two order statistics when `n p / 100` is an integer), and a
-/// value equal to a cut point goes to the lower group. Returns 0-based groups; missing stays
-/// `None`.
-pub fn xtile(x: &[f64], q: usize) -> Vec<Option<usize>> {
-    let cuts = xtile_cuts(x, q);
-    x.iter().map(|&v| if v.is_nan() { None } else { Some(cuts.iter().filter(|&&c| v > c).count()) }).collect()
-}
-
-/// The `q - 1` cut points of [`xtile`].
-pub fn xtile_cuts(x: &[f64], q: usize) -> Vec<f64> {
-    let mut s: Vec<f64> = x.iter().copied().filter(|v| !v.is_nan()).collect();
-    s.sort_by(f64::total_cmp);
-    let n = s.len();
-    if n == 0 {
-        return vec![f64::NAN; q - 1];
-    }
-    (1..q)
-        .map(|k| {
-            let p = n as f64 * k as f64 / q as f64;
-            let fl = p.floor();
-            let i = fl as usize;
-            if (p - fl).abs() < 1e-9 && i >= 1 && i < n {
-                (s[i - 1] + s[i]) / 2.0
-            } else {
-                s[(p.ceil() as usize).clamp(1, n) - 1]
-            }
-        })
-        .collect()
-}
-
 /// Standard normal CDF (accurate to machine precision through `libm::erfc`).
 pub fn norm_cdf(x: f64) -> f64 {
     0.5 * libm::erfc(-x / std::f64::consts::SQRT_2)
@@ -118,18 +87,6 @@ pub fn fmt_money(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn xtile_matches_stata_rule() {
-        // Stata: xtile over 1..10 with nq(5): cuts at 2.5, 4.5, 6.5, 8.5.
-        let x: Vec<f64> = (1..=10).map(|v| v as f64).collect();
-        let g: Vec<usize> = xtile(&x, 5).into_iter().map(|g| g.unwrap()).collect();
-        assert_eq!(g, vec![0, 0, 1, 1, 2, 2, 3, 3, 4, 4]);
-        // Ties at a cut point go to the lower group.
-        let x = [1.0, 2.0, 2.0, 2.0, 3.0];
-        let g: Vec<usize> = xtile(&x, 2).into_iter().map(|g| g.unwrap()).collect();
-        assert_eq!(g, vec![0, 0, 0, 0, 1]);
-    }
 
     #[test]
     fn money_format() {

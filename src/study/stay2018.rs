@@ -334,13 +334,14 @@ impl Results for Estimated {
         ));
         for c in total.report.coefficients.iter() {
             let ame = total.ame(&c.term);
+            let or = crate::stats::odds_ratio(c.estimate, c.std_error, c.conf_low, c.conf_high);
             s.push_str(&format!(
                 "{:<28} {:>9.4} {:>8} {:>9.4} {:>19} {:>9} {:>8}\n",
                 c.term,
                 c.estimate,
                 format!("({:.4})", c.std_error),
-                c.estimate.exp(),
-                format!("[{:.3}, {:.3}]", c.conf_low.exp(), c.conf_high.exp()),
+                or.estimate,
+                format!("[{:.3}, {:.3}]", or.conf_low, or.conf_high),
                 ame.map(|m| format!("{:.4}", m.estimate)).unwrap_or_default(),
                 ame.map(|m| format!("({:.4})", m.std_error)).unwrap_or_default(),
             ));
@@ -361,7 +362,7 @@ impl Results for Estimated {
                     f.report.n_obs,
                     c.estimate,
                     format!("({:.4})", c.std_error),
-                    c.estimate.exp(),
+                    crate::stats::odds_ratio(c.estimate, c.std_error, c.conf_low, c.conf_high).estimate,
                     m.estimate,
                     format!("({:.4})", m.std_error)
                 ));

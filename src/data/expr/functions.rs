@@ -104,37 +104,10 @@ pub(super) fn call(name: &str, args: &[Expr], ds: &Dataset, e: &Expr) -> Result<
     }
 }
 
-/// Stata's `xtile newvar = x, nq(k)` (default, not `altdef`): cut points are the empirical
-/// quantiles of `_pctile` — with P = n·i/k, the cut is (x₍P₎ + x₍P+1₎)/2 when P is whole and
-/// x₍⌈P⌉₎ otherwise — and a value falls in group j when cut_{j-1} < x ≤ cut_j. Levels are
-/// named `Q1` … `Qk` with `Q1` the reference.
+/// Stata's `xtile newvar = x, nq(k)` as a factor ([`crate::stats::xtile`]): levels `Q1` …
+/// `Qk` with `Q1` the reference.
 pub fn xtile(x: &[f64], k: usize) -> Factor {
-    let mut sorted: Vec<f64> = x.iter().copied().filter(|v| !v.is_nan()).collect();
-    {
-        use rayon::prelude::*;
-        // Stable, and equal keys under total_cmp are the same bits: the same order as sort_by.
-        sorted.par_sort_by(f64::total_cmp);
-    }
-    let m = sorted.len();
-    let mut cuts = Vec::with_capacity(k - 1);
-    if m > 0 {
-        for i in 1..k {
-            let num = m * i;
-            let p = num / k;
-            let cut = if num % k == 0 {
-                let lo = sorted[p.saturating_sub(1).min(m - 1)];
-                let hi = sorted[p.min(m - 1)];
-                (lo + hi) / 2.0
-            } else {
-                sorted[p.min(m - 1)]
-            };
-            cuts.push(cut);
-        }
-    }
-    let codes = x
-        .iter()
-        .map(|v| if v.is_nan() { MISSING_CODE } else { cuts.iter().filter(|c| *v > **c).count() as u32 })
-        .collect();
+    let codes = crate::stats::xtile(x, k).into_iter().map(|g| g.map_or(MISSING_CODE, |g| g as u32)).collect();
     Factor { codes, levels: (1..=k).map(|j| Level::new(format!("Q{j}"))).collect(), reference: 0 }
 }
 

@@ -79,16 +79,8 @@ pub fn build(report: &Report, opts: &TableOptions) -> Result<Table> {
                         let e = if m.odds_ratios {
                             cell(c.estimate, c.std_error, c.statistic, c.p_value, c.conf_low, c.conf_high, None)
                         } else {
-                            let or = c.estimate.exp();
-                            cell(
-                                or,
-                                or * c.std_error,
-                                c.statistic,
-                                c.p_value,
-                                c.conf_low.exp(),
-                                c.conf_high.exp(),
-                                None,
-                            )
+                            let or = crate::stats::odds_ratio(c.estimate, c.std_error, c.conf_low, c.conf_high);
+                            cell(or.estimate, or.std_error, c.statistic, c.p_value, or.conf_low, or.conf_high, None)
                         };
                         (c.term.clone(), e)
                     })

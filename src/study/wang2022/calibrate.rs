@@ -8,7 +8,8 @@
 use super::{estimate, Mode, SampleFits, Spec, TABLE3_CSV, TABLE4_CSV};
 use crate::error::Result;
 use crate::simulate::wang2022::{expected_dataset, Dgp, DgpFile, Eq, Equation, Person, COMMON_TERMS, NC, SCOPE_TERMS};
-use crate::simulate::{norm_cdf, norm_pdf, xtile_cuts};
+use crate::simulate::{norm_cdf, norm_pdf};
+use crate::stats::xtile_cuts;
 use std::collections::BTreeMap;
 
 /// Table 1 outcome moments the intercepts and dispersions are chosen to match.

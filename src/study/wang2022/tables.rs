@@ -218,7 +218,11 @@ pub fn compare_table2(spec: &Spec, ds: &Dataset) -> Result<Vec<Cell>> {
             });
         }
         // The test: chi-square for a 0/1 variable, one-way ANOVA otherwise.
-        let p = if binary { chi2_test(&vals) } else { anova(&vals) };
+        let p = if binary {
+            crate::stats::chi2_binary_groups(&vals)
+        } else {
+            crate::stats::anova(&vals).map_or(f64::NAN, |t| t.p_value)
+        };
         let pub_p = rec["p_value"].trim_start_matches('<').parse::<f64>().unwrap_or(f64::NAN);
         cells.push(Cell {
             table: "table2".into(),
@@ -235,30 +239,3 @@ pub fn compare_table2(spec: &Spec, ds: &Dataset) -> Result<Vec<Cell>> {
     Ok(cells)
 }
 
-fn anova(groups: &[Vec<f64>]) -> f64 {
-    let n: f64 = groups.iter().map(|g| g.len() as f64).sum();
-    let grand = groups.iter().flatten().sum::<f64>() / n;
-    let (mut ssb, mut ssw) = (0.0, 0.0);
-    for g in groups {
-        let (m, _) = mean_sd(g);
-        ssb += g.len() as f64 * (m - grand).powi(2);
-        ssw += g.iter().map(|x| (x - m).powi(2)).sum::<f64>();
-    }
-    let k = groups.len() as f64;
-    let f = (ssb / (k - 1.0)) / (ssw / (n - k));
-    crate::stats::f_sf(f, k - 1.0, n - k)
-}
-
-fn chi2_test(groups: &[Vec<f64>]) -> f64 {
-    let ones: Vec<f64> = groups.iter().map(|g| g.iter().sum::<f64>()).collect();
-    let ns: Vec<f64> = groups.iter().map(|g| g.len() as f64).collect();
-    let n: f64 = ns.iter().sum();
-    let p = ones.iter().sum::<f64>() / n;
-    let mut x2 = 0.0;
-    for (o, m) in ones.iter().zip(&ns) {
-        let e1 = m * p;
-        let e0 = m * (1.0 - p);
-        x2 += (o - e1).powi(2) / e1 + ((m - o) - e0).powi(2) / e0;
-    }
-    crate::stats::chi2_sf(x2, groups.len() as f64 - 1.0)
-}
