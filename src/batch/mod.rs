@@ -156,6 +156,7 @@ pub fn run_batch(opts: &BatchOptions) -> Result<BatchOutcome> {
         check: opts.check.as_ref().map(|_| check_failures.clone()),
     };
     render::write_all(&opts.out, &ctx)?;
+    write_tables(&opts.out, &results, &jobs, &ctx.data_sha)?;
     let mut log = format!("migfit batch {}\nwall time: {wall:.3} s\n", crate::VERSION);
     for r in &results {
         log.push_str(&format!(
@@ -178,6 +179,32 @@ pub fn run_batch(opts: &BatchOptions) -> Result<BatchOutcome> {
         check_failures,
         allow_failures: parsed.batch.allow_failures,
     })
+}
+
+/// The table of each successful variant that asks for one (`format`, with the table options
+/// `layout`, `show`, `stars`, `digits`, `lang`, `title`, `caption`, `latex_standalone`):
+/// `variants/NAME.EXT`, the file `migfit fit -o NAME.EXT` (or `twopart`) would write.
+fn write_tables(dir: &Path, results: &[VariantResult], jobs: &[Resolved], data_sha: &str) -> Result<()> {
+    use crate::report::Format;
+    for (r, job) in results.iter().zip(jobs) {
+        let (Ok(report), Some(format)) = (&r.outcome, job.table.format) else { continue };
+        let ext = match format {
+            Format::Text => "txt",
+            Format::Markdown => "md",
+            Format::Latex => "tex",
+            Format::Csv => "csv",
+            Format::Html => "html",
+            // NAME.json is the variant's record; the report alone goes beside it.
+            Format::Json => "report.json",
+            Format::Summary => "summary.txt",
+        };
+        // As the command line's report, which carries the data's hash.
+        let report = crate::output::Report { data_sha256: Some(data_sha.to_string()), ..report.clone() };
+        let text = crate::report::render(&report, &job.table.table, format, job.table.standalone)?;
+        let path = dir.join("variants").join(format!("{}.{ext}", render::slug(&r.variant.name)));
+        crate::io::write_output(&text, Some(&path))?;
+    }
+    Ok(())
 }
 
 /// Every variable the batch's variants read (models, survey options, row filters), in
