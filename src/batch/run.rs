@@ -74,10 +74,12 @@ pub fn check_tracks(spec: &SpecFile, src: &Source) -> Result<()> {
         }
         ids.push(id);
         if let Some(p) = &t.part {
-            if !["model", "first", "second", "combined"].contains(&p.get_ref().as_str()) {
+            // `modelN`: the N-th of several models of a `fit` (formula or response lists).
+            let numbered = p.get_ref().strip_prefix("model").is_some_and(|n| n.parse::<usize>().is_ok_and(|n| n > 0));
+            if !numbered && !["model", "first", "second", "combined"].contains(&p.get_ref().as_str()) {
                 return Err(src.error(
                     p.span().start,
-                    format!("part '{}' (expected model, first, second or combined)", p.get_ref()),
+                    format!("part '{}' (expected model, model1, model2, ..., first, second or combined)", p.get_ref()),
                 ));
             }
         }
