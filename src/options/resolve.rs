@@ -214,12 +214,10 @@ impl Options {
             }
         };
         let formula2 = self.formula2.as_deref().map(Formula::parse_rhs).transpose().at("formula2")?;
-        if let Some(r) = &self.response2 {
-            crate::formula::parse_expr(r).at("response2")?;
-        }
         let est = self.estimation(ctx)?;
         est.check().at("vce")?;
-        TwoPartJob::new(formula, formula2, self.response2.clone(), first, second, self.joint_vce, est).at("first")
+        // The job parses `response2` (its only check left once the estimation options are checked).
+        TwoPartJob::new(formula, formula2, self.response2.clone(), first, second, self.joint_vce, est).at("response2")
     }
 
     /// The validated estimation options: variance, weights, survey design, margins.
