@@ -324,7 +324,8 @@ fn every_fit_and_twopart_option_has_a_spec_key() {
             if CLI_ONLY.iter().any(|(f, _)| *f == flag) {
                 continue;
             }
-            let ok = if DATA_KEYS.contains(&flag.as_str()) { spec_takes(&flag, true) } else { spec_takes(&flag, false) };
+            let ok =
+                if DATA_KEYS.contains(&flag.as_str()) { spec_takes(&flag, true) } else { spec_takes(&flag, false) };
             if !ok {
                 missing.push(format!("{command} --{flag}"));
             }
@@ -378,27 +379,76 @@ part = "first"
     let cases: [(&str, Vec<&str>); 4] = [
         (
             "svy.report.json",
-            vec!["fit", "-m", "probit", "-f", "received ~ scope + age + female", "--svy", "--keep-going", "--margins", "--format", "json"],
+            vec![
+                "fit",
+                "-m",
+                "probit",
+                "-f",
+                "received ~ scope + age + female",
+                "--svy",
+                "--keep-going",
+                "--margins",
+                "--format",
+                "json",
+            ],
         ),
         (
             "tp.report.json",
             vec![
-                "twopart", "-f", "reimb_amount ~ scope + age + female", "--svy", "--max-iter", "50", "--subpop",
-                "age > 30", "--margins", "--format", "json",
+                "twopart",
+                "-f",
+                "reimb_amount ~ scope + age + female",
+                "--svy",
+                "--max-iter",
+                "50",
+                "--subpop",
+                "age > 30",
+                "--margins",
+                "--format",
+                "json",
             ],
         ),
         (
             "or.md",
             vec![
-                "fit", "-m", "logit", "-f", "received ~ scope + age + female", "--or", "--format", "md", "--digits",
-                "2", "--title", "Logit", "--stars", "0.1,0.05,0.01", "--if", "age < 50",
+                "fit",
+                "-m",
+                "logit",
+                "-f",
+                "received ~ scope + age + female",
+                "--or",
+                "--format",
+                "md",
+                "--digits",
+                "2",
+                "--title",
+                "Logit",
+                "--stars",
+                "0.1,0.05,0.01",
+                "--if",
+                "age < 50",
             ],
         ),
         (
             "multi.tex",
             vec![
-                "fit", "-m", "probit", "-m", "logit", "-f", "received ~ age", "-f", "received ~ age + female",
-                "--format", "latex", "--latex-standalone", "--vce", "robust", "--level", "90", "--margins",
+                "fit",
+                "-m",
+                "probit",
+                "-m",
+                "logit",
+                "-f",
+                "received ~ age",
+                "-f",
+                "received ~ age + female",
+                "--format",
+                "latex",
+                "--latex-standalone",
+                "--vce",
+                "robust",
+                "--level",
+                "90",
+                "--margins",
             ],
         ),
     ];
@@ -419,4 +469,34 @@ part = "first"
     // Variants without `format` write no table.
     let n = std::fs::read_dir(d.path().join("out/variants")).unwrap().count();
     assert_eq!(n, 8, "4 records and 4 tables");
+}
+
+/// The keys batch specs lacked name their line when their value is wrong, whatever the
+/// spelling (`keep-going`, `max-iter`), as the older keys do.
+#[test]
+fn new_keys_are_spec_errors_at_their_line() {
+    let d = tempfile::tempdir().unwrap();
+    let cases: [(&str, &str); 4] = [
+        ("\n[[axis]]\nname = \"s\"\nvalues.a = { svy = true }\n", "--svy needs the survey design"),
+        ("\n[[axis]]\nname = \"k\"\nvalues.a = { keep-going = \"yes\" }\n", "option 'keep-going' takes true or false"),
+        ("\n[[axis]]\nname = \"m\"\nvalues.a = { max-iter = 0 }\n", "--max-iter must be at least 1"),
+        ("\n[[axis]]\nname = \"f\"\nvalues.a = { format = \"latex\", digits = 20 }\n", "--digits must be at most 12"),
+    ];
+    for (extra, msg) in cases {
+        let body = format!("{BASE}{extra}");
+        let s = spec(d.path(), &body);
+        let out = Command::cargo_bin("migfit")
+            .unwrap()
+            .arg("batch")
+            .arg(&s)
+            .arg("--out")
+            .arg(d.path().join("o"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{msg}: {err}");
+        assert!(err.contains(msg), "{msg}: {err}");
+        let line = body.lines().count();
+        assert!(err.contains(&format!("spec.toml:{line}:")), "{msg}: line {line}: {err}");
+    }
 }

@@ -18,10 +18,9 @@ pub fn job_of(v: &Variant, src: &Source, schema: Option<&Schema>) -> Result<Reso
         return Err(src.error(0, format!("variant '{}': no formula in [base] or its axes", v.name)));
     }
     if schema.is_none() && o.contains_key("subsample") {
-        return Err(src.error(
-            at("subsample"),
-            format!("variant '{}' uses a subsample, but [data] declares no schema", v.name),
-        ));
+        return Err(
+            src.error(at("subsample"), format!("variant '{}' uses a subsample, but [data] declares no schema", v.name))
+        );
     }
     let table: toml::Table = o.iter().map(|(k, x)| (k.clone(), x.get_ref().clone())).collect();
     // Each value's type was checked at its line (`spec::expand`); what is left is rare.

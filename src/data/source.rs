@@ -151,8 +151,9 @@ pub fn subsample_filter(schema: Option<&super::schema::Schema>, name: &str) -> R
         Some(e) => Ok((name.to_string(), e.clone())),
         None => {
             let names = s.subsample_names();
-            let hint =
-                super::closest(name, names.iter().copied()).map(|h| format!(" (did you mean '{h}'?)")).unwrap_or_default();
+            let hint = super::closest(name, names.iter().copied())
+                .map(|h| format!(" (did you mean '{h}'?)"))
+                .unwrap_or_default();
             Err(usage(format!(
                 "--subsample {name}: the schema {} has no such subsample{hint}; it defines: {}",
                 s.path,

@@ -1,7 +1,9 @@
 //! [`Options::resolve`]: the options checked in the command line's order and turned into
 //! jobs, row filters and table options.
 
-use super::{fault, Checked, Command, Context, Keyed, ModelRequest, Options, Resolved, RowFilters, ScaleValue, TableChoice};
+use super::{
+    fault, Checked, Command, Context, Keyed, ModelRequest, Options, Resolved, RowFilters, ScaleValue, TableChoice,
+};
 use crate::analysis::{Estimation, FitJob, Job, TwoPartJob};
 use crate::data::source::{if_filter, subsample_filter};
 use crate::design::{SampleOptions, WeightType};
@@ -209,9 +211,7 @@ impl Options {
         first.scale = None;
         let formula = match self.formula.as_slice() {
             [f] => Formula::parse(f).at("formula")?,
-            fs => {
-                return Err(fault("formula", format!("a two-part model takes one --formula, not {}", fs.len())))
-            }
+            fs => return Err(fault("formula", format!("a two-part model takes one --formula, not {}", fs.len()))),
         };
         let formula2 = self.formula2.as_deref().map(Formula::parse_rhs).transpose().at("formula2")?;
         let est = self.estimation(ctx)?;
@@ -224,11 +224,8 @@ impl Options {
     fn estimation(&self, ctx: &Context) -> Checked<Estimation> {
         let mut sample = self.sample_options()?;
         let survey = self.survey(ctx, &mut sample)?;
-        let margins = if self.wants_margins(ctx) {
-            Some(At::parse(self.margins_at.as_deref()).at("margins_at")?)
-        } else {
-            None
-        };
+        let margins =
+            if self.wants_margins(ctx) { Some(At::parse(self.margins_at.as_deref()).at("margins_at")?) } else { None };
         Ok(Estimation {
             vce: self.vce.as_deref().map(VceKind::parse).transpose().at("vce")?,
             sample,
@@ -303,7 +300,8 @@ impl Options {
 
     /// The row filters, parsed (the subsample looked up in the schema).
     fn rows(&self, ctx: &Context) -> Checked<RowFilters> {
-        let subsample = self.subsample.as_deref().map(|n| subsample_filter(ctx.schema, n)).transpose().at("subsample")?;
+        let subsample =
+            self.subsample.as_deref().map(|n| subsample_filter(ctx.schema, n)).transpose().at("subsample")?;
         let condition = self.if_expr.as_deref().map(if_filter).transpose().at("if")?;
         let trim = match &self.trim {
             Some(s) => {

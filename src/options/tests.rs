@@ -107,7 +107,8 @@ fn errors_name_their_key() {
 
 #[test]
 fn the_survey_options_make_a_design() {
-    let r = parse("formula = \"y ~ x\"\nstrata = \"s\"\npsu = \"p\"\nkeep-going = true").unwrap().resolve(&ctx()).unwrap();
+    let r =
+        parse("formula = \"y ~ x\"\nstrata = \"s\"\npsu = \"p\"\nkeep-going = true").unwrap().resolve(&ctx()).unwrap();
     let Job::Fit(j) = &r.jobs[0] else { panic!() };
     assert!(j.est.survey.is_some() && j.spec.keep_going);
     assert_eq!(j.est.sample.also_require, vec!["s".to_string(), "p".to_string()]);
