@@ -209,12 +209,12 @@ pub struct Context<'a> {
 #[derive(Debug)]
 pub struct OptionError {
     pub key: &'static str,
-    pub error: Error,
+    pub error: Box<Error>,
 }
 
 impl From<OptionError> for Error {
     fn from(e: OptionError) -> Error {
-        e.error
+        *e.error
     }
 }
 
@@ -224,12 +224,12 @@ trait Keyed<T> {
 
 impl<T, E: Into<Error>> Keyed<T> for std::result::Result<T, E> {
     fn at(self, key: &'static str) -> std::result::Result<T, OptionError> {
-        self.map_err(|e| OptionError { key, error: e.into() })
+        self.map_err(|e| OptionError { key, error: Box::new(e.into()) })
     }
 }
 
 fn fault(key: &'static str, msg: impl Into<String>) -> OptionError {
-    OptionError { key, error: usage(msg.into()) }
+    OptionError { key, error: Box::new(usage(msg.into())) }
 }
 
 type Checked<T> = std::result::Result<T, OptionError>;
