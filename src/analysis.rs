@@ -132,6 +132,8 @@ pub struct TwoPartJob {
     pub second: ModelSpec,
     pub joint_vce: bool,
     pub est: Estimation,
+    /// `response2` parsed, once (for [`TwoPartJob::variables`]).
+    response2_expr: Option<crate::formula::Expr>,
 }
 
 /// Either job.
@@ -227,7 +229,8 @@ impl TwoPartJob {
         if !matches!(first.kind, ModelKind::Probit | ModelKind::Logit) {
             return Err(usage("the first part of a two-part model is a probit or a logit"));
         }
-        Ok(TwoPartJob { formula, formula2, response2, first, second, joint_vce, est })
+        let response2_expr = response2.as_deref().map(crate::formula::parse_expr).transpose()?;
+        Ok(TwoPartJob { formula, formula2, response2, first, second, joint_vce, est, response2_expr })
     }
 
     /// Every dataset variable the job reads: both parts' formulas and responses, and what
@@ -237,8 +240,8 @@ impl TwoPartJob {
         if let Some(f2) = &self.formula2 {
             union(&mut out, f2.variables());
         }
-        if let Some(r) = &self.response2 {
-            union(&mut out, crate::formula::parse_expr(r).ok()?.variables());
+        if let Some(e) = &self.response2_expr {
+            union(&mut out, e.variables());
         }
         union(&mut out, self.est.variables()?);
         Some(out)

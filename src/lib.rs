@@ -17,6 +17,7 @@ pub mod io;
 pub mod linalg;
 pub mod margins;
 pub mod model;
+pub mod options;
 pub mod output;
 pub mod report;
 pub mod simulate;

@@ -79,7 +79,7 @@ fn spec_errors_name_the_line() {
     let cases: [(&str, &str); 12] = [
         ("\n[[axis]]\nname = \"t\"\nvalues.a = { trim = \"hours\" }\n", "trim takes VAR:QUANTILE"),
         ("\n[[axis]]\nname = \"t2\"\nvalues.a = { trim = \"hours:1.5\" }\n", "trim takes VAR:QUANTILE"),
-        ("\n[[axis]]\nname = \"c\"\nvalues.a = { if = \"hours > \" }\n", "if = \"hours > \""),
+        ("\n[[axis]]\nname = \"c\"\nvalues.a = { if = \"hours > \" }\n", "condition \"hours > \""),
         ("\n[[assert]]\ntrack = \"kidslt6\"\nrule = \"within\"\ninterval = [1.0, 0.0]\n", "low <= high"),
         ("\n[[exclude]]\nfrist = \"logit\"\n", "unknown axis 'frist'"),
         ("\n[[exclude]]\nfirst = \"tobit\"\n", "has no value 'tobit'"),
@@ -261,4 +261,242 @@ fn batch_reads_only_the_columns_its_variants_use() {
     let all = format!("{stderr}\n{report}");
     assert!(all.contains("q101g") || all.contains("married"), "the violation is named: {all}");
     assert!(all.contains('9'), "the value is named: {all}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// One options model (issue #16): every `fit` / `twopart` option has a spec key, and a batch
+// variant is exactly the command line it describes.
+
+/// Options of a single run that a batch spec cannot take, each with the reason.
+const CLI_ONLY: &[(&str, &str)] = &[
+    ("output", "a batch writes into its --out folder: each variant's table is variants/NAME.EXT"),
+    ("help", "prints the usage"),
+];
+
+/// Data options: in a spec they are keys of `[data]`, shared by every variant (the data are
+/// read once per run).
+const DATA_KEYS: &[&str] = &["schema", "delimiter", "encoding"];
+
+/// The `--long` flags of `migfit COMMAND --help`.
+fn long_flags(command: &str) -> Vec<String> {
+    let out = Command::cargo_bin("migfit").unwrap().args([command, "--help"]).output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    let mut flags = Vec::new();
+    for line in help.lines() {
+        let t = line.trim_start();
+        let t = if t.starts_with('-') && !t.starts_with("--") { t.split_once(", ").map_or("", |x| x.1) } else { t };
+        if let Some(rest) = t.strip_prefix("--") {
+            let name: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+            if !name.is_empty() && !flags.contains(&name) {
+                flags.push(name);
+            }
+        }
+    }
+    flags
+}
+
+/// Whether a spec accepts `key` with some value (a string, a number, a boolean, a list) in
+/// `[base]` (`data = false`) or in `[data]`.
+fn spec_takes(key: &str, data: bool) -> bool {
+    use migfit::batch::spec::{expand, parse, Source};
+    ["\"1\"", "1", "true", "[\"1\"]"].iter().any(|value| {
+        let formula = if key == "formula" { "" } else { "formula = \"y ~ x\"\n" };
+        let text = if data {
+            format!("[data]\npath = \"x.csv\"\n{key} = {value}\n[base]\n{formula}")
+        } else {
+            format!("[data]\npath = \"x.csv\"\n[base]\n{formula}{key} = {value}\n")
+        };
+        let src = Source { name: "spec.toml", text: &text };
+        parse(&src).and_then(|s| expand(&s, &src)).is_ok()
+    })
+}
+
+#[test]
+fn every_fit_and_twopart_option_has_a_spec_key() {
+    let mut missing = Vec::new();
+    let mut seen = 0;
+    for command in ["fit", "twopart"] {
+        let flags = long_flags(command);
+        assert!(flags.len() > 30, "{command}: {flags:?}");
+        for flag in flags {
+            seen += 1;
+            if CLI_ONLY.iter().any(|(f, _)| *f == flag) {
+                continue;
+            }
+            let ok =
+                if DATA_KEYS.contains(&flag.as_str()) { spec_takes(&flag, true) } else { spec_takes(&flag, false) };
+            if !ok {
+                missing.push(format!("{command} --{flag}"));
+            }
+        }
+    }
+    assert!(seen > 60);
+    assert!(missing.is_empty(), "options with no batch-spec key: {missing:?}");
+    // The check can fail: a name no spec takes is caught.
+    assert!(!spec_takes("no-such-option", false) && !spec_takes("formula", true));
+}
+
+/// A variant's table (`format` and the table options) is the file the command line writes,
+/// byte for byte, for the options batch specs could not say before (svy, keep-going, or, ...).
+#[test]
+fn a_variant_is_the_command_line_it_describes() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let data = root.join("examples/wang2022/extract.csv");
+    let schema = root.join("data-schema/cmds2014.toml");
+    let d = tempfile::tempdir().unwrap();
+    let body = format!(
+        r#"
+[data]
+path = "{}"
+schema = "{}"
+
+[base]
+command = "fit"
+model = "probit"
+formula = "received ~ scope + age + female"
+format = "json"
+
+[[axis]]
+name = "v"
+values.svy = {{ svy = true, keep-going = true }}
+values.tp = {{ command = "twopart", formula = "reimb_amount ~ scope + age + female", svy = true, max-iter = 50, subpop = "age > 30" }}
+values.or = {{ model = "logit", or = true, margins = false, format = "md", digits = 2, title = "Logit", stars = "0.1,0.05,0.01", if = "age < 50" }}
+values.multi = {{ model = ["probit", "logit"], formula = ["received ~ age", "received ~ age + female"], format = "latex", latex_standalone = true, vce = "robust", level = 90 }}
+
+[[track]]
+term = "age"
+part = "first"
+"#,
+        data.display(),
+        schema.display()
+    );
+    let s = d.path().join("spec.toml");
+    std::fs::write(&s, body).unwrap();
+    batch(&s, &d.path().join("out"), &["-q"]).code(0);
+    let x = data.display().to_string();
+    let sc = schema.display().to_string();
+    let cases: [(&str, Vec<&str>); 4] = [
+        (
+            "svy.report.json",
+            vec![
+                "fit",
+                "-m",
+                "probit",
+                "-f",
+                "received ~ scope + age + female",
+                "--svy",
+                "--keep-going",
+                "--margins",
+                "--format",
+                "json",
+            ],
+        ),
+        (
+            "tp.report.json",
+            vec![
+                "twopart",
+                "-f",
+                "reimb_amount ~ scope + age + female",
+                "--svy",
+                "--max-iter",
+                "50",
+                "--subpop",
+                "age > 30",
+                "--margins",
+                "--format",
+                "json",
+            ],
+        ),
+        (
+            "or.md",
+            vec![
+                "fit",
+                "-m",
+                "logit",
+                "-f",
+                "received ~ scope + age + female",
+                "--or",
+                "--format",
+                "md",
+                "--digits",
+                "2",
+                "--title",
+                "Logit",
+                "--stars",
+                "0.1,0.05,0.01",
+                "--if",
+                "age < 50",
+            ],
+        ),
+        (
+            "multi.tex",
+            vec![
+                "fit",
+                "-m",
+                "probit",
+                "-m",
+                "logit",
+                "-f",
+                "received ~ age",
+                "-f",
+                "received ~ age + female",
+                "--format",
+                "latex",
+                "--latex-standalone",
+                "--vce",
+                "robust",
+                "--level",
+                "90",
+                "--margins",
+            ],
+        ),
+    ];
+    for (file, args) in cases {
+        let cli = Command::cargo_bin("migfit")
+            .unwrap()
+            .arg(args[0])
+            .arg(&x)
+            .args(["--schema", &sc])
+            .args(&args[1..])
+            .output()
+            .unwrap();
+        assert!(cli.status.success(), "{file}: {}", String::from_utf8_lossy(&cli.stderr));
+        let ours = std::fs::read(d.path().join("out/variants").join(file)).unwrap();
+        assert!(cli.stdout.len() > 500, "{file}");
+        assert!(ours == cli.stdout, "{file}: the batch variant's table differs from the command line's");
+    }
+    // Variants without `format` write no table.
+    let n = std::fs::read_dir(d.path().join("out/variants")).unwrap().count();
+    assert_eq!(n, 8, "4 records and 4 tables");
+}
+
+/// The keys batch specs lacked name their line when their value is wrong, whatever the
+/// spelling (`keep-going`, `max-iter`), as the older keys do.
+#[test]
+fn new_keys_are_spec_errors_at_their_line() {
+    let d = tempfile::tempdir().unwrap();
+    let cases: [(&str, &str); 4] = [
+        ("\n[[axis]]\nname = \"s\"\nvalues.a = { svy = true }\n", "--svy needs the survey design"),
+        ("\n[[axis]]\nname = \"k\"\nvalues.a = { keep-going = \"yes\" }\n", "option 'keep-going' takes true or false"),
+        ("\n[[axis]]\nname = \"m\"\nvalues.a = { max-iter = 0 }\n", "--max-iter must be at least 1"),
+        ("\n[[axis]]\nname = \"f\"\nvalues.a = { format = \"latex\", digits = 20 }\n", "--digits must be at most 12"),
+    ];
+    for (extra, msg) in cases {
+        let body = format!("{BASE}{extra}");
+        let s = spec(d.path(), &body);
+        let out = Command::cargo_bin("migfit")
+            .unwrap()
+            .arg("batch")
+            .arg(&s)
+            .arg("--out")
+            .arg(d.path().join("o"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{msg}: {err}");
+        assert!(err.contains(msg), "{msg}: {err}");
+        let line = body.lines().count();
+        assert!(err.contains(&format!("spec.toml:{line}:")), "{msg}: line {line}: {err}");
+    }
 }

@@ -11,6 +11,7 @@ pub mod run;
 pub mod spec;
 
 use crate::error::{usage, DataError, Error, Result};
+use crate::options::Resolved;
 use rayon::prelude::*;
 use run::{EffectRow, VariantResult};
 use sha2::{Digest, Sha256};
@@ -68,40 +69,35 @@ pub fn run_batch(opts: &BatchOptions) -> Result<BatchOutcome> {
     let parsed = spec::parse(&src)?;
     let variants = spec::expand(&parsed, &src)?;
     run::check_tracks(&parsed, &src)?;
-    // Every variant's options are checked before anything runs (spec errors: exit 2).
-    let jobs: Vec<(crate::analysis::Job, run::Filters)> =
-        variants.iter().map(|v| run::job_of(v, &src)).collect::<Result<_>>()?;
-    if parsed.data.schema.is_none() {
-        if let Some((v, _)) = variants.iter().zip(&jobs).find(|(_, j)| j.1.subsample.is_some()) {
-            let at = v.options.get("subsample").map_or(0, |x| x.span().start);
-            return Err(src.error(at, format!("variant '{}' uses a subsample, but [data] declares no schema", v.name)));
-        }
-    }
-
-    // The data: read once, shared by every variant.
+    // The data source and its schema: read once for the whole run.
     let base_dir = opts.spec.parent().map(Path::to_path_buf).unwrap_or_default();
     let data_path = base_dir.join(parsed.data.path.get_ref());
+    let source = data_source(&parsed, &base_dir, &data_path);
+    let config = source.config()?;
+    // Every variant's options are checked before anything runs (spec errors: exit 2).
+    let jobs: Vec<Resolved> =
+        variants.iter().map(|v| run::job_of(v, &src, config.schema.as_ref())).collect::<Result<_>>()?;
+
+    // The data: read once, shared by every variant.
     // Hashed from the mapped file (no copy; the loader maps the same pages).
     let data_sha =
         sha256_hex(&crate::data::mapped::read_file(&data_path).map_err(|e| {
             Error::Data(DataError::Io { path: data_path.display().to_string(), reason: e.to_string() })
         })?);
-    let args = data_args(&parsed, &base_dir, &data_path);
     // Column projection: the union of the variables every variant reads (all of them when
-    // one variant's cannot be told, e.g. an expression that does not parse: its error is then
-    // the one of a full load).
-    let ds = args.load_columns(batch_variables(&jobs, &args)?)?;
+    // one variant's cannot be told).
+    let ds = source.load_config(config, batch_variables(&jobs))?;
 
     let total = variants.len();
     let done = AtomicUsize::new(0);
     let tty = std::io::stderr().is_terminal();
-    let run_one = |(v, (job, filters)): (&spec::Variant, &(crate::analysis::Job, run::Filters))| {
+    let run_one = |(v, job): (&spec::Variant, &Resolved)| {
         let t0 = Instant::now();
         let outcome = (|| -> Result<crate::output::Report> {
-            if filters.is_empty() {
+            if job.rows.is_empty() {
                 job.run(&ds)
             } else {
-                job.run(&filters.apply(&ds, &args)?)
+                job.run(&job.rows.apply(ds.clone())?)
             }
         })()
         .map_err(|e| e.to_string());
@@ -160,6 +156,7 @@ pub fn run_batch(opts: &BatchOptions) -> Result<BatchOutcome> {
         check: opts.check.as_ref().map(|_| check_failures.clone()),
     };
     render::write_all(&opts.out, &ctx)?;
+    write_tables(&opts.out, &results, &jobs, &ctx.data_sha)?;
     let mut log = format!("migfit batch {}\nwall time: {wall:.3} s\n", crate::VERSION);
     for r in &results {
         log.push_str(&format!(
@@ -184,39 +181,49 @@ pub fn run_batch(opts: &BatchOptions) -> Result<BatchOutcome> {
     })
 }
 
-/// The data options of the spec as a `DataSource` (schema and paths relative to the
-/// spec file), so that a batch reads data exactly as `migfit fit` does.
-/// Every variable the batch's variants read: models, survey options and row filters.
-fn batch_variables(
-    jobs: &[(crate::analysis::Job, run::Filters)],
-    args: &crate::data::source::DataSource,
-) -> Result<Option<Vec<String>>> {
-    let cfg = args.config()?;
-    let mut out: Vec<String> = Vec::new();
-    let mut add = |v: &str| {
-        if !out.iter().any(|o| o == v) {
-            out.push(v.to_string());
-        }
-    };
-    for (job, filters) in jobs {
-        let Some(vars) = job.variables() else { return Ok(None) };
-        vars.iter().for_each(|v| add(v));
-        if let Some(name) = &filters.subsample {
-            let Some(e) = cfg.schema.as_ref().and_then(|s| s.subsample(name)) else { return Ok(None) };
-            e.variables().into_iter().for_each(&mut add);
-        }
-        if let Some(c) = &filters.condition {
-            let Ok(e) = crate::data::expr::parse(c) else { return Ok(None) };
-            e.variables().into_iter().for_each(&mut add);
-        }
-        if let Some((v, _)) = &filters.trim {
-            add(v);
-        }
+/// The table of each successful variant that asks for one (`format`, with the table options
+/// `layout`, `show`, `stars`, `digits`, `lang`, `title`, `caption`, `latex_standalone`):
+/// `variants/NAME.EXT`, the file `migfit fit -o NAME.EXT` (or `twopart`) would write.
+fn write_tables(dir: &Path, results: &[VariantResult], jobs: &[Resolved], data_sha: &str) -> Result<()> {
+    use crate::report::Format;
+    for (r, job) in results.iter().zip(jobs) {
+        let (Ok(report), Some(format)) = (&r.outcome, job.table.format) else { continue };
+        let ext = match format {
+            Format::Text => "txt",
+            Format::Markdown => "md",
+            Format::Latex => "tex",
+            Format::Csv => "csv",
+            Format::Html => "html",
+            // NAME.json is the variant's record; the report alone goes beside it.
+            Format::Json => "report.json",
+            Format::Summary => "summary.txt",
+        };
+        // As the command line's report, which carries the data's hash.
+        let report = crate::output::Report { data_sha256: Some(data_sha.to_string()), ..report.clone() };
+        let text = crate::report::render(&report, &job.table.table, format, job.table.standalone)?;
+        let path = dir.join("variants").join(format!("{}.{ext}", render::slug(&r.variant.name)));
+        crate::io::write_output(&text, Some(&path))?;
     }
-    Ok(Some(out))
+    Ok(())
 }
 
-fn data_args(spec: &spec::SpecFile, base_dir: &Path, data_path: &Path) -> crate::data::source::DataSource {
+/// Every variable the batch's variants read (models, survey options, row filters), in
+/// variant order; `None` when one variant's cannot be told.
+fn batch_variables(jobs: &[Resolved]) -> Option<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for job in jobs {
+        for v in job.variables()? {
+            if !out.contains(&v) {
+                out.push(v);
+            }
+        }
+    }
+    Some(out)
+}
+
+/// The data options of the spec as a `DataSource` (schema and paths relative to the
+/// spec file), so that a batch reads data exactly as `migfit fit` does.
+fn data_source(spec: &spec::SpecFile, base_dir: &Path, data_path: &Path) -> crate::data::source::DataSource {
     crate::data::source::DataSource {
         data: data_path.to_path_buf(),
         delimiter: spec.data.delimiter.clone(),

@@ -1,204 +1,34 @@
 //! Turning variants into estimation jobs, running them, and reading tracked effects and
 //! assertions off the results.
 
-use super::spec::{AssertSpec, Options, Source, SpecFile, TrackSpec, Variant};
-use crate::analysis::{Estimation, FitJob, Job, TwoPartJob};
-use crate::data::{ColumnData, Dataset};
-use crate::design::{SampleOptions, WeightType};
+use super::spec::{AssertSpec, Source, SpecFile, TrackSpec, Variant};
+use crate::data::schema::Schema;
 use crate::error::Result;
-use crate::formula::Formula;
-use crate::margins::At;
-use crate::model::{ModelKind, ModelSpec, Scale};
+use crate::options::{Context, Options, Resolved};
 use crate::output::Report;
-use crate::inference::vce::VceKind;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-/// Row filters of a variant, applied to the shared dataset before estimation.
-#[derive(Debug, Clone, Default)]
-pub struct Filters {
-    /// A subsample named in the schema (`--subsample`).
-    pub subsample: Option<String>,
-    /// A row condition in the schema expression language (`--if`), as typed.
-    pub condition: Option<String>,
-    /// Drop rows whose variable exceeds this quantile.
-    pub trim: Option<(String, f64)>,
-}
-
-impl Filters {
-    pub fn is_empty(&self) -> bool {
-        self.subsample.is_none() && self.condition.is_none() && self.trim.is_none()
-    }
-
-    /// Applies the filters exactly as `--subsample` and `--if` do on the command line (rows
-    /// where the condition is false or missing are dropped, as Stata's `if`), then the trim.
-    pub fn apply(&self, ds: &Dataset, data: &crate::data::source::DataSource) -> Result<Dataset> {
-        let mut args = data.clone();
-        args.subsample = self.subsample.clone();
-        args.if_expr = self.condition.clone();
-        let mut ds = args.config()?.filter(ds.clone())?;
-        if let Some((var, q)) = &self.trim {
-            let col = match ds.column(var).map(|c| &c.data) {
-                Some(ColumnData::Numeric(v)) => v,
-                _ => return Err(crate::error::usage(format!("trim: '{var}' is not a numeric column"))),
-            };
-            let mut vals: Vec<f64> = col.iter().copied().filter(|x| !x.is_nan()).collect();
-            vals.sort_by(f64::total_cmp);
-            if !vals.is_empty() {
-                let cut = crate::stats::pctile_sorted(&vals, *q);
-                let keep: Vec<bool> = col.iter().map(|x| x.is_nan() || *x <= cut).collect();
-                ds = ds.filter_rows(&keep);
-            }
-        }
-        Ok(ds)
-    }
-}
-
-fn get_str<'a>(o: &'a Options, k: &str) -> Option<(&'a str, usize)> {
-    o.get(k).and_then(|v| v.get_ref().as_str().map(|s| (s, v.span().start)))
-}
-
-fn get_bool(o: &Options, k: &str) -> Option<bool> {
-    o.get(k).and_then(|v| v.get_ref().as_bool())
-}
-
-/// Builds the job and filters of a variant, reporting bad values at their line in the spec.
-pub fn job_of(v: &Variant, src: &Source) -> Result<(Job, Filters)> {
+/// Builds the jobs and row filters of a variant through the options model (the same as the
+/// command line's), reporting a bad value at its line in the spec. `schema` is the `[data]`
+/// schema, read once for the whole run.
+pub fn job_of(v: &Variant, src: &Source, schema: Option<&Schema>) -> Result<Resolved> {
     let o = &v.options;
     let at = |k: &str| o.get(k).map_or(0, |x| x.span().start);
-    let wrap = |k: &str, e: crate::Error| src.error(at(k), format!("variant '{}': {e}", v.name));
-    let command = get_str(o, "command").map_or("fit", |s| s.0);
-    let formula_text = get_str(o, "formula")
-        .ok_or_else(|| src.error(0, format!("variant '{}': no formula in [base] or its axes", v.name)))?;
-    let formula = Formula::parse(formula_text.0).map_err(|e| wrap("formula", e.into()))?;
-    let weights = match (get_str(o, "weights"), get_str(o, "weight_type")) {
-        (Some((w, _)), Some((t, _))) => {
-            Some((w.to_string(), WeightType::parse(t).map_err(|e| wrap("weight_type", e))?))
-        }
-        (Some(_), None) => return Err(wrap("weights", crate::error::usage("weights need weight_type"))),
-        _ => None,
-    };
-    let margins = match (get_bool(o, "margins").unwrap_or(true), get_str(o, "margins_at")) {
-        (_, Some((s, _))) => Some(At::parse(Some(s)).map_err(|e| wrap("margins_at", e))?),
-        (true, None) => Some(At::Average),
-        (false, None) => None,
-    };
-    let level = o
-        .get("level")
-        .and_then(|x| x.get_ref().as_float().or(x.get_ref().as_integer().map(|i| i as f64)))
-        .unwrap_or(95.0);
-    // A survey design: any of strata, psu, fpc (the design's weight goes in weights, as pweight).
-    let survey = crate::inference::survey::SurveySpec {
-        strata: get_str(o, "strata").map(|s| s.0.to_string()),
-        psu: get_str(o, "psu").map(|s| s.0.to_string()),
-        fpc: get_str(o, "fpc").map(|s| s.0.to_string()),
-        subpop: get_str(o, "subpop").map(|s| s.0.to_string()),
-        singleunit: get_str(o, "singleunit")
-            .map(|s| crate::inference::survey::SingleUnit::parse(s.0))
-            .transpose()
-            .map_err(|e| wrap("singleunit", e))?
-            .unwrap_or_default(),
-    };
-    let survey = survey.defines_design().then_some(survey);
-    let est = Estimation {
-        vce: get_str(o, "vce").map(|s| VceKind::parse(s.0)).transpose().map_err(|e| wrap("vce", e))?,
-        sample: SampleOptions {
-            weights,
-            cluster: get_str(o, "cluster").map(|s| s.0.to_string()),
-            also_require: survey.as_ref().map(|s| s.columns()).unwrap_or_default(),
-            ..Default::default()
-        },
-        level,
-        margins,
-        survey,
-    };
-    let scale = match o.get("scale").map(|x| x.get_ref()) {
-        Some(toml::Value::String(s)) => Some(Scale::parse(s).map_err(|e| wrap("scale", e))?),
-        Some(x) => Some(Scale::Fixed(x.as_float().or(x.as_integer().map(|i| i as f64)).unwrap_or(1.0))),
-        None => None,
-    };
-    let max_iter = o.get("max_iter").and_then(|x| x.get_ref().as_integer()).map_or(100, |i| i as usize);
-    let controls = |mut s: ModelSpec| {
-        s.scale = scale;
-        s.max_iter = max_iter;
-        s
-    };
-    let job = match command {
-        "fit" => {
-            let kind = ModelKind::parse(get_str(o, "model").map_or("glm", |s| s.0)).map_err(|e| wrap("model", e))?;
-            let spec = ModelSpec::new(kind, get_str(o, "family").map(|s| s.0), get_str(o, "link").map(|s| s.0))
-                .map_err(|e| wrap("family", e))?;
-            Job::Fit(
-                FitJob::new(formula, controls(spec), get_bool(o, "odds_ratios").unwrap_or(false), est)
-                    .map_err(|e| wrap("vce", e))?,
-            )
-        }
-        "twopart" => {
-            let first = match get_str(o, "first").map_or("probit", |s| s.0) {
-                "probit" => ModelKind::Probit,
-                "logit" => ModelKind::Logit,
-                other => {
-                    return Err(wrap(
-                        "first",
-                        crate::error::usage(format!("unknown first part '{other}' (expected probit or logit)")),
-                    ))
-                }
-            };
-            let mut first = controls(ModelSpec::new(first, None, None).map_err(|e| wrap("first", e))?);
-            first.scale = None;
-            let second = ModelSpec::new(
-                ModelKind::Glm,
-                Some(get_str(o, "family").map_or("gamma", |s| s.0)),
-                Some(get_str(o, "link").map_or("log", |s| s.0)),
-            )
-            .map_err(|e| wrap("family", e))?;
-            let formula2 = get_str(o, "formula2")
-                .map(|s| Formula::parse_rhs(s.0))
-                .transpose()
-                .map_err(|e| wrap("formula2", e.into()))?;
-            if let Some((r, _)) = get_str(o, "response2") {
-                crate::formula::parse_expr(r).map_err(|e| wrap("response2", e.into()))?;
-            }
-            Job::TwoPart(
-                TwoPartJob::new(
-                    formula,
-                    formula2,
-                    get_str(o, "response2").map(|s| s.0.to_string()),
-                    first,
-                    controls(second),
-                    get_bool(o, "joint_vce").unwrap_or(false),
-                    est,
-                )
-                .map_err(|e| wrap("vce", e))?,
-            )
-        }
-        other => {
-            return Err(wrap(
-                "command",
-                crate::error::usage(format!("unknown command '{other}' (expected fit or twopart)")),
-            ))
-        }
-    };
-    let condition = match get_str(o, "if") {
-        Some((s, _)) => {
-            crate::data::expr::parse(s).map_err(|e| wrap("if", crate::error::usage(format!("if = \"{s}\": {e}"))))?;
-            Some(s.to_string())
-        }
-        None => None,
-    };
-    let trim = match get_str(o, "trim") {
-        Some((s, _)) => {
-            let bad =
-                || wrap("trim", crate::error::usage(format!("trim takes VAR:QUANTILE (e.g. amount:0.99), not '{s}'")));
-            let (var, q) = s.split_once(':').ok_or_else(bad)?;
-            let q: f64 = q.trim().parse().map_err(|_| bad())?;
-            if !(0.0 < q && q < 1.0) {
-                return Err(bad());
-            }
-            Some((var.trim().to_string(), q))
-        }
-        None => None,
-    };
-    Ok((job, Filters { subsample: get_str(o, "subsample").map(|s| s.0.to_string()), condition, trim }))
+    if !o.contains_key("formula") {
+        return Err(src.error(0, format!("variant '{}': no formula in [base] or its axes", v.name)));
+    }
+    if schema.is_none() && o.contains_key("subsample") {
+        return Err(
+            src.error(at("subsample"), format!("variant '{}' uses a subsample, but [data] declares no schema", v.name))
+        );
+    }
+    let table: toml::Table = o.iter().map(|(k, x)| (k.clone(), x.get_ref().clone())).collect();
+    // Each value's type was checked at its line (`spec::expand`); what is left is rare.
+    let options = Options::deserialize(toml::Value::Table(table))
+        .map_err(|e| src.error(0, format!("variant '{}': {e}", v.name)))?;
+    options
+        .resolve(&Context { schema, margins_default: true, output: None })
+        .map_err(|e| src.error(at(e.key), format!("variant '{}': {}", v.name, e.error)))
 }
 
 /// The outcome of one variant.
@@ -243,10 +73,12 @@ pub fn check_tracks(spec: &SpecFile, src: &Source) -> Result<()> {
         }
         ids.push(id);
         if let Some(p) = &t.part {
-            if !["model", "first", "second", "combined"].contains(&p.get_ref().as_str()) {
+            // `modelN`: the N-th of several models of a `fit` (formula or response lists).
+            let numbered = p.get_ref().strip_prefix("model").is_some_and(|n| n.parse::<usize>().is_ok_and(|n| n > 0));
+            if !numbered && !["model", "first", "second", "combined"].contains(&p.get_ref().as_str()) {
                 return Err(src.error(
                     p.span().start,
-                    format!("part '{}' (expected model, first, second or combined)", p.get_ref()),
+                    format!("part '{}' (expected model, model1, model2, ..., first, second or combined)", p.get_ref()),
                 ));
             }
         }

@@ -8,7 +8,8 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-/// Option name -> value, in file order, with positions.
+/// Option name -> value, in file order, with positions: the keys of
+/// [`crate::options::Options`], deserialized into it per variant (see `run::job_of`).
 pub type Options = IndexMap<String, Spanned<toml::Value>>;
 
 #[derive(Debug, Deserialize)]
@@ -143,37 +144,6 @@ pub struct CheckSection {
     #[serde(default)]
     pub atol: Option<f64>,
 }
-
-/// The option names a variant may set, with what they take.
-pub const OPTIONS: [(&str, &str); 27] = [
-    ("command", "fit or twopart"),
-    ("formula", "a model formula"),
-    ("formula2", "the second part's regressors"),
-    ("model", "probit, logit or glm"),
-    ("family", "a GLM family"),
-    ("link", "a GLM link"),
-    ("first", "probit or logit"),
-    ("response2", "an expression, e.g. log(amount)"),
-    ("vce", "oim, eim, robust, cluster or svy"),
-    ("cluster", "a variable"),
-    ("strata", "a survey strata variable"),
-    ("psu", "a survey PSU variable"),
-    ("fpc", "a survey finite-population correction variable"),
-    ("subpop", "a survey subpopulation expression"),
-    ("singleunit", "missing, certainty, scaled or centered"),
-    ("weights", "a variable"),
-    ("weight_type", "fweight, pweight or aweight"),
-    ("scale", "x2, dev or a number"),
-    ("level", "a confidence level in percent"),
-    ("margins", "true or false"),
-    ("margins_at", "means or var=value,..."),
-    ("odds_ratios", "true or false"),
-    ("joint_vce", "true or false"),
-    ("subsample", "a subsample named in the schema"),
-    ("if", "a row filter expression"),
-    ("trim", "VAR:QUANTILE, e.g. total_expenditure:0.99 drops rows above the 99th percentile"),
-    ("max_iter", "a number of iterations"),
-];
 
 #[cfg(test)]
 mod tests {
@@ -321,13 +291,13 @@ pub fn expand(spec: &SpecFile, src: &Source) -> Result<Vec<Variant>> {
     }
     let mut out = Vec::new();
     for c in kept {
-        let mut options = spec.base.clone();
+        let mut options: Options = spec.base.iter().map(|(k, v)| (canonical_key(k), v.clone())).collect();
         let mut values = Vec::new();
         for (a, &i) in c.iter().enumerate() {
             let (vname, opts) = axes[a].1[i];
             values.push((axes[a].0.to_string(), vname.to_string()));
             for (k, v) in opts {
-                options.insert(k.clone(), v.clone());
+                options.insert(canonical_key(k), v.clone());
             }
         }
         let name = if values.is_empty() {
@@ -364,23 +334,20 @@ fn value_names(v: &Spanned<toml::Value>, src: &Source) -> Result<Vec<String>> {
     }
 }
 
+/// The key an option name stands for (`max-iter` and `max_iter` are one option), so that a
+/// value set in an axis replaces the base's whatever its spelling; checked names only.
+fn canonical_key(name: &str) -> String {
+    crate::options::canonical(name).unwrap_or(name).to_string()
+}
+
 fn check_option(name: &str, value: &Spanned<toml::Value>, src: &Source) -> Result<()> {
-    let Some((_, what)) = OPTIONS.iter().find(|(n, _)| *n == name) else {
-        let known: Vec<&str> = OPTIONS.iter().map(|o| o.0).collect();
-        let hint = crate::data::closest(name, known.iter().copied())
+    let Some(key) = crate::options::canonical(name) else {
+        let known = crate::options::KEYS.iter().map(|o| o.0);
+        let hint = crate::data::closest(&name.replace('-', "_"), known)
             .map(|h| format!(" (did you mean '{h}'?)"))
             .unwrap_or_default();
         return Err(src.error(value.span().start, format!("unknown option '{name}'{hint}")));
     };
-    let ok = match name {
-        "margins" | "odds_ratios" | "joint_vce" => value.get_ref().is_bool(),
-        "level" => value.get_ref().as_float().or(value.get_ref().as_integer().map(|i| i as f64)).is_some(),
-        "max_iter" => value.get_ref().as_integer().is_some_and(|i| i > 0),
-        "scale" => value.get_ref().is_str() || value.get_ref().is_float() || value.get_ref().is_integer(),
-        _ => value.get_ref().is_str(),
-    };
-    if !ok {
-        return Err(src.error(value.span().start, format!("option '{name}' takes {what}")));
-    }
-    Ok(())
+    crate::options::Options::check_value(key, value.get_ref())
+        .map_err(|what| src.error(value.span().start, format!("option '{name}' takes {what}")))
 }

@@ -2,15 +2,10 @@
 
 use super::DataArgs;
 use super::{ReportArgs, ReportConfig};
-use crate::analysis::{Estimation, FitJob};
-use crate::design::{SampleOptions, WeightType};
-use crate::error::{usage, Result};
-use crate::formula::Formula;
-use crate::model::{self, ModelKind, ModelSpec, Scale};
-use crate::output::Report;
-use crate::inference::survey::{SingleUnit, SurveySpec};
-use crate::inference::vce::VceKind;
+use crate::error::Result;
+use crate::options::{Context, Options};
 use clap::Args;
+use std::path::PathBuf;
 
 /// Options shared by the estimation commands.
 #[derive(Debug, Clone, Args)]
@@ -74,113 +69,71 @@ pub struct EstimationArgs {
 }
 
 impl EstimationArgs {
-    pub fn sample_options(&self) -> Result<SampleOptions> {
-        let weights = match (&self.weights, &self.weight_type) {
-            (Some(v), Some(t)) => Some((v.clone(), WeightType::parse(t)?)),
-            (Some(_), None) => return Err(usage("--weights needs --weight-type fweight, pweight or aweight")),
-            _ => None,
-        };
-        Ok(SampleOptions { weights, cluster: self.cluster.clone(), ..Default::default() })
+    /// Fills the options model: every field of the struct, in one place (a new field that is
+    /// not passed on does not compile).
+    pub fn fill(&self, o: &mut Options) {
+        let EstimationArgs {
+            vce,
+            cluster,
+            weights,
+            weight_type,
+            svy,
+            strata,
+            psu,
+            fpc,
+            subpop,
+            singleunit,
+            level,
+            scale,
+            max_iter,
+            keep_going,
+            margins,
+            margins_at,
+            report,
+        } = self;
+        o.vce = vce.clone();
+        o.cluster = cluster.clone();
+        o.weights = weights.clone();
+        o.weight_type = weight_type.clone();
+        o.svy = *svy;
+        o.strata = strata.clone();
+        o.psu = psu.clone();
+        o.fpc = fpc.clone();
+        o.subpop = subpop.clone();
+        o.singleunit = singleunit.clone();
+        o.level = Some(*level);
+        o.scale = scale.clone().map(crate::options::ScaleValue::Text);
+        o.max_iter = Some(*max_iter);
+        o.keep_going = *keep_going;
+        o.margins = Some(*margins);
+        o.margins_at = margins_at.clone();
+        report.fill(o);
     }
+}
 
-    /// Whether marginal effects were asked for (--margins, --margins-at or --show margins).
-    pub fn wants_margins(&self) -> bool {
-        self.margins || self.margins_at.is_some() || self.report.wants_margins()
-    }
+/// The row filters of the data options (`--subsample`, `--if`) in the options model.
+pub fn fill_rows(data: &DataArgs, o: &mut Options) {
+    o.subsample = data.subsample.clone();
+    o.if_expr = data.if_expr.clone();
+}
 
-    /// The --margins-at setting, if margins were requested.
-    pub fn margins_at(&self) -> Result<Option<crate::margins::At>> {
-        if !self.wants_margins() {
-            return Ok(None);
-        }
-        crate::margins::At::parse(self.margins_at.as_deref()).map(Some)
-    }
-
-    /// Checks the options and returns the validated output choices.
-    pub fn check(&self) -> Result<ReportConfig> {
-        if !(self.level > 10.0 && self.level < 99.99) {
-            return Err(usage(format!("--level must be between 10 and 99.99, not {}", self.level)));
-        }
-        if self.max_iter == 0 {
-            return Err(usage("--max-iter must be at least 1"));
-        }
-        self.report.config(self.wants_margins())
-    }
-
-    /// The validated estimation options shared with batch runs; `data` supplies the schema's
-    /// survey design for --svy.
-    pub fn estimation(&self, data: &DataArgs) -> Result<Estimation> {
-        let mut sample = self.sample_options()?;
-        let survey = self.survey(data, &mut sample)?;
-        Ok(Estimation {
-            vce: self.vce.as_deref().map(VceKind::parse).transpose()?,
-            sample,
-            level: self.level,
-            margins: self.margins_at()?,
-            survey,
-        })
-    }
-
-    /// The survey design asked for, if any: --strata/--psu/--fpc, else the schema's [design];
-    /// the design's weight becomes a pweight unless --weights is given. The design columns
-    /// join the listwise deletion.
-    fn survey(&self, data: &DataArgs, sample: &mut SampleOptions) -> Result<Option<SurveySpec>> {
-        let explicit = self.strata.is_some() || self.psu.is_some() || self.fpc.is_some();
-        let wants = self.svy
-            || self.subpop.is_some()
-            || self.singleunit.is_some()
-            || explicit
-            || self.vce.as_deref().is_some_and(|v| VceKind::parse(v).ok() == Some(VceKind::Survey));
-        if !wants {
-            return Ok(None);
-        }
-        let declared = match &data.schema {
-            Some(_) => data.source().config()?.schema.map(|s| s.design.clone()),
-            None => None,
-        };
-        let declared = declared.unwrap_or_default();
-        let spec = SurveySpec {
-            strata: self.strata.clone().or(if explicit { None } else { declared.strata.clone() }),
-            psu: self.psu.clone().or(if explicit { None } else { declared.psu.clone() }),
-            fpc: self.fpc.clone().or(if explicit { None } else { declared.fpc.clone() }),
-            subpop: self.subpop.clone(),
-            singleunit: match self.singleunit.as_deref() {
-                Some(rule) => SingleUnit::parse(rule)?,
-                None if explicit => SingleUnit::default(),
-                None => declared.singleunit.unwrap_or_default(),
-            },
-        };
-        if spec.strata.is_none() && spec.psu.is_none() {
-            return Err(usage(if data.schema.is_some() {
-                "--svy: the schema declares no survey design ([design] strata or psu); give --psu VAR and/or --strata VAR"
-            } else {
-                "--svy needs the survey design: --psu VAR and/or --strata VAR (or a --schema with a [design] table)"
-            }));
-        }
-        if sample.weights.is_none() {
-            if let Some(w) = declared.weight.clone().filter(|_| !explicit || self.svy) {
-                sample.weights = Some((w, WeightType::Probability));
-            }
-        }
-        for c in spec.columns() {
-            if !sample.also_require.contains(&c) {
-                sample.also_require.push(c);
-            }
-        }
-        Ok(Some(spec))
-    }
-
-    pub fn vce_kind(&self, weight_type: Option<WeightType>) -> Result<VceKind> {
-        let requested = self.vce.as_deref().map(VceKind::parse).transpose()?;
-        VceKind::resolve(requested, weight_type, self.cluster.is_some())
-    }
-
-    pub fn apply(&self, spec: &mut ModelSpec) -> Result<()> {
-        spec.scale = self.scale.as_deref().map(Scale::parse).transpose()?;
-        spec.max_iter = self.max_iter;
-        spec.keep_going = self.keep_going;
-        Ok(())
-    }
+/// Runs `fit` or `twopart` options: the schema read once, the options resolved into jobs
+/// (every check before the load), the data loaded with the columns the jobs read, filtered,
+/// fitted and reported.
+pub fn run_options(data: &DataArgs, options: &Options, output: Option<PathBuf>) -> Result<()> {
+    let mut source = data.source();
+    // The row filters belong to the options (parsed once, applied after the load).
+    source.subsample = None;
+    source.if_expr = None;
+    let hash = source.spawn_hash();
+    let cfg = source.config()?;
+    let resolved =
+        options.resolve(&Context { schema: cfg.schema.as_ref(), margins_default: false, output: output.as_deref() })?;
+    // Column projection: read only the variables some model or row filter needs.
+    let ds = resolved.rows.apply(source.load_config(cfg, resolved.variables())?)?;
+    let mut report = resolved.run(&ds)?;
+    report.data_sha256 = hash.join().ok().flatten();
+    ReportConfig::new(resolved.table, output).emit(&report)
 }
 
 /// Fit one or more probit, logit or GLM models; several models are shown side by side.
@@ -218,122 +171,26 @@ pub struct FitArgs {
     pub est: EstimationArgs,
 }
 
-/// One model to fit: formula text, estimator, GLM family and link.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ModelRequest {
-    pub formula: String,
-    pub model: String,
-    pub family: Option<String>,
-    pub link: Option<String>,
-}
-
-/// Pairs the repeated --formula / --response / --model / --family / --link options.
-pub fn model_requests(args: &FitArgs) -> Result<Vec<ModelRequest>> {
-    let formulas: Vec<String> = if args.response.is_empty() {
-        args.formula.clone()
-    } else {
-        if args.formula.len() != 1 {
-            return Err(usage("--response takes one --formula whose right-hand side every response shares"));
-        }
-        let f = &args.formula[0];
-        let rhs = f.split_once('~').map(|(_, r)| r).unwrap_or(f).trim();
-        args.response.iter().map(|r| format!("{r} ~ {rhs}")).collect()
-    };
-    let n = formulas.len();
-    let models: Vec<String> = match args.model.len() {
-        0 => vec!["glm".to_string(); n],
-        1 => vec![args.model[0].clone(); n],
-        k if k == n => args.model.clone(),
-        k => return Err(usage(format!("{k} --model values for {n} models: give one (for all) or one per model"))),
-    };
-    let n_glm = models.iter().filter(|m| m.as_str() == "glm").count();
-    let per_glm = |vals: &[String], opt: &str| -> Result<Vec<Option<String>>> {
-        let mut it = vals.iter();
-        let mut out = Vec::new();
-        for m in &models {
-            if m != "glm" {
-                out.push(None);
-                continue;
-            }
-            out.push(match vals.len() {
-                0 => None,
-                1 => Some(vals[0].clone()),
-                k if k == n_glm => it.next().cloned(),
-                k => {
-                    return Err(usage(format!(
-                        "{k} --{opt} values for {n_glm} GLMs: give one (for all) or one per GLM"
-                    )))
-                }
-            });
-        }
-        Ok(out)
-    };
-    let fams = per_glm(&args.family, "family")?;
-    let links = per_glm(&args.link, "link")?;
-    Ok(formulas
-        .into_iter()
-        .zip(models)
-        .zip(fams.into_iter().zip(links))
-        .map(|((formula, model), (family, link))| ModelRequest { formula, model, family, link })
-        .collect())
+impl FitArgs {
+    /// The options model of this command line.
+    pub fn options(&self) -> Options {
+        let FitArgs { data, formula, response, model, family, link, odds_ratios, est } = self;
+        let mut o = Options {
+            command: Some("fit".into()),
+            formula: formula.clone(),
+            response: response.clone(),
+            model: model.clone(),
+            family: family.clone(),
+            link: link.clone(),
+            odds_ratios: *odds_ratios,
+            ..Options::default()
+        };
+        fill_rows(data, &mut o);
+        est.fill(&mut o);
+        o
+    }
 }
 
 pub fn run(args: FitArgs) -> Result<()> {
-    let config = args.est.check()?;
-    let hash = args.data.source().spawn_hash();
-    let requests = model_requests(&args)?;
-    // Check every specification before the (possibly slow) load.
-    let est = args.est.estimation(&args.data)?;
-    let mut jobs = Vec::new();
-    for r in &requests {
-        let kind = ModelKind::parse(&r.model)?;
-        let mut spec = ModelSpec::new(kind, r.family.as_deref(), r.link.as_deref())?;
-        args.est.apply(&mut spec)?;
-        jobs.push(FitJob::new(Formula::parse(&r.formula)?, spec, args.odds_ratios, est.clone())?);
-    }
-    // Column projection: read only the variables some model needs.
-    let mut needed = Some(Vec::new());
-    for j in &jobs {
-        needed = needed.zip(j.variables()).map(|(mut all, vs): (Vec<String>, Vec<String>)| {
-            for v in vs {
-                if !all.contains(&v) {
-                    all.push(v);
-                }
-            }
-            all
-        });
-    }
-    let ds = args.data.source().load_columns(needed)?;
-    // Several models side by side: one report, the models in order.
-    let mut report: Option<Report> = None;
-    let several = jobs.len() > 1;
-    for (i, job) in jobs.iter().enumerate() {
-        let mut r = job.run(&ds)?;
-        if several {
-            r.models[0].name = format!("model{}", i + 1);
-        }
-        match &mut report {
-            None => report = Some(r),
-            Some(all) => {
-                all.models.extend(r.models);
-                for v in r.variables {
-                    if !all.variables.iter().any(|u| u.name == v.name) {
-                        all.variables.push(v);
-                    }
-                }
-            }
-        }
-    }
-    let mut report = report.expect("at least one model");
-    report.data_sha256 = hash.join().ok().flatten();
-    config.emit(&report)
-}
-
-/// What a model's prediction is, for descriptions: a probability or a mean.
-pub fn prediction_name(fit: &model::Fit) -> &'static str {
-    if fit.spec.family == model::FamilyKind::Binomial {
-        "Pr(y != 0)"
-    } else {
-        "E[y]"
-    }
+    run_options(&args.data, &args.options(), args.est.report.output.clone())
 }

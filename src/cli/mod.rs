@@ -142,55 +142,33 @@ pub struct ReportConfig {
 }
 
 impl ReportArgs {
-    /// Validates the options; `margins` says whether marginal effects were asked for.
-    pub fn config(&self, margins: bool) -> Result<ReportConfig> {
-        use crate::report::{Format, Lang, Layout, Show, Stars, TableOptions};
-        let format = match (&self.format, &self.output) {
-            (Some(f), _) => Format::parse(f)?,
-            (None, Some(p)) => Format::from_path(p).ok_or_else(|| {
-                crate::error::usage(format!(
-                    "cannot tell the format from the name '{}': use .txt, .md, .tex, .csv, .html or .json, or give --format",
-                    p.display()
-                ))
-            })?,
-            (None, None) => Format::Text,
-        };
-        if self.latex_standalone && format != Format::Latex {
-            return Err(crate::error::usage(
-                "--latex-standalone applies to LaTeX output (--format latex or -o FILE.tex)",
-            ));
-        }
-        if self.digits > 12 {
-            return Err(crate::error::usage(format!("--digits must be at most 12, not {}", self.digits)));
-        }
-        let show = match self.show.as_deref() {
-            Some(s) => Show::parse(s)?,
-            None if margins => Show::Margins,
-            None => Show::Coef,
-        };
-        Ok(ReportConfig {
-            format,
-            output: self.output.clone(),
-            table: TableOptions {
-                layout: Layout::parse(&self.layout)?,
-                show,
-                stars: Stars::parse(&self.stars)?,
-                digits: self.digits,
-                lang: Lang::parse(&self.lang)?,
-                titles: self.titles.clone(),
-                caption: self.caption.clone(),
-            },
-            standalone: self.latex_standalone,
-        })
-    }
-
-    /// Whether the table needs marginal effects.
-    pub fn wants_margins(&self) -> bool {
-        self.show.as_deref() == Some("margins")
+    /// Fills the table options of the options model (`-o` stays here: the command line's own).
+    pub fn fill(&self, o: &mut crate::options::Options) {
+        let ReportArgs { format, output: _, layout, show, stars, digits, lang, titles, caption, latex_standalone } =
+            self;
+        o.format = format.clone();
+        o.layout = Some(layout.clone());
+        o.show = show.clone();
+        o.stars = Some(stars.clone());
+        o.digits = Some(*digits);
+        o.lang = Some(lang.clone());
+        o.title = titles.clone();
+        o.caption = caption.clone();
+        o.latex_standalone = *latex_standalone;
     }
 }
 
 impl ReportConfig {
+    /// The validated table choice of the options model, written to `output` (text by default).
+    pub fn new(choice: crate::options::TableChoice, output: Option<PathBuf>) -> ReportConfig {
+        ReportConfig {
+            format: choice.format.unwrap_or(crate::report::Format::Text),
+            output,
+            table: choice.table,
+            standalone: choice.standalone,
+        }
+    }
+
     /// Renders the report and writes it (atomically to a file, or to stdout).
     /// Prints the report's notes (dropped rows, omitted terms, ...) on stderr and writes the
     /// report in the chosen format.

@@ -1,12 +1,10 @@
 //! `migfit twopart`: a two-part model (binary participation + GLM on the positives) with
 //! marginal effects for each part and for the combined E[y].
 
-use super::fit::EstimationArgs;
+use super::fit::{fill_rows, run_options, EstimationArgs};
 use super::DataArgs;
-use crate::analysis::TwoPartJob;
-use crate::error::{usage, Result};
-use crate::formula::Formula;
-use crate::model::{ModelKind, ModelSpec};
+use crate::error::Result;
+use crate::options::Options;
 use clap::Args;
 
 /// Fit a two-part model: Pr(y > 0) by probit or logit on every row, E[y | y > 0] by a GLM on
@@ -44,31 +42,27 @@ pub struct TwoPartArgs {
     pub est: EstimationArgs,
 }
 
+impl TwoPartArgs {
+    /// The options model of this command line.
+    pub fn options(&self) -> Options {
+        let TwoPartArgs { data, formula, formula2, first, family, link, response2, joint_vce, est } = self;
+        let mut o = Options {
+            command: Some("twopart".into()),
+            formula: vec![formula.clone()],
+            formula2: formula2.clone(),
+            first: Some(first.clone()),
+            family: vec![family.clone()],
+            link: vec![link.clone()],
+            response2: response2.clone(),
+            joint_vce: *joint_vce,
+            ..Options::default()
+        };
+        fill_rows(data, &mut o);
+        est.fill(&mut o);
+        o
+    }
+}
+
 pub fn run(args: TwoPartArgs) -> Result<()> {
-    let config = args.est.check()?;
-    let hash = args.data.source().spawn_hash();
-    let first_kind = match args.first.as_str() {
-        "probit" => ModelKind::Probit,
-        "logit" => ModelKind::Logit,
-        other => return Err(usage(format!("unknown --first '{other}' (expected probit or logit)"))),
-    };
-    let mut first = ModelSpec::new(first_kind, None, None)?;
-    let mut second = ModelSpec::new(ModelKind::Glm, Some(&args.family), Some(&args.link))?;
-    args.est.apply(&mut first)?;
-    args.est.apply(&mut second)?;
-    first.scale = None;
-    let job = TwoPartJob::new(
-        Formula::parse(&args.formula)?,
-        args.formula2.as_deref().map(Formula::parse_rhs).transpose()?,
-        args.response2.clone(),
-        first,
-        second,
-        args.joint_vce,
-        args.est.estimation(&args.data)?,
-    )?;
-    // Column projection: read only the variables the model needs.
-    let ds = args.data.source().load_columns(job.variables())?;
-    let mut report = job.run(&ds)?;
-    report.data_sha256 = hash.join().ok().flatten();
-    config.emit(&report)
+    run_options(&args.data, &args.options(), args.est.report.output.clone())
 }

@@ -40,7 +40,12 @@ impl DataSource {
     /// holds just those (`None`: every variable). Violations are checked on the variables
     /// read; `migfit validate` checks every column.
     pub fn load_columns(&self, columns: Option<Vec<String>>) -> Result<Dataset> {
-        let mut cfg = self.config()?;
+        self.load_config(self.config()?, columns)
+    }
+
+    /// [`DataSource::load_columns`] with the options already checked by
+    /// [`DataSource::config`] (so that a caller who needs the schema reads it once).
+    pub fn load_config(&self, mut cfg: DataConfig, columns: Option<Vec<String>>) -> Result<Dataset> {
         if let Some(mut cols) = columns {
             for (_, e) in cfg.subsample.iter().chain(&cfg.if_expr) {
                 for v in e.variables() {
@@ -83,35 +88,8 @@ impl DataSource {
             Some(p) => Some(super::schema::Schema::from_path(p)?),
             None => None,
         };
-        let subsample = match (&self.subsample, &schema) {
-            (None, _) => None,
-            (Some(_), None) => {
-                return Err(usage("a subsample needs a schema (subsamples are defined in the schema)"))
-            }
-            (Some(name), Some(s)) => match s.subsample(name) {
-                Some(e) => Some((name.clone(), e.clone())),
-                None => {
-                    let names = s.subsample_names();
-                    let hint = super::closest(name, names.iter().copied())
-                        .map(|h| format!(" (did you mean '{h}'?)"))
-                        .unwrap_or_default();
-                    return Err(usage(format!(
-                        "subsample {name}: the schema {} has no such subsample{hint}; it defines: {}",
-                        s.path,
-                        if names.is_empty() { "none".to_string() } else { names.join(", ") }
-                    )));
-                }
-            },
-        };
-        let if_expr = match &self.if_expr {
-            None => None,
-            Some(src) => Some((
-                src.clone(),
-                super::expr::parse(src).map_err(|e| {
-                    usage(format!("condition \"{src}\": {e}\n  {src}\n  {}^", " ".repeat(e.column - 1)))
-                })?,
-            )),
-        };
+        let subsample = self.subsample.as_deref().map(|name| subsample_filter(schema.as_ref(), name)).transpose()?;
+        let if_expr = self.if_expr.as_deref().map(if_filter).transpose()?;
         Ok(DataConfig {
             read: super::load::ReadOptions { delimiter, encoding, precise_only: false, columns: None },
             schema,
@@ -162,6 +140,34 @@ impl DataSource {
         let regular = std::fs::metadata(&path).is_ok_and(|m| m.is_file());
         std::thread::spawn(move || if regular { sha256_file(&path).ok() } else { None })
     }
+}
+
+/// The row filter of a subsample the schema names (`--subsample NAME`).
+pub fn subsample_filter(schema: Option<&super::schema::Schema>, name: &str) -> Result<(String, super::expr::Expr)> {
+    let Some(s) = schema else {
+        return Err(usage("a subsample needs a schema (subsamples are defined in the schema)"));
+    };
+    match s.subsample(name) {
+        Some(e) => Ok((name.to_string(), e.clone())),
+        None => {
+            let names = s.subsample_names();
+            let hint = super::closest(name, names.iter().copied())
+                .map(|h| format!(" (did you mean '{h}'?)"))
+                .unwrap_or_default();
+            Err(usage(format!(
+                "subsample {name}: the schema {} has no such subsample{hint}; it defines: {}",
+                s.path,
+                if names.is_empty() { "none".to_string() } else { names.join(", ") }
+            )))
+        }
+    }
+}
+
+/// The row filter of an `--if` expression, parsed (a syntax error points at its position).
+pub fn if_filter(src: &str) -> Result<(String, super::expr::Expr)> {
+    let e = super::expr::parse(src)
+        .map_err(|e| usage(format!("condition \"{src}\": {e}\n  {src}\n  {}^", " ".repeat(e.column - 1))))?;
+    Ok((src.to_string(), e))
 }
 
 /// SHA-256 of a file's bytes, in lowercase hex (hashed from the mapped file: the loader's

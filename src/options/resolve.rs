@@ -1,0 +1,317 @@
+//! [`Options::resolve`]: the options checked in the command line's order and turned into
+//! jobs, row filters and table options.
+
+use super::{
+    fault, Checked, Command, Context, Keyed, ModelRequest, Options, Resolved, RowFilters, ScaleValue, TableChoice,
+};
+use crate::analysis::{Estimation, FitJob, Job, TwoPartJob};
+use crate::data::source::{if_filter, subsample_filter};
+use crate::design::{SampleOptions, WeightType};
+use crate::formula::Formula;
+use crate::margins::At;
+use crate::model::{ModelKind, ModelSpec, Scale};
+use crate::report::{Format, Lang, Layout, Show, Stars, TableOptions};
+use crate::inference::survey::{SingleUnit, SurveySpec};
+use crate::inference::vce::VceKind;
+
+impl Options {
+    /// Checks every option and builds the jobs; the error names the key at fault.
+    pub fn resolve(&self, ctx: &Context) -> Checked<Resolved> {
+        let command = match self.command.as_deref().unwrap_or("fit") {
+            "fit" => Command::Fit,
+            "twopart" => Command::TwoPart,
+            other => return Err(fault("command", format!("unknown command '{other}' (expected fit or twopart)"))),
+        };
+        let table = self.check(ctx)?;
+        let jobs = match command {
+            Command::Fit => self.fit_jobs(ctx)?,
+            Command::TwoPart => vec![Job::TwoPart(self.twopart_job(ctx)?)],
+        };
+        Ok(Resolved { command, jobs, rows: self.rows(ctx)?, table })
+    }
+
+    /// The checks made before anything else: level, iterations and the table options.
+    fn check(&self, ctx: &Context) -> Checked<TableChoice> {
+        let level = self.level();
+        if !(level > 10.0 && level < 99.99) {
+            return Err(fault("level", format!("--level must be between 10 and 99.99, not {level}")));
+        }
+        if self.max_iter == Some(0) {
+            return Err(fault("max_iter", "--max-iter must be at least 1"));
+        }
+        self.table(ctx)
+    }
+
+    fn level(&self) -> f64 {
+        self.level.unwrap_or(95.0)
+    }
+
+    /// Whether marginal effects were asked for (`margins`, `margins_at` or `show = margins`).
+    pub fn wants_margins(&self, ctx: &Context) -> bool {
+        self.margins.unwrap_or(ctx.margins_default)
+            || self.margins_at.is_some()
+            || self.show.as_deref() == Some("margins")
+    }
+
+    fn table(&self, ctx: &Context) -> Checked<TableChoice> {
+        let format = match (&self.format, ctx.output) {
+            (Some(f), _) => Some(Format::parse(f).at("format")?),
+            (None, Some(p)) => Some(Format::from_path(p).ok_or_else(|| {
+                fault(
+                    "format",
+                    format!(
+                        "cannot tell the format from the name '{}': use .txt, .md, .tex, .csv, .html or .json, or give --format",
+                        p.display()
+                    ),
+                )
+            })?),
+            (None, None) => None,
+        };
+        if self.latex_standalone && format.unwrap_or(Format::Text) != Format::Latex {
+            return Err(fault(
+                "latex_standalone",
+                "--latex-standalone applies to LaTeX output (--format latex or -o FILE.tex)",
+            ));
+        }
+        let digits = self.digits.unwrap_or(3);
+        if digits > 12 {
+            return Err(fault("digits", format!("--digits must be at most 12, not {digits}")));
+        }
+        let show = match self.show.as_deref() {
+            Some(s) => Show::parse(s).at("show")?,
+            None if self.wants_margins(ctx) => Show::Margins,
+            None => Show::Coef,
+        };
+        Ok(TableChoice {
+            format,
+            table: TableOptions {
+                layout: Layout::parse(self.layout.as_deref().unwrap_or("stacked")).at("layout")?,
+                show,
+                stars: Stars::parse(self.stars.as_deref().unwrap_or("0.01,0.05")).at("stars")?,
+                digits,
+                lang: Lang::parse(self.lang.as_deref().unwrap_or("en")).at("lang")?,
+                titles: self.title.clone(),
+                caption: self.caption.clone(),
+            },
+            standalone: self.latex_standalone,
+        })
+    }
+
+    /// Pairs the repeated formula / response / model / family / link options of a `fit`.
+    pub fn model_requests(&self) -> Checked<Vec<ModelRequest>> {
+        let formulas: Vec<String> = if self.response.is_empty() {
+            self.formula.clone()
+        } else {
+            if self.formula.len() != 1 {
+                return Err(fault(
+                    "response",
+                    "--response takes one --formula whose right-hand side every response shares",
+                ));
+            }
+            let f = &self.formula[0];
+            let rhs = f.split_once('~').map(|(_, r)| r).unwrap_or(f).trim();
+            self.response.iter().map(|r| format!("{r} ~ {rhs}")).collect()
+        };
+        let n = formulas.len();
+        let models: Vec<String> = match self.model.len() {
+            0 => vec!["glm".to_string(); n],
+            1 => vec![self.model[0].clone(); n],
+            k if k == n => self.model.clone(),
+            k => {
+                return Err(fault(
+                    "model",
+                    format!("{k} --model values for {n} models: give one (for all) or one per model"),
+                ))
+            }
+        };
+        let n_glm = models.iter().filter(|m| m.as_str() == "glm").count();
+        let per_glm = |vals: &[String], opt: &'static str| -> Checked<Vec<Option<String>>> {
+            let mut it = vals.iter();
+            let mut out = Vec::new();
+            for m in &models {
+                if m != "glm" {
+                    out.push(None);
+                    continue;
+                }
+                out.push(match vals.len() {
+                    0 => None,
+                    1 => Some(vals[0].clone()),
+                    k if k == n_glm => it.next().cloned(),
+                    k => {
+                        return Err(fault(
+                            opt,
+                            format!("{k} --{opt} values for {n_glm} GLMs: give one (for all) or one per GLM"),
+                        ))
+                    }
+                });
+            }
+            Ok(out)
+        };
+        let fams = per_glm(&self.family, "family")?;
+        let links = per_glm(&self.link, "link")?;
+        Ok(formulas
+            .into_iter()
+            .zip(models)
+            .zip(fams.into_iter().zip(links))
+            .map(|((formula, model), (family, link))| ModelRequest { formula, model, family, link })
+            .collect())
+    }
+
+    /// The fitting controls: dispersion, iterations, keep going.
+    fn controls(&self, spec: &mut ModelSpec) -> Checked<()> {
+        spec.scale = match &self.scale {
+            None => None,
+            Some(ScaleValue::Text(s)) => Some(Scale::parse(s).at("scale")?),
+            // Display gives the shortest text that parses back to the same number.
+            Some(ScaleValue::Number(x)) => Some(Scale::parse(&x.to_string()).at("scale")?),
+        };
+        spec.max_iter = self.max_iter.unwrap_or(100);
+        spec.keep_going = self.keep_going;
+        Ok(())
+    }
+
+    fn fit_jobs(&self, ctx: &Context) -> Checked<Vec<Job>> {
+        let requests = self.model_requests()?;
+        // Every specification is checked before the (possibly slow) load.
+        let est = self.estimation(ctx)?;
+        let mut jobs = Vec::new();
+        for r in &requests {
+            let kind = ModelKind::parse(&r.model).at("model")?;
+            let mut spec = ModelSpec::new(kind, r.family.as_deref(), r.link.as_deref())
+                .at(if r.link.is_some() && r.family.is_none() { "link" } else { "family" })?;
+            self.controls(&mut spec)?;
+            let formula = Formula::parse(&r.formula).at("formula")?;
+            est.check().at("vce")?;
+            jobs.push(Job::Fit(FitJob::new(formula, spec, self.odds_ratios, est.clone()).at("odds_ratios")?));
+        }
+        Ok(jobs)
+    }
+
+    /// The one value of an option a two-part model takes once.
+    fn single(&self, vals: &[String], key: &'static str, default: &'static str) -> Checked<String> {
+        match vals {
+            [] => Ok(default.to_string()),
+            [v] => Ok(v.clone()),
+            _ => Err(fault(key, format!("a two-part model takes one --{key}, not {}", vals.len()))),
+        }
+    }
+
+    fn twopart_job(&self, ctx: &Context) -> Checked<TwoPartJob> {
+        let first_kind = match self.first.as_deref().unwrap_or("probit") {
+            "probit" => ModelKind::Probit,
+            "logit" => ModelKind::Logit,
+            other => return Err(fault("first", format!("unknown --first '{other}' (expected probit or logit)"))),
+        };
+        let mut first = ModelSpec::new(first_kind, None, None).at("first")?;
+        let family = self.single(&self.family, "family", "gamma")?;
+        let link = self.single(&self.link, "link", "log")?;
+        let mut second = ModelSpec::new(ModelKind::Glm, Some(&family), Some(&link)).at("family")?;
+        self.controls(&mut first)?;
+        self.controls(&mut second)?;
+        first.scale = None;
+        let formula = match self.formula.as_slice() {
+            [f] => Formula::parse(f).at("formula")?,
+            fs => return Err(fault("formula", format!("a two-part model takes one --formula, not {}", fs.len()))),
+        };
+        let formula2 = self.formula2.as_deref().map(Formula::parse_rhs).transpose().at("formula2")?;
+        let est = self.estimation(ctx)?;
+        est.check().at("vce")?;
+        // The job parses `response2` (its only check left once the estimation options are checked).
+        TwoPartJob::new(formula, formula2, self.response2.clone(), first, second, self.joint_vce, est).at("response2")
+    }
+
+    /// The validated estimation options: variance, weights, survey design, margins.
+    fn estimation(&self, ctx: &Context) -> Checked<Estimation> {
+        let mut sample = self.sample_options()?;
+        let survey = self.survey(ctx, &mut sample)?;
+        let margins =
+            if self.wants_margins(ctx) { Some(At::parse(self.margins_at.as_deref()).at("margins_at")?) } else { None };
+        Ok(Estimation {
+            vce: self.vce.as_deref().map(VceKind::parse).transpose().at("vce")?,
+            sample,
+            level: self.level(),
+            margins,
+            survey,
+        })
+    }
+
+    fn sample_options(&self) -> Checked<SampleOptions> {
+        let weights = match (&self.weights, &self.weight_type) {
+            (Some(v), Some(t)) => Some((v.clone(), WeightType::parse(t).at("weight_type")?)),
+            (Some(_), None) => {
+                return Err(fault("weights", "--weights needs --weight-type fweight, pweight or aweight"))
+            }
+            (None, Some(_)) => return Err(fault("weight_type", "--weight-type needs --weights")),
+            (None, None) => None,
+        };
+        Ok(SampleOptions { weights, cluster: self.cluster.clone(), ..Default::default() })
+    }
+
+    /// The survey design asked for, if any: strata/psu/fpc, else the schema's `[design]`;
+    /// the design's weight becomes a pweight unless weights are given. The design columns
+    /// join the listwise deletion.
+    fn survey(&self, ctx: &Context, sample: &mut SampleOptions) -> Checked<Option<SurveySpec>> {
+        let explicit = self.strata.is_some() || self.psu.is_some() || self.fpc.is_some();
+        let wants = self.svy
+            || self.subpop.is_some()
+            || self.singleunit.is_some()
+            || explicit
+            || self.vce.as_deref().is_some_and(|v| VceKind::parse(v).ok() == Some(VceKind::Survey));
+        if !wants {
+            return Ok(None);
+        }
+        let declared = ctx.schema.map(|s| s.design.clone()).unwrap_or_default();
+        let spec = SurveySpec {
+            strata: self.strata.clone().or(if explicit { None } else { declared.strata.clone() }),
+            psu: self.psu.clone().or(if explicit { None } else { declared.psu.clone() }),
+            fpc: self.fpc.clone().or(if explicit { None } else { declared.fpc.clone() }),
+            subpop: self.subpop.clone(),
+            singleunit: match self.singleunit.as_deref() {
+                Some(rule) => SingleUnit::parse(rule).at("singleunit")?,
+                None if explicit => SingleUnit::default(),
+                None => declared.singleunit.unwrap_or_default(),
+            },
+        };
+        if spec.strata.is_none() && spec.psu.is_none() {
+            return Err(fault(
+                "svy",
+                if ctx.schema.is_some() {
+                    "--svy: the schema declares no survey design ([design] strata or psu); give --psu VAR and/or --strata VAR"
+                } else {
+                    "--svy needs the survey design: --psu VAR and/or --strata VAR (or a --schema with a [design] table)"
+                },
+            ));
+        }
+        if sample.weights.is_none() {
+            if let Some(w) = declared.weight.clone().filter(|_| !explicit || self.svy) {
+                sample.weights = Some((w, WeightType::Probability));
+            }
+        }
+        for c in spec.columns() {
+            if !sample.also_require.contains(&c) {
+                sample.also_require.push(c);
+            }
+        }
+        Ok(Some(spec))
+    }
+
+    /// The row filters, parsed (the subsample looked up in the schema).
+    fn rows(&self, ctx: &Context) -> Checked<RowFilters> {
+        let subsample =
+            self.subsample.as_deref().map(|n| subsample_filter(ctx.schema, n)).transpose().at("subsample")?;
+        let condition = self.if_expr.as_deref().map(if_filter).transpose().at("if")?;
+        let trim = match &self.trim {
+            Some(s) => {
+                let bad = || fault("trim", format!("trim takes VAR:QUANTILE (e.g. amount:0.99), not '{s}'"));
+                let (var, q) = s.split_once(':').ok_or_else(bad)?;
+                let q: f64 = q.trim().parse().map_err(|_| bad())?;
+                if !(0.0 < q && q < 1.0) {
+                    return Err(bad());
+                }
+                Some((var.trim().to_string(), q))
+            }
+            None => None,
+        };
+        Ok(RowFilters { subsample, condition, trim })
+    }
+}

@@ -1,0 +1,115 @@
+//! The options model: its keys against the struct, spellings, and errors naming their key.
+use super::*;
+use serde::{Deserialize, Deserializer};
+
+/// The field names serde derives for [`Options`], read off `deserialize_struct`.
+fn serde_fields() -> &'static [&'static str] {
+    use serde::de::{self, Visitor};
+    struct Probe<'a>(&'a std::cell::Cell<&'static [&'static str]>);
+    impl<'de> Deserializer<'de> for Probe<'_> {
+        type Error = de::value::Error;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> std::result::Result<V::Value, Self::Error> {
+            Err(de::Error::custom("probe"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> std::result::Result<V::Value, Self::Error> {
+            self.0.set(fields);
+            Err(de::Error::custom("probe"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+            option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+            ignored_any
+        }
+    }
+    let cell = std::cell::Cell::new(&[][..]);
+    let _ = Options::deserialize(Probe(&cell));
+    cell.get()
+}
+
+#[test]
+fn keys_are_the_fields_of_the_struct() {
+    let fields = serde_fields();
+    assert!(fields.len() > 30, "{fields:?}");
+    for f in fields {
+        assert!(canonical(f).is_some(), "field '{f}' is not in KEYS");
+    }
+    for (k, what) in KEYS {
+        assert!(fields.contains(k), "KEYS names '{k}', which Options does not have");
+        assert!(!what.is_empty());
+    }
+}
+
+fn parse(text: &str) -> std::result::Result<Options, toml::de::Error> {
+    toml::from_str(text)
+}
+
+#[test]
+fn keys_take_underscores_dashes_lists_and_numbers() {
+    let o = parse("max-iter = 7\nkeep_going = true\nformula = [\"y ~ x\", \"z ~ x\"]\nmodel = \"probit\"\nor = true\nscale = 2\nlevel = 90\ntitles = \"A\"\nif = \"x > 1\"").unwrap();
+    assert_eq!(o.max_iter, Some(7));
+    assert!(o.keep_going && o.odds_ratios);
+    assert_eq!(o.formula.len(), 2);
+    assert_eq!(o.model, vec!["probit".to_string()]);
+    assert_eq!(o.scale, Some(ScaleValue::Number(2.0)));
+    assert_eq!(o.level, Some(90.0));
+    assert_eq!(o.title, vec!["A".to_string()]);
+    assert_eq!(o.if_expr.as_deref(), Some("x > 1"));
+    assert!(parse("vcee = \"robust\"").is_err());
+    assert!(parse("svy = \"yes\"").is_err());
+    assert_eq!(canonical("max-iter"), Some("max_iter"));
+    assert_eq!(canonical("or"), Some("odds_ratios"));
+    assert_eq!(canonical("vcee"), None);
+}
+
+fn ctx() -> Context<'static> {
+    Context { schema: None, margins_default: true, output: None }
+}
+
+#[test]
+fn a_numeric_scale_is_the_scale_of_its_text() {
+    let mut a = parse("formula = \"y ~ x\"\nscale = 2.5").unwrap().resolve(&ctx()).unwrap();
+    let mut b = parse("formula = \"y ~ x\"\nscale = \"2.5\"").unwrap().resolve(&ctx()).unwrap();
+    let (Job::Fit(a), Job::Fit(b)) = (a.jobs.remove(0), b.jobs.remove(0)) else { panic!() };
+    assert_eq!(a.spec.scale, b.spec.scale);
+    let e = parse("formula = \"y ~ x\"\nscale = -1").unwrap().resolve(&ctx()).unwrap_err();
+    assert_eq!(e.key, "scale");
+}
+
+#[test]
+fn errors_name_their_key() {
+    let cases = [
+        ("formula = \"y ~ x\"\nweights = \"w\"", "weights"),
+        ("formula = \"y ~ x\"\nweight_type = \"pweight\"", "weight_type"),
+        ("formula = \"y ~\"", "formula"),
+        ("formula = \"y ~ x\"\nsvy = true", "svy"),
+        ("formula = \"y ~ x\"\nmax_iter = 0", "max_iter"),
+        ("formula = \"y ~ x\"\nformat = \"docx\"", "format"),
+        ("formula = \"y ~ x\"\nlatex_standalone = true\nformat = \"md\"", "latex_standalone"),
+        ("command = \"twopart\"\nformula = [\"y ~ x\", \"z ~ x\"]", "formula"),
+        ("command = \"twopart\"\nformula = \"y ~ x\"\nfirst = \"tobit\"", "first"),
+        ("command = \"twopart\"\nformula = \"y ~ x\"\nresponse2 = \"log(\"", "response2"),
+        ("formula = \"y ~ x\"\nif = \"x >\"", "if"),
+        ("formula = \"y ~ x\"\nsubsample = \"ncms\"", "subsample"),
+        ("formula = \"y ~ x\"\nodds_ratios = true\nmodel = \"probit\"", "odds_ratios"),
+        ("formula = \"y ~ x\"\nvce = \"svy\"", "svy"),
+        ("command = \"tobit\"\nformula = \"y ~ x\"", "command"),
+    ];
+    for (text, key) in cases {
+        let e = parse(text).unwrap().resolve(&ctx()).expect_err(text);
+        assert_eq!(e.key, key, "{text}: {}", e.error);
+    }
+}
+
+#[test]
+fn the_survey_options_make_a_design() {
+    let r =
+        parse("formula = \"y ~ x\"\nstrata = \"s\"\npsu = \"p\"\nkeep-going = true").unwrap().resolve(&ctx()).unwrap();
+    let Job::Fit(j) = &r.jobs[0] else { panic!() };
+    assert!(j.est.survey.is_some() && j.spec.keep_going);
+    assert_eq!(j.est.sample.also_require, vec!["s".to_string(), "p".to_string()]);
+}
