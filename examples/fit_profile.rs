@@ -16,7 +16,7 @@ use migfit::data::{Column, ColumnData, Dataset};
 use migfit::design::{Design, SampleOptions};
 use migfit::formula::Formula;
 use migfit::model::{self, ModelKind, ModelSpec};
-use migfit::vce::{self, VceKind};
+use migfit::inference::vce::{self, VceKind};
 use std::time::Instant;
 
 fn design(sim: &simdata::SimData, n: usize, response: &str) -> Design {

@@ -84,8 +84,8 @@ fn main() {
         eprintln!("n={n} fit {:?}", t1 - t0);
         return;
     }
-    let v1 = migfit::vce::compute(&tp.first, migfit::vce::VceKind::Oim).unwrap();
-    let v2 = migfit::vce::compute(&tp.second, migfit::vce::VceKind::Oim).unwrap();
+    let v1 = migfit::inference::vce::compute(&tp.first, migfit::inference::vce::VceKind::Oim).unwrap();
+    let v2 = migfit::inference::vce::compute(&tp.second, migfit::inference::vce::VceKind::Oim).unwrap();
     let j = margins::block_diag(&[&v1.matrix, &v2.matrix]);
     let tpe = margins::TwoPartEval::of(&tp);
     let (p1, p2, q2) = (tpe.first, tpe.second, tpe.second_on_all);

@@ -7,7 +7,6 @@
 
 pub mod analysis;
 pub mod batch;
-pub mod cli;
 pub mod data;
 pub mod design;
 pub mod error;
@@ -25,9 +24,6 @@ pub mod stats;
 pub mod study;
 
 pub use error::{Error, Result};
-// The variance modules' former paths (`crate::vce`, `crate::survey`), kept while other
-// branches of issue #16 still name them; new code names `crate::inference`.
-pub use inference::{survey, vce};
 
 /// The version printed in reports and JSON output.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -8,7 +8,7 @@ use migfit::data::{Column, ColumnData, Dataset};
 use migfit::design::{Design, SampleOptions};
 use migfit::formula::Formula;
 use migfit::model::{self, ModelKind, ModelSpec};
-use migfit::vce::{self, VceKind};
+use migfit::inference::vce::{self, VceKind};
 
 /// Enough rows for many chunks (the chunk is 1,024 rows), few enough for a debug build.
 const N: usize = 12_000;

@@ -15,7 +15,7 @@ use migfit::formula::Formula;
 use migfit::margins::{self, At, PartEval, Target};
 use migfit::model::twopart::{fit_twopart, TwoPartRequest};
 use migfit::model::{ModelKind, ModelSpec};
-use migfit::vce::{self, VceKind};
+use migfit::inference::vce::{self, VceKind};
 
 fn dataset(n: usize) -> Dataset {
     let data = twopart_data::generate(n);

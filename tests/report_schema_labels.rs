@@ -58,7 +58,7 @@ fn schema_labels_and_level_order_reach_the_table() {
     let design = Design::build(&ds, &f, &SampleOptions::default()).unwrap();
     let spec = ModelSpec::new(ModelKind::Probit, None, None).unwrap();
     let fit = model::fit(design, &spec).unwrap();
-    let v = migfit::vce::compute(&fit, migfit::vce::VceKind::Oim).unwrap();
+    let v = migfit::inference::vce::compute(&fit, migfit::inference::vce::VceKind::Oim).unwrap();
     let m = ModelReport::new("model", &f.source, &fit, &v, 95.0, false);
     let report = Report {
         migfit_version: migfit::VERSION.into(),

@@ -147,7 +147,7 @@ fn reproduce_wang2022_reads_user_style_dta_and_gbk_csv() {
     let o = migfit().args(["reproduce", "wang2022", "--data"]).arg(&gbk).output().unwrap();
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("--encoding gbk") && err.contains("line "), "{err}");
+    assert!(err.contains("read it with encoding gbk") && err.contains("line "), "{err}");
 }
 
 #[test]

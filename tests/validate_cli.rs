@@ -115,7 +115,7 @@ fn invalid_utf8_without_encoding_suggests_gbk() {
     let (code, out, _) = validate(Path::new("tests/fixtures/cmds2014_small_gbk.csv"), &[]);
     assert_eq!(code, 1, "{out}");
     assert!(
-        out.contains("not valid UTF-8") && out.contains("--encoding gbk") && out.contains("column 'q606'"),
+        out.contains("not valid UTF-8") && out.contains("read it with encoding gbk") && out.contains("column 'q606'"),
         "{out}"
     );
     let (code, out, _) = validate(Path::new("tests/fixtures/cmds2014_small_gbk.csv"), &["--encoding", "gbk"]);

@@ -11,7 +11,7 @@ use migfit::formula::Formula;
 use migfit::margins::{self, At, MarginsResult, TwoPartEval};
 use migfit::model::twopart::{fit_twopart, TwoPartFit, TwoPartRequest};
 use migfit::model::{ModelKind, ModelSpec};
-use migfit::vce::{self, VceKind};
+use migfit::inference::vce::{self, VceKind};
 
 pub fn dataset(data: TwoPartData) -> Dataset {
     let n = data.columns[0].len();

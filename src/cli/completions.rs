@@ -1,7 +1,7 @@
 //! `migfit completions SHELL`: a completion script generated from the clap definitions, so it
 //! never lists a command or option that does not exist.
 
-use crate::error::Result;
+use migfit::error::Result;
 use clap::{Args, CommandFactory};
 use clap_complete::Shell;
 

@@ -2,9 +2,9 @@
 //! of a study (n (%) and mean (SD), overall and by group, with chi-square and ANOVA p-values).
 
 use super::DataArgs;
-use crate::data::describe::{describe, Options};
-use crate::data::schema::VarType;
-use crate::error::Result;
+use migfit::data::describe::{describe, Options};
+use migfit::data::schema::VarType;
+use migfit::error::Result;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 
@@ -66,13 +66,13 @@ pub fn run(args: DescribeArgs) -> Result<()> {
         }
     }
     let opts = Options { vars: args.vars.clone(), by: args.by.clone(), tests: !args.no_tests, exclude };
-    let table = describe(&ds, &opts).map_err(crate::error::usage)?;
-    let lang = crate::report::Lang::parse(&args.lang)?;
+    let table = describe(&ds, &opts).map_err(migfit::error::usage)?;
+    let lang = migfit::report::Lang::parse(&args.lang)?;
     let text = match args.format {
-        DescribeFormat::Text => crate::report::describe::text(&table, lang),
-        DescribeFormat::Markdown => crate::report::describe::markdown(&table, lang),
-        DescribeFormat::Csv => crate::report::describe::csv(&table, lang),
-        DescribeFormat::Json => crate::report::describe::json(&table),
+        DescribeFormat::Text => migfit::report::describe::text(&table, lang),
+        DescribeFormat::Markdown => migfit::report::describe::markdown(&table, lang),
+        DescribeFormat::Csv => migfit::report::describe::csv(&table, lang),
+        DescribeFormat::Json => migfit::report::describe::json(&table),
     };
     super::write_output(&text, args.output.as_deref())
 }

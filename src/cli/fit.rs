@@ -2,8 +2,8 @@
 
 use super::DataArgs;
 use super::{ReportArgs, ReportConfig};
-use crate::error::Result;
-use crate::options::{Context, Options};
+use migfit::error::Result;
+use migfit::options::{Context, Options};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -102,7 +102,7 @@ impl EstimationArgs {
         o.subpop = subpop.clone();
         o.singleunit = singleunit.clone();
         o.level = Some(*level);
-        o.scale = scale.clone().map(crate::options::ScaleValue::Text);
+        o.scale = scale.clone().map(migfit::options::ScaleValue::Text);
         o.max_iter = Some(*max_iter);
         o.keep_going = *keep_going;
         o.margins = Some(*margins);

@@ -10,9 +10,9 @@ pub mod simulate;
 pub mod twopart;
 pub mod validate;
 
-pub use crate::data::source::DataSource;
-use crate::error::Result;
-pub use crate::io::write_output;
+pub use migfit::data::source::DataSource;
+use migfit::error::Result;
+pub use migfit::io::write_output;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -135,15 +135,15 @@ pub struct ReportArgs {
 /// The validated output choices.
 #[derive(Debug, Clone)]
 pub struct ReportConfig {
-    pub format: crate::report::Format,
+    pub format: migfit::report::Format,
     pub output: Option<PathBuf>,
-    pub table: crate::report::TableOptions,
+    pub table: migfit::report::TableOptions,
     pub standalone: bool,
 }
 
 impl ReportArgs {
     /// Fills the table options of the options model (`-o` stays here: the command line's own).
-    pub fn fill(&self, o: &mut crate::options::Options) {
+    pub fn fill(&self, o: &mut migfit::options::Options) {
         let ReportArgs { format, output: _, layout, show, stars, digits, lang, titles, caption, latex_standalone } =
             self;
         o.format = format.clone();
@@ -160,9 +160,9 @@ impl ReportArgs {
 
 impl ReportConfig {
     /// The validated table choice of the options model, written to `output` (text by default).
-    pub fn new(choice: crate::options::TableChoice, output: Option<PathBuf>) -> ReportConfig {
+    pub fn new(choice: migfit::options::TableChoice, output: Option<PathBuf>) -> ReportConfig {
         ReportConfig {
-            format: choice.format.unwrap_or(crate::report::Format::Text),
+            format: choice.format.unwrap_or(migfit::report::Format::Text),
             output,
             table: choice.table,
             standalone: choice.standalone,
@@ -172,11 +172,11 @@ impl ReportConfig {
     /// Renders the report and writes it (atomically to a file, or to stdout).
     /// Prints the report's notes (dropped rows, omitted terms, ...) on stderr and writes the
     /// report in the chosen format.
-    pub fn emit(&self, report: &crate::output::Report) -> Result<()> {
+    pub fn emit(&self, report: &migfit::output::Report) -> Result<()> {
         for n in report.all_notes() {
             eprintln!("migfit: note: {n}");
         }
-        let text = crate::report::render(report, &self.table, self.format, self.standalone)?;
+        let text = migfit::report::render(report, &self.table, self.format, self.standalone)?;
         write_output(&text, self.output.as_deref())
     }
 }
@@ -189,7 +189,7 @@ pub fn run() -> Result<()> {
         Command::Twopart(args) => twopart::run(args),
         Command::Batch(args) => {
             if !batch::run(args)? {
-                return Err(crate::error::Error::Failed);
+                return Err(migfit::error::Error::Failed);
             }
             Ok(())
         }

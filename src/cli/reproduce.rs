@@ -1,7 +1,7 @@
 //! `migfit reproduce`: a study's whole specification, beside the published numbers.
 
-use crate::error::{DataError, Error, Result};
-use crate::study::{self, Inputs};
+use migfit::error::{DataError, Error, Result};
+use migfit::study::{self, Inputs};
 use clap::builder::{PossibleValue, TypedValueParser};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -112,7 +112,7 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
     };
     let cfg = data_args.config()?;
     if args.data.is_none() && (args.encoding.is_some() || args.delimiter.is_some()) {
-        return Err(crate::error::usage("--encoding and --delimiter describe a --data file"));
+        return Err(migfit::error::usage("--encoding and --delimiter describe a --data file"));
     }
     let inputs = Inputs { data: args.data.clone(), schema: args.schema.clone(), read: cfg.read };
     let results = study::reproduce(study, spec.as_deref(), &inputs)?;

@@ -1,8 +1,8 @@
 //! `migfit simulate`: a synthetic extract in a study's raw layout.
 
 use super::reproduce::StudyParser;
-use crate::error::{usage, Result};
-use crate::study;
+use migfit::error::{usage, Result};
+use migfit::study;
 use clap::Args;
 use std::path::PathBuf;
 

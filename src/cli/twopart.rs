@@ -3,8 +3,8 @@
 
 use super::fit::{fill_rows, run_options, EstimationArgs};
 use super::DataArgs;
-use crate::error::Result;
-use crate::options::Options;
+use migfit::error::Result;
+use migfit::options::Options;
 use clap::Args;
 
 /// Fit a two-part model: Pr(y > 0) by probit or logit on every row, E[y | y > 0] by a GLM on

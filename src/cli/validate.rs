@@ -5,8 +5,8 @@
 //! schema file that does not parse).
 
 use super::DataArgs;
-use crate::data::{load, validate};
-use crate::error::{DataError, Error, Result};
+use migfit::data::{load, validate};
+use migfit::error::{DataError, Error, Result};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 
@@ -34,7 +34,7 @@ pub struct ValidateArgs {
 pub fn run(args: ValidateArgs) -> Result<()> {
     let cfg = args.data.source().config()?;
     let Some(schema) = &cfg.schema else {
-        return Err(crate::error::usage("validate needs --schema FILE (the rules to check the data against)"));
+        return Err(migfit::error::usage("validate needs --schema FILE (the rules to check the data against)"));
     };
     let path = &args.data.data;
     let report = load::load_with_schema(path, &cfg.read, schema)?;

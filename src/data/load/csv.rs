@@ -137,7 +137,7 @@ pub(super) fn precise_csv(bytes: &[u8], display: &str, delimiter: u8, needed: Op
                     Some(1),
                     Some(String::from_utf8_lossy(f).into_owned()),
                     None,
-                    format!("header field {} is not valid UTF-8 (is the file GBK-encoded? read it with the gbk encoding)", i + 1),
+                    format!("header field {} is not valid UTF-8 (is the file GBK-encoded? read it with encoding gbk)", i + 1),
                 ));
                 String::from_utf8_lossy(f).trim().to_string()
             }
@@ -227,7 +227,7 @@ pub(super) fn precise_csv(bytes: &[u8], display: &str, delimiter: u8, needed: Op
                         Some(line),
                         Some(names[j].clone()),
                         Some(String::from_utf8_lossy(field).into_owned()),
-                        "not valid UTF-8 (is the file GBK-encoded? read it with the gbk encoding)".into(),
+                        "not valid UTF-8 (is the file GBK-encoded? read it with encoding gbk)".into(),
                     ));
                     None
                 }
