@@ -3,7 +3,7 @@
 //! The normal CDF and density come from [`norm_tails`] (module `normal`): one exponential
 //! serves the density and both tails (Cody's rational approximations of `erfc`), with a
 //! vectorised batch form for margins; within a few units in the last place of 50-digit
-//! values (`tests/normal_tails.rs`). `libm::erfc(x / sqrt(2))` lost up to 56 units to the
+//! values (`tests/numbers/normal_tails.rs`). `libm::erfc(x / sqrt(2))` lost up to 56 units to the
 //! rounding of `x / sqrt(2)`; `statrs::function::erf::erfc` is only good to about 1e-11
 //! relative, which would show in the last printed digits of probit estimates. The quantile
 //! starts from statrs' `erfc_inv` and takes one Newton step on the accurate CDF.
@@ -131,7 +131,7 @@ mod tests {
         assert!((norm_cdf(1.959963984540054) - 0.975).abs() < 1e-15);
         assert!((norm_quantile(0.975) - 1.959963984540054).abs() < 1e-13);
         assert!((norm_cdf(-10.0) / 7.619853024160527e-24 - 1.0).abs() < 1e-14);
-        // mpmath at 17 digits; `tests/normal_tails.rs` checks 3,513 points to 5 ulp.
+        // mpmath at 17 digits; `tests/numbers/normal_tails.rs` checks 3,513 points to 5 ulp.
         let eps = f64::EPSILON;
         assert!((norm_cdf(1.0) / 8.41344746068542926e-01 - 1.0).abs() < 5.0 * eps);
         assert!((norm_cdf(-3.0) / 1.34989803163009328e-03 - 1.0).abs() < 5.0 * eps);

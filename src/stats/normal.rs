@@ -21,7 +21,7 @@
 //! * the larger tail is one minus the smaller (at least 1/2, so within a unit in the last
 //!   place).
 //!
-//! Accuracy against 50-digit mpmath values (`tests/normal_tails.rs`): a few units in the last
+//! Accuracy against 50-digit mpmath values (`tests/numbers/normal_tails.rs`): a few units in the last
 //! place in both tails and the density. Where the batch version runs with AVX2, each lane
 //! computes all three regions and selects one, with the same operations as the scalar
 //! branch; Rust never contracts `a * b + c` into a fused multiply-add, so the bits agree.

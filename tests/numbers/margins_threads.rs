@@ -4,11 +4,8 @@
 //! 1-thread and a 2-thread pool must give bit-identical estimates and SEs, through the
 //! single-set passes and through the one-pass two-part effects (`margins::compute_twopart`).
 
-#[path = "../benches/support/simdata.rs"]
-mod simdata;
-#[path = "../benches/support/twopart_data.rs"]
-mod twopart_data;
 
+use crate::twopart_data;
 use migfit::data::{Column, ColumnData, Dataset};
 use migfit::design::SampleOptions;
 use migfit::formula::Formula;

@@ -1,9 +1,8 @@
 //! Results do not depend on the number of threads: the row passes use fixed chunks whose
 //! partial sums are added in chunk order, so a 1-thread and a 2-thread pool give the same bits.
 
-#[path = "../benches/support/simdata.rs"]
-mod simdata;
 
+use crate::simdata;
 use migfit::data::{Column, ColumnData, Dataset};
 use migfit::design::{Design, SampleOptions};
 use migfit::formula::Formula;

@@ -1,0 +1,24 @@
+//! The command-line, input and output suites in one test binary (one link instead of one per
+//! file: issue #16, item 9). Each module is one former tests/<name>.rs.
+
+mod batch_html;
+mod cli_batch;
+mod cli_deep_nesting;
+mod cli_fit;
+mod cli_help;
+mod cli_report;
+mod cli_survey;
+mod cli_table3;
+mod cli_twopart;
+mod describe;
+mod validate_cli;
+mod reproduce_user_files;
+mod parquet_input;
+mod fuzz_loader;
+mod report_html;
+mod report_latex;
+mod report_schema_labels;
+mod report_snapshots;
+mod table_snapshots;
+mod schema_load;
+mod studies;

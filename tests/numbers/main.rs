@@ -1,0 +1,16 @@
+//! The numerical suites (golden numbers against external references, margins, determinism,
+//! convergence) in one test binary. Each module is one former tests/<name>.rs.
+
+// Shared simulated data (also used by the benchmarks).
+#[path = "../../benches/support/simdata.rs"]
+mod simdata;
+#[path = "../../benches/support/twopart_data.rs"]
+mod twopart_data;
+
+mod golden;
+mod margins_jacobian;
+mod margins_threads;
+mod determinism;
+mod normal_tails;
+mod convergence_scale;
+mod khb_mediation;
