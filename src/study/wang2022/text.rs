@@ -2,7 +2,7 @@
 
 use super::Spec;
 use crate::study::compare::Reproduction;
-use unicode_width::UnicodeWidthStr;
+use crate::report::format;
 
 fn f3(v: f64) -> String {
     if v.is_nan() {
@@ -21,11 +21,10 @@ const COLUMNS: [(&str, usize); 7] =
 /// line up), on the right for the first two columns and on the left for the numbers.
 /// (A small local helper: the shared formatting module `report::format` can replace it.)
 fn pad(s: &str, width: usize, left_align: bool) -> String {
-    let fill = " ".repeat(width.saturating_sub(s.width()));
     if left_align {
-        format!("{s}{fill}")
+        format::pad_right(s, width)
     } else {
-        format!("{fill}{s}")
+        format::pad_left(s, width)
     }
 }
 
@@ -71,7 +70,7 @@ pub fn to_text(r: &Reproduction, spec: &Spec) -> String {
             rows.push((cells, flag));
         }
         let widths: Vec<usize> = (0..COLUMNS.len())
-            .map(|j| rows.iter().map(|(cells, _)| cells[j].width()).fold(COLUMNS[j].1, usize::max))
+            .map(|j| rows.iter().map(|(cells, _)| format::width(&cells[j])).fold(COLUMNS[j].1, usize::max))
             .collect();
         out.push_str(&line(&header, &widths));
         out.push('\n');
@@ -109,7 +108,7 @@ mod tests {
     /// trailing flag).
     fn block_widths(text: &str, title: &str) -> Vec<usize> {
         let block = text.split(title).nth(1).unwrap().split("\n\n").next().unwrap();
-        block.lines().skip(1).map(|l| l.trim_end_matches(" *").width()).collect()
+        block.lines().skip(1).map(|l| format::width(l.trim_end_matches(" *"))).collect()
     }
 
     /// Regression: a column name longer than its column (Table 2's "across_provinces"), a
@@ -132,7 +131,7 @@ mod tests {
         let end = header.find("published").unwrap() + "published".len();
         for l in block.lines().skip(2).take(3) {
             let at = l.find("10326.81").unwrap() + "10326.81".len();
-            assert_eq!(l[..at].width(), end, "{block}");
+            assert_eq!(format::width(&l[..at]), end, "{block}");
         }
     }
 
