@@ -185,19 +185,9 @@ pub fn run_batch(opts: &BatchOptions) -> Result<BatchOutcome> {
 /// `layout`, `show`, `stars`, `digits`, `lang`, `title`, `caption`, `latex_standalone`):
 /// `variants/NAME.EXT`, the file `migfit fit -o NAME.EXT` (or `twopart`) would write.
 fn write_tables(dir: &Path, results: &[VariantResult], jobs: &[Resolved], data_sha: &str) -> Result<()> {
-    use crate::report::Format;
     for (r, job) in results.iter().zip(jobs) {
         let (Ok(report), Some(format)) = (&r.outcome, job.table.format) else { continue };
-        let ext = match format {
-            Format::Text => "txt",
-            Format::Markdown => "md",
-            Format::Latex => "tex",
-            Format::Csv => "csv",
-            Format::Html => "html",
-            // NAME.json is the variant's record; the report alone goes beside it.
-            Format::Json => "report.json",
-            Format::Summary => "summary.txt",
-        };
+        let ext = format.extension();
         // As the command line's report, which carries the data's hash.
         let report = crate::output::Report { data_sha256: Some(data_sha.to_string()), ..report.clone() };
         let text = crate::report::render(&report, &job.table.table, format, job.table.standalone)?;

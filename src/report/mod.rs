@@ -53,6 +53,21 @@ impl Format {
         })
     }
 
+    /// The file extension a format's output gets beside other files (a batch variant's
+    /// `variants/NAME.EXT`): JSON and summary say what they hold, since `NAME.json` is the
+    /// variant's record.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Text => "txt",
+            Format::Markdown => "md",
+            Format::Latex => "tex",
+            Format::Csv => "csv",
+            Format::Html => "html",
+            Format::Json => "report.json",
+            Format::Summary => "summary.txt",
+        }
+    }
+
     /// The format a file name asks for, by its extension.
     pub fn from_path(path: &Path) -> Option<Format> {
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
