@@ -13,8 +13,8 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use migfit::data::{Column, ColumnData, Dataset};
 use migfit::design::{Design, SampleOptions};
 use migfit::formula::Formula;
-use migfit::model::{self, ModelKind, ModelSpec};
 use migfit::inference::vce::{self, VceKind};
+use migfit::model::{self, ModelKind, ModelSpec};
 use std::hint::black_box;
 use std::time::Duration;
 

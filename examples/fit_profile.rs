@@ -15,8 +15,8 @@ mod simdata;
 use migfit::data::{Column, ColumnData, Dataset};
 use migfit::design::{Design, SampleOptions};
 use migfit::formula::Formula;
-use migfit::model::{self, ModelKind, ModelSpec};
 use migfit::inference::vce::{self, VceKind};
+use migfit::model::{self, ModelKind, ModelSpec};
 use std::time::Instant;
 
 fn design(sim: &simdata::SimData, n: usize, response: &str) -> Design {

@@ -134,7 +134,10 @@ fn recovery_n200000() {
                 }
                 cells.push((
                     z,
-                    format!("{} {part} {term}: estimate {:.4} (SE {:.4}), truth {t:.4}", s.sample, m.estimate, m.std_error),
+                    format!(
+                        "{} {part} {term}: estimate {:.4} (SE {:.4}), truth {t:.4}",
+                        s.sample, m.estimate, m.std_error
+                    ),
                 ));
             }
         }

@@ -8,10 +8,10 @@ use crate::twopart_data::{self, TwoPartData};
 use migfit::data::{Column, ColumnData, Dataset};
 use migfit::design::SampleOptions;
 use migfit::formula::Formula;
+use migfit::inference::vce::{self, VceKind};
 use migfit::margins::{self, At, MarginsResult, TwoPartEval};
 use migfit::model::twopart::{fit_twopart, TwoPartFit, TwoPartRequest};
 use migfit::model::{ModelKind, ModelSpec};
-use migfit::inference::vce::{self, VceKind};
 
 pub fn dataset(data: TwoPartData) -> Dataset {
     let n = data.columns[0].len();

@@ -2,9 +2,9 @@
 //! reports. Exit code 0 when every assertion holds, 1 when one fails (or a variant fails, or
 //! `--check` finds a difference), 2 for spec errors.
 
+use clap::Args;
 use migfit::batch::{run_batch, BatchOptions};
 use migfit::error::{usage, Result};
-use clap::Args;
 use std::path::PathBuf;
 
 /// Run a batch sensitivity analysis from a spec file.

@@ -1,9 +1,9 @@
 //! `migfit completions SHELL`: a completion script generated from the clap definitions, so it
 //! never lists a command or option that does not exist.
 
-use migfit::error::Result;
 use clap::{Args, CommandFactory};
 use clap_complete::Shell;
+use migfit::error::Result;
 
 /// Print a shell completion script.
 #[derive(Debug, Clone, Args)]

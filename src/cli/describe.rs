@@ -2,10 +2,10 @@
 //! of a study (n (%) and mean (SD), overall and by group, with chi-square and ANOVA p-values).
 
 use super::DataArgs;
+use clap::{Args, ValueEnum};
 use migfit::data::describe::{describe, Options};
 use migfit::data::schema::VarType;
 use migfit::error::Result;
-use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

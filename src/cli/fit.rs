@@ -2,9 +2,9 @@
 
 use super::DataArgs;
 use super::{ReportArgs, ReportConfig};
+use clap::Args;
 use migfit::error::Result;
 use migfit::options::{Context, Options};
-use clap::Args;
 use std::path::PathBuf;
 
 /// Options shared by the estimation commands.

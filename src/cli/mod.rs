@@ -10,10 +10,10 @@ pub mod simulate;
 pub mod twopart;
 pub mod validate;
 
+use clap::{Args, Parser, Subcommand};
 pub use migfit::data::source::DataSource;
 use migfit::error::Result;
 pub use migfit::io::write_output;
-use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]

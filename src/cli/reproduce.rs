@@ -1,9 +1,9 @@
 //! `migfit reproduce`: a study's whole specification, beside the published numbers.
 
-use migfit::error::{DataError, Error, Result};
-use migfit::study::{self, Inputs};
 use clap::builder::{PossibleValue, TypedValueParser};
 use clap::{Args, ValueEnum};
+use migfit::error::{DataError, Error, Result};
+use migfit::study::{self, Inputs};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

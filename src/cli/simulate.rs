@@ -1,9 +1,9 @@
 //! `migfit simulate`: a synthetic extract in a study's raw layout.
 
 use super::reproduce::StudyParser;
+use clap::Args;
 use migfit::error::{usage, Result};
 use migfit::study;
-use clap::Args;
 use std::path::PathBuf;
 
 /// Simulate a synthetic survey extract with a known data-generating process.

@@ -3,9 +3,9 @@
 
 use super::fit::{fill_rows, run_options, EstimationArgs};
 use super::DataArgs;
+use clap::Args;
 use migfit::error::Result;
 use migfit::options::Options;
-use clap::Args;
 
 /// Fit a two-part model: Pr(y > 0) by probit or logit on every row, E[y | y > 0] by a GLM on
 /// the positive rows, and E[y] = Pr(y > 0) E[y | y > 0].

@@ -5,9 +5,9 @@
 //! schema file that does not parse).
 
 use super::DataArgs;
+use clap::{Args, ValueEnum};
 use migfit::data::{load, validate};
 use migfit::error::{DataError, Error, Result};
-use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -13,8 +13,8 @@
 //! JSON), in English or with the schema's Chinese labels.
 
 use crate::data::{ColumnData, Dataset, MISSING_CODE};
-use serde::Serialize;
 use crate::stats::{anova, chi2_test};
+use serde::Serialize;
 
 /// One column of the table: the total or a group.
 #[derive(Debug, Clone, Serialize)]

@@ -54,7 +54,6 @@ impl RawTable {
     }
 }
 
-
 /// Turns a raw table into a dataset without a schema: numbers stay numbers, value-labelled
 /// numeric columns become factors labelled by their value labels, text stays text.
 pub fn raw_to_dataset(raw: RawTable) -> Dataset {
@@ -89,4 +88,3 @@ pub fn raw_to_dataset(raw: RawTable) -> Dataset {
 
 // ---------------------------------------------------------------------------------------------
 // Applying a schema
-

@@ -60,7 +60,11 @@ impl DataSource {
             Some(schema) => {
                 let report = super::load::load_with_schema(&self.data, &cfg.read, schema)?;
                 if !report.violations.is_empty() {
-                    return Err(Error::Data(super::validate::violations_error(&report.dataset.source, &report.violations, schema)));
+                    return Err(Error::Data(super::validate::violations_error(
+                        &report.dataset.source,
+                        &report.violations,
+                        schema,
+                    )));
                 }
                 report.dataset
             }
@@ -191,16 +195,13 @@ impl DataConfig {
     /// Applies `--subsample` and `--if`.
     pub fn filter(&self, mut ds: Dataset) -> Result<Dataset> {
         if let Some((name, e)) = &self.subsample {
-            let keep =
-                super::expr::eval_filter(e, &ds).map_err(|m| usage(format!("subsample {name}: {m}")))?;
+            let keep = super::expr::eval_filter(e, &ds).map_err(|m| usage(format!("subsample {name}: {m}")))?;
             ds = ds.filter_rows(&keep);
         }
         if let Some((src, e)) = &self.if_expr {
-            let keep =
-                super::expr::eval_filter(e, &ds).map_err(|m| usage(format!("condition \"{src}\": {m}")))?;
+            let keep = super::expr::eval_filter(e, &ds).map_err(|m| usage(format!("condition \"{src}\": {m}")))?;
             ds = ds.filter_rows(&keep);
         }
         Ok(ds)
     }
 }
-

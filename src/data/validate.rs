@@ -159,7 +159,11 @@ pub fn render_json(source: &str, schema: &str, rows: usize, violations: &[Violat
 
 /// The typed data error for a file that violates its schema: the count and the first ten
 /// violations rendered with their rows (`migfit validate` lists them all).
-pub fn violations_error(source: &str, violations: &[Violation], schema: &super::schema::Schema) -> crate::error::DataError {
+pub fn violations_error(
+    source: &str,
+    violations: &[Violation],
+    schema: &super::schema::Schema,
+) -> crate::error::DataError {
     const SHOWN: usize = 10;
     crate::error::DataError::Violations {
         file: source.to_string(),

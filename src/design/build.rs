@@ -67,7 +67,12 @@ pub(super) struct FullFactor<'d> {
     pub(super) reference: usize,
 }
 
-pub(super) fn resolve_factor<'d>(ds: &'d Dataset, var: &str, reference: Option<&str>, wrapped: bool) -> Result<FullFactor<'d>> {
+pub(super) fn resolve_factor<'d>(
+    ds: &'d Dataset,
+    var: &str,
+    reference: Option<&str>,
+    wrapped: bool,
+) -> Result<FullFactor<'d>> {
     let col = ds.column(var).ok_or_else(|| unknown(ds, var))?;
     let (codes, f) = match &col.data {
         ColumnData::Numeric(v) => {

@@ -18,16 +18,16 @@ mod cluster;
 mod gather;
 mod scenario;
 
+pub use build::eval_on_dataset;
 #[allow(unused_imports)]
 use build::*;
 #[allow(unused_imports)]
 use cluster::*;
 #[allow(unused_imports)]
 use gather::*;
+pub use scenario::ColumnValues;
 #[allow(unused_imports)]
 use scenario::*;
-pub use build::eval_on_dataset;
-pub use scenario::ColumnValues;
 
 use crate::data::Level;
 use crate::error::{usage, Result};
@@ -228,9 +228,9 @@ pub struct Design {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::csv::{read_csv_bytes, CsvOptions};
     use crate::data::Dataset;
     use crate::formula::Formula;
-    use crate::data::csv::{read_csv_bytes, CsvOptions};
 
     fn ds(s: &str) -> Dataset {
         read_csv_bytes(s.as_bytes(), "t.csv", &CsvOptions::default()).unwrap()

@@ -18,10 +18,10 @@
 //!
 //! Each part's reported variance is then its diagonal block of `V`, with the joint sentence.
 
-use crate::linalg::block_diag;
 use super::{survey, Variance, VceKind};
 use crate::design::WeightType;
 use crate::error::{FitError, Result};
+use crate::linalg::block_diag;
 use crate::linalg::{self, spd_inverse};
 use crate::model::twopart::TwoPartFit;
 use crate::model::Fit;

@@ -159,7 +159,9 @@ impl Variance {
 }
 
 fn need_design(survey: Option<&SurveyDesign>) -> Result<&SurveyDesign> {
-    survey.ok_or_else(|| usage("the survey variance needs the survey design (the schema's [design], or a PSU and strata)"))
+    survey.ok_or_else(|| {
+        usage("the survey variance needs the survey design (the schema's [design], or a PSU and strata)")
+    })
 }
 
 /// Statistic `estimate / se`, two-sided p-value and `level`% confidence interval: normal (z)

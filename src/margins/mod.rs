@@ -162,9 +162,9 @@ impl At {
             Some(list) => {
                 let mut out = Vec::new();
                 for item in list.split(',') {
-                    let (k, v) = item.split_once('=').ok_or_else(|| {
-                        usage(format!("margins at: expected 'var=value' or 'means', found '{item}'"))
-                    })?;
+                    let (k, v) = item
+                        .split_once('=')
+                        .ok_or_else(|| usage(format!("margins at: expected 'var=value' or 'means', found '{item}'")))?;
                     let (k, v) = (k.trim(), v.trim());
                     if k.is_empty() || v.is_empty() {
                         return Err(usage(format!("margins at: expected 'var=value', found '{item}'")));

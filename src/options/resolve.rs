@@ -8,11 +8,11 @@ use crate::analysis::{Estimation, FitJob, Job, TwoPartJob};
 use crate::data::source::{if_filter, subsample_filter};
 use crate::design::{SampleOptions, WeightType};
 use crate::formula::Formula;
+use crate::inference::survey::{SingleUnit, SurveySpec};
+use crate::inference::vce::VceKind;
 use crate::margins::At;
 use crate::model::{ModelKind, ModelSpec, Scale};
 use crate::report::{Format, Lang, Layout, Show, Stars, TableOptions};
-use crate::inference::survey::{SingleUnit, SurveySpec};
-use crate::inference::vce::VceKind;
 
 impl Options {
     /// Checks every option and builds the jobs; the error names the key at fault.

@@ -21,10 +21,10 @@ use crate::data::{ColumnData, Dataset, MISSING_CODE};
 use crate::design::{Design, SampleOptions, WeightType};
 use crate::error::{usage, Result};
 use crate::formula::Formula;
+use crate::inference::vce::{self, VceKind};
 use crate::margins::{self, At, PartEval, Target};
 use crate::model::{self, ModelKind, ModelSpec};
 use crate::output::{Margin, ModelReport};
-use crate::inference::vce::{self, VceKind};
 
 /// Where a study's extract comes from.
 pub enum Extract<'a> {
@@ -47,7 +47,11 @@ pub fn load_extract(extract: Extract, read: &ReadOptions, schema: &Schema) -> Re
         }
     };
     if !report.violations.is_empty() {
-        return Err(crate::error::Error::Data(crate::data::validate::violations_error(&source, &report.violations, schema)));
+        return Err(crate::error::Error::Data(crate::data::validate::violations_error(
+            &source,
+            &report.violations,
+            schema,
+        )));
     }
     if report.dataset.n_rows() == 0 {
         return Err(usage(format!("{source}: no respondent in the analysis universe of the schema {}", schema.path)));

@@ -1,13 +1,12 @@
 //! Results do not depend on the number of threads: the row passes use fixed chunks whose
 //! partial sums are added in chunk order, so a 1-thread and a 2-thread pool give the same bits.
 
-
 use crate::simdata;
 use migfit::data::{Column, ColumnData, Dataset};
 use migfit::design::{Design, SampleOptions};
 use migfit::formula::Formula;
-use migfit::model::{self, ModelKind, ModelSpec};
 use migfit::inference::vce::{self, VceKind};
+use migfit::model::{self, ModelKind, ModelSpec};
 
 /// Enough rows for many chunks (the chunk is 1,024 rows), few enough for a debug build.
 const N: usize = 12_000;

@@ -7,10 +7,10 @@ mod simdata;
 #[path = "../../benches/support/twopart_data.rs"]
 mod twopart_data;
 
+mod convergence_scale;
+mod determinism;
 mod golden;
+mod khb_mediation;
 mod margins_jacobian;
 mod margins_threads;
-mod determinism;
 mod normal_tails;
-mod convergence_scale;
-mod khb_mediation;

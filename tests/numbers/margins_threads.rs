@@ -4,15 +4,14 @@
 //! 1-thread and a 2-thread pool must give bit-identical estimates and SEs, through the
 //! single-set passes and through the one-pass two-part effects (`margins::compute_twopart`).
 
-
 use crate::twopart_data;
 use migfit::data::{Column, ColumnData, Dataset};
 use migfit::design::SampleOptions;
 use migfit::formula::Formula;
+use migfit::inference::vce::{self, VceKind};
 use migfit::margins::{self, At, PartEval, Target};
 use migfit::model::twopart::{fit_twopart, TwoPartRequest};
 use migfit::model::{ModelKind, ModelSpec};
-use migfit::inference::vce::{self, VceKind};
 
 fn dataset(n: usize) -> Dataset {
     let data = twopart_data::generate(n);

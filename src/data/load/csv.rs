@@ -137,7 +137,10 @@ pub(super) fn precise_csv(bytes: &[u8], display: &str, delimiter: u8, needed: Op
                     Some(1),
                     Some(String::from_utf8_lossy(f).into_owned()),
                     None,
-                    format!("header field {} is not valid UTF-8 (is the file GBK-encoded? read it with encoding gbk)", i + 1),
+                    format!(
+                        "header field {} is not valid UTF-8 (is the file GBK-encoded? read it with encoding gbk)",
+                        i + 1
+                    ),
                 ));
                 String::from_utf8_lossy(f).trim().to_string()
             }
@@ -249,4 +252,3 @@ pub(super) fn precise_csv(bytes: &[u8], display: &str, delimiter: u8, needed: Op
 
 // ---------------------------------------------------------------------------------------------
 // Parquet and Stata
-

@@ -99,4 +99,3 @@ pub(super) fn read_dta(path: &Path, display: &str, needed: Option<&[String]>) ->
 
 // ---------------------------------------------------------------------------------------------
 // Without a schema (Parquet, Stata)
-

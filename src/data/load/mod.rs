@@ -239,4 +239,3 @@ fn schema_read_plan(opts: &ReadOptions, schema: &Schema) -> (Vec<String>, Vec<St
     }
     (needed, numeric, tokens, opts)
 }
-

@@ -237,7 +237,6 @@ pub struct Schema {
     text: String,
 }
 
-
 fn check_refs(
     e: &Expr,
     known: &[String],

@@ -24,12 +24,12 @@ mod result;
 pub use checks::Checks;
 pub use result::{Fit, Iteration, Omitted};
 
-use checks::*;
-use engine::*;
 use super::{ModelKind, ModelSpec, Scale};
 use crate::design::{Design, WeightType};
 use crate::error::{FitError, Result};
 use crate::linalg::{self, spd_solve};
+use checks::*;
+use engine::*;
 
 /// Fits `spec` on `design`.
 pub fn fit(design: Design, spec: &ModelSpec) -> Result<Fit> {
@@ -447,7 +447,10 @@ mod tests {
             for l in LINKS {
                 let canonical = matches!(
                     (f, l),
-                    (F::Gaussian, L::Identity) | (F::Binomial, L::Logit) | (F::Poisson, L::Log) | (F::Gamma, L::Inverse)
+                    (F::Gaussian, L::Identity)
+                        | (F::Binomial, L::Logit)
+                        | (F::Poisson, L::Log)
+                        | (F::Gamma, L::Inverse)
                 );
                 assert_eq!(is_canonical(f.family(), l), canonical, "{f:?} {l:?}");
                 let constant = matches!((f, l), (F::Gamma, L::Log) | (F::Gaussian, L::Identity));
