@@ -1,6 +1,8 @@
 //! The command-line, input and output suites in one test binary (one link instead of one per
 //! file: issue #16, item 9). Each module is one former tests/<name>.rs.
 
+mod snapshot;
+
 mod batch_html;
 mod cli_batch;
 mod cli_deep_nesting;

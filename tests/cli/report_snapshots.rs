@@ -5,7 +5,6 @@
 
 use migfit::output::{Coefficient, LevelInfo, Margin, ModelReport, Report, VariableInfo};
 use migfit::report::{self, Format, Lang, Layout, Show, Stars, TableOptions};
-use std::path::PathBuf;
 
 fn coef(term: &str, b: f64, se: f64) -> Coefficient {
     let (statistic, p_value, conf_low, conf_high) = migfit::output::inference(b, se, 95.0);
@@ -133,19 +132,7 @@ fn table3_report() -> Report {
 }
 
 fn check(name: &str, actual: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/report").join(name);
-    if std::env::var_os("MIGFIT_UPDATE_SNAPSHOTS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("missing snapshot {}; run with MIGFIT_UPDATE_SNAPSHOTS=1", path.display()));
-    if expected != actual {
-        let new = path.with_extension(format!("{}.new", path.extension().unwrap().to_str().unwrap()));
-        std::fs::write(&new, actual).unwrap();
-        panic!("snapshot {} differs; new output in {}", path.display(), new.display());
-    }
+    crate::snapshot::check(&format!("report/{name}"), actual);
 }
 
 fn opts(layout: Layout, show: Show, lang: Lang) -> TableOptions {

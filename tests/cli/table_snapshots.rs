@@ -8,23 +8,10 @@ use assert_cmd::Command;
 use migfit::data::describe::{describe, Options};
 use migfit::data::{Column, ColumnData, Dataset, Factor, Level};
 use migfit::report::{self, Lang};
-use std::path::PathBuf;
 use unicode_width::UnicodeWidthStr;
 
 fn check(name: &str, actual: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/tables").join(name);
-    if std::env::var_os("MIGFIT_UPDATE_SNAPSHOTS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("missing snapshot {}; run with MIGFIT_UPDATE_SNAPSHOTS=1", path.display()));
-    if expected != actual {
-        let new = path.with_extension(format!("{}.new", path.extension().unwrap().to_str().unwrap()));
-        std::fs::write(&new, actual).unwrap();
-        panic!("snapshot {} differs; new output in {}", path.display(), new.display());
-    }
+    crate::snapshot::check(&format!("tables/{name}"), actual);
 }
 
 fn migfit(args: &[&str]) -> String {
