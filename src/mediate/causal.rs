@@ -99,7 +99,8 @@ fn gauss_hermite(n: usize) -> Vec<(f64, f64)> {
     all
 }
 
-pub(crate) fn run(req: &Request, s: &Sample) -> Result<Causal> {
+/// The effects and the outcome model's variance (its sentence, kind and df label the result).
+pub(crate) fn run(req: &Request, s: &Sample) -> Result<(Causal, crate::inference::Variance)> {
     let level = req.est.level;
     let ds = s.ds;
     if s.treatment_cols.len() != 1 {
@@ -271,7 +272,7 @@ pub(crate) fn run(req: &Request, s: &Sample) -> Result<Causal> {
         let g = gradient(&p, f);
         Estimate::new(f(&p), quad(&g, &v).sqrt(), level, df)
     };
-    Ok(Causal {
+    let out = Causal {
         mediator_model: if med_binary { req.model.name().to_string() } else { "linear".to_string() },
         interaction: req.interaction,
         control: t0,
@@ -282,7 +283,8 @@ pub(crate) fn run(req: &Request, s: &Sample) -> Result<Causal> {
         total: est(&te),
         proportion_mediated: est(&pm),
         sigma2,
-    })
+    };
+    Ok((out, vy))
 }
 
 #[cfg(test)]

@@ -38,7 +38,9 @@
 //! treatment; for a numeric one the derivative `mean f(eta_i) b`. SEs: the delta method on
 //! each model's variance; the difference's SE is the delta method over the reduced model's
 //! coefficients and the mediator paths (independent, as above), with the full model's APE
-//! written through them (`b = b' - sum_j c_j theta_jX`, the same fitted index).
+//! evaluated on the full design at coefficients rebuilt from them (`b_W = b'_W - sum_j c_j
+//! theta_j`, `b_Z = c`), so the paths' variance enters through `h' V* h` with `V*` the
+//! composite regression's variance and `h` the gradient in `b_W`.
 
 use super::{gradient, quad, Estimate, Request, Sample};
 use crate::error::Result;
@@ -158,7 +160,9 @@ fn own_apes(fit: &Fit, v: &Array2<f64>, t_cols: &[usize], discrete: bool, w: &[f
         .collect()
 }
 
-pub(crate) fn run(req: &Request, s: &Sample) -> Result<Khb> {
+/// The decomposition and the full model's variance (its sentence, kind and df label the
+/// result).
+pub(crate) fn run(req: &Request, s: &Sample) -> Result<(Khb, crate::inference::Variance)> {
     let level = req.est.level;
     let spec = req.spec(req.model);
     let k = s.full.k();
@@ -257,34 +261,27 @@ pub(crate) fn run(req: &Request, s: &Sample) -> Result<Khb> {
         let f_own = own_apes(&full, &vf.matrix, t_cols, discrete, &weights);
         let link = reduced.spec.link.link();
         let x = &reduced.design.x;
-        let thetas: Vec<Vec<f64>> =
-            t_cols.iter().map(|&t| paths.iter().map(|(theta, _)| theta[pos_w(t)]).collect()).collect();
-        // The full model's APE through the reduced coefficients and the paths: the treatment
-        // moves the (shared) index by b = b' - sum_j c_j theta_jX.
-        let full_via = |beta: &[f64], shift: &[f64], kk: usize| {
-            let coef: Vec<f64> = t_cols
-                .iter()
-                .enumerate()
-                .map(|(q, &t)| {
-                    beta[t] - med_cols.iter().zip(&thetas[q]).map(|(&z, th)| beta[z] * th).sum::<f64>() + shift[q]
-                })
-                .collect();
-            // The full model's index at its estimates is the reduced one's (same columns).
-            let eta = index(x, beta);
-            apes(x, &eta, t_cols, &coef, discrete, &weights, link)[kk]
+        let xf = &full.design.x;
+        // The full model's coefficients through the reduced ones and the paths (c held as
+        // the reduced model's): b_W = b'_W - sum_j c_j theta_j + delta, b_Z = c, where delta
+        // perturbs sum_j c_j theta_j (variance: the composite regression's).
+        let full_beta = |beta: &[f64], delta: &[f64]| -> Vec<f64> {
+            let mut bf = beta.to_vec();
+            for (wi, &w) in w_cols.iter().enumerate() {
+                bf[w] = beta[w] - med_cols.iter().zip(&paths).map(|(&z, (th, _))| beta[z] * th[wi]).sum::<f64>()
+                    + delta[wi];
+            }
+            bf
         };
-        let v_tt: Array2<f64> = Array2::from_shape_fn((t_cols.len(), t_cols.len()), |(p, q)| {
-            v_star.matrix[[pos_w(t_cols[p]), pos_w(t_cols[q])]]
-        });
-        let zero = vec![0.0; t_cols.len()];
+        let zero = vec![0.0; w_cols.len()];
         for (kk, e) in effects.iter_mut().enumerate() {
-            let own_r = |beta: &[f64]| {
+            let ape_of = |x: &Array2<f64>, beta: &[f64]| {
                 let coef: Vec<f64> = t_cols.iter().map(|&c| beta[c]).collect();
                 apes(x, &index(x, beta), t_cols, &coef, discrete, &weights, link)[kk]
             };
-            let g_beta = gradient(&reduced.beta, |b| own_r(b) - full_via(b, &zero, kk));
-            let d_shift = gradient(&zero, |sh| full_via(&reduced.beta, sh, kk));
-            let var = quad(&g_beta, &vr.matrix) + quad(&d_shift, &v_tt);
+            let g_beta = gradient(&reduced.beta, |b| ape_of(x, b) - ape_of(xf, &full_beta(b, &zero)));
+            let h = gradient(&zero, |dl| ape_of(xf, &full_beta(&reduced.beta, dl)));
+            let var = quad(&g_beta, &vr.matrix) + quad(&h, &v_star.matrix);
             let (ar, ar_se) = r_own[kk];
             let (af, af_se) = f_own[kk];
             let diff = ar - af;
@@ -298,7 +295,7 @@ pub(crate) fn run(req: &Request, s: &Sample) -> Result<Khb> {
             });
         }
     }
-    Ok(Khb { effects, log_likelihood_full: full.log_likelihood, log_likelihood_naive: naive.log_likelihood })
+    Ok((Khb { effects, log_likelihood_full: full.log_likelihood, log_likelihood_naive: naive.log_likelihood }, vf))
 }
 
 /// The df of the mediator paths' inference (the survey design's, else normal).

@@ -226,11 +226,16 @@ impl Request {
     pub fn run(&self, ds: &Dataset) -> Result<Mediation> {
         self.check()?;
         let sample = Sample::new(self, ds)?;
-        let (khb, causal) = match self.method {
-            Method::Khb => (Some(khb::run(self, &sample)?), None),
-            Method::Causal => (None, Some(causal::run(self, &sample)?)),
+        let ((khb, causal), v) = match self.method {
+            Method::Khb => {
+                let (k, v) = khb::run(self, &sample)?;
+                ((Some(k), None), v)
+            }
+            Method::Causal => {
+                let (c, v) = causal::run(self, &sample)?;
+                ((None, Some(c)), v)
+            }
         };
-        let v = &sample.variance_template;
         Ok(Mediation {
             method: self.method,
             model: self.model.name().to_string(),
