@@ -9,6 +9,9 @@ use thiserror::Error;
 pub enum DataError {
     #[error("cannot read {path}: {reason}")]
     Io { path: String, reason: String },
+    /// Writing an output file (or standard output) failed.
+    #[error("cannot write {path}: {reason}")]
+    Write { path: String, reason: String },
     #[error("{path}: the file is empty (expected a header line naming the columns)")]
     Empty { path: String },
     #[error("{path}: line {line}: {reason}")]
