@@ -63,8 +63,9 @@ pub fn track_id(t: &TrackSpec) -> String {
     t.id.clone().unwrap_or_else(|| t.term.get_ref().clone())
 }
 
-/// Checks the tracks and assertions of a spec against each other.
-pub fn check_tracks(spec: &SpecFile, src: &Source) -> Result<()> {
+/// Checks the tracks and assertions of a spec against each other and against the variants
+/// (a `close_to` reference must be one of them): spec errors, before anything runs.
+pub fn check_tracks(spec: &SpecFile, src: &Source, variants: &[super::spec::Variant]) -> Result<()> {
     let mut ids: Vec<String> = Vec::new();
     for t in &spec.track {
         let id = track_id(t);
@@ -117,6 +118,19 @@ pub fn check_tracks(spec: &SpecFile, src: &Source) -> Result<()> {
                     return Err(
                         src.error(a.rule.span().start, "close_to needs reference = \"variant\" and tolerance >= 0")
                     );
+                }
+                let reference = a.reference.as_ref().expect("checked above");
+                if !variants.iter().any(|v| &v.name == reference.get_ref()) {
+                    let names: Vec<&str> = variants.iter().take(20).map(|v| v.name.as_str()).collect();
+                    let more = if variants.len() > 20 { ", ..." } else { "" };
+                    return Err(src.error(
+                        reference.span().start,
+                        format!(
+                            "close_to: reference = \"{}\" is not a variant of this spec (variants: {}{more})",
+                            reference.get_ref(),
+                            names.join(", ")
+                        ),
+                    ));
                 }
             }
             other => {
