@@ -24,8 +24,9 @@ pub fn job_of(v: &Variant, src: &Source, schema: Option<&Schema>) -> Result<Reso
     }
     let table: toml::Table = o.iter().map(|(k, x)| (k.clone(), x.get_ref().clone())).collect();
     // Each value's type was checked at its line (`spec::expand`); what is left is rare.
-    let options = Options::deserialize(toml::Value::Table(table))
-        .map_err(|e| src.error(0, format!("variant '{}': {e}", v.name)))?;
+    let options = Options::deserialize(toml::Value::Table(table)).map_err(|e| {
+        src.error(0, format!("variant '{}': {}", v.name, crate::error::plain_toml_message(&e.to_string())))
+    })?;
     options
         .resolve(&Context { schema, margins_default: true, output: None })
         .map_err(|e| src.error(at(e.key), format!("variant '{}': {}", v.name, e.error)))

@@ -191,7 +191,7 @@ impl Source<'_> {
 pub fn parse(src: &Source) -> Result<SpecFile> {
     toml::from_str::<SpecFile>(src.text).map_err(|e| {
         let at = e.span().map_or(0, |s| s.start);
-        src.error(at, e.message())
+        src.error(at, crate::error::plain_toml_message(e.message()))
     })
 }
 
