@@ -91,6 +91,8 @@ pub struct Options {
     pub max_iter: Option<usize>,
     #[serde(alias = "keep-going")]
     pub keep_going: bool,
+    /// Firth's bias-reduced estimates for binomial models (a two-part model's first part).
+    pub firth: bool,
     /// Marginal effects (`None`: the caller's default, see [`Context::margins_default`]).
     pub margins: Option<bool>,
     #[serde(alias = "margins-at")]
@@ -170,6 +172,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("scale", "x2, dev or a number"),
     ("max_iter", "a number of iterations"),
     ("keep_going", "true or false"),
+    ("firth", "true or false: Firth's bias reduction (binomial models; a two-part model's first part)"),
     ("margins", "true or false"),
     ("margins_at", "means or var=value,..."),
     ("subsample", "a subsample named in the schema"),

@@ -172,6 +172,7 @@ impl Options {
         };
         spec.max_iter = self.max_iter.unwrap_or(100);
         spec.keep_going = self.keep_going;
+        spec.firth = self.firth;
         Ok(())
     }
 
@@ -185,6 +186,15 @@ impl Options {
             let mut spec = ModelSpec::new(kind, r.family.as_deref(), r.link.as_deref())
                 .at(if r.link.is_some() && r.family.is_none() { "link" } else { "family" })?;
             self.controls(&mut spec)?;
+            if spec.firth && spec.family != crate::model::FamilyKind::Binomial {
+                return Err(fault(
+                    "firth",
+                    format!(
+                        "--firth (Firth's bias reduction) applies to binomial models (probit, logit, glm with the binomial family), not the {} family",
+                        spec.family.family().name()
+                    ),
+                ));
+            }
             let formula = Formula::parse(&r.formula).at("formula")?;
             est.check().at("vce")?;
             jobs.push(Job::Fit(FitJob::new(formula, spec, self.odds_ratios, est.clone()).at("odds_ratios")?));
@@ -273,6 +283,8 @@ impl Options {
         let mut second = ModelSpec::new(ModelKind::Glm, Some(&family), Some(&link)).at("family")?;
         self.controls(&mut first)?;
         self.controls(&mut second)?;
+        // --firth is for the first (binary) part only.
+        second.firth = false;
         first.scale = None;
         let formula = match self.formula.as_slice() {
             [f] => Formula::parse(f).at("formula")?,

@@ -16,3 +16,4 @@ mod margins_jacobian;
 mod margins_threads;
 mod mediate_recovery;
 mod normal_tails;
+mod separation;
