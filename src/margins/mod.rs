@@ -66,7 +66,8 @@ use request::*;
 use scenario::*;
 
 pub use predict::{
-    check_variables, numlist, parse_grid, predictions, Adjust, ContrastKind, PostRequest, PredictionsResult,
+    check_variables, keep_dydx, numlist, parse_dydx, parse_grid, predictions, Adjust, ContrastKind, PostRequest,
+    PredictionsResult,
 };
 
 use crate::design::{DesignSpec, FactorSetting, Scenario};

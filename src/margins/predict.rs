@@ -372,6 +372,24 @@ pub fn predictions(
         }
     }
     let mut notes = Vec::new();
+    // The levels with observations in the estimation sample (a level whose rows were all
+    // dropped, e.g. for perfect prediction, has no coefficient to predict with).
+    let observed = |fi: usize| -> Vec<usize> {
+        let codes = relevant.iter().find_map(|&p| parts[p].spec.factor_codes(&factors[fi].0)).expect("factor");
+        let mut seen = vec![false; factors[fi].2.len()];
+        codes.iter().for_each(|&c| seen[c as usize] = true);
+        (0..seen.len()).filter(|&l| seen[l]).collect()
+    };
+    for v in &post.predict {
+        if let Some(fi) = find_factor(&factors, v) {
+            if observed(fi).len() < factors[fi].2.len() {
+                notes.push(format!(
+                    "predictive margins of {}: levels without observations in the estimation sample are left out",
+                    factors[fi].1
+                ));
+            }
+        }
+    }
     let grid: Vec<Vec<(String, String)>> = if post.grid.is_empty() { vec![Vec::new()] } else { post.grid.clone() };
     // The scenarios: per grid point, each level combination of the predicted factors, then
     // each level of the contrasted factors (reusing the predicted ones when they coincide).
@@ -397,8 +415,9 @@ pub fn predictions(
         if !pvars.is_empty() && pvars.len() == post.predict.len() {
             let mut combos: Vec<Vec<usize>> = vec![Vec::new()];
             for &fi in &pvars {
-                let nl = factors[fi].2.len();
-                combos = combos.into_iter().flat_map(|c| (0..nl).map(move |l| [c.clone(), vec![l]].concat())).collect();
+                let seen = observed(fi);
+                combos =
+                    combos.into_iter().flat_map(|c| seen.iter().map(move |&l| [c.clone(), vec![l]].concat())).collect();
             }
             for combo in combos {
                 let mut s = base.clone();
@@ -456,8 +475,7 @@ pub fn predictions(
             let Some(fi) = find_factor(&factors, v) else { continue };
             let idx = &by_level.iter().find(|b| b.0 == gi && b.1 == fi).expect("levels planned").2;
             let reference = factors[fi].3;
-            let codes = relevant.iter().find_map(|&p| parts[p].spec.factor_codes(&factors[fi].0)).expect("factor");
-            let observed: Vec<usize> = (0..idx.len()).filter(|&l| codes.iter().any(|&c| c as usize == l)).collect();
+            let observed = observed(fi);
             if observed.len() < idx.len() {
                 notes.push(format!(
                     "contrasts of {}: levels without observations in the estimation sample are left out",
