@@ -307,7 +307,7 @@ pub fn check_variables(parts: &[PartEval], post: &PostRequest) -> Result<()> {
     }
     for point in &post.grid {
         for (v, value) in point {
-            if find_factor(&factors, v).is_none() && value.parse::<f64>().is_err() {
+            if find_factor(&factors, v).is_none() && !value.parse::<f64>().is_ok_and(f64::is_finite) {
                 return Err(usage(format!("at: '{v}={value}': the value must be a number")));
             }
         }
