@@ -39,6 +39,22 @@ fn benches(c: &mut Criterion) {
     });
     g.bench_function("fit_only", |b| b.iter(|| black_box(twopart_run::fit(black_box(&ds)))));
     g.bench_function("all_effects_only", |b| b.iter(|| black_box(twopart_run::effects(black_box(&tp)))));
+    // Issue 17: predictive margins by a 4-level factor with all 6 pairwise contrasts, for
+    // Pr(y > 0), E[y | y > 0] and E[y]; the same at a 10-point grid of x1; AMEs at that grid.
+    let v = twopart_run::variances(&tp);
+    let pm = twopart_run::predictions(&tp, &v, None);
+    assert_eq!(pm.iter().map(|r| (r.predictions.len(), r.contrasts.len())).collect::<Vec<_>>(), vec![(4, 6); 3]);
+    const GRID: &str = "x1=-1(0.25)1.25";
+    assert_eq!(twopart_run::predictions(&tp, &v, Some(GRID))[2].predictions.len(), 40);
+    g.bench_function("predictive_margins_and_pairwise_contrasts", |b| {
+        b.iter(|| black_box(twopart_run::predictions(black_box(&tp), &v, None)))
+    });
+    g.bench_function("predictive_margins_at_10_point_grid", |b| {
+        b.iter(|| black_box(twopart_run::predictions(black_box(&tp), &v, Some(GRID))))
+    });
+    g.bench_function("all_effects_at_10_point_grid", |b| {
+        b.iter(|| black_box(twopart_run::effects_at_grid(black_box(&tp), &v, GRID)))
+    });
     g.finish();
 }
 

@@ -35,6 +35,33 @@ fn main() {
         })
         .collect();
     println!("effects repeated: {reps:.3?}");
+    // Issue 17: predictive margins by C(g1) with pairwise contrasts (three predictions), the
+    // same at a 10-point grid of x1, and every AME at that grid (min of 3).
+    let v = twopart_run::variances(&tp);
+    let min3 = |f: &dyn Fn()| {
+        (0..3)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed().as_secs_f64()
+            })
+            .fold(f64::INFINITY, f64::min)
+    };
+    let pm = min3(&|| {
+        std::hint::black_box(twopart_run::predictions(&tp, &v, None));
+    });
+    let pm_grid = min3(&|| {
+        std::hint::black_box(twopart_run::predictions(&tp, &v, Some("x1=-1(0.25)1.25")));
+    });
+    let ame_grid = min3(&|| {
+        std::hint::black_box(twopart_run::effects_at_grid(&tp, &v, "x1=-1(0.25)1.25"));
+    });
+    println!(
+        "predictive margins + pairwise contrasts {:.1} ms; at a 10-point grid {:.1} ms; all AMEs at the grid {:.1} ms",
+        pm * 1e3,
+        pm_grid * 1e3,
+        ame_grid * 1e3
+    );
     println!(
         "rows {n} (positive {}), K {} + {}: simulate {:.3} s, fit {:.3} s, effects {:.3} s ({} + {} + {}), fit + effects {:.3} s, threads {}",
         tp.second.design.n(),

@@ -23,6 +23,8 @@ pub struct Estimation {
     pub level: f64,
     /// Marginal effects, if requested, and where.
     pub margins: Option<At>,
+    /// Predictive margins and contrasts (empty: none).
+    pub post: crate::margins::PostRequest,
     /// A survey design: the variance is linearized (Stata's `svy`), with t statistics.
     pub survey: Option<SurveySpec>,
 }
@@ -79,6 +81,7 @@ impl Estimation {
         if let Some(At::Values(vals)) = &self.margins {
             out.extend(vals.iter().map(|(v, _)| v.clone()));
         }
+        out.extend(self.post.over.iter().cloned());
         Some(out)
     }
 
@@ -197,19 +200,43 @@ impl FitJob {
         let v = Variance::compute(&fit, kind, sd.as_ref())?;
         let mut m = ModelReport::new("model", &self.formula.source, &fit, &v, self.est.level, self.odds_ratios);
         if let Some(at) = &self.est.margins {
-            let r = margins::compute(
-                &[PartEval::of_fit(&fit)],
-                Target::Mean(0),
-                fit.design.weights.as_deref(),
-                at,
-                &v.matrix,
-                self.est.level,
-            )?;
+            let mut runs = Vec::new();
+            let groups = over_groups(ds, self.est.post.over.as_deref(), &fit.design.rows)?;
+            for (point, at) in grid_points(at, &self.est.post.grid) {
+                for (tag, w) in group_weights(&groups, fit.design.weights.as_deref(), fit.design.n()) {
+                    let r = margins::compute(
+                        &[PartEval::of_fit(&fit)],
+                        Target::Mean(0),
+                        w.as_deref(),
+                        &at,
+                        &v.matrix,
+                        self.est.level,
+                    )?;
+                    runs.push((point.clone(), tag, r));
+                }
+            }
+            let mut r = merge_runs(runs);
+            margins::keep_dydx(&mut [&mut r.margins], &[&fit.design.spec], &self.est.post.dydx)?;
             m.margins_description =
                 Some(format!("{} Prediction: {} of {}.", r.description, prediction_name(&fit), fit.design.response));
             m.notes.extend(r.notes);
             m.margins = r.margins;
             crate::output::apply_df(&mut m.margins, self.est.level, v.df);
+        }
+        if !self.est.post.is_empty() {
+            margins::check_variables(&[PartEval::of_fit(&fit)], &self.est.post)?;
+            let r = margins::predictions(
+                &[PartEval::of_fit(&fit)],
+                Target::Mean(0),
+                fit.design.weights.as_deref(),
+                &self.est.post,
+                &v.matrix,
+                self.est.level,
+                v.df,
+            )?;
+            m.predictions = r.predictions;
+            m.contrasts = r.contrasts;
+            m.notes.extend(r.notes);
         }
         Ok(report("fit", ds, vec![m], None, &[&fit.design]))
     }
@@ -274,9 +301,46 @@ impl TwoPartJob {
         let mut m2 = ModelReport::new("second", &f2_text, &tp.second, v2, level, false);
         let mut combined = None;
         if let Some(at) = &self.est.margins {
-            // Both parts' effects and the combined E[y]'s, average effects in one pass.
+            // Both parts' effects and the combined E[y]'s, average effects in one pass; with
+            // --over, each group's (the second part's rows are among the first part's: the
+            // same group, zero weight elsewhere).
+            let groups = over_groups(ds, self.est.post.over.as_deref(), &tp.first.design.rows)?;
+            let (pw1, pw2) = (tp.first.design.weights.as_deref(), tp.second.design.weights.as_deref());
+            let gw: Vec<(Vec<(String, String)>, Option<Vec<f64>>, Option<Vec<f64>>)> =
+                group_weights(&groups, pw1, tp.first.design.n())
+                    .into_iter()
+                    .map(|(tag, w1)| {
+                        let w2 = w1.as_ref().map(|w1| {
+                            tp.second_rows_in_first
+                                .iter()
+                                .zip(0..)
+                                .map(|(&i, j)| if w1[i] == 0.0 { 0.0 } else { pw2.map_or(1.0, |w| w[j]) })
+                                .collect()
+                        });
+                        (tag, w1, w2)
+                    })
+                    .collect();
             let parts = TwoPartEval::of(&tp);
-            let [r1, r2, rc] = margins::compute_twopart(&parts, at, &v1.matrix, &v2.matrix, &tv.joint.matrix, level)?;
+            let mut runs: [Vec<_>; 3] = Default::default();
+            for (point, at) in grid_points(at, &self.est.post.grid) {
+                for (tag, w1, w2) in &gw {
+                    let pg = TwoPartEval {
+                        weights1: if groups.is_some() { w1.as_deref() } else { parts.weights1 },
+                        weights2: if groups.is_some() { w2.as_deref() } else { parts.weights2 },
+                        ..TwoPartEval::of(&tp)
+                    };
+                    let rs = margins::compute_twopart(&pg, &at, &v1.matrix, &v2.matrix, &tv.joint.matrix, level)?;
+                    for (run, r) in runs.iter_mut().zip(rs) {
+                        run.push((point.clone(), tag.clone(), r));
+                    }
+                }
+            }
+            let [mut r1, mut r2, mut rc] = runs.map(merge_runs);
+            margins::keep_dydx(
+                &mut [&mut r1.margins, &mut r2.margins, &mut rc.margins],
+                &[&tp.first.design.spec, &tp.second.design.spec],
+                &self.est.post.dydx,
+            )?;
             m1.margins_description = Some(format!(
                 "{} Prediction: {} on all {} rows.",
                 r1.description,
@@ -308,11 +372,160 @@ impl TwoPartJob {
                     crate::output::apply_df(&mut ms, level, tv.joint.df);
                     ms
                 },
+                predictions: Vec::new(),
+                contrasts: Vec::new(),
                 notes: rc.notes,
             });
         }
+        if !self.est.post.is_empty() {
+            // Predictive margins of Pr(y > 0) and E[y | y > 0], each over its part's own rows
+            // with its variance (as the parts' effects), and of E[y] over every row with the
+            // joint variance (as the combined effects).
+            let parts = TwoPartEval::of(&tp);
+            let post = &self.est.post;
+            margins::check_variables(&[parts.first, parts.second_on_all], post)?;
+            let r1 =
+                margins::predictions(&[parts.first], Target::Mean(0), parts.weights1, post, &v1.matrix, level, v1.df)?;
+            let r2 =
+                margins::predictions(&[parts.second], Target::Mean(0), parts.weights2, post, &v2.matrix, level, v2.df)?;
+            let rc = margins::predictions(
+                &[parts.first, parts.second_on_all],
+                Target::Product,
+                parts.weights1,
+                post,
+                &tv.joint.matrix,
+                level,
+                tv.joint.df,
+            )?;
+            for (m, r) in [(&mut m1, r1), (&mut m2, r2)] {
+                m.predictions = r.predictions;
+                m.contrasts = r.contrasts;
+                m.notes.extend(r.notes);
+            }
+            let c = combined.get_or_insert_with(|| Combined {
+                description: format!(
+                    "Prediction: E[y] = Pr({y_text} > 0) x E[{} | {y_text} > 0] on all {} rows, zeros included.",
+                    tp.second.design.response,
+                    tp.first.design.n()
+                ),
+                vce: tv.joint.description.clone(),
+                margins: Vec::new(),
+                predictions: Vec::new(),
+                contrasts: Vec::new(),
+                notes: Vec::new(),
+            });
+            c.predictions = rc.predictions;
+            c.contrasts = rc.contrasts;
+            c.notes.extend(rc.notes);
+        }
         Ok(report("twopart", ds, vec![m1, m2], combined, &[&tp.first.design, &tp.second.design]))
     }
+}
+
+/// Where effects are evaluated: `at` itself, or each point of an at-grid (`--at`, the
+/// variables fixed at the point's values, Stata's `at()`).
+fn grid_points(at: &At, grid: &[Vec<(String, String)>]) -> Vec<(Vec<(String, String)>, At)> {
+    if grid.is_empty() {
+        vec![(Vec::new(), at.clone())]
+    } else {
+        grid.iter().map(|p| (p.clone(), At::Values(p.clone()))).collect()
+    }
+}
+
+/// The groups of `--over VAR` (Stata's `over()`): each distinct value of the variable on the
+/// estimation rows (`rows`, positions in the data), in the variable's order, with its rows.
+/// `None`: one group, every row.
+type Groups = Option<(String, Vec<(String, Vec<bool>)>)>;
+
+fn over_groups(ds: &Dataset, over: Option<&str>, rows: &[usize]) -> Result<Groups> {
+    use crate::data::ColumnData;
+    let Some(var) = over else { return Ok(None) };
+    let col = ds.column(var).ok_or_else(|| usage(format!("over: '{var}' is not a column of the data")))?;
+    let missing = || usage(format!("over: '{var}' is missing on some estimation rows; drop them (--if) first"));
+    let keys: Vec<(f64, String)> = match &col.data {
+        ColumnData::Numeric(v) => rows
+            .iter()
+            .map(|&r| if v[r].is_nan() { Err(missing()) } else { Ok((v[r], format!("{}", v[r]))) })
+            .collect::<Result<_>>()?,
+        ColumnData::Categorical(f) => rows
+            .iter()
+            .map(|&r| {
+                let c = f.codes[r];
+                f.levels.get(c as usize).map(|l| (c as f64, l.name.clone())).ok_or_else(missing)
+            })
+            .collect::<Result<_>>()?,
+        ColumnData::Text(t) => {
+            let mut names: Vec<&str> = rows.iter().filter_map(|&r| t[r].as_deref()).collect();
+            names.sort_unstable();
+            names.dedup();
+            rows.iter()
+                .map(|&r| {
+                    let s = t[r].as_deref().ok_or_else(missing)?;
+                    Ok((names.iter().position(|n| *n == s).expect("listed") as f64, s.to_string()))
+                })
+                .collect::<Result<_>>()?
+        }
+    };
+    let mut values: Vec<(f64, String)> = keys.clone();
+    values.sort_by(|a, b| a.0.total_cmp(&b.0));
+    values.dedup_by(|a, b| a.0 == b.0);
+    if values.len() > 100 {
+        return Err(usage(format!("over: '{var}' has {} distinct values (at most 100)", values.len())));
+    }
+    let groups = values.into_iter().map(|(k, name)| (name, keys.iter().map(|x| x.0 == k).collect())).collect();
+    Ok(Some((var.to_string(), groups)))
+}
+
+/// Each group's averaging weights (the estimation weights, zero outside the group) and its tag.
+fn group_weights(groups: &Groups, w: Option<&[f64]>, n: usize) -> Vec<(Vec<(String, String)>, Option<Vec<f64>>)> {
+    match groups {
+        None => vec![(Vec::new(), w.map(<[f64]>::to_vec))],
+        Some((var, gs)) => gs
+            .iter()
+            .map(|(name, inside)| {
+                let wg = (0..n).map(|i| if inside[i] { w.map_or(1.0, |w| w[i]) } else { 0.0 }).collect();
+                (vec![(var.clone(), name.clone())], Some(wg))
+            })
+            .collect(),
+    }
+}
+
+/// The effects of every grid point (and `--over` group) in one result, each tagged with its
+/// point and group; the notes without repeats, the description of the grid.
+#[allow(clippy::type_complexity)]
+fn merge_runs(
+    runs: Vec<(Vec<(String, String)>, Vec<(String, String)>, margins::MarginsResult)>,
+) -> margins::MarginsResult {
+    let tagged = runs.len() > 1 || runs.first().is_some_and(|r| !r.0.is_empty());
+    let mut out = margins::MarginsResult { margins: Vec::new(), notes: Vec::new(), description: String::new() };
+    for (point, group, r) in runs {
+        if out.description.is_empty() {
+            out.description = if tagged && !point.is_empty() {
+                r.description.replacen(
+                    "Average marginal effects at ",
+                    "Average marginal effects at each point of the grid, e.g. ",
+                    1,
+                )
+            } else {
+                r.description
+            };
+        }
+        for n in r.notes {
+            if !out.notes.contains(&n) {
+                out.notes.push(n);
+            }
+        }
+        for mut m in r.margins {
+            if tagged && !point.is_empty() {
+                m.at = Some(point.clone());
+            }
+            if !group.is_empty() {
+                m.over = Some(group.clone());
+            }
+            out.margins.push(m);
+        }
+    }
+    out
 }
 
 fn report(

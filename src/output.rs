@@ -142,6 +142,10 @@ pub struct Combined {
     pub vce: String,
     pub margins: Vec<Margin>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub predictions: Vec<Prediction>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub contrasts: Vec<Prediction>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
 
@@ -195,6 +199,12 @@ pub struct ModelReport {
     pub margins_description: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub margins: Vec<Margin>,
+    /// Predictive margins (`--predict-margins`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub predictions: Vec<Prediction>,
+    /// Contrasts of predictive margins (`--contrast`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub contrasts: Vec<Prediction>,
     pub notes: Vec<String>,
 }
 
@@ -223,6 +233,66 @@ pub struct Margin {
     pub p_value: f64,
     pub conf_low: f64,
     pub conf_high: f64,
+    /// The at-grid point of the effect (`--at`), as in [`Prediction::at`].
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "serialize_at")]
+    pub at: Option<Vec<(String, String)>>,
+    /// The group whose rows the effect averages over (`--over`), `{"female": 1}`.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "serialize_at")]
+    pub over: Option<Vec<(String, String)>>,
+}
+
+/// A predictive margin (`term` `scope[2]`, or `scope[2]:female[1]` for a combination) or a
+/// contrast of two (`scope[3] - scope[2]`), at an at-grid point when one was asked for.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Prediction {
+    pub term: String,
+    /// The at-grid point, `{"age": 30, "female": 1}` (numbers as numbers, factor levels as
+    /// text); absent without a grid.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "serialize_at")]
+    pub at: Option<Vec<(String, String)>>,
+    pub estimate: f64,
+    pub std_error: f64,
+    pub statistic: f64,
+    pub p_value: f64,
+    pub conf_low: f64,
+    pub conf_high: f64,
+}
+
+impl Prediction {
+    /// With z (or, given `df`, t) statistics at `level` percent.
+    pub fn new(
+        term: String,
+        at: &[(String, String)],
+        estimate: f64,
+        se: f64,
+        level: f64,
+        df: Option<f64>,
+    ) -> Prediction {
+        let (statistic, p_value, conf_low, conf_high) = inference_df(estimate, se, level, df);
+        let at = if at.is_empty() { None } else { Some(at.to_vec()) };
+        Prediction { term, at, estimate, std_error: se, statistic, p_value, conf_low, conf_high }
+    }
+
+    /// The grid point as text, `age=30, female=1` (empty without one).
+    pub fn at_text(&self) -> String {
+        self.at
+            .as_ref()
+            .map(|a| a.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", "))
+            .unwrap_or_default()
+    }
+}
+
+fn serialize_at<S: serde::Serializer>(at: &Option<Vec<(String, String)>>, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let at = at.as_deref().unwrap_or_default();
+    let mut m = s.serialize_map(Some(at.len()))?;
+    for (k, v) in at {
+        match v.parse::<f64>() {
+            Ok(x) if x.is_finite() => m.serialize_entry(k, &x)?,
+            _ => m.serialize_entry(k, v)?,
+        }
+    }
+    m.end()
 }
 
 /// z statistic, two-sided normal p-value and confidence interval of an estimate.
@@ -251,7 +321,18 @@ pub fn apply_df(margins: &mut [Margin], level: f64, df: Option<f64>) {
 impl Margin {
     pub fn new(term: String, contrast: String, estimate: f64, se: f64, level: f64) -> Margin {
         let (statistic, p_value, conf_low, conf_high) = inference(estimate, se, level);
-        Margin { term, contrast, estimate, std_error: se, statistic, p_value, conf_low, conf_high }
+        Margin {
+            term,
+            contrast,
+            estimate,
+            std_error: se,
+            statistic,
+            p_value,
+            conf_low,
+            conf_high,
+            at: None,
+            over: None,
+        }
     }
 }
 
@@ -328,6 +409,8 @@ impl ModelReport {
             omitted: fit.omitted.clone(),
             margins_description: None,
             margins: Vec::new(),
+            predictions: Vec::new(),
+            contrasts: Vec::new(),
             notes: fit.notes.clone(),
         }
     }

@@ -47,3 +47,47 @@ pub fn effects(tp: &TwoPartFit) -> [MarginsResult; 3] {
     let tpe = TwoPartEval::of(tp);
     margins::compute_twopart(&tpe, &At::Average, &v1.matrix, &v2.matrix, &joint, 95.0).unwrap()
 }
+
+/// Each part's OIM variance and the block-diagonal joint one.
+pub type Variances = (ndarray::Array2<f64>, ndarray::Array2<f64>, ndarray::Array2<f64>);
+
+pub fn variances(tp: &TwoPartFit) -> Variances {
+    let v1 = vce::compute(&tp.first, VceKind::Oim).unwrap().matrix;
+    let v2 = vce::compute(&tp.second, VceKind::Oim).unwrap().matrix;
+    let joint = margins::block_diag(&[&v1, &v2]);
+    (v1, v2, joint)
+}
+
+/// Predictive margins by `C(g1)` (4 levels) and all pairwise contrasts of Pr(y > 0), E[y | y > 0]
+/// and E[y] (issue 17), with `grid` an optional at-grid ("x1=..."): the variances as in
+/// [`effects`] (the delta method's cost does not depend on which variance it is given).
+pub fn predictions(tp: &TwoPartFit, v: &Variances, grid: Option<&str>) -> [margins::PredictionsResult; 3] {
+    let (v1, v2, joint) = v;
+    let tpe = TwoPartEval::of(tp);
+    let post = margins::PostRequest {
+        predict: vec!["g1".into()],
+        contrasts: vec![("g1".into(), margins::ContrastKind::Pairwise)],
+        mcompare: None,
+        grid: grid.map(|g| margins::parse_grid(g).unwrap()).unwrap_or_default(),
+        over: None,
+        dydx: Vec::new(),
+    };
+    use margins::Target;
+    [
+        margins::predictions(&[tpe.first], Target::Mean(0), tpe.weights1, &post, v1, 95.0, None).unwrap(),
+        margins::predictions(&[tpe.second], Target::Mean(0), tpe.weights2, &post, v2, 95.0, None).unwrap(),
+        margins::predictions(&[tpe.first, tpe.second_on_all], Target::Product, tpe.weights1, &post, joint, 95.0, None)
+            .unwrap(),
+    ]
+}
+
+/// Every AME of the three predictions at each point of an at-grid (Stata's `at()`).
+pub fn effects_at_grid(tp: &TwoPartFit, v: &Variances, grid: &str) -> Vec<[MarginsResult; 3]> {
+    let (v1, v2, joint) = v;
+    let tpe = TwoPartEval::of(tp);
+    margins::parse_grid(grid)
+        .unwrap()
+        .into_iter()
+        .map(|p| margins::compute_twopart(&tpe, &At::Values(p), v1, v2, joint, 95.0).unwrap())
+        .collect()
+}

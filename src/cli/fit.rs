@@ -69,6 +69,28 @@ pub struct EstimationArgs {
     /// Where to evaluate marginal effects: "means" (Stata's atmeans) or "var=value,...".
     #[arg(long, value_name = "AT")]
     pub margins_at: Option<String>,
+    /// Predictive margins (Stata's `margins scope`): the weighted average prediction with every
+    /// row set to each level of the factor(s), "VAR" or "VAR,VAR" (level combinations).
+    #[arg(long, value_name = "VARS")]
+    pub predict_margins: Option<String>,
+    /// Contrasts of a factor's predictive margins: "VAR:pairwise" (Stata's pw.), "VAR:reference"
+    /// (r.) or "VAR:adjacent" (ar.); several separated by ";".
+    #[arg(long, value_name = "VAR:KIND")]
+    pub contrast: Option<String>,
+    /// Multiple-comparison adjustment of the contrasts' p-values: bonferroni, holm or sidak.
+    #[arg(long, value_name = "METHOD", value_parser = ["bonferroni", "holm", "sidak"])]
+    pub mcompare: Option<String>,
+    /// At-grid (Stata's at() with numlists): "age=20(10)60; female=0 1" (the product of the
+    /// variables' values); predictive margins and effects at each point; "means": effects at
+    /// the means.
+    #[arg(long, value_name = "GRID")]
+    pub at: Option<String>,
+    /// Marginal effects within each group of VAR's rows (Stata's over()), e.g. --over female.
+    #[arg(long, value_name = "VAR")]
+    pub over: Option<String>,
+    /// Marginal effects of these variables only (Stata's dydx(varlist)), e.g. --dydx "age, educ".
+    #[arg(long, value_name = "VARS")]
+    pub dydx: Option<String>,
     #[command(flatten)]
     pub report: ReportArgs,
 }
@@ -95,6 +117,12 @@ impl EstimationArgs {
             firth,
             margins,
             margins_at,
+            predict_margins,
+            contrast,
+            mcompare,
+            at,
+            over,
+            dydx,
             report,
         } = self;
         o.vce = vce.clone();
@@ -114,6 +142,12 @@ impl EstimationArgs {
         o.firth = *firth;
         o.margins = Some(*margins);
         o.margins_at = margins_at.clone();
+        o.predict_margins = predict_margins.clone();
+        o.contrast = contrast.clone();
+        o.mcompare = mcompare.clone();
+        o.at = at.clone();
+        o.over = over.clone();
+        o.dydx = dydx.clone();
         report.fill(o);
     }
 }

@@ -51,10 +51,12 @@
 //! part's `X_p' C_p` product holds the columns of all sets.
 //!
 //! Files: `request` (which effects, and the delta method), `plan` and `average` (the average
-//! effects in one pass), `scenario` (effects at means or at given values).
+//! effects in one pass), `scenario` (effects at means or at given values), `predict`
+//! (predictive margins, their contrasts, at-grid numlists).
 
 mod average;
 mod plan;
+mod predict;
 mod request;
 mod scenario;
 
@@ -62,6 +64,11 @@ use average::*;
 use plan::*;
 use request::*;
 use scenario::*;
+
+pub use predict::{
+    check_variables, keep_dydx, numlist, parse_dydx, parse_grid, predictions, Adjust, ContrastKind, PostRequest,
+    PredictionsResult,
+};
 
 use crate::design::{DesignSpec, FactorSetting, Scenario};
 use crate::error::{usage, Result};

@@ -97,6 +97,19 @@ pub struct Options {
     pub margins: Option<bool>,
     #[serde(alias = "margins-at")]
     pub margins_at: Option<String>,
+    /// Predictive margins by the levels of these factors, "VAR[,VAR]".
+    #[serde(alias = "predict-margins")]
+    pub predict_margins: Option<String>,
+    /// Contrasts of a factor's predictive margins, "VAR:pairwise|reference|adjacent[; ...]".
+    pub contrast: Option<String>,
+    /// Multiple-comparison adjustment of the contrasts: bonferroni, holm or sidak.
+    pub mcompare: Option<String>,
+    /// At-grid of the predictive margins and effects, "age=20(10)60; female=0 1".
+    pub at: Option<String>,
+    /// Effects within each group of this variable's rows (Stata's over()).
+    pub over: Option<String>,
+    /// The effects of these variables only (Stata's dydx(varlist)), "age, educ".
+    pub dydx: Option<String>,
     /// Row filters: a subsample the schema names, an expression, a quantile trim.
     pub subsample: Option<String>,
     #[serde(rename = "if")]
@@ -175,6 +188,12 @@ pub const KEYS: &[(&str, &str)] = &[
     ("firth", "true or false: Firth's bias reduction (binomial models; a two-part model's first part)"),
     ("margins", "true or false"),
     ("margins_at", "means or var=value,..."),
+    ("predict_margins", "a factor or factors, VAR[,VAR]"),
+    ("contrast", "VAR:pairwise, VAR:reference or VAR:adjacent (several separated by ;)"),
+    ("mcompare", "bonferroni, holm or sidak"),
+    ("at", "an at-grid, e.g. \"age=20(10)60; female=0 1\""),
+    ("over", "a variable: effects within each of its groups"),
+    ("dydx", "variables whose effects to report, e.g. \"age, educ\""),
     ("subsample", "a subsample named in the schema"),
     ("if", "a row filter expression"),
     ("trim", "VAR:QUANTILE, e.g. total_expenditure:0.99 drops rows above the 99th percentile"),

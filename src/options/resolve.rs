@@ -10,7 +10,7 @@ use crate::design::{SampleOptions, WeightType};
 use crate::formula::Formula;
 use crate::inference::survey::{SingleUnit, SurveySpec};
 use crate::inference::vce::VceKind;
-use crate::margins::At;
+use crate::margins::{Adjust, At, PostRequest};
 use crate::mediate::{Method, Request};
 use crate::model::{ModelKind, ModelSpec, Scale};
 use crate::report::{Format, Lang, Layout, Show, Stars, TableOptions};
@@ -56,6 +56,9 @@ impl Options {
         self.margins.unwrap_or(ctx.margins_default)
             || self.margins_at.is_some()
             || self.show.as_deref() == Some("margins")
+            || (self.at.is_some() && self.predict_margins.is_none() && self.contrast.is_none())
+            || self.over.is_some()
+            || self.dydx.is_some()
     }
 
     fn table(&self, ctx: &Context) -> Checked<TableChoice> {
@@ -301,15 +304,58 @@ impl Options {
     fn estimation(&self, ctx: &Context) -> Checked<Estimation> {
         let mut sample = self.sample_options()?;
         let survey = self.survey(ctx, &mut sample)?;
-        let margins =
-            if self.wants_margins(ctx) { Some(At::parse(self.margins_at.as_deref()).at("margins_at")?) } else { None };
+        if self.margins_at.is_some() && self.at.is_some() {
+            return Err(fault("at", "--at and --margins-at (its older spelling) are both given: keep one"));
+        }
+        let margins = if self.wants_margins(ctx) {
+            Some(match self.at.as_deref() {
+                Some("means") | Some("mean") => At::Means,
+                _ => At::parse(self.margins_at.as_deref()).at("margins_at")?,
+            })
+        } else {
+            None
+        };
+        let post = self.post()?;
         Ok(Estimation {
             vce: self.vce.as_deref().map(VceKind::parse).transpose().at("vce")?,
             sample,
             level: self.level(),
             margins,
+            post,
             survey,
         })
+    }
+
+    /// Predictive margins, contrasts and the at-grid, parsed.
+    fn post(&self) -> Checked<PostRequest> {
+        let predict =
+            self.predict_margins.as_deref().map(PostRequest::parse_predict).transpose().at("predict_margins")?;
+        let contrasts = self.contrast.as_deref().map(PostRequest::parse_contrasts).transpose().at("contrast")?;
+        let mcompare = self.mcompare.as_deref().map(Adjust::parse).transpose().at("mcompare")?;
+        let grid = match self.at.as_deref() {
+            Some("means") | Some("mean") => {
+                if predict.is_some() || contrasts.is_some() {
+                    return Err(fault(
+                        "at",
+                        "--at means sets effects at the means; predictive margins and contrasts average over the rows (give an at-grid such as age=30)",
+                    ));
+                }
+                None
+            }
+            other => other.map(crate::margins::parse_grid).transpose().at("at")?,
+        };
+        let post = PostRequest {
+            predict: predict.unwrap_or_default(),
+            contrasts: contrasts.unwrap_or_default(),
+            mcompare,
+            grid: grid.unwrap_or_default(),
+            over: self.over.clone(),
+            dydx: self.dydx.as_deref().map(crate::margins::parse_dydx).transpose().at("dydx")?.unwrap_or_default(),
+        };
+        if post.mcompare.is_some() && post.contrasts.is_empty() {
+            return Err(fault("mcompare", "--mcompare adjusts contrasts: give --contrast VAR:pairwise too"));
+        }
+        Ok(post)
     }
 
     fn sample_options(&self) -> Checked<SampleOptions> {

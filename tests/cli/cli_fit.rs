@@ -202,6 +202,7 @@ mod projection {
             },
             level: 95.0,
             margins: Some(At::Average),
+            post: Default::default(),
             survey: None,
         }
     }

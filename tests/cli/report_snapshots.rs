@@ -59,6 +59,8 @@ fn model(name: &str, response: &str, kind: &str, rows: &[(f64, f64, f64, f64)], 
             "Average marginal effects; factor levels as discrete changes from the reference.".into(),
         ),
         margins,
+        predictions: Vec::new(),
+        contrasts: Vec::new(),
         notes: if probit { vec!["12 rows dropped because of missing values".into()] } else { vec![] },
     }
 }

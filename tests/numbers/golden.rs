@@ -113,6 +113,40 @@ fn compare_margins(r: &mut Report, place: &str, ours: Option<&Value>, theirs: &V
     }
 }
 
+/// The same grid point: the same variables with equal values (numbers compared as numbers).
+fn same_at(a: Option<&Value>, b: Option<&Value>) -> bool {
+    let empty = serde_json::Map::new();
+    let (a, b) = (a.and_then(Value::as_object).unwrap_or(&empty), b.and_then(Value::as_object).unwrap_or(&empty));
+    a.len() == b.len()
+        && a.iter().all(|(k, v)| match (v.as_f64(), b.get(k)) {
+            (Some(x), Some(w)) => w.as_f64() == Some(x),
+            (None, Some(w)) => w == v,
+            _ => false,
+        })
+}
+
+/// Predictive margins or contrasts (`kind`), matched by term and grid point; every reference
+/// row must be there and ours must have no extra rows.
+fn compare_predictions(r: &mut Report, place: &str, kind: &str, ours: Option<&Value>, theirs: &Value, tol: &Tolerance) {
+    let theirs = theirs.as_array().cloned().unwrap_or_default();
+    let n_ours = ours.and_then(Value::as_array).map_or(0, Vec::len);
+    if n_ours != theirs.len() {
+        r.fail(place, format!("{kind}: ours has {n_ours} rows, the reference {}", theirs.len()));
+    }
+    for e in &theirs {
+        let term = str_of(e, "term");
+        let p = format!("{place} | {kind} {term} at {}", e.get("at").map_or(String::new(), Value::to_string));
+        match find(ours, &|x| str_of(x, "term") == term && same_at(x.get("at"), e.get("at"))) {
+            None => r.fail(&p, "missing from our output".into()),
+            Some(o) => {
+                r.number(&p, "estimate", o.get("estimate"), &e["estimate"], tol.margin_estimate);
+                r.number(&p, "std_error", o.get("std_error"), &e["std_error"], tol.margin_std_error);
+                compare_inference(r, &p, o, e, tol.margin_std_error);
+            }
+        }
+    }
+}
+
 /// p-value and confidence limits, where the reference gives them (the survey cases: t with the
 /// design's degrees of freedom). They inherit the SE's tolerance: they are smooth functions of
 /// the estimate and its SE.
@@ -201,6 +235,11 @@ fn compare_model(
     if let Some(m) = theirs.get("margins") {
         compare_margins(r, &place, ours.get("margins"), m, tol);
     }
+    for kind in ["predictions", "contrasts"] {
+        if let Some(m) = theirs.get(kind) {
+            compare_predictions(r, &place, kind, ours.get(kind), m, tol);
+        }
+    }
 }
 
 fn run_case(dir: &Path, name: &str) -> Vec<String> {
@@ -259,7 +298,14 @@ fn run_case(dir: &Path, name: &str) -> Vec<String> {
         compare_model(&mut r, i, ours["models"].get(i), m, &tol, loglik_check);
     }
     if let Some(c) = expected.get("combined") {
-        compare_margins(&mut r, "combined", ours["combined"].get("margins"), &c["margins"], &tol);
+        if let Some(m) = c.get("margins") {
+            compare_margins(&mut r, "combined", ours["combined"].get("margins"), m, &tol);
+        }
+        for kind in ["predictions", "contrasts"] {
+            if let Some(m) = c.get(kind) {
+                compare_predictions(&mut r, "combined", kind, ours["combined"].get(kind), m, &tol);
+            }
+        }
     }
     r.lines
 }

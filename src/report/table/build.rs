@@ -119,7 +119,10 @@ pub fn build(report: &Report, opts: &TableOptions) -> Result<Table> {
             r2: m.pseudo_r2,
         });
     }
-    if let (Show::Margins, Some(c)) = (opts.show, &report.combined) {
+    let combined_column = |c: &crate::output::Combined| {
+        opts.show == Show::Margins || !c.predictions.is_empty() || !c.contrasts.is_empty()
+    };
+    if let Some(c) = report.combined.as_ref().filter(|c| combined_column(c)) {
         sources.push(Source {
             name: "combined".into(),
             model: None,
@@ -272,6 +275,53 @@ pub fn build(report: &Report, opts: &TableOptions) -> Result<Table> {
                 });
             }
         }
+    }
+
+    // Predictive margins and their contrasts: one block each, a row per term and grid point.
+    for (kind, header) in [(0, words.predictive_margins), (1, words.contrasts)] {
+        let list = |s: &Source| -> Vec<crate::output::Prediction> {
+            let (p, c) = match s.model {
+                Some(m) => (&m.predictions, &m.contrasts),
+                None => match &report.combined {
+                    Some(c) => (&c.predictions, &c.contrasts),
+                    None => return Vec::new(),
+                },
+            };
+            if kind == 0 {
+                p.clone()
+            } else {
+                c.clone()
+            }
+        };
+        let lists: Vec<Vec<crate::output::Prediction>> = sources.iter().map(list).collect();
+        let mut keys: Vec<(String, String)> = Vec::new();
+        for l in &lists {
+            for p in l {
+                let k = (p.term.clone(), p.at_text());
+                if !keys.contains(&k) {
+                    keys.push(k);
+                }
+            }
+        }
+        if keys.is_empty() {
+            continue;
+        }
+        let rows = keys
+            .into_iter()
+            .map(|(term, at)| {
+                let cells = lists
+                    .iter()
+                    .map(|l| {
+                        l.iter().find(|p| p.term == term && p.at_text() == at).map(|p| {
+                            cell(p.estimate, p.std_error, p.statistic, p.p_value, p.conf_low, p.conf_high, None)
+                        })
+                    })
+                    .collect();
+                let label = if at.is_empty() { term.clone() } else { format!("{term} ({at})") };
+                Row { term, label, cells }
+            })
+            .collect();
+        blocks.push(Block { variable: None, header: Some(header.to_string()), rows });
     }
 
     let summary = vec![

@@ -43,6 +43,9 @@ pub struct Words {
     pub variable: &'static str,
     /// The colon after "Notes" (full-width in Chinese).
     pub colon: &'static str,
+    /// Headers of the predictive-margin and contrast blocks.
+    pub predictive_margins: &'static str,
+    pub contrasts: &'static str,
 }
 
 pub const EN: Words = Words {
@@ -59,6 +62,8 @@ pub const EN: Words = Words {
     odds_ratio: "OR",
     variable: "Variable",
     colon: ": ",
+    predictive_margins: "Predictive margins",
+    contrasts: "Contrasts of predictive margins",
 };
 
 pub const ZH: Words = Words {
@@ -75,6 +80,8 @@ pub const ZH: Words = Words {
     odds_ratio: "比值比",
     variable: "变量",
     colon: "：",
+    predictive_margins: "预测边际",
+    contrasts: "预测边际之差",
 };
 
 /// One column: a model, a part, or combined effects.

@@ -1,0 +1,730 @@
+//! Predictive margins (Stata's `margins scope`, marginaleffects' `avg_predictions`), their
+//! contrasts (Stata's `pw.`, `r.`, `ar.` operators), and at-grids (Stata's `at()` numlists).
+//!
+//! A predictive margin is the weighted average prediction with every row set to a scenario
+//! (a factor level, a combination of levels, and/or at-grid values):
+//! `PM_s = sum_i w_i F(eta_i^(s)) / W`, with `eta_p^(s) = X_p^(s) b_p`. Its Jacobian is
+//! `dPM_s/db_p = X_p^(s)' (w g_p^(s)) / W` with `g_p = dF/deta_p`; the delta-method variance
+//! is `J V J'` with the model's variance (Stata's default `vce(delta)`, conditional on the
+//! covariates; robust, cluster or survey `V` as estimated). A contrast `PM_a - PM_b` has
+//! Jacobian `J_a - J_b`. Weights are the estimation weights (Stata's margins; marginaleffects
+//! `wts=`). One pass over the rows per batch of scenarios: the linear index moves only in the
+//! columns a scenario affects, and the `X' C` product covers all scenarios of the batch.
+
+use super::*;
+use crate::design::DesignSpec;
+use crate::output::Prediction;
+
+/// Which pairs of levels a contrast compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContrastKind {
+    /// Every pair `l > m`: `l - m` (Stata's `pw.`).
+    Pairwise,
+    /// Every level against the reference (Stata's `r.`).
+    Reference,
+    /// Every level against the previous one (Stata's `ar.`).
+    Adjacent,
+}
+
+/// Multiple-comparison adjustment of the p-values (and of the intervals for Bonferroni and
+/// Sidak) within one family: the contrasts of one variable at one grid point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Adjust {
+    Bonferroni,
+    Holm,
+    Sidak,
+}
+
+impl Adjust {
+    pub fn parse(s: &str) -> Result<Adjust> {
+        match s {
+            "bonferroni" => Ok(Adjust::Bonferroni),
+            "holm" => Ok(Adjust::Holm),
+            "sidak" => Ok(Adjust::Sidak),
+            other => Err(usage(format!("unknown --mcompare '{other}' (expected bonferroni, holm or sidak)"))),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Adjust::Bonferroni => "Bonferroni",
+            Adjust::Holm => "Holm",
+            Adjust::Sidak => "Sidak",
+        }
+    }
+}
+
+/// What is asked after the fit, besides the marginal effects.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PostRequest {
+    /// Factor variables whose levels (or level combinations) get predictive margins.
+    pub predict: Vec<String>,
+    /// Contrasts of a factor's predictive margins.
+    pub contrasts: Vec<(String, ContrastKind)>,
+    pub mcompare: Option<Adjust>,
+    /// At-grid points (`var`, value text), the product of the `--at` numlists; empty: none.
+    pub grid: Vec<Vec<(String, String)>>,
+    /// `--over VAR`: effects within each group's rows (Stata's `over()`).
+    pub over: Option<String>,
+    /// `--dydx VARS`: the effects of these variables only (Stata's `dydx(varlist)`); empty: all.
+    pub dydx: Vec<String>,
+}
+
+impl PostRequest {
+    pub fn is_empty(&self) -> bool {
+        self.predict.is_empty() && self.contrasts.is_empty()
+    }
+
+    /// Parses `--predict-margins VAR[,VAR]`.
+    pub fn parse_predict(s: &str) -> Result<Vec<String>> {
+        let vars: Vec<String> = s.split(',').map(|v| v.trim().to_string()).collect();
+        if vars.iter().any(String::is_empty) {
+            return Err(usage(format!("predict-margins: expected VAR or VAR,VAR, found '{s}'")));
+        }
+        Ok(vars)
+    }
+
+    /// Parses `--contrast VAR:pairwise|reference|adjacent` (several separated by `;`).
+    pub fn parse_contrasts(s: &str) -> Result<Vec<(String, ContrastKind)>> {
+        s.split(';')
+            .filter(|c| !c.trim().is_empty())
+            .map(|c| {
+                let (var, kind) = c.split_once(':').unwrap_or((c, "pairwise"));
+                let var = var.trim();
+                if var.is_empty() {
+                    return Err(usage(format!("contrast: expected VAR:pairwise|reference|adjacent, found '{c}'")));
+                }
+                let kind = match kind.trim() {
+                    "pairwise" | "pw" => ContrastKind::Pairwise,
+                    "reference" | "r" => ContrastKind::Reference,
+                    "adjacent" | "ar" => ContrastKind::Adjacent,
+                    other => {
+                        return Err(usage(format!(
+                            "contrast: unknown kind '{other}' for {var} (expected pairwise, reference or adjacent)"
+                        )))
+                    }
+                };
+                Ok((var.to_string(), kind))
+            })
+            .collect()
+    }
+}
+
+/// Keeps the effects of the variables `--dydx` names (Stata's `dydx(varlist)`): a continuous
+/// variable's derivative, every level of a factor (named as the data column or as written,
+/// `C(g)`). A name that is no variable of `specs` is a usage error.
+pub fn keep_dydx(
+    margins: &mut [&mut Vec<crate::output::Margin>],
+    specs: &[&DesignSpec],
+    vars: &[String],
+) -> Result<()> {
+    if vars.is_empty() {
+        return Ok(());
+    }
+    let mut prefixes: Vec<String> = Vec::new();
+    for v in vars {
+        let mut found = false;
+        for spec in specs {
+            if spec.continuous_variables().iter().any(|c| c == v) {
+                prefixes.push(v.clone());
+                found = true;
+            }
+            for (var, text, _, _) in spec.factor_variables() {
+                if &var == v || &text == v {
+                    prefixes.push(format!("{text}["));
+                    found = true;
+                }
+            }
+        }
+        if !found {
+            return Err(usage(format!("dydx: '{v}' is not a variable of the model")));
+        }
+    }
+    for list in margins.iter_mut() {
+        list.retain(|m| prefixes.iter().any(|p| if p.ends_with('[') { m.term.starts_with(p) } else { &m.term == p }));
+    }
+    Ok(())
+}
+
+/// Parses `--dydx`: variable names separated by commas or spaces.
+pub fn parse_dydx(s: &str) -> Result<Vec<String>> {
+    let v: Vec<String> = s.split([',', ' ']).filter(|x| !x.is_empty()).map(str::to_string).collect();
+    if v.is_empty() {
+        return Err(usage("dydx: no variable given (expected e.g. \"age, educ\")"));
+    }
+    Ok(v)
+}
+
+/// Parses an at-grid, `"age=20(10)60; female=0 1"`: each variable's values as a Stata
+/// numlist (`a(b)c`, `a/b`, `a b c`, or factor level names), the grid the product of the
+/// variables' values in the order given (the last variable varying fastest).
+pub fn parse_grid(s: &str) -> Result<Vec<Vec<(String, String)>>> {
+    let mut axes: Vec<(String, Vec<String>)> = Vec::new();
+    for item in s.split(';').filter(|i| !i.trim().is_empty()) {
+        let (var, list) = item
+            .split_once('=')
+            .ok_or_else(|| usage(format!("at: expected 'var=numlist' (e.g. age=20(10)60), found '{}'", item.trim())))?;
+        let var = var.trim();
+        if var.is_empty() || axes.iter().any(|a| a.0 == var) {
+            return Err(usage(format!("at: '{}' needs one variable name, given once", item.trim())));
+        }
+        axes.push((var.to_string(), numlist(list.trim()).map_err(|e| usage(format!("at: {var}: {e}")))?));
+    }
+    if axes.is_empty() {
+        return Err(usage("at: no variable given (expected e.g. \"age=20(10)60; female=0 1\")"));
+    }
+    let mut grid: Vec<Vec<(String, String)>> = vec![Vec::new()];
+    for (var, values) in &axes {
+        grid = grid
+            .into_iter()
+            .flat_map(|point| {
+                values.iter().map(move |v| {
+                    let mut p = point.clone();
+                    p.push((var.clone(), v.clone()));
+                    p
+                })
+            })
+            .collect();
+    }
+    if grid.len() > 10_000 {
+        return Err(usage(format!("at: the grid has {} points (at most 10000)", grid.len())));
+    }
+    Ok(grid)
+}
+
+/// A Stata numlist: space-separated elements, each a number, a name (a factor level),
+/// `a(d)b` (from a to b by d) or `a/b` (integers from a to b).
+pub fn numlist(s: &str) -> std::result::Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for el in s.split_whitespace() {
+        if let Some((a, rest)) = el.split_once('(') {
+            let (d, b) = rest.split_once(')').ok_or_else(|| format!("'{el}': expected a(step)b"))?;
+            let (a, d, b) = (num(a, el)?, num(d, el)?, num(b, el)?);
+            if d == 0.0 || (b - a) / d < 0.0 {
+                return Err(format!("'{el}': the step must be non-zero and go from {a} towards {b}"));
+            }
+            let steps = ((b - a) / d + 1e-9).floor() as usize;
+            if steps > 10_000 {
+                return Err(format!("'{el}': too many values"));
+            }
+            out.extend((0..=steps).map(|i| fmt_num(a + d * i as f64)));
+        } else if let Some((a, b)) = el.split_once('/') {
+            let (a, b) = (num(a, el)?, num(b, el)?);
+            if a.fract() != 0.0 || b.fract() != 0.0 || b < a || b - a > 10_000.0 {
+                return Err(format!("'{el}': a/b takes integers a <= b"));
+            }
+            out.extend((a as i64..=b as i64).map(|v| v.to_string()));
+        } else if el.contains(')') || el.contains(',') {
+            return Err(format!("'{el}' is not a number, a level, a(step)b or a/b"));
+        } else {
+            out.push(el.to_string());
+        }
+    }
+    if out.is_empty() {
+        return Err("no values".into());
+    }
+    Ok(out)
+}
+
+fn num(s: &str, el: &str) -> std::result::Result<f64, String> {
+    s.trim().parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| format!("'{el}': '{s}' is not a number"))
+}
+
+/// A grid value as text: integers without a decimal point, others rounded to 12 significant
+/// digits (so 0.1(0.1)0.3 gives 0.3, not 0.30000000000000004).
+fn fmt_num(v: f64) -> String {
+    let r: f64 = format!("{v:.12e}").parse().expect("a number");
+    if r.fract() == 0.0 && r.abs() < 1e15 {
+        format!("{}", r as i64)
+    } else {
+        format!("{r}")
+    }
+}
+
+/// One average prediction under a scenario: its label, grid point, estimate and Jacobian.
+pub struct Average {
+    pub term: String,
+    pub at: Vec<(String, String)>,
+    pub estimate: f64,
+    pub jac: Vec<f64>,
+}
+
+/// The predictions and contrasts of one prediction target.
+pub struct PredictionsResult {
+    pub predictions: Vec<Prediction>,
+    pub contrasts: Vec<Prediction>,
+    pub notes: Vec<String>,
+}
+
+/// Looks a variable up among the parts' factors: by data name or by its text (`C(scope)`).
+fn find_factor(factors: &[FactorVar], name: &str) -> Option<usize> {
+    factors.iter().position(|f| f.0 == name || f.1 == name)
+}
+
+fn factors_of(parts: &[PartEval], relevant: &[usize]) -> Vec<FactorVar> {
+    let mut factors: Vec<FactorVar> = Vec::new();
+    for &p in relevant {
+        for f in parts[p].spec.factor_variables() {
+            if !factors.iter().any(|g| g.0 == f.0) {
+                factors.push(f);
+            }
+        }
+    }
+    factors
+}
+
+/// Checks a variable named in `--predict-margins`/`--contrast`/`--at` against the parts of a
+/// model: a factor, or (for `--at`) a numeric variable.
+pub fn check_variables(parts: &[PartEval], post: &PostRequest) -> Result<()> {
+    let all: Vec<usize> = (0..parts.len()).collect();
+    let factors = factors_of(parts, &all);
+    let numeric = |v: &str| parts.iter().any(|p| p.spec.values.contains_key(v));
+    for (v, what) in
+        post.predict.iter().map(|v| (v, "predict-margins")).chain(post.contrasts.iter().map(|(v, _)| (v, "contrast")))
+    {
+        if find_factor(&factors, v).is_none() {
+            return Err(usage(if numeric(v) {
+                format!("{what}: '{v}' is not a factor of the model (predictive margins and contrasts are by the levels of a factor; wrap it in C() or use --at {v}=...)")
+            } else {
+                format!("{what}: '{v}' is not a variable of the model")
+            }));
+        }
+    }
+    for point in post.grid.iter().take(1) {
+        for (v, value) in point {
+            if let Some(fi) = find_factor(&factors, v) {
+                let (_, text, levels, _) = &factors[fi];
+                if !levels.iter().any(|l| &l.name == value) {
+                    return Err(usage(format!(
+                        "at: '{value}' is not a level of {text} (levels: {})",
+                        levels.iter().map(|l| l.name.as_str()).collect::<Vec<_>>().join(", ")
+                    )));
+                }
+            } else if !numeric(v) {
+                return Err(usage(format!("at: '{v}' is not a variable of the model")));
+            }
+        }
+    }
+    for point in &post.grid {
+        for (v, value) in point {
+            if find_factor(&factors, v).is_none() && !value.parse::<f64>().is_ok_and(f64::is_finite) {
+                return Err(usage(format!("at: '{v}={value}': the value must be a number")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The scenario of a grid point (numeric values and factor levels).
+fn grid_scenario(factors: &[FactorVar], point: &[(String, String)]) -> Scenario {
+    let mut s = Scenario::default();
+    for (v, value) in point {
+        match find_factor(factors, v) {
+            Some(fi) => {
+                let l = factors[fi].2.iter().position(|l| &l.name == value).expect("checked level");
+                s.factors.insert(factors[fi].0.clone(), FactorSetting::Level(l));
+            }
+            // A variable of another part (a two-part model's): no column of these parts moves.
+            None => {
+                if let Ok(x) = value.parse() {
+                    s.numeric.insert(v.clone(), x);
+                }
+            }
+        }
+    }
+    s
+}
+
+/// Predictive margins and contrasts of `target` over the evaluation rows of `parts`, averaged
+/// with `weights`; `vcov` the variance of the stacked parameters, `df` the t degrees of freedom
+/// (survey designs). The variables are checked first ([`check_variables`], against all parts
+/// of the model); a factor missing from these parts gets a note.
+pub fn predictions(
+    parts: &[PartEval],
+    target: Target,
+    weights: Option<&[f64]>,
+    post: &PostRequest,
+    vcov: &Array2<f64>,
+    level: f64,
+    df: Option<f64>,
+) -> Result<PredictionsResult> {
+    let relevant: Vec<usize> = match target {
+        Target::Mean(p) => vec![p],
+        Target::Product => (0..parts.len()).collect(),
+    };
+    let factors = factors_of(parts, &relevant);
+    // A scenario sets a factor by level index: the parts must index the same levels.
+    let asked = |f: &FactorVar| {
+        post.predict.iter().chain(post.contrasts.iter().map(|c| &c.0)).any(|v| v == &f.0 || v == &f.1)
+            || post.grid.iter().flatten().any(|(v, _)| v == &f.0 || v == &f.1)
+    };
+    for (var, text, levels, _) in factors.iter().filter(|f| asked(f)) {
+        for &p in &relevant {
+            if let Some((_, _, other, _)) = parts[p].spec.factor_variables().into_iter().find(|f| &f.0 == var) {
+                if other.iter().map(|l| &l.name).ne(levels.iter().map(|l| &l.name)) {
+                    return Err(usage(format!(
+                        "{text} has different levels in the two parts' estimation samples ({} against {}): predictive margins of the combined E[y] need the same levels in both",
+                        levels.iter().map(|l| l.name.as_str()).collect::<Vec<_>>().join(", "),
+                        other.iter().map(|l| l.name.as_str()).collect::<Vec<_>>().join(", ")
+                    )));
+                }
+            }
+        }
+    }
+    let mut notes = Vec::new();
+    // The levels with observations in the estimation sample (a level whose rows were all
+    // dropped, e.g. for perfect prediction, has no coefficient to predict with).
+    let observed = |fi: usize| -> Vec<usize> {
+        let codes = relevant.iter().find_map(|&p| parts[p].spec.factor_codes(&factors[fi].0)).expect("factor");
+        let mut seen = vec![false; factors[fi].2.len()];
+        codes.iter().for_each(|&c| seen[c as usize] = true);
+        (0..seen.len()).filter(|&l| seen[l]).collect()
+    };
+    for v in &post.predict {
+        if let Some(fi) = find_factor(&factors, v) {
+            if observed(fi).len() < factors[fi].2.len() {
+                notes.push(format!(
+                    "predictive margins of {}: levels without observations in the estimation sample are left out",
+                    factors[fi].1
+                ));
+            }
+        }
+    }
+    let grid: Vec<Vec<(String, String)>> = if post.grid.is_empty() { vec![Vec::new()] } else { post.grid.clone() };
+    // The scenarios: per grid point, each level combination of the predicted factors, then
+    // each level of the contrasted factors (reusing the predicted ones when they coincide).
+    let mut scen: Vec<(Average, Scenario)> = Vec::new();
+    let mut wanted: Vec<Vec<usize>> = Vec::new();
+    // (grid point, var index in factors) -> indices into scen by level.
+    let mut by_level: Vec<(usize, usize, Vec<Option<usize>>)> = Vec::new();
+    for (gi, point) in grid.iter().enumerate() {
+        let base = grid_scenario(&factors, point);
+        let pvars: Vec<usize> = post.predict.iter().filter_map(|v| find_factor(&factors, v)).collect();
+        if !post.predict.is_empty() && pvars.len() < post.predict.len() {
+            notes.push(format!(
+                "predictive margins: {} not in this part's formula; not computed here",
+                post.predict
+                    .iter()
+                    .filter(|v| find_factor(&factors, v).is_none())
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        let mut printed = Vec::new();
+        if !pvars.is_empty() && pvars.len() == post.predict.len() {
+            let mut combos: Vec<Vec<usize>> = vec![Vec::new()];
+            for &fi in &pvars {
+                let seen = observed(fi);
+                combos =
+                    combos.into_iter().flat_map(|c| seen.iter().map(move |&l| [c.clone(), vec![l]].concat())).collect();
+            }
+            for combo in combos {
+                let mut s = base.clone();
+                let mut names = Vec::new();
+                for (&fi, &l) in pvars.iter().zip(&combo) {
+                    s.factors.insert(factors[fi].0.clone(), FactorSetting::Level(l));
+                    names.push(format!("{}[{}]", factors[fi].1, factors[fi].2[l].name));
+                }
+                printed.push(scen.len());
+                scen.push((Average { term: names.join(":"), at: point.clone(), estimate: 0.0, jac: Vec::new() }, s));
+            }
+        }
+        wanted.push(printed);
+        for (v, _) in &post.contrasts {
+            let Some(fi) = find_factor(&factors, v) else { continue };
+            if by_level.iter().any(|b| b.0 == gi && b.1 == fi) {
+                continue;
+            }
+            let nl = factors[fi].2.len();
+            let mut idx = vec![None; nl];
+            for (l, slot) in idx.iter_mut().enumerate() {
+                let term = format!("{}[{}]", factors[fi].1, factors[fi].2[l].name);
+                if let Some(j) = wanted[gi].iter().copied().find(|&j| scen[j].0.term == term) {
+                    *slot = Some(j);
+                    continue;
+                }
+                let mut s = base.clone();
+                s.factors.insert(factors[fi].0.clone(), FactorSetting::Level(l));
+                *slot = Some(scen.len());
+                scen.push((Average { term, at: point.clone(), estimate: 0.0, jac: Vec::new() }, s));
+            }
+            by_level.push((gi, fi, idx));
+        }
+    }
+    let scenarios: Vec<Scenario> = scen.iter().map(|s| s.1.clone()).collect();
+    let sums = average_scenarios(parts, target, &relevant, weights, &scenarios);
+    for ((a, _), (e, j)) in scen.iter_mut().zip(sums) {
+        a.estimate = e;
+        a.jac = j;
+    }
+    let finish = |term: String, at: &[(String, String)], estimate: f64, jac: &[f64]| -> Prediction {
+        let se = crate::linalg::quad_form(jac, vcov).max(0.0).sqrt();
+        Prediction::new(term, at, estimate, se, level, df)
+    };
+    let mut predictions = Vec::new();
+    for printed in &wanted {
+        for &j in printed {
+            let a = &scen[j].0;
+            predictions.push(finish(a.term.clone(), &a.at, a.estimate, &a.jac));
+        }
+    }
+    let mut contrasts = Vec::new();
+    for (gi, _) in grid.iter().enumerate() {
+        for (v, kind) in &post.contrasts {
+            let Some(fi) = find_factor(&factors, v) else { continue };
+            let idx = &by_level.iter().find(|b| b.0 == gi && b.1 == fi).expect("levels planned").2;
+            let reference = factors[fi].3;
+            let observed = observed(fi);
+            if observed.len() < idx.len() {
+                notes.push(format!(
+                    "contrasts of {}: levels without observations in the estimation sample are left out",
+                    factors[fi].1
+                ));
+            }
+            let pairs: Vec<(usize, usize)> = match kind {
+                ContrastKind::Pairwise => observed
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(b, &m)| observed[b + 1..].iter().map(move |&l| (l, m)))
+                    .collect(),
+                ContrastKind::Reference => {
+                    observed.iter().filter(|&&l| l != reference).map(|&l| (l, reference)).collect()
+                }
+                ContrastKind::Adjacent => observed.windows(2).map(|w| (w[1], w[0])).collect(),
+            };
+            let start = contrasts.len();
+            for (l, m) in pairs {
+                let (a, b) = (&scen[idx[l].expect("level")].0, &scen[idx[m].expect("level")].0);
+                let jac: Vec<f64> = a.jac.iter().zip(&b.jac).map(|(x, y)| x - y).collect();
+                contrasts.push(finish(format!("{} - {}", a.term, b.term), &a.at, a.estimate - b.estimate, &jac));
+            }
+            if let Some(adj) = post.mcompare {
+                adjust(&mut contrasts[start..], adj, level, df);
+            }
+        }
+    }
+    if let Some(adj) = post.mcompare {
+        if !contrasts.is_empty() {
+            notes.push(format!(
+                "contrasts: p-values adjusted for multiple comparisons ({}) within each variable{}{}",
+                adj.name(),
+                if post.grid.is_empty() { "" } else { " and grid point" },
+                if adj == Adjust::Holm { "; intervals not adjusted" } else { ", intervals too" }
+            ));
+        }
+    }
+    Ok(PredictionsResult { predictions, contrasts, notes })
+}
+
+/// Adjusts a family's p-values (Bonferroni `min(1, m p)`, Sidak `1 - (1 - p)^m`, Holm's
+/// step-down `max_{j <= i} min(1, (m - j + 1) p_(j))`) and, for Bonferroni and Sidak, the
+/// intervals (level `1 - alpha/m`, `(1 - alpha)^(1/m)`), as Stata's `mcompare()`.
+fn adjust(family: &mut [Prediction], adj: Adjust, level: f64, df: Option<f64>) {
+    let m = family.len() as f64;
+    if family.len() <= 1 {
+        return;
+    }
+    let alpha = 1.0 - level / 100.0;
+    match adj {
+        Adjust::Bonferroni | Adjust::Sidak => {
+            let level_adj = 100.0
+                * match adj {
+                    Adjust::Bonferroni => 1.0 - alpha / m,
+                    _ => (1.0 - alpha).powf(1.0 / m),
+                };
+            for c in family.iter_mut() {
+                let (_, _, lo, hi) = crate::inference::statistics(c.estimate, c.std_error, level_adj, df);
+                c.conf_low = lo;
+                c.conf_high = hi;
+                c.p_value = match adj {
+                    Adjust::Bonferroni => (c.p_value * m).min(1.0),
+                    _ => 1.0 - (1.0 - c.p_value).powf(m),
+                };
+            }
+        }
+        Adjust::Holm => {
+            let mut order: Vec<usize> = (0..family.len()).collect();
+            order.sort_by(|&a, &b| family[a].p_value.total_cmp(&family[b].p_value).then(a.cmp(&b)));
+            let mut running: f64 = 0.0;
+            for (j, &i) in order.iter().enumerate() {
+                running = running.max(((m - j as f64) * family[i].p_value).min(1.0));
+                family[i].p_value = running;
+            }
+        }
+    }
+}
+
+/// Rows per parallel chunk and scenarios per batch (bounds the rows x batch scratch matrix).
+const ROWS: usize = 4096;
+const SCEN_BATCH: usize = 16;
+
+/// The weighted average of `target` under each scenario and its Jacobian in the stacked
+/// parameters (zero for parts the target does not use).
+pub(super) fn average_scenarios(
+    parts: &[PartEval],
+    target: Target,
+    relevant: &[usize],
+    weights: Option<&[f64]>,
+    scenarios: &[Scenario],
+) -> Vec<(f64, Vec<f64>)> {
+    let n = parts[0].x.nrows();
+    let np = parts.len();
+    let kx: Vec<usize> = parts.iter().map(|p| p.beta.len()).collect();
+    let w: Vec<f64> = weights.map(|w| w.to_vec()).unwrap_or_else(|| vec![1.0; n]);
+    let wsum: f64 = w.iter().sum();
+    let eta: Vec<std::borrow::Cow<[f64]>> = parts.iter().map(PartEval::linear_index).collect();
+    let xsl: Vec<&[f64]> = parts.iter().map(|p| p.x.as_slice().expect("designs are row-major")).collect();
+    let mut out = Vec::with_capacity(scenarios.len());
+    for batch in scenarios.chunks(SCEN_BATCH) {
+        let nb = batch.len();
+        // Per scenario and part: affected columns and their values under the scenario.
+        let prepared: Vec<Vec<(Vec<usize>, Vec<Vec<crate::formula::Dual>>)>> = batch
+            .iter()
+            .map(|s| {
+                (0..np)
+                    .map(|p| {
+                        if !relevant.contains(&p) {
+                            return (Vec::new(), Vec::new());
+                        }
+                        let aff: Vec<usize> = (0..kx[p]).filter(|&j| parts[p].spec.column_affected(j, s)).collect();
+                        let cols = parts[p].spec.columns_under(&aff, s);
+                        (aff, cols)
+                    })
+                    .collect()
+            })
+            .collect();
+        // C_p (rows x batch, row-major): w g_p under each scenario.
+        let mut cmat: Vec<Vec<f64>> = (0..np).map(|_| vec![0.0; n * nb]).collect();
+        let n_chunks = n.div_ceil(ROWS).max(1);
+        // Per chunk and scenario: sum w F, and per part the affected columns' sum w g x.
+        let partials: Vec<Vec<(f64, Vec<Vec<f64>>)>> = {
+            let mut c_chunks: Vec<Vec<&mut [f64]>> = (0..n_chunks).map(|_| Vec::with_capacity(np)).collect();
+            for cm in cmat.iter_mut() {
+                for (ci, sl) in cm.chunks_mut(ROWS * nb).enumerate() {
+                    c_chunks[ci].push(sl);
+                }
+            }
+            c_chunks
+                .into_par_iter()
+                .enumerate()
+                .map(|(ci, mut cs)| {
+                    let lo = ci * ROWS;
+                    let hi = (lo + ROWS).min(n);
+                    prepared
+                        .iter()
+                        .enumerate()
+                        .map(|(r, pr)| {
+                            let mut est = 0.0;
+                            let mut jac: Vec<Vec<f64>> = pr.iter().map(|(a, _)| vec![0.0; a.len()]).collect();
+                            for i in lo..hi {
+                                let mut e = [0.0; 2];
+                                for p in 0..np {
+                                    let (aff, cols) = &pr[p];
+                                    let mut v = eta[p][i];
+                                    for (a, &j) in aff.iter().enumerate() {
+                                        v += (cols[a][i].v - xsl[p][i * kx[p] + j]) * parts[p].beta[j];
+                                    }
+                                    e[p] = v;
+                                }
+                                let (f, g, _) = target.eval(parts, &e);
+                                let wi = w[i];
+                                est += wi * f;
+                                for &p in relevant {
+                                    let wg = wi * g[p];
+                                    cs[p][(i - lo) * nb + r] = wg;
+                                    for (a, col) in pr[p].1.iter().enumerate() {
+                                        jac[p][a] += wg * col[i].v;
+                                    }
+                                }
+                            }
+                            (est, jac)
+                        })
+                        .collect()
+                })
+                .collect()
+        };
+        let xtc: Vec<Vec<f64>> = (0..np)
+            .map(|p| if relevant.contains(&p) { crate::linalg::xt_mat(parts[p].x, &cmat[p], nb) } else { Vec::new() })
+            .collect();
+        for (r, pr) in prepared.iter().enumerate() {
+            let mut est = 0.0;
+            let mut jac: Vec<Vec<f64>> = (0..np)
+                .map(|p| {
+                    if relevant.contains(&p) {
+                        (0..kx[p]).map(|k| xtc[p][k * nb + r]).collect()
+                    } else {
+                        vec![0.0; kx[p]]
+                    }
+                })
+                .collect();
+            let mut aff: Vec<Vec<f64>> = pr.iter().map(|(a, _)| vec![0.0; a.len()]).collect();
+            // In chunk order: deterministic for any number of threads.
+            for chunk in &partials {
+                est += chunk[r].0;
+                for p in 0..np {
+                    for (a, v) in chunk[r].1[p].iter().enumerate() {
+                        aff[p][a] += v;
+                    }
+                }
+            }
+            for p in 0..np {
+                for (a, &j) in pr[p].0.iter().enumerate() {
+                    jac[p][j] = aff[p][a];
+                }
+            }
+            out.push((est / wsum, jac.into_iter().flatten().map(|v| v / wsum).collect()));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numlists() {
+        assert_eq!(numlist("20(10)60").unwrap(), ["20", "30", "40", "50", "60"]);
+        assert_eq!(numlist("0 1").unwrap(), ["0", "1"]);
+        assert_eq!(numlist("1/3 7").unwrap(), ["1", "2", "3", "7"]);
+        assert_eq!(numlist("0.1(0.1)0.3").unwrap(), ["0.1", "0.2", "0.3"]);
+        assert_eq!(numlist("60(-20)20").unwrap(), ["60", "40", "20"]);
+        assert!(numlist("20(0)60").is_err());
+        assert!(numlist("20(10").is_err());
+        assert!(numlist("a(1)3").is_err());
+        assert!(numlist("3/1").is_err());
+        assert!(numlist("").is_err());
+    }
+
+    #[test]
+    fn grids() {
+        let g = parse_grid("age=20(20)60; female=0 1").unwrap();
+        assert_eq!(g.len(), 6);
+        assert_eq!(g[1], vec![("age".to_string(), "20".to_string()), ("female".to_string(), "1".to_string())]);
+        assert!(parse_grid("age").is_err());
+        assert!(parse_grid("age=1; age=2").is_err());
+    }
+
+    #[test]
+    fn holm_and_bonferroni() {
+        let mk = |p: f64| Prediction {
+            term: String::new(),
+            at: None,
+            estimate: 1.0,
+            std_error: 1.0,
+            statistic: 1.0,
+            p_value: p,
+            conf_low: 0.0,
+            conf_high: 0.0,
+        };
+        let mut f = vec![mk(0.01), mk(0.04), mk(0.03)];
+        adjust(&mut f, Adjust::Holm, 95.0, None);
+        let p: Vec<f64> = f.iter().map(|c| c.p_value).collect();
+        assert!((p[0] - 0.03).abs() < 1e-15 && (p[1] - 0.06).abs() < 1e-15 && (p[2] - 0.06).abs() < 1e-15);
+        let mut f = vec![mk(0.01), mk(0.5)];
+        adjust(&mut f, Adjust::Bonferroni, 95.0, None);
+        assert_eq!(f[1].p_value, 1.0);
+        assert!((f[0].p_value - 0.02).abs() < 1e-15);
+    }
+}
