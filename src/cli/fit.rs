@@ -64,6 +64,16 @@ pub struct EstimationArgs {
     /// Where to evaluate marginal effects: "means" (Stata's atmeans) or "var=value,...".
     #[arg(long, value_name = "AT")]
     pub margins_at: Option<String>,
+    /// Wald test of coefficients after the fit (repeatable): "C(scope)" (every level of a
+    /// factor, Stata's testparm), "educ = 0, age = 0" (jointly), "a = b", "2*a - b = 1". Chi2;
+    /// under a survey design the adjusted Wald F with the design df (Stata's svy test). In a
+    /// two-part model, in each part that has the coefficients.
+    #[arg(long, value_name = "HYPOTHESIS")]
+    pub test: Vec<String>,
+    /// Linear combination of coefficients with its SE and CI (repeatable), e.g. "a - b"
+    /// (Stata's lincom).
+    #[arg(long, value_name = "EXPR")]
+    pub lincom: Vec<String>,
     #[command(flatten)]
     pub report: ReportArgs,
 }
@@ -89,6 +99,8 @@ impl EstimationArgs {
             keep_going,
             margins,
             margins_at,
+            test,
+            lincom,
             report,
         } = self;
         o.vce = vce.clone();
@@ -107,6 +119,8 @@ impl EstimationArgs {
         o.keep_going = *keep_going;
         o.margins = Some(*margins);
         o.margins_at = margins_at.clone();
+        o.test = test.clone();
+        o.lincom = lincom.clone();
         report.fill(o);
     }
 }

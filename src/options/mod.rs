@@ -82,6 +82,14 @@ pub struct Options {
     pub margins: Option<bool>,
     #[serde(alias = "margins-at")]
     pub margins_at: Option<String>,
+    /// Wald tests of coefficients (`C(scope)`, `educ = 0, age = 0`, `a = b`), one per entry.
+    #[serde(deserialize_with = "one_or_many")]
+    pub test: Vec<String>,
+    /// Linear combinations of coefficients (`a - b`), one per entry.
+    #[serde(deserialize_with = "one_or_many")]
+    pub lincom: Vec<String>,
+    /// Summary rows of tables: `N,ll,r2,aic,bic,chi2,p,clusters,strata`.
+    pub stats: Option<String>,
     /// Row filters: a subsample the schema names, an expression, a quantile trim.
     pub subsample: Option<String>,
     #[serde(rename = "if")]
@@ -153,6 +161,9 @@ pub const KEYS: &[(&str, &str)] = &[
     ("keep_going", "true or false"),
     ("margins", "true or false"),
     ("margins_at", "means or var=value,..."),
+    ("test", "a hypothesis, e.g. \"C(scope)\", \"educ = 0, age = 0\" or \"a = b\" (or a list)"),
+    ("lincom", "a linear combination, e.g. \"a - b\" (or a list)"),
+    ("stats", "table summary rows, e.g. \"N,ll,aic,bic,clusters\""),
     ("subsample", "a subsample named in the schema"),
     ("if", "a row filter expression"),
     ("trim", "VAR:QUANTILE, e.g. total_expenditure:0.99 drops rows above the 99th percentile"),

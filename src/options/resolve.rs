@@ -4,7 +4,7 @@
 use super::{
     fault, Checked, Command, Context, Keyed, ModelRequest, Options, Resolved, RowFilters, ScaleValue, TableChoice,
 };
-use crate::analysis::{Estimation, FitJob, Job, TwoPartJob};
+use crate::analysis::{Estimation, FitJob, Job, PostEstimation, TwoPartJob};
 use crate::data::source::{if_filter, subsample_filter};
 use crate::design::{SampleOptions, WeightType};
 use crate::formula::Formula;
@@ -12,7 +12,7 @@ use crate::inference::survey::{SingleUnit, SurveySpec};
 use crate::inference::vce::VceKind;
 use crate::margins::At;
 use crate::model::{ModelKind, ModelSpec, Scale};
-use crate::report::{Format, Lang, Layout, Show, Stars, TableOptions};
+use crate::report::{Format, Lang, Layout, Show, Stars, StatRow, TableOptions};
 
 impl Options {
     /// Checks every option and builds the jobs; the error names the key at fault.
@@ -92,6 +92,7 @@ impl Options {
                 lang: Lang::parse(self.lang.as_deref().unwrap_or("en")).at("lang")?,
                 titles: self.title.clone(),
                 caption: self.caption.clone(),
+                stats: self.stats.as_deref().map(StatRow::parse_list).transpose().at("stats")?.unwrap_or_default(),
             },
             standalone: self.latex_standalone,
         })
@@ -232,7 +233,20 @@ impl Options {
             level: self.level(),
             margins,
             survey,
+            post: self.post_estimation()?,
         })
+    }
+
+    /// `--test` and `--lincom`: checked for empty entries here; the names are resolved against
+    /// the fitted coefficients after the fit.
+    fn post_estimation(&self) -> Checked<PostEstimation> {
+        if self.test.iter().any(|t| t.trim().is_empty()) {
+            return Err(fault("test", "an empty --test hypothesis"));
+        }
+        if self.lincom.iter().any(|t| t.trim().is_empty()) {
+            return Err(fault("lincom", "an empty --lincom expression"));
+        }
+        Ok(PostEstimation { tests: self.test.clone(), lincom: self.lincom.clone() })
     }
 
     fn sample_options(&self) -> Checked<SampleOptions> {

@@ -15,6 +15,7 @@ mod cli_twopart;
 mod describe;
 mod fuzz_loader;
 mod parquet_input;
+mod postestimation;
 mod report_html;
 mod report_latex;
 mod report_schema_labels;

@@ -60,6 +60,13 @@ fn model(name: &str, response: &str, kind: &str, rows: &[(f64, f64, f64, f64)], 
         ),
         margins,
         notes: if probit { vec!["12 rows dropped because of missing values".into()] } else { vec![] },
+        aic: None,
+        bic: None,
+        model_test: None,
+        n_strata: None,
+        tests: vec![],
+        lincom: vec![],
+        vcov: None,
     }
 }
 
@@ -144,6 +151,7 @@ fn opts(layout: Layout, show: Show, lang: Lang) -> TableOptions {
         lang,
         titles: vec![],
         caption: Some("Table 3. Two-part model of reimbursement".into()),
+        stats: vec![],
     }
 }
 
