@@ -7,11 +7,12 @@ use crate::design::{Design, SampleOptions};
 use crate::error::{usage, Result};
 use crate::formula::Formula;
 use crate::inference::survey::{SurveyDesign, SurveySpec};
+use crate::inference::wald::{Combination, Names, Restrictions, WaldTest};
 use crate::inference::{Variance, VceKind};
 use crate::margins::{self, At, PartEval, Target, TwoPartEval};
 use crate::model::twopart::{fit_twopart, TwoPartRequest};
 use crate::model::{self, Fit, LinkKind, ModelKind, ModelSpec};
-use crate::output::{Combined, ModelReport, Report};
+use crate::output::{Combined, Lincom, ModelReport, Report};
 
 /// Options shared by every estimation: variance, sample, inference.
 #[derive(Debug, Clone)]
@@ -27,6 +28,79 @@ pub struct Estimation {
     pub post: crate::margins::PostRequest,
     /// A survey design: the variance is linearized (Stata's `svy`), with t statistics.
     pub survey: Option<SurveySpec>,
+    /// Tests and linear combinations of the coefficients.
+    pub hypotheses: PostEstimation,
+}
+
+/// Tests and linear combinations after the fit (`--test`, `--lincom`; Stata's `test`,
+/// `testparm`, `lincom`), written with the fit's coefficient names
+/// ([`crate::inference::wald`]).
+#[derive(Debug, Clone, Default)]
+pub struct PostEstimation {
+    pub tests: Vec<String>,
+    pub lincom: Vec<String>,
+}
+
+impl PostEstimation {
+    pub fn is_empty(&self) -> bool {
+        self.tests.is_empty() && self.lincom.is_empty()
+    }
+
+    /// The tests and combinations of one model (names resolved against `fit`; an unknown
+    /// name is a usage error, an omitted one an estimation error), into its report.
+    pub fn apply(&self, m: &mut ModelReport, fit: &Fit, v: &Variance, level: f64) -> Result<()> {
+        let (tests, lincom) = self.compute(fit, v, level)?;
+        m.tests = tests;
+        m.lincom = lincom;
+        Ok(())
+    }
+
+    fn compute(&self, fit: &Fit, v: &Variance, level: f64) -> Result<(Vec<WaldTest>, Vec<Lincom>)> {
+        let omitted: Vec<String> = fit.omitted.iter().map(|o| o.term.clone()).collect();
+        let names = Names { names: &fit.design.names, omitted: &omitted };
+        let mut tests = Vec::new();
+        for t in &self.tests {
+            tests.push(Restrictions::parse(t, names)?.test(&fit.beta, &fit.design.names, v)?);
+        }
+        let mut lincom = Vec::new();
+        for t in &self.lincom {
+            let c = Combination::parse(t, names)?;
+            let (estimate, std_error) = c.estimate(&fit.beta, &v.matrix);
+            let (statistic, p_value, conf_low, conf_high) = v.statistics(estimate, std_error, level);
+            lincom.push(Lincom { term: c.label, estimate, std_error, statistic, p_value, conf_low, conf_high });
+        }
+        Ok((tests, lincom))
+    }
+
+    /// A two-part model: each hypothesis in each part whose coefficients it names (bare names
+    /// may belong to one part only when the parts have different regressors); an error when it
+    /// fits neither part.
+    fn apply_twopart(&self, parts: [(&mut ModelReport, &Fit, &Variance); 2], level: f64) -> Result<()> {
+        let [(m1, f1, v1), (m2, f2, v2)] = parts;
+        for (which, list) in [(0, &self.tests), (1, &self.lincom)] {
+            for t in list {
+                let one = |f: &Fit, v: &Variance| {
+                    let p = if which == 0 {
+                        PostEstimation { tests: vec![t.clone()], lincom: vec![] }
+                    } else {
+                        PostEstimation { tests: vec![], lincom: vec![t.clone()] }
+                    };
+                    p.compute(f, v, level)
+                };
+                let (a, b) = (one(f1, v1), one(f2, v2));
+                if a.is_err() && b.is_err() {
+                    return a.map(|_| ());
+                }
+                for (m, r) in [(&mut *m1, a), (&mut *m2, b)] {
+                    if let Ok((ts, ls)) = r {
+                        m.tests.extend(ts);
+                        m.lincom.extend(ls);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Estimation {
@@ -199,6 +273,8 @@ impl FitJob {
         let sd = self.est.survey_design(ds, &fit.design.rows, design_rows.as_deref())?;
         let v = Variance::compute(&fit, kind, sd.as_ref())?;
         let mut m = ModelReport::new("model", &self.formula.source, &fit, &v, self.est.level, self.odds_ratios);
+        m.n_strata = sd.as_ref().map(|d| d.n_strata);
+        self.est.hypotheses.apply(&mut m, &fit, &v, self.est.level)?;
         if let Some(at) = &self.est.margins {
             let mut runs = Vec::new();
             let groups = over_groups(ds, self.est.post.over.as_deref(), &fit.design.rows)?;
@@ -299,6 +375,9 @@ impl TwoPartJob {
         let f2_text = format!("{} ~ {rhs2}", tp.second.design.response);
         let mut m1 = ModelReport::new("first", &f1_text, &tp.first, v1, level, false);
         let mut m2 = ModelReport::new("second", &f2_text, &tp.second, v2, level, false);
+        m1.n_strata = sd.as_ref().map(|d| d.n_strata);
+        m2.n_strata = m1.n_strata;
+        self.est.hypotheses.apply_twopart([(&mut m1, &tp.first, v1), (&mut m2, &tp.second, v2)], level)?;
         let mut combined = None;
         if let Some(at) = &self.est.margins {
             // Both parts' effects and the combined E[y]'s, average effects in one pass; with

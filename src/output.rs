@@ -1,7 +1,8 @@
 //! Results as data (serde types, documented in `data-schema/output.md`), JSON with 17
 //! significant digits, and a plain-text summary.
 
-use crate::inference::Variance;
+use crate::inference::wald::WaldTest;
+use crate::inference::{Variance, VceKind};
 use crate::model::{Fit, Omitted};
 use serde::Serialize;
 
@@ -206,6 +207,54 @@ pub struct ModelReport {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub contrasts: Vec<Prediction>,
     pub notes: Vec<String>,
+    /// Akaike's information criterion as Stata's `estat ic`: `-2 ll + 2 k`, `k` the number of
+    /// estimated (non-omitted) coefficients; absent under a survey design (no likelihood).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aic: Option<f64>,
+    /// Schwarz's criterion as Stata's `estat ic`: `-2 ll + k ln N`, `N` = `n_obs`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bic: Option<f64>,
+    /// The test of every slope of Stata's estimation header (LR or Wald chi2; adjusted F
+    /// under a survey design).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_test: Option<WaldTest>,
+    /// Strata of a survey design.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n_strata: Option<usize>,
+    /// `--test` results.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tests: Vec<WaldTest>,
+    /// `--lincom` results.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lincom: Vec<Lincom>,
+    /// The variance matrix of the coefficients (of `b`, also when rows show odds ratios).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vcov: Option<Vcov>,
+}
+
+/// A variance matrix with its term names (rows and columns in the order of `terms`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Vcov {
+    pub terms: Vec<String>,
+    pub matrix: Vec<Vec<f64>>,
+}
+
+impl Vcov {
+    pub fn new(terms: &[String], v: &ndarray::Array2<f64>) -> Vcov {
+        Vcov { terms: terms.to_vec(), matrix: v.rows().into_iter().map(|r| r.to_vec()).collect() }
+    }
+}
+
+/// A linear combination of coefficients (Stata's `lincom`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Lincom {
+    pub term: String,
+    pub estimate: f64,
+    pub std_error: f64,
+    pub statistic: f64,
+    pub p_value: f64,
+    pub conf_low: f64,
+    pub conf_high: f64,
 }
 
 /// One row of a coefficient table.
@@ -412,8 +461,28 @@ impl ModelReport {
             predictions: Vec::new(),
             contrasts: Vec::new(),
             notes: fit.notes.clone(),
+            aic: information_criteria(fit, vce).map(|c| c.0),
+            bic: information_criteria(fit, vce).map(|c| c.1),
+            model_test: crate::inference::wald::model_test(&d.names, &fit.beta, vce, fit.log_likelihood, fit.ll_null),
+            n_strata: None,
+            tests: Vec::new(),
+            lincom: Vec::new(),
+            vcov: Some(Vcov::new(&d.names, &vce.matrix)),
         }
     }
+}
+
+/// AIC and BIC as Stata's `estat ic`: `-2 ll + 2 k` and `-2 ll + k ln N`, with `k` the
+/// estimated coefficients (omitted ones excluded, no scale parameter) and `N` the number of
+/// observations (`n_obs`: the sum of frequency weights, else the rows). `None` under a survey
+/// design, where Stata's `estat ic` is not allowed (a pseudo-likelihood of a design).
+pub fn information_criteria(fit: &Fit, vce: &Variance) -> Option<(f64, f64)> {
+    if vce.kind == VceKind::Survey {
+        return None;
+    }
+    let k = fit.beta.len() as f64;
+    let m2ll = -2.0 * fit.log_likelihood;
+    Some((m2ll + 2.0 * k, m2ll + k * fit.n_obs.ln()))
 }
 
 /// Formats a number like C's `%.17g`: 17 significant digits, which round-trip every f64.
@@ -556,6 +625,7 @@ pub fn to_text(report: &Report) -> String {
             .iter()
             .map(|c| c.term.chars().count())
             .chain(m.margins.iter().map(|c| c.term.chars().count() + 2))
+            .chain(m.lincom.iter().map(|c| c.term.chars().count()))
             .max()
             .unwrap_or(4)
             .max(12);
@@ -586,6 +656,16 @@ pub fn to_text(report: &Report) -> String {
             ));
             push_margins(&mut out, &m.margins, tw, m.df_r);
         }
+        if !m.tests.is_empty() || !m.lincom.is_empty() {
+            out.push('\n');
+        }
+        for t in &m.tests {
+            out.push_str(&format!("{}\n", t.sentence()));
+        }
+        if !m.lincom.is_empty() {
+            out.push_str("Linear combinations\n");
+            push_lincom(&mut out, &m.lincom, tw, m.df_r);
+        }
         for n in &m.notes {
             out.push_str(&format!("Note: {n}\n"));
         }
@@ -598,6 +678,27 @@ pub fn to_text(report: &Report) -> String {
         push_margins(&mut out, &c.margins, tw, report.models.first().and_then(|m| m.df_r));
     }
     out
+}
+
+fn push_lincom(out: &mut String, rows: &[Lincom], tw: usize, df: Option<f64>) {
+    let (stat, p) = crate::inference::labels(df);
+    out.push_str(&format!(
+        "{:<tw$} {:>12} {:>12} {:>8} {:>7} {:>12} {:>12}\n",
+        "", "estimate", "std. err.", stat, p, "low", "high"
+    ));
+    out.push_str(&format!("{}\n", "-".repeat(tw + 70)));
+    for l in rows {
+        out.push_str(&format!(
+            "{:<tw$} {} {} {:>8.2} {:>7.3} {} {}\n",
+            l.term,
+            fmt_num(l.estimate, 12),
+            fmt_num(l.std_error, 12),
+            l.statistic,
+            l.p_value,
+            fmt_num(l.conf_low, 12),
+            fmt_num(l.conf_high, 12)
+        ));
+    }
 }
 
 fn push_margins(out: &mut String, margins: &[Margin], tw: usize, df: Option<f64>) {

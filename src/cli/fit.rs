@@ -91,6 +91,16 @@ pub struct EstimationArgs {
     /// Marginal effects of these variables only (Stata's dydx(varlist)), e.g. --dydx "age, educ".
     #[arg(long, value_name = "VARS")]
     pub dydx: Option<String>,
+    /// Wald test of coefficients after the fit (repeatable): "C(scope)" (every level of a
+    /// factor, Stata's testparm), "educ = 0, age = 0" (jointly), "a = b", "2*a - b = 1". Chi2;
+    /// under a survey design the adjusted Wald F with the design df (Stata's svy test). In a
+    /// two-part model, in each part that has the coefficients.
+    #[arg(long, value_name = "HYPOTHESIS")]
+    pub test: Vec<String>,
+    /// Linear combination of coefficients with its SE and CI (repeatable), e.g. "a - b"
+    /// (Stata's lincom).
+    #[arg(long, value_name = "EXPR")]
+    pub lincom: Vec<String>,
     #[command(flatten)]
     pub report: ReportArgs,
 }
@@ -123,6 +133,8 @@ impl EstimationArgs {
             at,
             over,
             dydx,
+            test,
+            lincom,
             report,
         } = self;
         o.vce = vce.clone();
@@ -148,6 +160,8 @@ impl EstimationArgs {
         o.at = at.clone();
         o.over = over.clone();
         o.dydx = dydx.clone();
+        o.test = test.clone();
+        o.lincom = lincom.clone();
         report.fill(o);
     }
 }

@@ -133,6 +133,11 @@ pub struct ReportArgs {
     /// LaTeX: write a complete document (compiles with xelatex; loads xeCJK for Chinese).
     #[arg(long)]
     pub latex_standalone: bool,
+    /// Summary rows under the table, in order, e.g. "N,ll,aic,bic,clusters" (from N, ll, r2,
+    /// aic, bic, chi2, p, clusters, strata; default N, ll, r2). AIC and BIC as Stata's estat
+    /// ic; chi2 and p are the model test of Stata's header (LR, Wald or the survey F).
+    #[arg(long, value_name = "ROWS")]
+    pub stats: Option<String>,
 }
 
 /// The validated output choices.
@@ -147,8 +152,19 @@ pub struct ReportConfig {
 impl ReportArgs {
     /// Fills the table options of the options model (`-o` stays here: the command line's own).
     pub fn fill(&self, o: &mut migfit::options::Options) {
-        let ReportArgs { format, output: _, layout, show, stars, digits, lang, titles, caption, latex_standalone } =
-            self;
+        let ReportArgs {
+            format,
+            output: _,
+            layout,
+            show,
+            stars,
+            digits,
+            lang,
+            titles,
+            caption,
+            latex_standalone,
+            stats,
+        } = self;
         o.format = format.clone();
         o.layout = Some(layout.clone());
         o.show = show.clone();
@@ -158,6 +174,7 @@ impl ReportArgs {
         o.title = titles.clone();
         o.caption = caption.clone();
         o.latex_standalone = *latex_standalone;
+        o.stats = stats.clone();
     }
 }
 

@@ -25,11 +25,15 @@
 //! * [`joint`]: the variance of a two-part model's parts together (block-diagonal, or one
 //!   sandwich of the stacked scores as Stata's `suest`), for every kind.
 //!
+//! Built on any variance: [`wald`], Wald tests of `R b = r` (chi2, or Stata's adjusted F under
+//! a survey design) and linear combinations, and the model test of the estimation header.
+//!
 //! `docs/arch-variance.md` lists the files a new kind touches.
 
 pub mod joint;
 pub mod survey;
 pub mod vce;
+pub mod wald;
 
 use crate::design::WeightType;
 use crate::error::{usage, Result};

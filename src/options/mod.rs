@@ -110,6 +110,14 @@ pub struct Options {
     pub over: Option<String>,
     /// The effects of these variables only (Stata's dydx(varlist)), "age, educ".
     pub dydx: Option<String>,
+    /// Wald tests of coefficients (`C(scope)`, `educ = 0, age = 0`, `a = b`), one per entry.
+    #[serde(deserialize_with = "one_or_many")]
+    pub test: Vec<String>,
+    /// Linear combinations of coefficients (`a - b`), one per entry.
+    #[serde(deserialize_with = "one_or_many")]
+    pub lincom: Vec<String>,
+    /// Summary rows of tables: `N,ll,r2,aic,bic,chi2,p,clusters,strata`.
+    pub stats: Option<String>,
     /// Row filters: a subsample the schema names, an expression, a quantile trim.
     pub subsample: Option<String>,
     #[serde(rename = "if")]
@@ -194,6 +202,9 @@ pub const KEYS: &[(&str, &str)] = &[
     ("at", "an at-grid, e.g. \"age=20(10)60; female=0 1\""),
     ("over", "a variable: effects within each of its groups"),
     ("dydx", "variables whose effects to report, e.g. \"age, educ\""),
+    ("test", "a hypothesis, e.g. \"C(scope)\", \"educ = 0, age = 0\" or \"a = b\" (or a list)"),
+    ("lincom", "a linear combination, e.g. \"a - b\" (or a list)"),
+    ("stats", "table summary rows, e.g. \"N,ll,aic,bic,clusters\""),
     ("subsample", "a subsample named in the schema"),
     ("if", "a row filter expression"),
     ("trim", "VAR:QUANTILE, e.g. total_expenditure:0.99 drops rows above the 99th percentile"),

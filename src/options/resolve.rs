@@ -4,7 +4,7 @@
 use super::{
     fault, Checked, Command, Context, Keyed, ModelRequest, Options, Resolved, RowFilters, ScaleValue, TableChoice,
 };
-use crate::analysis::{Estimation, FitJob, Job, TwoPartJob};
+use crate::analysis::{Estimation, FitJob, Job, PostEstimation, TwoPartJob};
 use crate::data::source::{if_filter, subsample_filter};
 use crate::design::{SampleOptions, WeightType};
 use crate::formula::Formula;
@@ -13,7 +13,7 @@ use crate::inference::vce::VceKind;
 use crate::margins::{Adjust, At, PostRequest};
 use crate::mediate::{Method, Request};
 use crate::model::{ModelKind, ModelSpec, Scale};
-use crate::report::{Format, Lang, Layout, Show, Stars, TableOptions};
+use crate::report::{Format, Lang, Layout, Show, Stars, StatRow, TableOptions};
 
 impl Options {
     /// Checks every option and builds the jobs; the error names the key at fault.
@@ -100,6 +100,7 @@ impl Options {
                 lang: Lang::parse(self.lang.as_deref().unwrap_or("en")).at("lang")?,
                 titles: self.title.clone(),
                 caption: self.caption.clone(),
+                stats: self.stats.as_deref().map(StatRow::parse_list).transpose().at("stats")?.unwrap_or_default(),
             },
             standalone: self.latex_standalone,
         })
@@ -323,6 +324,7 @@ impl Options {
             margins,
             post,
             survey,
+            hypotheses: self.post_estimation()?,
         })
     }
 
@@ -356,6 +358,18 @@ impl Options {
             return Err(fault("mcompare", "--mcompare adjusts contrasts: give --contrast VAR:pairwise too"));
         }
         Ok(post)
+    }
+
+    /// `--test` and `--lincom`: checked for empty entries here; the names are resolved against
+    /// the fitted coefficients after the fit.
+    fn post_estimation(&self) -> Checked<PostEstimation> {
+        if self.test.iter().any(|t| t.trim().is_empty()) {
+            return Err(fault("test", "an empty --test hypothesis"));
+        }
+        if self.lincom.iter().any(|t| t.trim().is_empty()) {
+            return Err(fault("lincom", "an empty --lincom expression"));
+        }
+        Ok(PostEstimation { tests: self.test.clone(), lincom: self.lincom.clone() })
     }
 
     fn sample_options(&self) -> Checked<SampleOptions> {

@@ -12,7 +12,7 @@ pub mod markdown;
 pub mod table;
 pub mod text;
 
-pub use table::{build, Lang, Layout, Show, Stars, Table, TableOptions};
+pub use table::{build, Lang, Layout, Show, Stars, StatRow, Table, TableOptions};
 
 use crate::error::{usage, Result};
 use crate::output::Report;

@@ -204,6 +204,7 @@ mod projection {
             margins: Some(At::Average),
             post: Default::default(),
             survey: None,
+            hypotheses: Default::default(),
         }
     }
 

@@ -18,6 +18,7 @@ mod describe;
 mod fuzz_loader;
 mod hostile;
 mod parquet_input;
+mod postestimation;
 mod report_html;
 mod report_latex;
 mod report_schema_labels;

@@ -62,6 +62,13 @@ fn model(name: &str, response: &str, kind: &str, rows: &[(f64, f64, f64, f64)], 
         predictions: Vec::new(),
         contrasts: Vec::new(),
         notes: if probit { vec!["12 rows dropped because of missing values".into()] } else { vec![] },
+        aic: None,
+        bic: None,
+        model_test: None,
+        n_strata: None,
+        tests: vec![],
+        lincom: vec![],
+        vcov: None,
     }
 }
 
@@ -146,6 +153,7 @@ fn opts(layout: Layout, show: Show, lang: Lang) -> TableOptions {
         lang,
         titles: vec![],
         caption: Some("Table 3. Two-part model of reimbursement".into()),
+        stats: vec![],
     }
 }
 

@@ -36,6 +36,9 @@ struct Tolerance {
     std_error: f64,
     margin_estimate: f64,
     margin_std_error: f64,
+    /// Test statistics, their p-values and linear combinations (`tests`, `model_test`,
+    /// `lincom`): 1e-5, as effect SEs (they are smooth functions of the variance).
+    test: f64,
 }
 
 impl Tolerance {
@@ -47,6 +50,7 @@ impl Tolerance {
             std_error: get("std_error", 1e-6),
             margin_estimate: get("margin_estimate", 1e-6),
             margin_std_error: get("margin_std_error", 1e-5),
+            test: get("test", 1e-5),
         }
     }
 }
@@ -238,6 +242,60 @@ fn compare_model(
     for kind in ["predictions", "contrasts"] {
         if let Some(m) = theirs.get(kind) {
             compare_predictions(r, &place, kind, ours.get(kind), m, tol);
+        }
+    }
+    compare_tests(r, &place, ours, theirs, tol);
+}
+
+/// AIC, BIC (at the estimate tolerance: they are the log likelihood plus counts), the model
+/// test, `tests[]` (matched by `test`) and `lincom[]` (by `term`), where the reference has them.
+fn compare_tests(r: &mut Report, place: &str, ours: &Value, theirs: &Value, tol: &Tolerance) {
+    for field in ["aic", "bic"] {
+        if let Some(t) = theirs.get(field) {
+            r.number(place, field, ours.get(field), t, tol.estimate);
+        }
+    }
+    let test = |r: &mut Report, p: &str, o: &Value, e: &Value| {
+        for field in ["statistic", "p_value"] {
+            r.number(p, field, o.get(field), &e[field], tol.test);
+        }
+        // Degrees of freedom are counts: exact.
+        for field in ["df", "df_denominator"] {
+            if o.get(field).and_then(Value::as_f64) != e.get(field).and_then(Value::as_f64) {
+                r.fail(p, format!("{field}: ours {:?} theirs {:?}", o.get(field), e.get(field)));
+            }
+        }
+        for field in ["kind", "method"] {
+            if e.get(field).is_some() && o.get(field) != e.get(field) {
+                r.fail(p, format!("{field}: ours {:?} theirs {:?}", o.get(field), e.get(field)));
+            }
+        }
+    };
+    if let Some(e) = theirs.get("model_test") {
+        let p = format!("{place} | model_test");
+        match ours.get("model_test") {
+            None => r.fail(&p, "missing from our output".into()),
+            Some(o) => test(r, &p, o, e),
+        }
+    }
+    for e in theirs.get("tests").and_then(Value::as_array).into_iter().flatten() {
+        let name = str_of(e, "test");
+        let p = format!("{place} | test {name}");
+        match find(ours.get("tests"), &|x| str_of(x, "test") == name) {
+            None => r.fail(&p, "missing from our output".into()),
+            Some(o) => test(r, &p, o, e),
+        }
+    }
+    for e in theirs.get("lincom").and_then(Value::as_array).into_iter().flatten() {
+        let term = str_of(e, "term");
+        let p = format!("{place} | lincom {term}");
+        match find(ours.get("lincom"), &|x| str_of(x, "term") == term) {
+            None => r.fail(&p, "missing from our output".into()),
+            Some(o) => {
+                for field in ["estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high"] {
+                    r.number(&p, field, o.get(field), &e[field], tol.test);
+                }
+            }
         }
     }
 }

@@ -4,8 +4,11 @@
 
 use super::labels::{split_interaction, Labeller, TermClass};
 use super::{Block, Cell, Column, Lang, Layout, Row, Show, SummaryRow, Table, TableOptions, EN, ZH};
+use super::{StatRow, Words};
 use crate::error::{usage, Result};
+use crate::inference::wald::WaldTest;
 use crate::output::{ModelReport, Report};
+use crate::report::format::fixed as fmt_fixed;
 
 /// One column's source numbers before they are laid out in rows.
 struct Source<'a> {
@@ -324,22 +327,7 @@ pub fn build(report: &Report, opts: &TableOptions) -> Result<Table> {
         blocks.push(Block { variable: None, header: Some(header.to_string()), rows });
     }
 
-    let summary = vec![
-        SummaryRow { label: words.n.to_string(), values: sources.iter().map(|s| s.n).collect(), decimals: 0 },
-        SummaryRow {
-            label: words.log_likelihood.to_string(),
-            values: sources.iter().map(|s| s.ll).collect(),
-            decimals: opts.digits,
-        },
-        SummaryRow {
-            label: words.pseudo_r2.to_string(),
-            values: sources.iter().map(|s| s.r2).collect(),
-            decimals: opts.digits,
-        },
-    ]
-    .into_iter()
-    .filter(|r| r.values.iter().any(|v| v.is_some()))
-    .collect();
+    let summary = summary_rows(&sources, opts, &words);
 
     // Notes: what the cells are, the variance, warnings, stars, provenance.
     let mut notes: Vec<String> = Vec::new();
@@ -404,6 +392,26 @@ pub fn build(report: &Report, opts: &TableOptions) -> Result<Table> {
             }
         }
     }
+    for (j, s) in sources.iter().enumerate() {
+        if let Some(m) = s.model {
+            let prefix = if ncol > 1 { format!("{}: ", col_name(j)) } else { String::new() };
+            for t in &m.tests {
+                notes.push(format!("{prefix}{}", t.sentence()));
+            }
+            for l in &m.lincom {
+                notes.push(format!(
+                    "{prefix}Linear combination {} = {} (SE {}; {}% CI {} to {}; p = {}).",
+                    l.term,
+                    fmt_fixed(l.estimate, opts.digits),
+                    fmt_fixed(l.std_error, opts.digits),
+                    crate::data::format_number(m.level),
+                    fmt_fixed(l.conf_low, opts.digits),
+                    fmt_fixed(l.conf_high, opts.digits),
+                    crate::inference::wald::format_p(l.p_value)
+                ));
+            }
+        }
+    }
     if let Some(l) = stars.legend() {
         notes.push(l);
     }
@@ -440,5 +448,66 @@ fn base_response(r: &str) -> String {
         [f, v] if ["log", "ln", "sqrt", "exp"].contains(&f.as_str()) => v.clone(),
         [v] => v.clone(),
         _ => r.to_string(),
+    }
+}
+
+/// The summary rows: `--stats` in its order, or N, log likelihood and pseudo R2; rows with no
+/// value in any column are left out.
+fn summary_rows(sources: &[Source], opts: &TableOptions, words: &Words) -> Vec<SummaryRow> {
+    let default = [StatRow::N, StatRow::LogLikelihood, StatRow::PseudoR2];
+    let rows: &[StatRow] = if opts.stats.is_empty() { &default } else { &opts.stats };
+    let count = |v: Option<usize>| v.map(|c| c as f64);
+    rows.iter()
+        .map(|r| {
+            let (label, decimals, value): (String, usize, &dyn Fn(&Source) -> Option<f64>) = match r {
+                StatRow::N => (words.n.to_string(), 0, &|s: &Source| s.n),
+                StatRow::LogLikelihood => (words.log_likelihood.to_string(), opts.digits, &|s: &Source| s.ll),
+                StatRow::PseudoR2 => (words.pseudo_r2.to_string(), opts.digits, &|s: &Source| s.r2),
+                StatRow::Aic => ("AIC".to_string(), opts.digits, &|s: &Source| s.model.and_then(|m| m.aic)),
+                StatRow::Bic => ("BIC".to_string(), opts.digits, &|s: &Source| s.model.and_then(|m| m.bic)),
+                StatRow::ModelTest => (model_test_label(sources), opts.digits, &|s: &Source| {
+                    s.model.and_then(|m| m.model_test.as_ref()).map(|t| t.statistic)
+                }),
+                StatRow::ModelP => ("Prob > chi2 / F".to_string(), opts.digits.max(3), &|s: &Source| {
+                    s.model.and_then(|m| m.model_test.as_ref()).map(|t| t.p_value)
+                }),
+                StatRow::Clusters => {
+                    (words_clusters(words), 0, &|s: &Source| s.model.and_then(|m| count(m.n_clusters)))
+                }
+                StatRow::Strata => (words_strata(words), 0, &|s: &Source| s.model.and_then(|m| count(m.n_strata))),
+            };
+            SummaryRow { label, values: sources.iter().map(value).collect(), decimals }
+        })
+        .filter(|r| r.values.iter().any(|v| v.is_some()))
+        .collect()
+}
+
+fn words_clusters(w: &Words) -> String {
+    if w.constant == super::ZH.constant {
+        "聚类数".into()
+    } else {
+        "Clusters".into()
+    }
+}
+
+fn words_strata(w: &Words) -> String {
+    if w.constant == super::ZH.constant {
+        "层数".into()
+    } else {
+        "Strata".into()
+    }
+}
+
+/// "Wald chi2", "LR chi2" or "F", from the columns' model tests.
+fn model_test_label(sources: &[Source]) -> String {
+    let tests: Vec<&WaldTest> = sources.iter().filter_map(|s| s.model.and_then(|m| m.model_test.as_ref())).collect();
+    let name = |t: &WaldTest| match (t.kind, t.method) {
+        ("F", _) => "F".to_string(),
+        (_, Some(m)) => format!("{m} chi2"),
+        _ => "Wald chi2".to_string(),
+    };
+    match tests.first() {
+        Some(t) if tests.iter().all(|u| name(u) == name(t)) => name(t),
+        _ => "Model chi2 / F".to_string(),
     }
 }

@@ -20,7 +20,7 @@ mod options;
 pub use super::format::Stars;
 pub use build::build;
 pub use mediation::build_mediation;
-pub use options::{Lang, Layout, Show, TableOptions};
+pub use options::{Lang, Layout, Show, StatRow, TableOptions};
 
 use super::format::{fixed as fmt_fixed, is_cjk};
 #[cfg(doc)]
