@@ -72,7 +72,6 @@ pub fn hc(fit: &Fit, kind: VceKind) -> Result<Variance> {
     let m = expected_bread(fit)?;
     let we = working_weights(fit);
     let d = &fit.design;
-    let k = d.k();
     let mut c = Vec::with_capacity(d.n());
     for (i, xi) in d.x.rows().into_iter().enumerate() {
         let xi: Vec<f64> = xi.to_vec();

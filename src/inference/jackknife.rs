@@ -82,7 +82,12 @@ pub fn jackknife(fit: &Fit) -> Result<Variance> {
             Some(beta) => b.push(beta),
             None => {
                 let what = match &d.cluster_var {
-                    Some(v) => format!("the cluster of '{v}' at line {} ({} rows)", d.lines[u[0]], u.len()),
+                    Some(v) => format!(
+                        "the cluster of '{v}' at line {} ({} row{})",
+                        d.lines[u[0]],
+                        u.len(),
+                        if u.len() == 1 { "" } else { "s" }
+                    ),
                     None => format!("row {} (line {})", d.rows[u[0]] + 1, d.lines[u[0]]),
                 };
                 return Err(FitError::Numerical(format!(

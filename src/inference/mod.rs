@@ -24,6 +24,7 @@
 //! * [`survey`]: the linearized variance of a survey design, t with design df.
 //! * [`hc`]: HC2 and HC3 (as R's `sandwich::vcovHC` for `glm`), normal.
 //! * [`jackknife`]: the delete-one jackknife (rows or clusters), normal.
+//! * [`wild`]: the wild score bootstrap of a Wald test (a library function; no `--vce`).
 //! * [`cr2`]: CR2 and CR3 (as R's `clubSandwich::vcovCR` for `glm`), t with Bell-McCaffrey /
 //!   Satterthwaite degrees of freedom per coefficient and per effect ([`Variance::df_of`]).
 //! * [`joint`]: the variance of a two-part model's parts together (block-diagonal, or one
@@ -37,6 +38,7 @@ pub mod jackknife;
 pub mod joint;
 pub mod survey;
 pub mod vce;
+pub mod wild;
 
 use crate::design::WeightType;
 use crate::error::{usage, Result};

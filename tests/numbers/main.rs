@@ -14,3 +14,4 @@ mod khb_mediation;
 mod margins_jacobian;
 mod margins_threads;
 mod normal_tails;
+mod wild;
