@@ -157,7 +157,10 @@ pub fn cr(fit: &Fit, kind: VceKind) -> Result<Variance> {
                     gm[[b, a]] = val;
                 }
             }
-            let s = symmetric_power(&gm, -0.5, 1e-12).ok_or_else(|| singular(fit, kind, rows[0], n_g))?;
+            // G is Theta (I - P) Theta with P a projection block: its scale is Theta^2, and it
+            // is singular when the model fits the cluster exactly (an eigenvalue of I - P is 0).
+            let scale = theta.iter().fold(0.0f64, |m, t| m.max(t * t));
+            let s = symmetric_power(&gm, -0.5, 1e-12 * scale).ok_or_else(|| singular(fit, kind, rows[0], n_g))?;
             let c = s.dot(&z); // n_g x p
             let e: Vec<f64> = (0..p).map(|j| (0..n_g).map(|a| c[[a, j]] * dr[a]).sum()).collect();
             let mut tc = c.clone();
@@ -230,10 +233,11 @@ fn singular(fit: &Fit, kind: VceKind, row: usize, n_g: usize) -> crate::error::E
 }
 
 /// Inverse of a small general square matrix (Gauss-Jordan with partial pivoting); `None`
-/// when a pivot is below `1e-12` times the largest entry.
+/// when a pivot is below `1e-12` times the largest entry or 1 (the matrices here are
+/// `I - F M`, of unit scale).
 fn general_inverse(a: &mut Array2<f64>) -> Option<Array2<f64>> {
     let n = a.nrows();
-    let scale = a.iter().fold(0.0f64, |s, v| s.max(v.abs()));
+    let scale = a.iter().fold(1.0f64, |s, v| s.max(v.abs()));
     let mut inv = Array2::<f64>::eye(n);
     for col in 0..n {
         let piv = (col..n).max_by(|&i, &j| a[[i, col]].abs().total_cmp(&a[[j, col]].abs()))?;

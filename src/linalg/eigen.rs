@@ -60,13 +60,12 @@ pub fn symmetric_eigen(a: &Array2<f64>) -> (Vec<f64>, Array2<f64>) {
 }
 
 /// `A^p` of a symmetric positive definite `A` through its eigen-decomposition, or `None`
-/// when an eigenvalue is at most `tol` times the largest (the matrix is singular or not
-/// positive definite).
+/// when an eigenvalue is at most `tol` (absolute: the caller knows the matrix's scale; the
+/// matrix is then singular or not positive definite).
 pub fn symmetric_power(a: &Array2<f64>, p: f64, tol: f64) -> Option<Array2<f64>> {
     let n = a.nrows();
     let (values, vectors) = symmetric_eigen(a);
-    let largest = values.last().map_or(0.0, |l| l.abs());
-    if values.iter().any(|&l| !(l > tol * largest)) {
+    if values.iter().any(|&l| !(l > tol)) {
         return None;
     }
     let lp: Vec<f64> = values.iter().map(|&l| l.powf(p)).collect();
