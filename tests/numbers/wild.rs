@@ -64,18 +64,21 @@ fn wild_score_bootstrap_matches_numpy() {
             assert_eq!(*p, t[0].as_f64().unwrap());
             close(*q, t[1].as_f64().unwrap(), &format!("{name}: quantile {p}"));
         }
+        // A draw near zero is a difference of nearly equal score sums, where the numpy side's
+        // numerical information (about 1e-9 relative) shows: draws are compared on the scale
+        // of 1 (a chi-square statistic's), not their own.
         for (b, (o, t)) in test.draws.iter().zip(floats(&c["draws"])).enumerate() {
-            close(*o, t, &format!("{name}: draw {b}"));
+            assert!((o - t).abs() <= TOL * t.abs().max(1.0), "{name}: draw {b}: ours {o:e} theirs {t:e}");
         }
         if let Some(vs) = c.get("webb_weights") {
             let vs: Vec<Vec<f64>> = vs.as_array().unwrap().iter().map(floats).collect();
             let pieces = score_pieces(&fit, &rm, &r).unwrap();
             let draws = wild_statistics(&pieces, &vs).unwrap();
             for (b, (o, t)) in draws.iter().zip(floats(&c["webb_draws"])).enumerate() {
-                close(*o, t, &format!("{name}: Webb draw {b}"));
+                assert!((o - t).abs() <= TOL * t.abs().max(1.0), "{name}: Webb draw {b}: ours {o:e} theirs {t:e}");
             }
             let s = summarise(test.statistic, draws, false, pieces.restricted);
-            assert!(s.p_value > 0.0 && s.p_value <= 1.0);
+            assert!((0.0..=1.0).contains(&s.p_value) && s.reps == 40);
         }
     }
 }
