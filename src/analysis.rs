@@ -297,7 +297,7 @@ impl FitJob {
                 Some(format!("{} Prediction: {} of {}.", r.description, prediction_name(&fit), fit.design.response));
             m.notes.extend(r.notes);
             m.margins = r.margins;
-            crate::output::apply_df(&mut m.margins, self.est.level, v.df);
+            crate::output::apply_variance_df(&mut m.margins, self.est.level, &v);
         }
         if !self.est.post.is_empty() {
             margins::check_variables(&[PartEval::of_fit(&fit)], &self.est.post)?;
@@ -434,8 +434,8 @@ impl TwoPartJob {
             ));
             m1.margins = r1.margins;
             m2.margins = r2.margins;
-            crate::output::apply_df(&mut m1.margins, level, v1.df);
-            crate::output::apply_df(&mut m2.margins, level, v2.df);
+            crate::output::apply_variance_df(&mut m1.margins, level, v1);
+            crate::output::apply_variance_df(&mut m2.margins, level, v2);
             m1.notes.extend(r1.notes);
             m2.notes.extend(r2.notes);
             combined = Some(Combined {

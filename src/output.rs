@@ -267,6 +267,10 @@ pub struct Coefficient {
     pub p_value: f64,
     pub conf_low: f64,
     pub conf_high: f64,
+    /// Degrees of freedom of this row's t test when they differ by row (CR2/CR3:
+    /// Bell-McCaffrey / Satterthwaite); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub df: Option<f64>,
 }
 
 /// One marginal effect.
@@ -282,6 +286,14 @@ pub struct Margin {
     pub p_value: f64,
     pub conf_low: f64,
     pub conf_high: f64,
+    /// Degrees of freedom of this row's t test when they differ by row (see
+    /// [`Coefficient::df`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub df: Option<f64>,
+    /// The effect's gradient with respect to the coefficients its variance covers (what the
+    /// delta-method SE and the per-row degrees of freedom use); not reported.
+    #[serde(skip)]
+    pub jacobian: Vec<f64>,
     /// The at-grid point of the effect (`--at`), as in [`Prediction::at`].
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "serialize_at")]
     pub at: Option<Vec<(String, String)>>,
@@ -367,6 +379,20 @@ pub fn apply_df(margins: &mut [Margin], level: f64, df: Option<f64>) {
     }
 }
 
+/// Recomputes the statistics of marginal effects under `vce`'s reference distribution: its
+/// `df`, or each effect's own degrees of freedom from its gradient (CR2/CR3,
+/// [`Variance::df_of`]).
+pub fn apply_variance_df(margins: &mut [Margin], level: f64, vce: &Variance) {
+    if vce.satterthwaite.is_none() {
+        return apply_df(margins, level, vce.df);
+    }
+    for m in margins {
+        let df = vce.df_of(&m.jacobian);
+        let (t, p, lo, hi) = inference_df(m.estimate, m.std_error, level, df);
+        (m.statistic, m.p_value, m.conf_low, m.conf_high, m.df) = (t, p, lo, hi, df);
+    }
+}
+
 impl Margin {
     pub fn new(term: String, contrast: String, estimate: f64, se: f64, level: f64) -> Margin {
         let (statistic, p_value, conf_low, conf_high) = inference(estimate, se, level);
@@ -379,6 +405,8 @@ impl Margin {
             p_value,
             conf_low,
             conf_high,
+            df: None,
+            jacobian: Vec::new(),
             at: None,
             over: None,
         }
@@ -396,8 +424,10 @@ impl ModelReport {
             .iter()
             .zip(&fit.beta)
             .zip(&se)
-            .map(|((term, &b), &s)| {
-                let (z, p, lo, hi) = vce.statistics(b, s, level);
+            .enumerate()
+            .map(|(j, ((term, &b), &s))| {
+                let row_df = vce.satterthwaite.as_ref().map(|s| s.coefficient_df(j));
+                let (z, p, lo, hi) = crate::inference::statistics(b, s, level, row_df.or(vce.df));
                 if odds_ratios {
                     let or = crate::stats::odds_ratio(b, s, lo, hi);
                     Coefficient {
@@ -408,6 +438,7 @@ impl ModelReport {
                         p_value: p,
                         conf_low: or.conf_low,
                         conf_high: or.conf_high,
+                        df: row_df,
                     }
                 } else {
                     Coefficient {
@@ -418,6 +449,7 @@ impl ModelReport {
                         p_value: p,
                         conf_low: lo,
                         conf_high: hi,
+                        df: row_df,
                     }
                 }
             })
@@ -631,19 +663,26 @@ pub fn to_text(report: &Report) -> String {
             .max(12);
         let head = if m.odds_ratios { "odds ratio" } else { "coef." };
         let ci = format!("[{}% conf. interval]", crate::data::format_number(m.level));
-        let (stat, p) = crate::inference::labels(m.df_r);
-        out.push_str(&format!("{:<tw$} {:>12} {:>12} {:>8} {:>7} {:>25}\n", "", head, "std. err.", stat, p, ci));
-        out.push_str(&format!("{}\n", "-".repeat(tw + 68)));
+        // Rows with their own degrees of freedom (CR2/CR3) are t tests, with a df column.
+        let row_df = m.coefficients.iter().any(|c| c.df.is_some());
+        let (stat, p) = crate::inference::labels(if row_df { Some(f64::NAN) } else { m.df_r });
+        let df_head = if row_df { format!(" {:>8}", "df") } else { String::new() };
+        out.push_str(&format!(
+            "{:<tw$} {:>12} {:>12} {:>8} {:>7} {:>25}{df_head}\n",
+            "", head, "std. err.", stat, p, ci
+        ));
+        out.push_str(&format!("{}\n", "-".repeat(tw + 68 + df_head.len())));
         for c in &m.coefficients {
             out.push_str(&format!(
-                "{:<tw$} {} {} {:>8.2} {:>7.3} {} {}\n",
+                "{:<tw$} {} {} {:>8.2} {:>7.3} {} {}{}\n",
                 c.term,
                 fmt_num(c.estimate, 12),
                 fmt_num(c.std_error, 12),
                 c.statistic,
                 c.p_value,
                 fmt_num(c.conf_low, 12),
-                fmt_num(c.conf_high, 12)
+                fmt_num(c.conf_high, 12),
+                c.df.map(|d| format!(" {d:>8.1}")).unwrap_or_default()
             ));
         }
         for o in &m.omitted {
@@ -702,21 +741,24 @@ fn push_lincom(out: &mut String, rows: &[Lincom], tw: usize, df: Option<f64>) {
 }
 
 fn push_margins(out: &mut String, margins: &[Margin], tw: usize, df: Option<f64>) {
-    let (stat, p) = crate::inference::labels(df);
+    let row_df = margins.iter().any(|m| m.df.is_some());
+    let (stat, p) = crate::inference::labels(if row_df { Some(f64::NAN) } else { df });
+    let df_head = if row_df { format!(" {:>8}", "df") } else { String::new() };
     out.push_str(&format!(
-        "{:<tw$} {:>14} {:>12} {:>12} {:>8} {:>7}\n",
+        "{:<tw$} {:>14} {:>12} {:>12} {:>8} {:>7}{df_head}\n",
         "", "contrast", "effect", "std. err.", stat, p
     ));
-    out.push_str(&format!("{}\n", "-".repeat(tw + 58)));
+    out.push_str(&format!("{}\n", "-".repeat(tw + 58 + df_head.len())));
     for m in margins {
         out.push_str(&format!(
-            "{:<tw$} {:>14} {} {} {:>8.2} {:>7.3}\n",
+            "{:<tw$} {:>14} {} {} {:>8.2} {:>7.3}{}\n",
             m.term,
             m.contrast,
             fmt_num(m.estimate, 12),
             fmt_num(m.std_error, 12),
             m.statistic,
-            m.p_value
+            m.p_value,
+            m.df.map(|d| format!(" {d:>8.1}")).unwrap_or_default()
         ));
     }
 }

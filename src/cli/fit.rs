@@ -10,10 +10,13 @@ use std::path::PathBuf;
 /// Options shared by the estimation commands.
 #[derive(Debug, Clone, Args)]
 pub struct EstimationArgs {
-    /// Variance estimator: oim (default), eim, robust, cluster.
+    /// Variance estimator: oim (default), eim, robust, cluster, svy, hc2, hc3 (as R's
+    /// sandwich), or with --cluster cr2, cr3 (as R's clubSandwich, t tests with
+    /// Satterthwaite df), jackknife (leave one row, or cluster, out).
     #[arg(long, value_name = "TYPE")]
     pub vce: Option<String>,
-    /// Cluster variable for cluster-robust standard errors (implies --vce cluster).
+    /// Cluster variable for cluster-robust standard errors (implies --vce cluster unless
+    /// --vce cr2 or cr3 is given).
     #[arg(long, value_name = "VAR")]
     pub cluster: Option<String>,
     /// Weight variable.

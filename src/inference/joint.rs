@@ -55,6 +55,7 @@ pub(super) fn block_diagonal(
         factor: 1.0,
         n_clusters: first.n_clusters,
         df: first.df,
+        satterthwaite: None,
     };
     Ok(TwoPartVariance { first, second, joint })
 }
@@ -126,7 +127,7 @@ pub(super) fn stacked_sandwich(tp: &TwoPartFit, clustered: bool) -> Result<TwoPa
     linalg::symmetrize(&mut v);
     let kind = if clustered { VceKind::Cluster } else { VceKind::Robust };
     let n_clusters = f1.design.clusters.as_ref().map(|_| f1.design.n_clusters);
-    Ok(split(tp, Variance { kind, matrix: v, description, factor, n_clusters, df: None }))
+    Ok(split(tp, Variance { kind, matrix: v, description, factor, n_clusters, df: None, satterthwaite: None }))
 }
 
 /// The linearized variance of both parts' stacked PSU score totals (Stata's `suest` under
@@ -146,6 +147,7 @@ pub(super) fn stacked_survey(tp: &TwoPartFit, design: &survey::SurveyDesign) -> 
             factor: 1.0,
             n_clusters: Some(design.n_psu),
             df: Some(design.df()),
+            satterthwaite: None,
         },
     ))
 }
@@ -161,6 +163,7 @@ fn split(tp: &TwoPartFit, joint: Variance) -> TwoPartVariance {
         factor: 1.0,
         n_clusters: joint.n_clusters,
         df: joint.df,
+        satterthwaite: None,
     };
     let first = block(0, k1, "First-part");
     let second = block(k1, joint.matrix.nrows(), "Second-part");

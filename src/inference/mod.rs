@@ -22,6 +22,11 @@
 //!
 //! * [`vce`]: OIM, EIM, robust and cluster-robust (model-based and sandwich), normal.
 //! * [`survey`]: the linearized variance of a survey design, t with design df.
+//! * [`hc`]: HC2 and HC3 (as R's `sandwich::vcovHC` for `glm`), normal.
+//! * [`jackknife`]: the delete-one jackknife (rows or clusters), normal.
+//! * [`wild`]: the wild score bootstrap of a Wald test (a library function; no `--vce`).
+//! * [`cr2`]: CR2 and CR3 (as R's `clubSandwich::vcovCR` for `glm`), t with Bell-McCaffrey /
+//!   Satterthwaite degrees of freedom per coefficient and per effect ([`Variance::df_of`]).
 //! * [`joint`]: the variance of a two-part model's parts together (block-diagonal, or one
 //!   sandwich of the stacked scores as Stata's `suest`), for every kind.
 //!
@@ -30,10 +35,14 @@
 //!
 //! `docs/arch-variance.md` lists the files a new kind touches.
 
+pub mod cr2;
+pub mod hc;
+pub mod jackknife;
 pub mod joint;
 pub mod survey;
 pub mod vce;
 pub mod wald;
+pub mod wild;
 
 use crate::design::WeightType;
 use crate::error::{usage, Result};
@@ -52,6 +61,14 @@ pub enum VceKind {
     Cluster,
     /// Survey linearized variance (see [`survey`]).
     Survey,
+    /// HC2 and HC3 (see [`hc`]).
+    Hc2,
+    Hc3,
+    /// CR2 and CR3, with clusters (see [`cr2`]).
+    Cr2,
+    Cr3,
+    /// Delete-one jackknife: rows, or clusters with a cluster variable (see [`jackknife`]).
+    Jackknife,
 }
 
 impl VceKind {
@@ -62,7 +79,14 @@ impl VceKind {
             "robust" | "hc1" | "r" => Ok(VceKind::Robust),
             "cluster" | "cl" => Ok(VceKind::Cluster),
             "svy" | "linearized" | "survey" => Ok(VceKind::Survey),
-            _ => Err(usage(format!("unknown vce '{s}' (expected oim, eim, robust, cluster or svy)"))),
+            "hc2" => Ok(VceKind::Hc2),
+            "hc3" => Ok(VceKind::Hc3),
+            "cr2" => Ok(VceKind::Cr2),
+            "cr3" => Ok(VceKind::Cr3),
+            "jackknife" | "jack" => Ok(VceKind::Jackknife),
+            _ => Err(usage(format!(
+                "unknown vce '{s}' (expected oim, eim, robust, cluster, svy, hc2, hc3, cr2, cr3 or jackknife)"
+            ))),
         }
     }
 
@@ -73,7 +97,24 @@ impl VceKind {
             VceKind::Robust => "robust",
             VceKind::Cluster => "cluster",
             VceKind::Survey => "svy",
+            VceKind::Hc2 => "hc2",
+            VceKind::Hc3 => "hc3",
+            VceKind::Cr2 => "cr2",
+            VceKind::Cr3 => "cr3",
+            VceKind::Jackknife => "jackknife",
         }
+    }
+
+    /// Kinds computed from cluster sums (they need, and are compatible with, a cluster
+    /// variable).
+    pub fn clustered(self) -> bool {
+        matches!(self, VceKind::Cluster | VceKind::Cr2 | VceKind::Cr3)
+    }
+
+    /// Kinds that work with or without a cluster variable (the jackknife's units are the
+    /// clusters when there are clusters).
+    pub fn cluster_optional(self) -> bool {
+        self == VceKind::Jackknife
     }
 
     /// Stata's default: OIM, robust with pweights, cluster when a cluster variable is given.
@@ -82,11 +123,14 @@ impl VceKind {
             (Some(VceKind::Survey), _) => {
                 return Err(usage("vce svy needs a survey design: the schema's [design], or a PSU and strata"))
             }
-            (Some(VceKind::Cluster), false) => return Err(usage("vce cluster needs a cluster variable")),
-            (Some(k), true) if k != VceKind::Cluster => {
+            (Some(k), false) if k.clustered() => {
+                return Err(usage(format!("vce {} needs a cluster variable (--cluster)", k.name())))
+            }
+            (Some(k), true) if !k.clustered() && !k.cluster_optional() => {
                 return Err(usage(format!("a cluster variable implies vce cluster, but vce {} was given", k.name())))
             }
-            (_, true) => VceKind::Cluster,
+            (Some(k), true) => k,
+            (None, true) => VceKind::Cluster,
             (Some(k), false) => k,
             (None, false) if weight_type == Some(WeightType::Probability) => VceKind::Robust,
             (None, false) => VceKind::Oim,
@@ -113,8 +157,12 @@ pub struct Variance {
     pub factor: f64,
     /// Clusters (survey designs: PSUs) behind the variance, if it is clustered.
     pub n_clusters: Option<usize>,
-    /// Degrees of freedom of t statistics (the survey design's); `None`: normal (z) inference.
+    /// Degrees of freedom of t statistics (the survey design's); `None`: normal (z) inference,
+    /// unless `satterthwaite` gives each test its own.
     pub df: Option<f64>,
+    /// CR2/CR3: the Bell-McCaffrey / Satterthwaite degrees of freedom of each t test
+    /// ([`Variance::df_of`]).
+    pub satterthwaite: Option<std::sync::Arc<cr2::Satterthwaite>>,
 }
 
 impl Variance {
@@ -127,6 +175,9 @@ impl Variance {
             VceKind::Robust => vce::sandwich(fit, false),
             VceKind::Cluster => vce::sandwich(fit, true),
             VceKind::Survey => survey::linearized(fit, need_design(survey)?),
+            VceKind::Hc2 | VceKind::Hc3 => hc::hc(fit, kind),
+            VceKind::Cr2 | VceKind::Cr3 => cr2::cr(fit, kind),
+            VceKind::Jackknife => jackknife::jackknife(fit),
         }
     }
 
@@ -148,6 +199,27 @@ impl Variance {
             VceKind::Oim | VceKind::Eim | VceKind::Robust => joint::stacked_sandwich(tp, false),
             VceKind::Cluster => joint::stacked_sandwich(tp, true),
             VceKind::Survey => joint::stacked_survey(tp, need_design(survey)?),
+            VceKind::Hc2 | VceKind::Hc3 | VceKind::Cr2 | VceKind::Cr3 | VceKind::Jackknife => Err(usage(format!(
+                "vce {} has no stacked (joint) form for both parts; drop the joint variance option",
+                kind.name()
+            ))),
+        }
+    }
+
+    /// Degrees of freedom of the t test of `c'b` (`c` the gradient of an effect, or a unit
+    /// vector for a coefficient): the Satterthwaite df for CR2/CR3, else [`Variance::df`].
+    pub fn df_of(&self, c: &[f64]) -> Option<f64> {
+        match &self.satterthwaite {
+            Some(s) => Some(s.df(c)),
+            None => self.df,
+        }
+    }
+
+    /// Degrees of freedom of coefficient `j`'s t test (see [`Variance::df_of`]).
+    pub fn coefficient_df(&self, j: usize) -> Option<f64> {
+        match &self.satterthwaite {
+            Some(s) => Some(s.coefficient_df(j)),
+            None => self.df,
         }
     }
 

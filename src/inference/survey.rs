@@ -484,6 +484,7 @@ pub fn linearized(fit: &Fit, design: &SurveyDesign) -> Result<Variance> {
         factor: 1.0,
         n_clusters: Some(design.n_psu),
         df: Some(design.df()),
+        satterthwaite: None,
     })
 }
 

@@ -97,6 +97,7 @@ pub fn oim(fit: &Fit) -> Result<Variance> {
         factor: 1.0,
         n_clusters: None,
         df: None,
+        satterthwaite: None,
     })
 }
 
@@ -113,6 +114,7 @@ pub fn eim(fit: &Fit) -> Result<Variance> {
         factor: 1.0,
         n_clusters: None,
         df: None,
+        satterthwaite: None,
     })
 }
 
@@ -162,5 +164,5 @@ pub fn sandwich(fit: &Fit, clustered: bool) -> Result<Variance> {
     };
     let mut m = v * factor;
     linalg::symmetrize(&mut m);
-    Ok(Variance { kind, matrix: m, description, factor, n_clusters, df: None })
+    Ok(Variance { kind, matrix: m, description, factor, n_clusters, df: None, satterthwaite: None })
 }

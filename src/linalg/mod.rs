@@ -7,15 +7,17 @@
 //!
 //! Files: `pass` (the fused passes and cross-products), `kernel` (their row kernels and all
 //! the `unsafe` code), `dense` (K x K factorisations and solves), `blocks` (block-diagonal
-//! assembly and quadratic forms).
+//! assembly and quadratic forms), `eigen` (symmetric eigen-decomposition and matrix powers).
 
 mod blocks;
 mod dense;
+mod eigen;
 mod kernel;
 mod pass;
 
 pub use blocks::{block_diag, quad_form};
 pub use dense::*;
+pub use eigen::{symmetric_eigen, symmetric_power};
 pub use kernel::{fused_pass_block, weighted_lower_into, xt_mat, xtwx_lower_into};
 pub use pass::{centered_xtwx, fused_pass, fused_pass_rows, xbeta, xtwx, PassOutput};
 

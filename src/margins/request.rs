@@ -105,7 +105,9 @@ pub(super) fn finish_effect(
         notes.push(format!("{}: the effect could not be computed (not finite)", req.term));
         return;
     }
-    margins.push(Margin::new(req.term.clone(), req.contrast.clone(), estimate, se, level));
+    let mut m = Margin::new(req.term.clone(), req.contrast.clone(), estimate, se, level);
+    m.jacobian = jac.to_vec();
+    margins.push(m);
 }
 
 pub(super) fn describe(at: &At) -> String {

@@ -179,7 +179,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("ape", "true or false"),
     ("interaction", "true or false"),
     ("odds_ratios", "true or false"),
-    ("vce", "oim, eim, robust, cluster or svy"),
+    ("vce", "oim, eim, robust, cluster, svy, hc2, hc3, cr2, cr3 or jackknife"),
     ("cluster", "a variable"),
     ("weights", "a variable"),
     ("weight_type", "fweight, pweight or aweight"),

@@ -472,3 +472,28 @@ fn collinear_column_then_perfect_predictor() {
     );
     assert_eq!(model["n_obs"].as_f64(), Some(30.0), "{model}");
 }
+
+/// Few-cluster variances: CR2/CR3 need a cluster variable (usage, exit 2); a singleton
+/// cluster that its own indicator fits exactly has a singular adjustment matrix, and the
+/// jackknife cannot refit without it (estimation, exit 3, the cluster named).
+#[test]
+fn few_cluster_variances_refuse_what_they_cannot_compute() {
+    fails(&["-f", "y ~ x", "-m", "probit", "--vce", "cr2"], GOOD, 2, &["vce cr2 needs a cluster variable"]);
+    fails(&["-f", "y ~ x", "-m", "probit", "--vce", "cr3"], GOOD, 2, &["vce cr3 needs a cluster variable"]);
+    fails(&["-f", "y ~ x", "-m", "probit", "--vce", "hc2", "--cluster", "g"], GOOD, 2, &["vce hc2 was given"]);
+    let singleton = "y,x,d,g\n1.2,0.5,0,a\n2.1,1.5,0,a\n1.7,2.0,0,b\n0.9,0.1,0,b\n1.4,1.1,0,c\n2.6,2.2,0,c\n1.1,0.3,0,d\n2.0,1.9,0,d\n3.3,1.2,1,e\n";
+    for vce in ["cr2", "cr3"] {
+        fails(
+            &["-f", "y ~ x + d", "-m", "glm", "--vce", vce, "--cluster", "g"],
+            singleton,
+            3,
+            &[&format!("vce {vce}: the adjustment matrix of the cluster of 'g' at line 10 (1 row) is not invertible")],
+        );
+    }
+    fails(
+        &["-f", "y ~ x + d", "-m", "glm", "--vce", "jackknife", "--cluster", "g"],
+        singleton,
+        3,
+        &["the fit without the cluster of 'g' at line 10 (1 row) does not converge"],
+    );
+}

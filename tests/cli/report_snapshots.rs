@@ -8,7 +8,7 @@ use migfit::report::{self, Format, Lang, Layout, Show, Stars, TableOptions};
 
 fn coef(term: &str, b: f64, se: f64) -> Coefficient {
     let (statistic, p_value, conf_low, conf_high) = migfit::output::inference(b, se, 95.0);
-    Coefficient { term: term.into(), estimate: b, std_error: se, statistic, p_value, conf_low, conf_high }
+    Coefficient { term: term.into(), estimate: b, std_error: se, statistic, p_value, conf_low, conf_high, df: None }
 }
 
 fn margin(term: &str, contrast: &str, b: f64, se: f64) -> Margin {

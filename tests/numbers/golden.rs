@@ -151,11 +151,13 @@ fn compare_predictions(r: &mut Report, place: &str, kind: &str, ours: Option<&Va
     }
 }
 
-/// p-value and confidence limits, where the reference gives them (the survey cases: t with the
-/// design's degrees of freedom). They inherit the SE's tolerance: they are smooth functions of
+/// p-value, confidence limits and per-row degrees of freedom, where the reference gives them
+/// (the survey cases: t with the design's degrees of freedom; CR2/CR3: Satterthwaite df). They inherit the SE's tolerance: they are smooth functions of
 /// the estimate and its SE.
 fn compare_inference(r: &mut Report, place: &str, ours: &Value, theirs: &Value, tol: f64) {
-    for field in ["p_value", "conf_low", "conf_high"] {
+    // `df`: a row's own degrees of freedom (CR2/CR3's Satterthwaite df), a smooth function of
+    // the data like the SE.
+    for field in ["p_value", "conf_low", "conf_high", "df"] {
         if let Some(t) = theirs.get(field) {
             r.number(place, field, ours.get(field), t, tol);
         }

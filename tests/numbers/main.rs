@@ -17,3 +17,4 @@ mod margins_threads;
 mod mediate_recovery;
 mod normal_tails;
 mod separation;
+mod wild;
