@@ -380,6 +380,7 @@ impl<'a> Sample<'a> {
                 factor: 1.0,
                 n_clusters: None,
                 df: None,
+                satterthwaite: None,
             },
         };
         s.variance_template.df = s.survey.as_ref().map(|d| d.df());

@@ -69,7 +69,7 @@ fn recover(interaction: bool) {
         method: Method::Causal,
         ape: false,
         interaction,
-        est: Estimation { vce: None, sample: Default::default(), level: 95.0, margins: None, survey: None },
+        est: Estimation { vce: None, sample: Default::default(), level: 95.0, margins: None, survey: None, post: Default::default(), hypotheses: Default::default() },
         max_iter: 100,
     };
     let c = req.run(&ds).unwrap().causal.unwrap();
