@@ -27,6 +27,7 @@
 //!
 //! `docs/arch-variance.md` lists the files a new kind touches.
 
+pub mod bootstrap;
 pub mod joint;
 pub mod survey;
 pub mod vce;
@@ -48,6 +49,9 @@ pub enum VceKind {
     Cluster,
     /// Survey linearized variance (see [`survey`]).
     Survey,
+    /// The bootstrap (see [`bootstrap`]): computed by the estimation job, which refits the
+    /// replicates and recomputes every effect.
+    Bootstrap,
 }
 
 impl VceKind {
@@ -58,7 +62,8 @@ impl VceKind {
             "robust" | "hc1" | "r" => Ok(VceKind::Robust),
             "cluster" | "cl" => Ok(VceKind::Cluster),
             "svy" | "linearized" | "survey" => Ok(VceKind::Survey),
-            _ => Err(usage(format!("unknown vce '{s}' (expected oim, eim, robust, cluster or svy)"))),
+            "bootstrap" | "boot" | "bs" => Ok(VceKind::Bootstrap),
+            _ => Err(usage(format!("unknown vce '{s}' (expected oim, eim, robust, cluster, svy or bootstrap)"))),
         }
     }
 
@@ -69,6 +74,7 @@ impl VceKind {
             VceKind::Robust => "robust",
             VceKind::Cluster => "cluster",
             VceKind::Survey => "svy",
+            VceKind::Bootstrap => "bootstrap",
         }
     }
 
@@ -79,6 +85,8 @@ impl VceKind {
                 return Err(usage("vce svy needs a survey design: the schema's [design], or a PSU and strata"))
             }
             (Some(VceKind::Cluster), false) => return Err(usage("vce cluster needs a cluster variable")),
+            // The bootstrap resamples the clusters.
+            (Some(VceKind::Bootstrap), _) => VceKind::Bootstrap,
             (Some(k), true) if k != VceKind::Cluster => {
                 return Err(usage(format!("a cluster variable implies vce cluster, but vce {} was given", k.name())))
             }
@@ -123,6 +131,7 @@ impl Variance {
             VceKind::Robust => vce::sandwich(fit, false),
             VceKind::Cluster => vce::sandwich(fit, true),
             VceKind::Survey => survey::linearized(fit, need_design(survey)?),
+            VceKind::Bootstrap => Err(bootstrap_outside_job()),
         }
     }
 
@@ -144,6 +153,7 @@ impl Variance {
             VceKind::Oim | VceKind::Eim | VceKind::Robust => joint::stacked_sandwich(tp, false),
             VceKind::Cluster => joint::stacked_sandwich(tp, true),
             VceKind::Survey => joint::stacked_survey(tp, need_design(survey)?),
+            VceKind::Bootstrap => Err(bootstrap_outside_job()),
         }
     }
 
@@ -156,6 +166,13 @@ impl Variance {
     pub fn statistics(&self, estimate: f64, se: f64, level: f64) -> (f64, f64, f64, f64) {
         statistics(estimate, se, level, self.df)
     }
+}
+
+/// The bootstrap refits the model and recomputes its effects in every replicate, which only an
+/// estimation job (`analysis`) can do; a caller holding only a fit (a study's own variance
+/// setting) gets this error.
+fn bootstrap_outside_job() -> crate::Error {
+    usage("the bootstrap variance is available in fit, twopart and batch runs (--vce bootstrap), not here")
 }
 
 fn need_design(survey: Option<&SurveyDesign>) -> Result<&SurveyDesign> {

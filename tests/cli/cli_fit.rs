@@ -203,6 +203,7 @@ mod projection {
             level: 95.0,
             margins: Some(At::Average),
             survey: None,
+            bootstrap: None,
         }
     }
 

@@ -19,9 +19,11 @@
 
 mod checks;
 mod engine;
+mod refit;
 mod result;
 
 pub use checks::Checks;
+pub use refit::{RefitFailure, Refitter};
 pub use result::{Fit, Iteration, Omitted};
 
 use super::{ModelKind, ModelSpec, Scale};
