@@ -83,7 +83,7 @@ fn save_reps_writes_every_replicate() {
     let out = migfit()
         .arg("fit")
         .arg(MROZ)
-        .args(MROZ_ARGS)
+        .args(["-m", "logit", "-f", "inlf ~ age + educ + kidslt6 + nwifeinc", "--vce", "bootstrap", "--margins"])
         .args(["--reps", "25", "--save-reps"])
         .arg(&path)
         .output()
@@ -200,7 +200,8 @@ fn twopart_csv(n: usize, seed: u64) -> String {
     for _ in 0..n {
         let x: f64 = rng.random::<f64>() * 2.0 - 1.0;
         let e: f64 = StandardNormal.sample(&mut rng);
-        let y = if a + b * x + e > 0.0 { Gamma::new(2.0, (c + d * x).exp() / 2.0).unwrap().sample(&mut rng) } else { 0.0 };
+        let y =
+            if a + b * x + e > 0.0 { Gamma::new(2.0, (c + d * x).exp() / 2.0).unwrap().sample(&mut rng) } else { 0.0 };
         s.push_str(&format!("{y},{x}\n"));
     }
     s
