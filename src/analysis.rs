@@ -107,7 +107,7 @@ impl Estimation {
 
     /// The sample options of the model (restricted to a survey subpopulation, if any) and the
     /// rows of the survey design when they are not the model's own (a subpopulation).
-    fn model_sample(&self, ds: &Dataset) -> Result<(SampleOptions, Option<Vec<usize>>)> {
+    pub(crate) fn model_sample(&self, ds: &Dataset) -> Result<(SampleOptions, Option<Vec<usize>>)> {
         let mut sample = self.sample.clone();
         let Some(spec) = &self.survey else { return Ok((sample, None)) };
         let Some(mask) = spec.subpop_mask(ds)? else { return Ok((sample, None)) };

@@ -15,6 +15,7 @@ pub mod inference;
 pub mod io;
 pub mod linalg;
 pub mod margins;
+pub mod mediate;
 pub mod model;
 pub mod options;
 pub mod output;

@@ -78,6 +78,11 @@ pub struct EstimationArgs {
     /// Report the last estimates even if the fit did not converge (flagged as such).
     #[arg(long)]
     pub keep_going: bool,
+    /// Firth's bias-reduced (penalised-likelihood) estimates for binomial models (probit, logit,
+    /// glm binomial; a two-part model's first part): finite under separation, as R's
+    /// brglm2::brglmFit(type = "AS_mean") and, for logit, logistf.
+    #[arg(long)]
+    pub firth: bool,
     /// Compute marginal effects (average marginal effects unless --margins-at says otherwise).
     #[arg(long)]
     pub margins: bool,
@@ -112,6 +117,7 @@ impl EstimationArgs {
             scale,
             max_iter,
             keep_going,
+            firth,
             margins,
             margins_at,
             report,
@@ -135,6 +141,7 @@ impl EstimationArgs {
         o.scale = scale.clone().map(migfit::options::ScaleValue::Text);
         o.max_iter = Some(*max_iter);
         o.keep_going = *keep_going;
+        o.firth = *firth;
         o.margins = Some(*margins);
         o.margins_at = margins_at.clone();
         report.fill(o);

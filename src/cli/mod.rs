@@ -5,6 +5,7 @@ pub mod batch;
 pub mod completions;
 pub mod describe;
 pub mod fit;
+pub mod mediate;
 pub mod reproduce;
 pub mod simulate;
 pub mod twopart;
@@ -39,6 +40,8 @@ pub enum Command {
     Fit(fit::FitArgs),
     /// Fit a two-part model (probit/logit for y > 0, GLM for the positives) with marginal effects.
     Twopart(twopart::TwoPartArgs),
+    /// Mediation for a binary outcome: KHB decomposition or natural direct/indirect effects.
+    Mediate(mediate::MediateArgs),
     /// Run a grid of model variants from a spec file, with assertions and reports (for CI).
     Batch(batch::BatchArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -187,6 +190,7 @@ pub fn run() -> Result<()> {
     match cli.command {
         Command::Fit(args) => fit::run(args),
         Command::Twopart(args) => twopart::run(args),
+        Command::Mediate(args) => mediate::run(args),
         Command::Batch(args) => {
             if !batch::run(args)? {
                 return Err(migfit::error::Error::Failed);

@@ -80,6 +80,8 @@ pub struct ModelSpec {
     pub max_iter: usize,
     /// Return a non-converged fit (flagged) instead of an error.
     pub keep_going: bool,
+    /// Firth's bias-reduced estimates (binomial models): see `fit::firth`.
+    pub firth: bool,
 }
 
 impl ModelSpec {
@@ -120,7 +122,7 @@ impl ModelSpec {
                 (fam, link)
             }
         };
-        Ok(ModelSpec { kind, family, link, scale: None, max_iter: 100, keep_going: false })
+        Ok(ModelSpec { kind, family, link, scale: None, max_iter: 100, keep_going: false, firth: false })
     }
 
     /// The dispersion rule in force.

@@ -54,6 +54,19 @@ pub struct Options {
     /// `twopart`: the joint variance of both parts (stacked scores).
     #[serde(alias = "joint-vce")]
     pub joint_vce: bool,
+    /// `mediate`: the outcome and controls, "y ~ x1 + x2".
+    pub outcome: Option<String>,
+    /// `mediate`: the treatment, one formula term.
+    pub treatment: Option<String>,
+    /// `mediate`: the mediators (a list, or one string "m1,m2").
+    #[serde(deserialize_with = "one_or_many")]
+    pub mediators: Vec<String>,
+    /// `mediate`: khb (default) or causal.
+    pub method: Option<String>,
+    /// `mediate`: KHB on the average-partial-effect scale.
+    pub ape: bool,
+    /// `mediate`: treatment-mediator interaction (causal).
+    pub interaction: bool,
     /// `fit`: odds ratios (logit).
     #[serde(alias = "or")]
     pub odds_ratios: bool,
@@ -90,6 +103,8 @@ pub struct Options {
     pub max_iter: Option<usize>,
     #[serde(alias = "keep-going")]
     pub keep_going: bool,
+    /// Firth's bias-reduced estimates for binomial models (a two-part model's first part).
+    pub firth: bool,
     /// Marginal effects (`None`: the caller's default, see [`Context::margins_default`]).
     pub margins: Option<bool>,
     #[serde(alias = "margins-at")]
@@ -138,7 +153,7 @@ fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<Strin
 /// The keys of [`Options`] with what they take (for messages and docs), in the order of
 /// `docs/batch.md`. A unit test checks this list against the struct.
 pub const KEYS: &[(&str, &str)] = &[
-    ("command", "fit or twopart"),
+    ("command", "fit, twopart or mediate"),
     ("formula", "a model formula (fit: or a list of formulas)"),
     ("formula2", "the second part's regressors"),
     ("response", "a response expression or a list of them"),
@@ -148,6 +163,12 @@ pub const KEYS: &[(&str, &str)] = &[
     ("first", "probit or logit"),
     ("response2", "an expression, e.g. log(amount)"),
     ("joint_vce", "true or false"),
+    ("outcome", "mediate: the outcome and controls, \"y ~ x1 + x2\""),
+    ("treatment", "mediate: the treatment, one formula term"),
+    ("mediators", "mediate: a mediator or a list of them"),
+    ("method", "mediate: khb or causal"),
+    ("ape", "true or false"),
+    ("interaction", "true or false"),
     ("odds_ratios", "true or false"),
     ("vce", "oim, eim, robust, cluster, svy or bootstrap"),
     ("cluster", "a variable"),
@@ -168,6 +189,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("scale", "x2, dev or a number"),
     ("max_iter", "a number of iterations"),
     ("keep_going", "true or false"),
+    ("firth", "true or false: Firth's bias reduction (binomial models; a two-part model's first part)"),
     ("margins", "true or false"),
     ("margins_at", "means or var=value,..."),
     ("subsample", "a subsample named in the schema"),
@@ -256,6 +278,7 @@ type Checked<T> = std::result::Result<T, OptionError>;
 pub enum Command {
     Fit,
     TwoPart,
+    Mediate,
 }
 
 /// The validated table options: the format (`None`: not asked for), the table and whether
@@ -331,7 +354,10 @@ pub fn quantile_sorted(v: &[f64], p: f64) -> f64 {
 #[derive(Debug, Clone)]
 pub struct Resolved {
     pub command: Command,
+    /// `fit` and `twopart`: the jobs (empty for `mediate`).
     pub jobs: Vec<Job>,
+    /// `mediate`: the mediation request.
+    pub mediation: Option<crate::mediate::Request>,
     pub rows: RowFilters,
     pub table: TableChoice,
 }
@@ -353,6 +379,9 @@ impl Resolved {
         for j in &self.jobs {
             union(&mut out, j.variables()?);
         }
+        if let Some(m) = &self.mediation {
+            union(&mut out, m.variables()?);
+        }
         for (_, e) in self.rows.subsample.iter().chain(&self.rows.condition) {
             union(&mut out, e.variables());
         }
@@ -360,9 +389,19 @@ impl Resolved {
         Some(out)
     }
 
+    /// Runs a `mediate` request on a dataset (already filtered).
+    pub fn run_mediation(&self, ds: &Dataset) -> Result<crate::mediate::Mediation> {
+        self.mediation.as_ref().ok_or_else(|| usage("not a mediate command"))?.run(ds)
+    }
+
     /// Runs the jobs on a dataset (already filtered): one report, the models in order
     /// (named `model1`, `model2`, ... when there are several).
     pub fn run(&self, ds: &Dataset) -> Result<Report> {
+        if self.mediation.is_some() {
+            return Err(usage(
+                "a mediate variant has no model report: batch grids run fit and twopart variants (run migfit mediate for each mediation)",
+            ));
+        }
         let mut report: Option<Report> = None;
         let several = self.jobs.len() > 1;
         for (i, job) in self.jobs.iter().enumerate() {

@@ -12,6 +12,7 @@ use crate::inference::bootstrap::{BootstrapSpec, CiMethod, Resampling};
 use crate::inference::survey::{SingleUnit, SurveySpec};
 use crate::inference::vce::VceKind;
 use crate::margins::At;
+use crate::mediate::{Method, Request};
 use crate::model::{ModelKind, ModelSpec, Scale};
 use crate::report::{Format, Lang, Layout, Show, Stars, TableOptions};
 
@@ -21,14 +22,18 @@ impl Options {
         let command = match self.command.as_deref().unwrap_or("fit") {
             "fit" => Command::Fit,
             "twopart" => Command::TwoPart,
-            other => return Err(fault("command", format!("unknown command '{other}' (expected fit or twopart)"))),
+            "mediate" => Command::Mediate,
+            other => {
+                return Err(fault("command", format!("unknown command '{other}' (expected fit, twopart or mediate)")))
+            }
         };
         let table = self.check(ctx)?;
-        let jobs = match command {
-            Command::Fit => self.fit_jobs(ctx)?,
-            Command::TwoPart => vec![Job::TwoPart(self.twopart_job(ctx)?)],
+        let (jobs, mediation) = match command {
+            Command::Fit => (self.fit_jobs(ctx)?, None),
+            Command::TwoPart => (vec![Job::TwoPart(self.twopart_job(ctx)?)], None),
+            Command::Mediate => (Vec::new(), Some(self.mediation(ctx)?)),
         };
-        Ok(Resolved { command, jobs, rows: self.rows(ctx)?, table })
+        Ok(Resolved { command, jobs, mediation, rows: self.rows(ctx)?, table })
     }
 
     /// The checks made before anything else: level, iterations and the table options.
@@ -168,6 +173,7 @@ impl Options {
         };
         spec.max_iter = self.max_iter.unwrap_or(100);
         spec.keep_going = self.keep_going;
+        spec.firth = self.firth;
         Ok(())
     }
 
@@ -181,6 +187,15 @@ impl Options {
             let mut spec = ModelSpec::new(kind, r.family.as_deref(), r.link.as_deref())
                 .at(if r.link.is_some() && r.family.is_none() { "link" } else { "family" })?;
             self.controls(&mut spec)?;
+            if spec.firth && spec.family != crate::model::FamilyKind::Binomial {
+                return Err(fault(
+                    "firth",
+                    format!(
+                        "--firth (Firth's bias reduction) applies to binomial models (probit, logit, glm with the binomial family), not the {} family",
+                        spec.family.family().name()
+                    ),
+                ));
+            }
             let formula = Formula::parse(&r.formula).at("formula")?;
             est.check().at("vce")?;
             let mut est = est.clone();
@@ -193,6 +208,66 @@ impl Options {
             jobs.push(Job::Fit(FitJob::new(formula, spec, self.odds_ratios, est).at("odds_ratios")?));
         }
         Ok(jobs)
+    }
+
+    /// The `mediate` request: outcome and controls, treatment, mediators, method, model.
+    fn mediation(&self, ctx: &Context) -> Checked<Request> {
+        let outcome =
+            self.outcome.as_deref().ok_or_else(|| fault("outcome", "mediate needs --outcome \"y ~ controls\""))?;
+        let f = Formula::parse(outcome).at("outcome")?;
+        let (y, controls) = match (&f.response, outcome.split_once('~')) {
+            (Some((_, y)), Some((_, rhs))) => (y.clone(), rhs.trim().to_string()),
+            _ => {
+                return Err(fault(
+                    "outcome",
+                    format!("--outcome takes \"y ~ controls\" (or \"y ~ 1\"), not '{outcome}'"),
+                ))
+            }
+        };
+        let controls = if controls == "1" { String::new() } else { controls };
+        let treatment = self.treatment.clone().ok_or_else(|| fault("treatment", "mediate needs --treatment"))?;
+        let mediators: Vec<String> = self
+            .mediators
+            .iter()
+            .flat_map(|m| m.split(','))
+            .map(|m| m.trim().to_string())
+            .filter(|m| !m.is_empty())
+            .collect();
+        if mediators.is_empty() {
+            return Err(fault("mediators", "mediate needs --mediators M1,M2,..."));
+        }
+        let model = match self.model.as_slice() {
+            [] => ModelKind::Logit,
+            [m] => match ModelKind::parse(m).at("model")? {
+                k @ (ModelKind::Logit | ModelKind::Probit) => k,
+                _ => return Err(fault("model", "mediate takes -m logit or -m probit")),
+            },
+            ms => return Err(fault("model", format!("mediate takes one --model, not {}", ms.len()))),
+        };
+        let method = Method::parse(self.method.as_deref().unwrap_or("khb")).at("method")?;
+        let est = self.estimation(ctx)?;
+        if est.margins.is_some() && self.margins_at.is_some() {
+            return Err(fault("margins_at", "mediate has no --margins-at (use --ape for the APE scale)"));
+        }
+        let req = Request {
+            outcome: y,
+            controls,
+            treatment,
+            mediators,
+            model,
+            method,
+            ape: self.ape,
+            interaction: self.interaction,
+            est: Estimation { margins: None, ..est },
+            max_iter: self.max_iter.unwrap_or(100),
+        };
+        let key = match method {
+            Method::Causal if self.ape => "ape",
+            Method::Khb if self.interaction => "interaction",
+            _ => "mediators",
+        };
+        req.check().at(key)?;
+        Ok(req)
     }
 
     /// The one value of an option a two-part model takes once.
@@ -216,6 +291,8 @@ impl Options {
         let mut second = ModelSpec::new(ModelKind::Glm, Some(&family), Some(&link)).at("family")?;
         self.controls(&mut first)?;
         self.controls(&mut second)?;
+        // --firth is for the first (binary) part only.
+        second.firth = false;
         first.scale = None;
         let formula = match self.formula.as_slice() {
             [f] => Formula::parse(f).at("formula")?,

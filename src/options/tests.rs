@@ -113,3 +113,18 @@ fn the_survey_options_make_a_design() {
     assert!(j.est.survey.is_some() && j.spec.keep_going);
     assert_eq!(j.est.sample.also_require, vec!["s".to_string(), "p".to_string()]);
 }
+
+#[test]
+fn firth_reaches_binomial_specs_only() {
+    let r = parse("formula = \"y ~ x\"\nmodel = \"logit\"\nfirth = true").unwrap().resolve(&ctx()).unwrap();
+    let Job::Fit(j) = &r.jobs[0] else { panic!() };
+    assert!(j.spec.firth);
+    let e = parse("formula = \"y ~ x\"\nmodel = \"glm\"\nfamily = \"gamma\"\nfirth = true")
+        .unwrap()
+        .resolve(&ctx())
+        .expect_err("firth with a gamma GLM");
+    assert_eq!(e.key, "firth", "{}", e.error);
+    let r = parse("command = \"twopart\"\nformula = \"y ~ x\"\nfirth = true").unwrap().resolve(&ctx()).unwrap();
+    let Job::TwoPart(j) = &r.jobs[0] else { panic!() };
+    assert!(j.first.firth && !j.second.firth);
+}

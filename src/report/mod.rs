@@ -102,6 +102,83 @@ pub fn render(report: &Report, opts: &TableOptions, format: Format, standalone: 
     })
 }
 
+/// Renders a `migfit mediate` report: JSON is the serialized report, `summary` a listing with
+/// z (or t), p and confidence intervals, the other formats the one table model.
+pub fn render_mediation(
+    report: &crate::mediate::MediationReport,
+    opts: &TableOptions,
+    format: Format,
+    standalone: bool,
+) -> String {
+    match format {
+        Format::Json => crate::output::to_json(report),
+        Format::Summary => mediation_summary(&table::build_mediation(report, opts), report),
+        _ => {
+            let t = table::build_mediation(report, opts);
+            match format {
+                Format::Text => text::render(&t),
+                Format::Markdown => markdown::render(&t),
+                Format::Latex => latex::render(&t, standalone),
+                Format::Csv => csv::render(&t),
+                Format::Html => html::render(&t),
+                _ => unreachable!("handled above"),
+            }
+        }
+    }
+}
+
+/// The detailed listing of a mediation table: every cell with its statistic, p-value and
+/// interval.
+fn mediation_summary(t: &Table, report: &crate::mediate::MediationReport) -> String {
+    let m = &report.mediation;
+    let (stat, p) = crate::inference::labels(m.df_r);
+    let mut s = format!(
+        "Mediation ({}), {} of {} on {} through {}\nN = {}\n\n",
+        match m.method {
+            crate::mediate::Method::Khb => "KHB",
+            crate::mediate::Method::Causal => "causal",
+        },
+        m.model,
+        m.outcome,
+        m.treatment,
+        m.mediators.join(", "),
+        format::fixed(m.n_obs, 0)
+    );
+    s.push_str(&format!(
+        "{:<40} {:<11} {:>12} {:>12} {:>8} {:>8} {:>12} {:>12}\n",
+        "row", "column", "estimate", "std. err.", stat, p, "conf. low", "conf. high"
+    ));
+    for b in &t.blocks {
+        for r in &b.rows {
+            for (j, c) in r.cells.iter().enumerate() {
+                if let Some(c) = c {
+                    let label = match &b.header {
+                        Some(h) if !r.label.starts_with(h.as_str()) => format!("{h} {}", r.label),
+                        _ => r.label.clone(),
+                    };
+                    s.push_str(&format!(
+                        "{:<40} {:<11} {:>12.6} {:>12.6} {:>8.2} {:>8.4} {:>12.6} {:>12.6}\n",
+                        label,
+                        t.columns[j].heading.join(" "),
+                        c.estimate,
+                        c.std_error,
+                        c.statistic,
+                        c.p_value,
+                        c.conf_low,
+                        c.conf_high
+                    ));
+                }
+            }
+        }
+    }
+    s.push('\n');
+    for n in &t.notes {
+        s.push_str(n);
+        s.push('\n');
+    }
+    s
+}
+
 /// A number as the table prints it, its stars apart so each format can typeset them.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct GridCell {

@@ -37,7 +37,31 @@ fn logistic(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }
 
+/// The natural direct and indirect effects of direct settlement on Pr(stay) through local
+/// utilisation that the DGP builds in, averaged over the respondents ill in the past year (those
+/// with the mediator), at the true coefficients and each respondent's covariates:
+/// `NDE_i = p0 [F(a + d + u) - F(a + u)] + (1 - p0) [F(a + d) - F(a)]`,
+/// `NIE_i = (p1 - p0) [F(a + d + u) - F(a + d)]`, with `F` the logistic, `a` the respondent's
+/// index without the exposure and the mediator, `d = STAY_DIRECT`, `u = STAY_UTIL`, `p_t` the
+/// utilisation probability with direct settlement `t`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MediationTruth {
+    pub n_ill: usize,
+    pub nde: f64,
+    pub nie: f64,
+}
+
+/// The mediation the extract `simulate(n, seed)` was drawn with (see [`MediationTruth`]).
+pub fn mediation_truth(n: usize, seed: u64) -> MediationTruth {
+    generate(n, seed).1
+}
+
 pub fn simulate(n: usize, seed: u64) -> RawTable {
+    generate(n, seed).0
+}
+
+fn generate(n: usize, seed: u64) -> (RawTable, MediationTruth) {
+    let mut truth = MediationTruth { n_ill: 0, nde: 0.0, nie: 0.0 };
     let mut r = rng(seed);
     let header = RAW_COLUMNS.iter().map(|s| s.to_string()).collect();
     let mut rows = Vec::with_capacity(n);
@@ -82,6 +106,16 @@ pub fn simulate(n: usize, seed: u64) -> RawTable {
         let p_util = logistic(UTIL_INTERCEPT + UTIL_DIRECT * d + 0.3 * (scope == 3) as u8 as f64);
         let util = r.random::<f64>() < p_util;
         let p_stay = logistic(STAY_INTERCEPT + STAY_DIRECT * d + STAY_UTIL * util as u8 as f64 + x_common);
+        if ill {
+            let a = STAY_INTERCEPT + x_common;
+            let p0 = logistic(UTIL_INTERCEPT + 0.3 * (scope == 3) as u8 as f64);
+            let p1 = logistic(UTIL_INTERCEPT + UTIL_DIRECT + 0.3 * (scope == 3) as u8 as f64);
+            let (f_du, f_u) = (logistic(a + STAY_DIRECT + STAY_UTIL), logistic(a + STAY_UTIL));
+            let (f_d, f_0) = (logistic(a + STAY_DIRECT), logistic(a));
+            truth.n_ill += 1;
+            truth.nde += p0 * (f_du - f_u) + (1.0 - p0) * (f_d - f_0);
+            truth.nie += (p1 - p0) * (f_du - f_d);
+        }
         let stay = r.random::<f64>() < p_stay;
         let (q401, q402) = if stay {
             (1, [3, 4, 5][r.random_range(0..3)])
@@ -131,5 +165,9 @@ pub fn simulate(n: usize, seed: u64) -> RawTable {
             if ill { s(if util { 1 } else { [2, 4, 5][r.random_range(0..3)] }) } else { "不适用".into() },
         ]);
     }
-    RawTable { header, rows }
+    if truth.n_ill > 0 {
+        truth.nde /= truth.n_ill as f64;
+        truth.nie /= truth.n_ill as f64;
+    }
+    (RawTable { header, rows }, truth)
 }

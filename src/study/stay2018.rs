@@ -8,19 +8,96 @@ use super::{fit_with_margins, logit_spec, rows_at_level, Fitted, ModelRequest};
 use crate::data::load::ReadOptions;
 use crate::data::schema::Schema;
 use crate::data::Dataset;
-use crate::data::{Column, ColumnData};
-use crate::design::{Design, SampleOptions};
 use crate::error::usage;
 use crate::error::Result;
-use crate::formula::Formula;
-use crate::model::{self, ModelKind, ModelSpec};
+use crate::model::ModelKind;
 use crate::output::{self, Report};
 use crate::simulate::stay2018 as sim;
 use crate::simulate::RawTable;
+use crate::analysis::Estimation;
 use crate::inference::vce::VceKind;
+use crate::mediate::causal::Causal;
+use crate::mediate::{Mediation, Method, Request};
 
-pub const RHS: &str = "C(direct_settlement) + age + age2 + C(female) + C(married) + education + income_q + C(has_job) + C(rural_hukou) + scheme + scope + duration + region";
 pub const DEFAULT_SEED: u64 = 20180501;
+
+/// The specification (embedded; `reproduce stay2018 --spec` reads an edited copy).
+pub const SPEC_TOML: &str = include_str!("../../examples/stay2018/spec.toml");
+pub const SPEC_PATH: &str = "examples/stay2018/spec.toml";
+
+/// The study's specification: the logit's outcome, exposure and controls, the synthetic
+/// extract, and the mediators of the KHB decomposition.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    pub study: StudySpec,
+    pub mediation: MediationSpec,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StudySpec {
+    pub name: String,
+    pub outcome: String,
+    /// One formula term.
+    pub exposure: String,
+    pub controls: String,
+    pub n: usize,
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediationSpec {
+    pub mediators: Vec<String>,
+    /// Also the natural direct and indirect effects (`migfit mediate --method causal`; one
+    /// mediator).
+    #[serde(default)]
+    pub causal: bool,
+}
+
+impl Spec {
+    pub fn parse(text: &str) -> Result<Spec> {
+        let spec: Spec = toml::from_str(text).map_err(|e| usage(format!("spec: {e}")))?;
+        if spec.study.name != "stay2018" {
+            return Err(usage(format!("spec: [study] name is '{}', but this is the stay2018 study", spec.study.name)));
+        }
+        let req = spec.request(Method::Khb);
+        req.check()?;
+        if spec.mediation.causal {
+            spec.request(Method::Causal).check()?;
+        }
+        if spec.study.n == 0 {
+            return Err(usage("spec: [study] n must be at least 1"));
+        }
+        Ok(spec)
+    }
+
+    pub fn embedded() -> Spec {
+        Spec::parse(SPEC_TOML).expect("the embedded spec is valid")
+    }
+
+    /// The right-hand side of the logit: the exposure and the controls.
+    pub fn rhs(&self) -> String {
+        format!("{} + {}", self.study.exposure, self.study.controls)
+    }
+
+    /// The mediation request of the specification (OIM, 95%).
+    pub fn request(&self, method: Method) -> Request {
+        Request {
+            outcome: self.study.outcome.clone(),
+            controls: self.study.controls.clone(),
+            treatment: self.study.exposure.clone(),
+            mediators: self.mediation.mediators.clone(),
+            model: ModelKind::Logit,
+            method,
+            ape: false,
+            interaction: false,
+            est: Estimation { vce: Some(VceKind::Oim), sample: Default::default(), level: 95.0, margins: None, survey: None, bootstrap: None },
+            max_iter: 100,
+        }
+    }
+}
 
 /// The schema of a CMDS-2018 extract (embedded; `reproduce --schema` reads an edited copy).
 pub const SCHEMA_TOML: &str = include_str!("../../data-schema/cmds2018.toml");
@@ -34,8 +111,8 @@ pub fn analysis_from_csv(bytes: &[u8], display: &str) -> Result<Dataset> {
 }
 
 /// The logit on the total sample and the subgroups.
-pub fn estimate(ds: &Dataset) -> Result<Vec<(String, Fitted)>> {
-    let formula = format!("stay_intention ~ {RHS}");
+pub fn estimate(ds: &Dataset, spec: &Spec) -> Result<Vec<(String, Fitted)>> {
+    let formula = format!("{} ~ {}", spec.study.outcome, spec.rhs());
     let mut groups: Vec<(String, Option<Vec<bool>>)> = vec![("total".into(), None)];
     for l in ["within_city", "across_cities", "across_provinces"] {
         groups.push((format!("scope={l}"), Some(rows_at_level(ds, "scope", l)?)));
@@ -63,30 +140,13 @@ pub fn estimate(ds: &Dataset) -> Result<Vec<(String, Fitted)>> {
         .collect()
 }
 
-/// The mediator of the stay2018 study and the exposure whose effect it carries.
-pub const EXPOSURE: &str = "C(direct_settlement)[1]";
-pub const MEDIATOR: &str = "local_utilization";
-
-/// Karlson-Holm-Breen (KHB) decomposition of the exposure's logit coefficient into a direct
-/// part and a part mediated by local utilisation (Karlson, Holm & Breen 2012, Sociological
-/// Methodology 42:286-313; Kohler, Karlson & Holm 2011, Stata Journal 11:420-438).
-///
-/// On the rows where the outcome, exposure, mediator and controls are all observed (the
-/// respondents ill in the past year: the mediator is defined only for them):
-/// * full model: logit of stay on exposure + mediator + controls; its exposure coefficient is
-///   the **direct** effect;
-/// * mediator model: OLS of the mediator on exposure + controls; the residual R is the part of
-///   the mediator the exposure and controls do not explain;
-/// * reduced model: logit of stay on exposure + R + controls. It spans the same columns as the
-///   full model (same likelihood, same scale of the latent variable), so its exposure
-///   coefficient is the **total** effect on the full model's scale, and
-///   indirect = total - direct = b_mediator(full) x gamma_exposure(mediator model).
-///
-/// The naive reduced model (without the mediator at all) is rescaled by the omitted
-/// variance, so its difference from the full model mixes mediation and rescaling; both are
-/// reported. The SE of the indirect effect is the delta method over the two independent
-/// fits (KHB's default; Sobel's formula for one mediator):
-/// Var = gamma^2 Var(b_mediator) + b_mediator^2 Var(gamma).
+/// The KHB decomposition of the exposure's logit coefficient as the study reports it (the
+/// first column of the exposure; see [`crate::mediate::khb`] for the method):
+/// * total: the reduced model's coefficient (mediators residualised), on the full model's
+///   scale; direct: the full model's; indirect = total - direct;
+/// * with one mediator, `indirect = mediator_coef x exposure_on_mediator` (the full model's
+///   mediator coefficient times the exposure's OLS coefficient on the mediator) and its SE is
+///   Sobel's; with several, `components` gives each mediator's part.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Khb {
     pub n_obs: f64,
@@ -96,7 +156,8 @@ pub struct Khb {
     pub direct_se: f64,
     pub indirect: f64,
     pub indirect_se: f64,
-    /// b_mediator in the full model and gamma_exposure in the mediator model.
+    /// b_mediator in the full model and gamma_exposure in the mediator model (the first
+    /// mediator's).
     pub mediator_coef: f64,
     pub mediator_coef_se: f64,
     pub exposure_on_mediator: f64,
@@ -109,26 +170,58 @@ pub struct Khb {
     pub pct_mediated: f64,
     /// Rescaling: naive reduced / total.
     pub rescale_factor: f64,
+    /// Each mediator column's part of the indirect effect (several mediators).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<crate::mediate::khb::Component>,
+    /// The exposure, the mediators (for the text).
+    #[serde(skip)]
+    pub exposure: String,
+    /// The exposure's reported column, e.g. `C(direct_settlement)[1]`.
+    #[serde(skip)]
+    pub term: String,
+    #[serde(skip)]
+    pub mediators: Vec<String>,
 }
 
-fn coef(f: &Fitted, term: &str) -> Result<(f64, f64)> {
-    f.report
-        .coefficients
-        .iter()
-        .find(|c| c.term == term)
-        .map(|c| (c.estimate, c.std_error))
-        .ok_or_else(|| usage(format!("KHB: the model {} has no coefficient '{term}'", f.report.name)))
+impl Khb {
+    /// The study's view of the library's decomposition (its first exposure column).
+    pub fn from_mediation(m: &Mediation) -> Khb {
+        let k = m.khb.as_ref().expect("a KHB result");
+        let e = &k.effects[0];
+        let c0 = &e.components[0];
+        Khb {
+            n_obs: m.n_obs,
+            total: e.reduced.estimate,
+            total_se: e.reduced.std_error,
+            direct: e.full.estimate,
+            direct_se: e.full.std_error,
+            indirect: e.difference.estimate,
+            indirect_se: e.difference.std_error,
+            mediator_coef: c0.mediator_coef.estimate,
+            mediator_coef_se: c0.mediator_coef.std_error,
+            exposure_on_mediator: c0.treatment_on_mediator.estimate,
+            exposure_on_mediator_se: c0.treatment_on_mediator.std_error,
+            naive_reduced: e.naive.estimate,
+            conf_ratio: e.conf_ratio,
+            pct_mediated: e.conf_pct,
+            rescale_factor: e.rescale_factor,
+            components: if e.components.len() > 1 { e.components.clone() } else { Vec::new() },
+            exposure: m.treatment.clone(),
+            term: e.term.clone(),
+            mediators: m.mediators.clone(),
+        }
+    }
 }
 
-/// The KHB decomposition of the stay2018 study on the total sample (see [`Khb`]).
-pub fn khb(ds: &Dataset) -> Result<Khb> {
-    let controls = RHS.strip_prefix("C(direct_settlement) + ").expect("RHS starts with the exposure");
-    khb_decompose(ds, "stay_intention", "C(direct_settlement)", EXPOSURE, MEDIATOR, controls)
+/// The KHB decomposition of the study's specification on the rows where every mediator is
+/// observed (the mediator is defined only for the respondents ill in the past year).
+pub fn khb(ds: &Dataset, spec: &Spec) -> Result<Khb> {
+    Ok(Khb::from_mediation(&spec.request(Method::Khb).run(ds)?))
 }
 
-/// The KHB decomposition of a logit (see [`Khb`]): `outcome` on `exposure` (a formula term,
-/// whose coefficient is named `exposure_coef`), the numeric `mediator` and `controls` (a
-/// formula right-hand side).
+/// The KHB decomposition of a logit: `outcome` on the formula term `exposure`, the
+/// `mediator` and `controls` (a formula right-hand side); `exposure_coef` names the
+/// exposure's column that is reported.
 pub fn khb_decompose(
     ds: &Dataset,
     outcome: &str,
@@ -137,91 +230,42 @@ pub fn khb_decompose(
     mediator: &str,
     controls: &str,
 ) -> Result<Khb> {
-    let full_formula = format!("{outcome} ~ {exposure} + {mediator} + {controls}");
-    // The common sample: complete cases of the full model.
-    let full_design = Design::build(ds, &Formula::parse(&full_formula)?, &SampleOptions::default())?;
-    let mut common = vec![false; ds.n_rows()];
-    for &r in &full_design.rows {
-        common[r] = true;
-    }
-    let logit = |ds: &Dataset, name: &str, formula: &str| {
-        fit_with_margins(
-            ds,
-            ModelRequest {
-                name: name.into(),
-                formula,
-                spec: logit_spec(),
-                restrict: Some(common.clone()),
-                aweights: None,
-                vce: VceKind::Oim,
-                level: 95.0,
-            },
-        )
-    };
-    let full = logit(ds, "khb/full", &full_formula)?;
-    // Mediator model: OLS (the gaussian-identity GLM: same estimates, and its default scale
-    // Pearson chi2 / (n - k) gives the OLS standard errors).
-    let med_formula = format!("{mediator} ~ {exposure} + {controls}");
-    let gaussian = ModelSpec::new(ModelKind::Glm, Some("gaussian"), Some("identity"))?;
-    let med_opts = SampleOptions { restrict: Some(common.clone()), ..Default::default() };
-    let med_fit = model::fit(Design::build(ds, &Formula::parse(&med_formula)?, &med_opts)?, &gaussian)?;
-    let mut resid = vec![f64::NAN; ds.n_rows()];
-    for (i, &r) in med_fit.design.rows.iter().enumerate() {
-        resid[r] = med_fit.y[i] - med_fit.mu[i];
-    }
-    let med = fit_with_margins(
-        ds,
-        ModelRequest {
-            name: "khb/mediator".into(),
-            formula: &med_formula,
-            spec: gaussian,
-            restrict: Some(common.clone()),
-            aweights: None,
-            vce: VceKind::Oim,
-            level: 95.0,
+    let spec = Spec {
+        study: StudySpec {
+            name: "stay2018".into(),
+            outcome: outcome.into(),
+            exposure: exposure.into(),
+            controls: controls.into(),
+            n: 1,
+            seed: 0,
         },
-    )?;
-    let mut with_resid = ds.clone();
-    with_resid.push(Column {
-        name: "khb_mediator_residual".into(),
-        data: ColumnData::Numeric(resid),
-        label: None,
-        label_zh: None,
-    });
-    let reduced =
-        logit(&with_resid, "khb/reduced", &format!("{outcome} ~ {exposure} + khb_mediator_residual + {controls}"))?;
-    let naive = logit(ds, "khb/naive", &format!("{outcome} ~ {exposure} + {controls}"))?;
-    let (direct, direct_se) = coef(&full, exposure_coef)?;
-    let (total, total_se) = coef(&reduced, exposure_coef)?;
-    let (b_m, b_m_se) = coef(&full, mediator)?;
-    let (g, g_se) = coef(&med, exposure_coef)?;
-    let (naive_reduced, _) = coef(&naive, exposure_coef)?;
-    let indirect = total - direct;
-    Ok(Khb {
-        n_obs: full.report.n_obs,
-        total,
-        total_se,
-        direct,
-        direct_se,
-        indirect,
-        indirect_se: (g * g * b_m_se * b_m_se + b_m * b_m * g_se * g_se).sqrt(),
-        mediator_coef: b_m,
-        mediator_coef_se: b_m_se,
-        exposure_on_mediator: g,
-        exposure_on_mediator_se: g_se,
-        naive_reduced,
-        conf_ratio: total / direct,
-        pct_mediated: 100.0 * indirect / total,
-        rescale_factor: naive_reduced / total,
-    })
+        mediation: MediationSpec { mediators: vec![mediator.into()], causal: false },
+    };
+    let m = spec.request(Method::Khb).run(ds)?;
+    let k = m.khb.as_ref().expect("a KHB result");
+    if k.effects[0].term != exposure_coef {
+        return Err(usage(format!("KHB: the exposure's first column is '{}', not '{exposure_coef}'", k.effects[0].term)));
+    }
+    Ok(Khb::from_mediation(&m))
 }
 
 /// The KHB table as text.
 pub fn khb_text(k: &Khb) -> String {
-    let mut s = format!(
-        "\nMediation through local utilisation (KHB decomposition, logit coefficients of direct settlement;\nrespondents ill in the past year, N = {})\n",
-        k.n_obs
-    );
+    // The study's own words when the spec decomposes what the study decomposes.
+    let ours = k.exposure == "C(direct_settlement)" && k.mediators == ["local_utilization"];
+    let mut s = if ours {
+        format!(
+            "\nMediation through local utilisation (KHB decomposition, logit coefficients of direct settlement;\nrespondents ill in the past year, N = {})\n",
+            k.n_obs
+        )
+    } else {
+        format!(
+            "\nMediation through {} (KHB decomposition, logit coefficients of {};\nrows where every mediator is observed, N = {})\n",
+            k.mediators.join(", "),
+            k.exposure,
+            k.n_obs
+        )
+    };
     s.push_str(&format!("{:<44} {:>9} {:>8}\n", "", "coef", "(SE)"));
     for (label, v, se) in [
         ("total (reduced model, mediator residualised)", k.total, Some(k.total_se)),
@@ -231,14 +275,53 @@ pub fn khb_text(k: &Khb) -> String {
     ] {
         s.push_str(&format!("{:<44} {:>9.4} {:>8}\n", label, v, se.map(|e| format!("({e:.4})")).unwrap_or_default()));
     }
-    s.push_str(&format!(
-        "indirect = b(utilisation | full) {:.4} x b(direct settlement -> utilisation, OLS) {:.4}\n",
-        k.mediator_coef, k.exposure_on_mediator
-    ));
+    if ours {
+        s.push_str(&format!(
+            "indirect = b(utilisation | full) {:.4} x b(direct settlement -> utilisation, OLS) {:.4}\n",
+            k.mediator_coef, k.exposure_on_mediator
+        ));
+    } else if k.components.is_empty() {
+        s.push_str(&format!(
+            "indirect = b({} | full) {:.4} x b({} -> {}, OLS) {:.4}\n",
+            k.mediators[0], k.mediator_coef, k.exposure, k.mediators[0], k.exposure_on_mediator
+        ));
+    } else {
+        for c in &k.components {
+            s.push_str(&format!(
+                "  via {:<30} {:>9.4} {:>8} ({:.1}% of indirect)\n",
+                c.mediator,
+                c.contribution.estimate,
+                format!("({:.4})", c.contribution.std_error),
+                c.pct_of_difference
+            ));
+        }
+    }
     s.push_str(&format!(
         "confounding ratio (total / direct) {:.3}; mediated {:.1}%; rescaling (naive / total) {:.3}\n",
         k.conf_ratio, k.pct_mediated, k.rescale_factor
     ));
+    s
+}
+
+/// The natural direct and indirect effects as text.
+pub fn causal_text(c: &Causal, k: &Khb) -> String {
+    let mut s = format!(
+        "\nCausal mediation through {} (natural effects on Pr(stay), {} mediator model, {} vs {}; N = {})\n",
+        k.mediators.join(", "),
+        c.mediator_model,
+        crate::data::format_number(c.treated),
+        crate::data::format_number(c.control),
+        k.n_obs
+    );
+    s.push_str(&format!("{:<44} {:>9} {:>8}\n", "", "effect", "(SE)"));
+    for (label, e) in [
+        ("natural direct effect", &c.nde),
+        ("natural indirect effect", &c.nie),
+        ("total effect", &c.total),
+        ("proportion mediated", &c.proportion_mediated),
+    ] {
+        s.push_str(&format!("{:<44} {:>9.4} {:>8}\n", label, e.estimate, format!("({:.4})", e.std_error)));
+    }
     s
 }
 
@@ -256,7 +339,7 @@ impl Study for Stay2018 {
         Embedded { text: SCHEMA_TOML, path: SCHEMA_PATH }
     }
     fn spec(&self) -> Option<Embedded> {
-        None
+        Some(Embedded { text: SPEC_TOML, path: SPEC_PATH })
     }
     fn published(&self) -> &'static [Embedded] {
         &[]
@@ -271,21 +354,26 @@ impl Study for Stay2018 {
         sim::simulate(n, seed)
     }
     fn plan(&self, text: Option<&str>) -> Result<Box<dyn Plan>> {
-        if text.is_some() {
-            return Err(usage("the study stay2018 has no specification to edit: its models are fixed"));
-        }
-        Ok(Box::new(Stay2018))
+        Ok(Box::new(match text {
+            Some(t) => Spec::parse(t)?,
+            None => Spec::embedded(),
+        }))
     }
 }
 
-impl Plan for Stay2018 {
+impl Plan for Spec {
     fn synthetic(&self) -> Synthetic {
-        Synthetic { n: sim::DEFAULT_N, seed: DEFAULT_SEED }
+        Synthetic { n: self.study.n, seed: self.study.seed }
     }
     fn run(&self, ds: &Dataset, source: &str) -> Result<Box<dyn Results>> {
-        let fits = estimate(ds)?;
-        let mediation = khb(ds)?;
-        Ok(Box::new(Estimated { source: source.to_string(), fits, mediation }))
+        let fits = estimate(ds, self)?;
+        let mediation = khb(ds, self)?;
+        let causal = if self.mediation.causal {
+            Some(self.request(Method::Causal).run(ds)?.causal.expect("a causal result"))
+        } else {
+            None
+        };
+        Ok(Box::new(Estimated { source: source.to_string(), fits, mediation, causal }))
     }
 }
 
@@ -294,6 +382,8 @@ pub struct Estimated {
     pub source: String,
     pub fits: Vec<(String, Fitted)>,
     pub mediation: Khb,
+    /// Natural direct and indirect effects, when the spec asks for them.
+    pub causal: Option<Causal>,
 }
 
 impl Results for Estimated {
@@ -306,6 +396,8 @@ impl Results for Estimated {
             #[serde(flatten)]
             report: Report,
             mediation: &'a Khb,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            causal_mediation: Option<&'a Causal>,
         }
         output::to_json(&JsonOut {
             report: Report {
@@ -318,6 +410,7 @@ impl Results for Estimated {
                 variables: Vec::new(),
             },
             mediation: &self.mediation,
+            causal_mediation: self.causal.as_ref(),
         })
     }
     fn to_text(&self) -> String {
@@ -352,7 +445,7 @@ impl Results for Estimated {
             "sample", "N", "coef", "(SE)", "OR", "AME", "(SE)"
         ));
         for (name, f) in fits {
-            let t = "C(direct_settlement)[1]";
+            let t = self.mediation.term.as_str();
             let c = f.report.coefficients.iter().find(|c| c.term == t);
             let m = f.ame(t);
             if let (Some(c), Some(m)) = (c, m) {
@@ -369,6 +462,9 @@ impl Results for Estimated {
             }
         }
         s.push_str(&khb_text(&self.mediation));
+        if let Some(c) = &self.causal {
+            s.push_str(&causal_text(c, &self.mediation));
+        }
         s
     }
 }

@@ -316,7 +316,7 @@ fn spec_takes(key: &str, data: bool) -> bool {
 fn every_fit_and_twopart_option_has_a_spec_key() {
     let mut missing = Vec::new();
     let mut seen = 0;
-    for command in ["fit", "twopart"] {
+    for command in ["fit", "twopart", "mediate"] {
         let flags = long_flags(command);
         assert!(flags.len() > 30, "{command}: {flags:?}");
         for flag in flags {

@@ -3,8 +3,8 @@
 
 use assert_cmd::Command;
 
-const SUBCOMMANDS: [&str; 8] =
-    ["fit", "twopart", "batch", "completions", "simulate", "reproduce", "validate", "describe"];
+const SUBCOMMANDS: [&str; 9] =
+    ["fit", "twopart", "mediate", "batch", "completions", "simulate", "reproduce", "validate", "describe"];
 
 fn help(sub: &str) -> String {
     let out = Command::cargo_bin("migfit").unwrap().args([sub, "--help"]).output().unwrap();

@@ -8,6 +8,7 @@ mod cli_batch;
 mod cli_deep_nesting;
 mod cli_fit;
 mod cli_help;
+mod cli_mediate;
 mod cli_report;
 mod cli_survey;
 mod cli_table3;

@@ -19,8 +19,10 @@
 
 mod checks;
 mod engine;
+mod firth;
 mod refit;
 mod result;
+pub mod separation;
 
 pub use checks::Checks;
 pub use refit::{RefitFailure, Refitter};
@@ -94,7 +96,8 @@ pub fn fit_checked(mut design: Design, spec: &ModelSpec, checks: Checks) -> Resu
     let Checks { collinear, tally } = checks;
     let kept = collinear.kept(design.k());
     let mut xtwx_prior = drop_collinear(&mut design, collinear, &mut omitted, &mut notes);
-    if binary {
+    // With Firth's estimates every column stays (they are finite under separation).
+    if binary && !spec.firth {
         let n_omitted = omitted.len();
         // Each column's tally depends on that column alone: those of the kept columns.
         let tally = tally.map(|t| kept.iter().map(|&j| t[j]).collect());
@@ -103,6 +106,18 @@ pub fn fit_checked(mut design: Design, spec: &ModelSpec, checks: Checks) -> Resu
         if omitted.len() > n_omitted {
             let again = collinear_check(&design);
             xtwx_prior = drop_collinear(&mut design, again, &mut omitted, &mut notes);
+        }
+    }
+    if spec.family == super::FamilyKind::Binomial {
+        if let Some(sep) = separation::detect(&design).map_err(FitError::Numerical)? {
+            if spec.firth {
+                notes.push(format!(
+                    "{}; Firth's estimates are finite",
+                    separation::message(&design, &sep).split("; drop or recode").next().unwrap_or_default()
+                ));
+            } else {
+                return Err(FitError::Separation(separation::message(&design, &sep)).into());
+            }
         }
     }
     let n = design.n();
@@ -166,6 +181,17 @@ pub fn fit_checked(mut design: Design, spec: &ModelSpec, checks: Checks) -> Resu
         )
     })?;
 
+    let firth_fit = if spec.firth {
+        if spec.family != super::FamilyKind::Binomial {
+            return Err(crate::error::usage(format!(
+                "--firth applies to binomial models (probit, logit, glm with the binomial family), not the {} family",
+                fam.name()
+            )));
+        }
+        Some(firth::estimate(&design, eng.as_ref(), link, beta.clone(), spec.max_iter)?)
+    } else {
+        None
+    };
     // A constant expected information is X' diag(w) X, known from the collinearity check.
     let (fixed_eim, mut cur) = if const_eim {
         (Some(xtwx_prior), eng.pass(&design, &beta, Info::None))
@@ -187,6 +213,8 @@ pub fn fit_checked(mut design: Design, spec: &ModelSpec, checks: Checks) -> Resu
     let mut iterations = 0;
     let mut fisher_steps = 0;
     let mut last: Option<Final> = None;
+    // The estimates after each accepted step, for the divergence check.
+    let mut path: Vec<Vec<f64>> = vec![beta.clone()];
     if cur.objective.is_nan() {
         return Err(FitError::Numerical(format!(
             "the starting values give means outside the domain of the {} family with the {} link",
@@ -195,7 +223,13 @@ pub fn fit_checked(mut design: Design, spec: &ModelSpec, checks: Checks) -> Resu
         ))
         .into());
     }
-    while iterations < spec.max_iter {
+    if let Some(ff) = &firth_fit {
+        beta.clone_from(&ff.beta);
+        converged = ff.converged;
+        iterations = ff.iterations;
+        history.clone_from(&ff.history);
+    }
+    while firth_fit.is_none() && iterations < spec.max_iter {
         iterations += 1;
         // Choose the information matrix for this step.
         let (h, method, info_used) = if const_eim {
@@ -256,6 +290,7 @@ pub fn fit_checked(mut design: Design, spec: &ModelSpec, checks: Checks) -> Resu
         }
         match accepted {
             Some((b, p, fin)) => {
+                path.push(b.clone());
                 beta = b;
                 cur = p;
                 last = fin;
@@ -287,21 +322,27 @@ pub fn fit_checked(mut design: Design, spec: &ModelSpec, checks: Checks) -> Resu
     // Final quantities at the estimates. The observed information is that of the last pass
     // when that pass computed it (Newton finishes at the estimates); the expected information
     // is constant for some models and equal to the observed one for canonical links.
-    let rows: Vec<(f64, Obs)> = match last {
-        Some(fin) => fin.rows,
-        None => {
+    let firth_eim = firth_fit.as_ref().map(|ff| ff.at.eim.clone());
+    let rows: Vec<(f64, Obs)> = match (last, firth_fit) {
+        (_, Some(ff)) => ff.at.eta.into_iter().zip(ff.at.obs).collect(),
+        (Some(fin), None) => fin.rows,
+        (None, None) => {
             let eta = linalg::xbeta(design.x.view(), &beta);
             let obs = eng.all_obs(&eta);
             eta.into_iter().zip(obs).collect()
         }
     };
     let obs = || rows.iter().map(|(_, o)| o);
-    let oim = match cur.h.take() {
-        Some(h) if cur.info == Info::Observed => h,
+    // Firth's estimates: the variance is the inverse expected information (brglm2, logistf).
+    let oim = match (firth_eim.clone(), cur.h.take()) {
+        (Some(h), _) => h,
+        (None, Some(h)) if cur.info == Info::Observed => h,
         _ => linalg::xtwx(design.x.view(), &obs().map(|o| o.w_o).collect::<Vec<_>>()),
     };
     let eim = std::sync::OnceLock::new();
-    if canonical {
+    if let Some(h) = firth_eim {
+        eim.set(h).expect("empty");
+    } else if canonical {
         eim.set(oim.clone()).expect("empty");
     } else if let Some(h) = fixed_eim {
         eim.set(h).expect("empty");
@@ -328,12 +369,15 @@ pub fn fit_checked(mut design: Design, spec: &ModelSpec, checks: Checks) -> Resu
     } else {
         None
     };
-    if binary {
+    if binary && !spec.firth {
         let determined = mu.iter().filter(|&&m| !(1e-12..=1.0 - 1e-12).contains(&m)).count();
         if determined > 0 {
             notes.push(format!(
                 "{determined} observations completely determined (fitted probability within 1e-12 of 0 or 1); standard errors may be questionable"
             ));
+            if let Some(note) = divergence_note(&design.names, &path) {
+                notes.push(note);
+            }
         }
     }
     // The engine borrows y and w: done with it, they move into the fit (no copies).
@@ -361,6 +405,31 @@ pub fn fit_checked(mut design: Design, spec: &ModelSpec, checks: Checks) -> Resu
         omitted,
         notes,
         design,
+    })
+}
+
+/// The check after the fit: coefficients that grew in absolute value by more than 0.5 in
+/// each of the last 4 steps, as they do when the likelihood keeps increasing along a
+/// separating direction (the estimates, and their standard errors with them, run off to
+/// infinity until the convergence criterion stops the iteration). The linear program before
+/// the fit finds separation exactly; this names what it cannot see, near-separation where the
+/// program's tolerance says the data overlap.
+fn divergence_note(names: &[String], path: &[Vec<f64>]) -> Option<String> {
+    const STEPS: usize = 4;
+    if path.len() <= STEPS {
+        return None;
+    }
+    let tail = &path[path.len() - STEPS - 1..];
+    let growing: Vec<&str> = (0..names.len())
+        .filter(|&j| tail.windows(2).all(|w| w[1][j].abs() > w[0][j].abs() + 0.5))
+        .map(|j| names[j].as_str())
+        .collect();
+    (!growing.is_empty()).then(|| {
+        format!(
+            "suspected quasi-separation: the estimates of {} grew in each of the last {STEPS} iterations; \
+             their standard errors are not to be trusted (consider --firth)",
+            growing.join(", ")
+        )
     })
 }
 
@@ -439,6 +508,18 @@ mod tests {
     ];
     const LINKS: [LinkKind; 6] =
         [LinkKind::Identity, LinkKind::Log, LinkKind::Logit, LinkKind::Probit, LinkKind::Cloglog, LinkKind::Inverse];
+
+    /// The divergence check names the coefficients that grew in each of the last 4 steps.
+    #[test]
+    fn divergence_note_names_growing_terms() {
+        let names = vec!["(Intercept)".to_string(), "x".to_string()];
+        let growing: Vec<Vec<f64>> = (0..6).map(|i| vec![0.3, -1.1 * i as f64]).collect();
+        let note = divergence_note(&names, &growing).expect("a note");
+        assert!(note.contains("estimates of x grew") && !note.contains("(Intercept)"), "{note}");
+        let settled: Vec<Vec<f64>> = (0..6).map(|i| vec![0.3, 2.0 - 1.0 / (1.0 + i as f64)]).collect();
+        assert_eq!(divergence_note(&names, &settled), None);
+        assert_eq!(divergence_note(&names, &growing[..4]), None);
+    }
 
     /// The per-pair facts the traits give are the pairs the fit was written for.
     #[test]

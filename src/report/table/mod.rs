@@ -14,10 +14,12 @@
 
 mod build;
 mod labels;
+mod mediation;
 mod options;
 
 pub use super::format::Stars;
 pub use build::build;
+pub use mediation::build_mediation;
 pub use options::{Lang, Layout, Show, TableOptions};
 
 use super::format::{fixed as fmt_fixed, is_cjk};
