@@ -14,6 +14,9 @@ use crate::model::twopart::{fit_twopart, TwoPartRequest};
 use crate::model::{self, Fit, LinkKind, ModelKind, ModelSpec};
 use crate::output::{Combined, Lincom, ModelReport, Report};
 
+pub mod bootstrap;
+pub use bootstrap::BootstrapRun;
+
 /// Options shared by every estimation: variance, sample, inference.
 #[derive(Debug, Clone)]
 pub struct Estimation {
@@ -30,6 +33,9 @@ pub struct Estimation {
     pub survey: Option<SurveySpec>,
     /// Tests and linear combinations of the coefficients.
     pub hypotheses: PostEstimation,
+    /// The bootstrap's replicates, seed, interval and `--save-reps` (`None`: the defaults,
+    /// used only with `vce = bootstrap`).
+    pub bootstrap: Option<BootstrapRun>,
 }
 
 /// Tests and linear combinations after the fit (`--test`, `--lincom`; Stata's `test`,
@@ -112,10 +118,22 @@ impl Estimation {
     }
 
     pub fn vce_kind(&self) -> Result<VceKind> {
+        if self.bootstrap.is_some() && self.vce != Some(VceKind::Bootstrap) {
+            return Err(usage("the bootstrap options (reps, seed, bootstrap, ci, save_reps) need vce bootstrap"));
+        }
         if self.survey.is_some() {
+            if self.vce == Some(VceKind::Bootstrap) {
+                // The survey bootstrap resamples PSUs within strata (Rao-Wu).
+                if self.sample.cluster.is_some() {
+                    return Err(usage(
+                        "with a survey design the PSU is the cluster: give it as the PSU, not as a cluster variable",
+                    ));
+                }
+                return Ok(VceKind::Bootstrap);
+            }
             if let Some(k) = self.vce.filter(|&k| k != VceKind::Survey) {
                 return Err(usage(format!(
-                    "a survey design takes the linearized variance (vce svy), not vce {}",
+                    "a survey design takes the linearized variance (vce svy) or the bootstrap, not vce {}",
                     k.name()
                 )));
             }
@@ -135,6 +153,11 @@ impl Estimation {
             return Ok(VceKind::Survey);
         }
         VceKind::resolve(self.vce, self.sample.weights.as_ref().map(|w| w.1), self.sample.cluster.is_some())
+    }
+
+    /// The bootstrap run asked for, or the defaults (999 replicates, seed 1, percentile).
+    pub fn boot_run(&self) -> BootstrapRun {
+        self.bootstrap.clone().unwrap_or_default()
     }
 
     /// Every dataset variable these options read (weights, cluster, survey design and
@@ -271,10 +294,31 @@ impl FitJob {
         let design = Design::build(ds, &self.formula, &sample)?;
         let fit = model::fit(design, &self.spec)?;
         let sd = self.est.survey_design(ds, &fit.design.rows, design_rows.as_deref())?;
-        let v = Variance::compute(&fit, kind, sd.as_ref())?;
+        let level = self.est.level;
+        let boot = if kind == VceKind::Bootstrap {
+            let full = match &self.est.margins {
+                Some(at) => {
+                    let k = fit.beta.len();
+                    let zero = ndarray::Array2::zeros((k, k));
+                    let w = fit.design.weights.as_deref();
+                    Some(margins::compute(&[PartEval::of_fit(&fit)], Target::Mean(0), w, at, &zero, level)?.margins)
+                }
+                None => None,
+            };
+            Some(bootstrap::fit(&self.est, &self.est.boot_run(), &fit, sd.as_ref(), full.as_deref())?)
+        } else {
+            None
+        };
+        let v = match &boot {
+            Some(b) => b.variance(0..fit.beta.len(), level),
+            None => Variance::compute(&fit, kind, sd.as_ref())?,
+        };
         let mut m = ModelReport::new("model", &self.formula.source, &fit, &v, self.est.level, self.odds_ratios);
         m.n_strata = sd.as_ref().map(|d| d.n_strata);
         self.est.hypotheses.apply(&mut m, &fit, &v, self.est.level)?;
+        if let Some(b) = &boot {
+            b.apply_coefficients(&mut m, 0, level);
+        }
         if let Some(at) = &self.est.margins {
             let mut runs = Vec::new();
             let groups = over_groups(ds, self.est.post.over.as_deref(), &fit.design.rows)?;
@@ -298,6 +342,10 @@ impl FitJob {
             m.notes.extend(r.notes);
             m.margins = r.margins;
             crate::output::apply_variance_df(&mut m.margins, self.est.level, &v);
+            if let Some(b) = &boot {
+                b.apply_margins(&mut m.margins, 0, level);
+                m.margins_description = m.margins_description.map(|d| b.describe_margins(&d));
+            }
         }
         if !self.est.post.is_empty() {
             margins::check_variables(&[PartEval::of_fit(&fit)], &self.est.post)?;
@@ -366,7 +414,12 @@ impl TwoPartJob {
         // A survey design is that of the first part's sample; the second part is a
         // subpopulation of it (Stata's svy, subpop()).
         let sd = self.est.survey_design(ds, &tp.first.design.rows, design_rows.as_deref())?;
-        let tv = Variance::twopart(&tp, kind, sd.as_ref(), self.joint_vce)?;
+        let (boot, tv) = if kind == VceKind::Bootstrap {
+            let (b, tv) = bootstrap::twopart(&self.est, &self.est.boot_run(), &tp, sd.as_ref())?;
+            (Some(b), tv)
+        } else {
+            (None, Variance::twopart(&tp, kind, sd.as_ref(), self.joint_vce)?)
+        };
         let (v1, v2) = (&tv.first, &tv.second);
         let y_text = self.formula.response.as_ref().map(|r| r.1.clone()).unwrap_or_else(|| "y".into());
         let rhs1 = rhs_text(&self.formula.source);
@@ -378,6 +431,10 @@ impl TwoPartJob {
         m1.n_strata = sd.as_ref().map(|d| d.n_strata);
         m2.n_strata = m1.n_strata;
         self.est.hypotheses.apply_twopart([(&mut m1, &tp.first, v1), (&mut m2, &tp.second, v2)], level)?;
+        if let Some(b) = &boot {
+            b.apply_coefficients(&mut m1, 0, level);
+            b.apply_coefficients(&mut m2, 1, level);
+        }
         let mut combined = None;
         if let Some(at) = &self.est.margins {
             // Both parts' effects and the combined E[y]'s, average effects in one pass; with
@@ -436,12 +493,21 @@ impl TwoPartJob {
             m2.margins = r2.margins;
             crate::output::apply_variance_df(&mut m1.margins, level, v1);
             crate::output::apply_variance_df(&mut m2.margins, level, v2);
+            if let Some(b) = &boot {
+                b.apply_margins(&mut m1.margins, 0, level);
+                b.apply_margins(&mut m2.margins, 1, level);
+                m1.margins_description = m1.margins_description.map(|d| b.describe_margins(&d));
+                m2.margins_description = m2.margins_description.map(|d| b.describe_margins(&d));
+            }
             m1.notes.extend(r1.notes);
             m2.notes.extend(r2.notes);
             combined = Some(Combined {
                 description: format!(
                     "{} Prediction: E[y] = Pr({y_text} > 0) x E[{} | {y_text} > 0] on all {} rows, zeros included.",
-                    rc.description,
+                    match &boot {
+                        Some(b) => b.describe_margins(&rc.description),
+                        None => rc.description.clone(),
+                    },
                     tp.second.design.response,
                     tp.first.design.n()
                 ),
@@ -449,6 +515,9 @@ impl TwoPartJob {
                 margins: {
                     let mut ms = rc.margins;
                     crate::output::apply_df(&mut ms, level, tv.joint.df);
+                    if let Some(b) = &boot {
+                        b.apply_margins(&mut ms, 2, level);
+                    }
                     ms
                 },
                 predictions: Vec::new(),

@@ -12,7 +12,8 @@ use std::path::PathBuf;
 pub struct EstimationArgs {
     /// Variance estimator: oim (default), eim, robust, cluster, svy, hc2, hc3 (as R's
     /// sandwich), or with --cluster cr2, cr3 (as R's clubSandwich, t tests with
-    /// Satterthwaite df), jackknife (leave one row, or cluster, out).
+    /// Satterthwaite df), jackknife (leave one row, or cluster, out), bootstrap (resampling
+    /// rows, the --cluster clusters, or PSUs within strata under a survey design).
     #[arg(long, value_name = "TYPE")]
     pub vce: Option<String>,
     /// Cluster variable for cluster-robust standard errors (implies --vce cluster unless
@@ -52,6 +53,25 @@ pub struct EstimationArgs {
     /// Confidence level, in percent.
     #[arg(long, default_value_t = 95.0)]
     pub level: f64,
+    /// Bootstrap replicates (--vce bootstrap; default 999).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub reps: Option<i64>,
+    /// Seed of the bootstrap replicates (--vce bootstrap; default 1): replicate r draws from its
+    /// own PCG64 stream (seed, r), so results do not depend on the number of threads.
+    #[arg(long, value_name = "S", allow_negative_numbers = true)]
+    pub seed: Option<i64>,
+    /// Bootstrap weights: classic (draws with replacement of rows, clusters, or Rao-Wu PSUs
+    /// within strata under a survey design; default) or bayes (Bayesian bootstrap, Exp(1)
+    /// weights per unit).
+    #[arg(long, value_name = "KIND")]
+    pub bootstrap: Option<String>,
+    /// Bootstrap intervals: percentile (default), normal (estimate -/+ z SE) or bca
+    /// (bias-corrected and accelerated, jackknife acceleration).
+    #[arg(long, value_name = "METHOD")]
+    pub ci: Option<String>,
+    /// Write every bootstrap replicate's estimates to this CSV file.
+    #[arg(long, value_name = "FILE")]
+    pub save_reps: Option<String>,
     /// Dispersion of a GLM: x2 (Pearson, default), dev (deviance) or a number.
     #[arg(long, value_name = "RULE")]
     pub scale: Option<String>,
@@ -124,6 +144,11 @@ impl EstimationArgs {
             subpop,
             singleunit,
             level,
+            reps,
+            seed,
+            bootstrap,
+            ci,
+            save_reps,
             scale,
             max_iter,
             keep_going,
@@ -151,6 +176,11 @@ impl EstimationArgs {
         o.subpop = subpop.clone();
         o.singleunit = singleunit.clone();
         o.level = Some(*level);
+        o.reps = *reps;
+        o.seed = *seed;
+        o.bootstrap = bootstrap.clone();
+        o.ci = ci.clone();
+        o.save_reps = save_reps.clone();
         o.scale = scale.clone().map(migfit::options::ScaleValue::Text);
         o.max_iter = Some(*max_iter);
         o.keep_going = *keep_going;

@@ -38,6 +38,7 @@
 pub mod cr2;
 pub mod hc;
 pub mod jackknife;
+pub mod bootstrap;
 pub mod joint;
 pub mod survey;
 pub mod vce;
@@ -69,6 +70,9 @@ pub enum VceKind {
     Cr3,
     /// Delete-one jackknife: rows, or clusters with a cluster variable (see [`jackknife`]).
     Jackknife,
+    /// The bootstrap (see [`bootstrap`]): computed by the estimation job, which refits the
+    /// replicates and recomputes every effect.
+    Bootstrap,
 }
 
 impl VceKind {
@@ -84,8 +88,9 @@ impl VceKind {
             "cr2" => Ok(VceKind::Cr2),
             "cr3" => Ok(VceKind::Cr3),
             "jackknife" | "jack" => Ok(VceKind::Jackknife),
+            "bootstrap" | "boot" | "bs" => Ok(VceKind::Bootstrap),
             _ => Err(usage(format!(
-                "unknown vce '{s}' (expected oim, eim, robust, cluster, svy, hc2, hc3, cr2, cr3 or jackknife)"
+                "unknown vce '{s}' (expected oim, eim, robust, cluster, svy, hc2, hc3, cr2, cr3, jackknife or bootstrap)"
             ))),
         }
     }
@@ -102,6 +107,7 @@ impl VceKind {
             VceKind::Cr2 => "cr2",
             VceKind::Cr3 => "cr3",
             VceKind::Jackknife => "jackknife",
+            VceKind::Bootstrap => "bootstrap",
         }
     }
 
@@ -111,10 +117,10 @@ impl VceKind {
         matches!(self, VceKind::Cluster | VceKind::Cr2 | VceKind::Cr3)
     }
 
-    /// Kinds that work with or without a cluster variable (the jackknife's units are the
-    /// clusters when there are clusters).
+    /// Kinds that work with or without a cluster variable (the jackknife's and the bootstrap's
+    /// units are the clusters when there are clusters).
     pub fn cluster_optional(self) -> bool {
-        self == VceKind::Jackknife
+        matches!(self, VceKind::Jackknife | VceKind::Bootstrap)
     }
 
     /// Stata's default: OIM, robust with pweights, cluster when a cluster variable is given.
@@ -123,6 +129,8 @@ impl VceKind {
             (Some(VceKind::Survey), _) => {
                 return Err(usage("vce svy needs a survey design: the schema's [design], or a PSU and strata"))
             }
+            // The bootstrap resamples the clusters.
+            (Some(VceKind::Bootstrap), _) => VceKind::Bootstrap,
             (Some(k), false) if k.clustered() => {
                 return Err(usage(format!("vce {} needs a cluster variable (--cluster)", k.name())))
             }
@@ -178,6 +186,7 @@ impl Variance {
             VceKind::Hc2 | VceKind::Hc3 => hc::hc(fit, kind),
             VceKind::Cr2 | VceKind::Cr3 => cr2::cr(fit, kind),
             VceKind::Jackknife => jackknife::jackknife(fit),
+            VceKind::Bootstrap => Err(bootstrap_outside_job()),
         }
     }
 
@@ -203,6 +212,7 @@ impl Variance {
                 "vce {} has no stacked (joint) form for both parts; drop the joint variance option",
                 kind.name()
             ))),
+            VceKind::Bootstrap => Err(bootstrap_outside_job()),
         }
     }
 
@@ -232,6 +242,13 @@ impl Variance {
     pub fn statistics(&self, estimate: f64, se: f64, level: f64) -> (f64, f64, f64, f64) {
         statistics(estimate, se, level, self.df)
     }
+}
+
+/// The bootstrap refits the model and recomputes its effects in every replicate, which only an
+/// estimation job (`analysis`) can do; a caller holding only a fit (a study's own variance
+/// setting) gets this error.
+fn bootstrap_outside_job() -> crate::Error {
+    usage("the bootstrap variance is available in fit, twopart and batch runs (--vce bootstrap), not here")
 }
 
 fn need_design(survey: Option<&SurveyDesign>) -> Result<&SurveyDesign> {

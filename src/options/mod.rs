@@ -84,6 +84,18 @@ pub struct Options {
     pub singleunit: Option<String>,
     /// Confidence level in percent (95).
     pub level: Option<f64>,
+    /// `vce = "bootstrap"`: number of replicates (999).
+    pub reps: Option<i64>,
+    /// `vce = "bootstrap"`: the seed of the replicates' streams (1).
+    pub seed: Option<i64>,
+    /// `vce = "bootstrap"`: classic (draws with replacement; Rao-Wu under a survey design) or
+    /// bayes (Bayesian bootstrap).
+    pub bootstrap: Option<String>,
+    /// `vce = "bootstrap"`: the intervals, percentile (default), normal or bca.
+    pub ci: Option<String>,
+    /// `vce = "bootstrap"`: write every replicate's statistics to this CSV file.
+    #[serde(alias = "save-reps")]
+    pub save_reps: Option<String>,
     /// GLM dispersion: x2, dev or a number.
     pub scale: Option<ScaleValue>,
     /// Maximum number of iterations (100).
@@ -179,7 +191,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("ape", "true or false"),
     ("interaction", "true or false"),
     ("odds_ratios", "true or false"),
-    ("vce", "oim, eim, robust, cluster, svy, hc2, hc3, cr2, cr3 or jackknife"),
+    ("vce", "oim, eim, robust, cluster, svy, hc2, hc3, cr2, cr3, jackknife or bootstrap"),
     ("cluster", "a variable"),
     ("weights", "a variable"),
     ("weight_type", "fweight, pweight or aweight"),
@@ -190,6 +202,11 @@ pub const KEYS: &[(&str, &str)] = &[
     ("subpop", "a survey subpopulation expression"),
     ("singleunit", "missing, certainty, scaled or centered"),
     ("level", "a confidence level in percent"),
+    ("reps", "a number of bootstrap replicates (999)"),
+    ("seed", "a non-negative integer seed (1)"),
+    ("bootstrap", "classic or bayes"),
+    ("ci", "percentile, normal or bca"),
+    ("save_reps", "a CSV file for the bootstrap replicates"),
     ("scale", "x2, dev or a number"),
     ("max_iter", "a number of iterations"),
     ("keep_going", "true or false"),

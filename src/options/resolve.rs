@@ -4,10 +4,11 @@
 use super::{
     fault, Checked, Command, Context, Keyed, ModelRequest, Options, Resolved, RowFilters, ScaleValue, TableChoice,
 };
-use crate::analysis::{Estimation, FitJob, Job, PostEstimation, TwoPartJob};
+use crate::analysis::{BootstrapRun, Estimation, FitJob, Job, PostEstimation, TwoPartJob};
 use crate::data::source::{if_filter, subsample_filter};
 use crate::design::{SampleOptions, WeightType};
 use crate::formula::Formula;
+use crate::inference::bootstrap::{BootstrapSpec, CiMethod, Resampling};
 use crate::inference::survey::{SingleUnit, SurveySpec};
 use crate::inference::vce::VceKind;
 use crate::margins::{Adjust, At, PostRequest};
@@ -185,7 +186,7 @@ impl Options {
         // Every specification is checked before the (possibly slow) load.
         let est = self.estimation(ctx)?;
         let mut jobs = Vec::new();
-        for r in &requests {
+        for (i, r) in requests.iter().enumerate() {
             let kind = ModelKind::parse(&r.model).at("model")?;
             let mut spec = ModelSpec::new(kind, r.family.as_deref(), r.link.as_deref())
                 .at(if r.link.is_some() && r.family.is_none() { "link" } else { "family" })?;
@@ -201,7 +202,14 @@ impl Options {
             }
             let formula = Formula::parse(&r.formula).at("formula")?;
             est.check().at("vce")?;
-            jobs.push(Job::Fit(FitJob::new(formula, spec, self.odds_ratios, est.clone()).at("odds_ratios")?));
+            let mut est = est.clone();
+            if let Some(save) = est.bootstrap.as_mut().and_then(|b| b.save.as_mut()).filter(|_| requests.len() > 1) {
+                // One file per model: reps.csv -> reps.model1.csv, reps.model2.csv, ...
+                let stem = save.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                let ext = save.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
+                save.set_file_name(format!("{stem}.model{}{ext}", i + 1));
+            }
+            jobs.push(Job::Fit(FitJob::new(formula, spec, self.odds_ratios, est).at("odds_ratios")?));
         }
         Ok(jobs)
     }
@@ -325,7 +333,40 @@ impl Options {
             post,
             survey,
             hypotheses: self.post_estimation()?,
+            bootstrap: self.bootstrap_run()?,
         })
+    }
+
+    /// The bootstrap options, checked (`None` when none is given).
+    fn bootstrap_run(&self) -> Checked<Option<BootstrapRun>> {
+        if self.reps.is_none()
+            && self.seed.is_none()
+            && self.bootstrap.is_none()
+            && self.ci.is_none()
+            && self.save_reps.is_none()
+        {
+            return Ok(None);
+        }
+        let mut spec = BootstrapSpec::default();
+        if let Some(r) = self.reps {
+            if r < 2 {
+                return Err(fault("reps", format!("--reps must be at least 2 bootstrap replicates, not {r}")));
+            }
+            spec.reps = r as usize;
+        }
+        if let Some(s) = self.seed {
+            if s < 0 {
+                return Err(fault("seed", format!("--seed must be a non-negative integer, not {s}")));
+            }
+            spec.seed = s as u64;
+        }
+        if let Some(b) = &self.bootstrap {
+            spec.resampling = Resampling::parse(b).at("bootstrap")?;
+        }
+        if let Some(c) = &self.ci {
+            spec.ci = CiMethod::parse(c).at("ci")?;
+        }
+        Ok(Some(BootstrapRun { spec, save: self.save_reps.as_ref().map(std::path::PathBuf::from) }))
     }
 
     /// Predictive margins, contrasts and the at-grid, parsed.

@@ -205,6 +205,7 @@ mod projection {
             post: Default::default(),
             survey: None,
             hypotheses: Default::default(),
+            bootstrap: None,
         }
     }
 

@@ -7,6 +7,7 @@ mod simdata;
 #[path = "../../benches/support/twopart_data.rs"]
 mod twopart_data;
 
+mod bootstrap;
 mod convergence_scale;
 mod determinism;
 mod golden;

@@ -69,7 +69,7 @@ fn recover(interaction: bool) {
         method: Method::Causal,
         ape: false,
         interaction,
-        est: Estimation { vce: None, sample: Default::default(), level: 95.0, margins: None, survey: None, post: Default::default(), hypotheses: Default::default() },
+        est: Estimation { vce: None, sample: Default::default(), level: 95.0, margins: None, survey: None, post: Default::default(), hypotheses: Default::default(), bootstrap: None },
         max_iter: 100,
     };
     let c = req.run(&ds).unwrap().causal.unwrap();
@@ -109,7 +109,8 @@ fn stay2018_reproduction_recovers_the_dgps_mediation() {
     let truth = sim::mediation_truth(n, seed);
     let csv = sim::simulate(n, seed).to_csv();
     let ds = migfit::study::stay2018::analysis_from_csv(csv.as_bytes(), "stay2018 synthetic").unwrap();
-    let text = migfit::study::stay2018::SPEC_TOML.replace("mediators = [\"local_utilization\"]", "mediators = [\"local_utilization\"]\ncausal = true");
+    let text = migfit::study::stay2018::SPEC_TOML
+        .replace("mediators = [\"local_utilization\"]", "mediators = [\"local_utilization\"]\ncausal = true");
     let spec = Spec::parse(&text).unwrap();
     let c = spec.request(Method::Causal).run(&ds).unwrap().causal.unwrap();
     assert!(truth.n_ill > 10_000 && truth.nie > 0.01, "{truth:?}");

@@ -20,10 +20,12 @@
 mod checks;
 mod engine;
 mod firth;
+mod refit;
 mod result;
 pub mod separation;
 
 pub use checks::Checks;
+pub use refit::{RefitFailure, Refitter};
 pub use result::{Fit, Iteration, Omitted};
 
 use super::{ModelKind, ModelSpec, Scale};
