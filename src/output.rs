@@ -3,51 +3,61 @@
 
 use crate::inference::Variance;
 use crate::model::{Fit, Omitted};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The whole output of one command.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub migfit_version: String,
     pub command: String,
     pub data: String,
     /// SHA-256 of the data file's bytes (hex), so a table can be traced to its input.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub data_sha256: Option<String>,
     pub models: Vec<ModelReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub combined: Option<Combined>,
     /// The variables the models use, with labels and factor levels: what publication tables
     /// need to group factor levels under a header naming the reference level.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub variables: Vec<VariableInfo>,
 }
 
 /// A variable of the models, with its labels (from a schema) and, for a factor, its levels.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct VariableInfo {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub label: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub label_zh: Option<String>,
     /// For a factor: how its terms start (`C(g)` in `C(g)[2]`, `scheme` in `scheme[URBMI]`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub term_prefix: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub levels: Vec<LevelInfo>,
     /// Index into `levels` of the reference level.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub reference: Option<usize>,
 }
 
 /// One level of a factor, with its labels.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct LevelInfo {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub label: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub label_zh: Option<String>,
 }
 
@@ -136,16 +146,17 @@ pub fn identifiers(text: &str) -> Vec<String> {
 }
 
 /// Effects of a combined model (the two-part model's `E[y]`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Combined {
     pub description: String,
     pub vce: String,
     pub margins: Vec<Margin>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub notes: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Weights {
     pub variable: String,
     #[serde(rename = "type")]
@@ -153,7 +164,7 @@ pub struct Weights {
 }
 
 /// One fitted model.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ModelReport {
     pub name: String,
     pub formula: String,
@@ -161,67 +172,94 @@ pub struct ModelReport {
     pub model: String,
     pub family: String,
     pub link: String,
+    #[serde(deserialize_with = "nan_if_null")]
     pub n_obs: f64,
     pub n_rows: usize,
     pub n_dropped: usize,
+    #[serde(deserialize_with = "nan_if_null")]
     pub log_likelihood: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub ll_null: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub pseudo_r2: Option<f64>,
+    #[serde(deserialize_with = "nan_if_null")]
     pub deviance: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub pearson_chi2: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub dispersion: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub df_resid: f64,
     pub converged: bool,
     pub iterations: usize,
     pub vce: String,
     pub vce_type: String,
+    #[serde(deserialize_with = "nan_if_null")]
     pub vce_factor: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub n_clusters: Option<usize>,
     /// Degrees of freedom of the t statistics (survey designs: PSUs minus strata, Stata's
     /// `e(df_r)`); absent when the statistics are z (normal).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub df_r: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub weights: Option<Weights>,
+    #[serde(deserialize_with = "nan_if_null")]
     pub level: f64,
     /// `true` when the coefficient rows hold odds ratios (`--or`).
     pub odds_ratios: bool,
     pub coefficients: Vec<Coefficient>,
     pub omitted: Vec<Omitted>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub margins_description: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub margins: Vec<Margin>,
     pub notes: Vec<String>,
 }
 
 /// One row of a coefficient table.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Coefficient {
     pub term: String,
+    #[serde(deserialize_with = "nan_if_null")]
     pub estimate: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub std_error: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub statistic: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub p_value: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub conf_low: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub conf_high: f64,
 }
 
 /// One marginal effect.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Margin {
     /// The variable (`age`) or factor level (`C(g)[2]`, `scheme[URBMI]`).
     pub term: String,
     /// `dydx` for a derivative, `"<level> vs <reference>"` for a discrete change.
     pub contrast: String,
+    #[serde(deserialize_with = "nan_if_null")]
     pub estimate: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub std_error: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub statistic: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub p_value: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub conf_low: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub conf_high: f64,
 }
 
@@ -331,6 +369,11 @@ impl ModelReport {
             notes: fit.notes.clone(),
         }
     }
+}
+
+/// Reads a number as [`to_json`] writes it: `null` stands for a non-finite value (NaN).
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 /// Formats a number like C's `%.17g`: 17 significant digits, which round-trip every f64.
