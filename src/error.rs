@@ -9,6 +9,9 @@ use thiserror::Error;
 pub enum DataError {
     #[error("cannot read {path}: {reason}")]
     Io { path: String, reason: String },
+    /// Writing an output file (or standard output) failed.
+    #[error("cannot write {path}: {reason}")]
+    Write { path: String, reason: String },
     #[error("{path}: the file is empty (expected a header line naming the columns)")]
     Empty { path: String },
     #[error("{path}: line {line}: {reason}")]
@@ -129,12 +132,21 @@ pub enum FitError {
 /// A schema file that cannot be parsed or is inconsistent; `line` and `column` are 1-based
 /// positions in the schema file (0 when unknown).
 #[derive(Debug, Error)]
-#[error("{path}:{line}:{column}: {message}")]
+#[error("{path}{}: {message}", position(*line, *column))]
 pub struct SchemaError {
     pub path: String,
     pub line: usize,
     pub column: usize,
     pub message: String,
+}
+
+/// `:LINE:COLUMN`, `:LINE` or nothing, for positions that are known (never `0:0`).
+fn position(line: usize, column: usize) -> String {
+    match (line, column) {
+        (0, _) => String::new(),
+        (l, 0) => format!(":{l}"),
+        (l, c) => format!(":{l}:{c}"),
+    }
 }
 
 /// Options that do not fit together or values out of range.
@@ -178,4 +190,55 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Shorthand for a usage error.
 pub fn usage(msg: impl Into<String>) -> Error {
     Error::Usage(UsageError(msg.into()))
+}
+
+/// A TOML / serde message in the words of a spec or schema file (issue #19: users saw
+/// "expected struct AssertSpec with 9 elements" and "untagged enum Code"): tables and keys
+/// instead of structs and fields, and what a value should look like instead of a Rust enum.
+pub fn plain_toml_message(msg: &str) -> String {
+    let msg = msg.trim();
+    let untagged = [
+        ("untagged enum Code", "expected a code: a number, or a text in quotes"),
+        ("untagged enum ScaleValue", "expected a rule in quotes (\"x2\", \"dev\", \"2.5\") or a number"),
+        ("untagged enum OneOrMany", "expected a text in quotes, or a list of texts"),
+    ];
+    for (needle, plain) in untagged {
+        if msg.contains(needle) {
+            return plain.to_string();
+        }
+    }
+    if msg.contains("untagged enum") {
+        return "this value has the wrong type".to_string();
+    }
+    // "invalid length 2, expected struct AssertSpec with 9 elements": a list where a table
+    // belongs.
+    if msg.starts_with("invalid length") && msg.contains("expected struct") {
+        return "expected a table of key = value lines, found a list".to_string();
+    }
+    let mut out = msg.to_string();
+    if let Some(rest) = out.strip_prefix("invalid type: ") {
+        if let Some((found, expected)) = rest.split_once(", expected ") {
+            let expected = if expected.starts_with("struct ") || expected == "a map" {
+                "a table of key = value lines".to_string()
+            } else if expected == "a sequence" {
+                "a list [..]".to_string()
+            } else {
+                expected.to_string()
+            };
+            let found = match found {
+                "sequence" => "a list",
+                "map" => "a table",
+                f => f,
+            };
+            out = format!("expected {expected}, found {found}");
+        }
+    }
+    out = out.replace("missing field", "missing key").replace("unknown field", "unknown key");
+    out = out.replace("unknown variant", "unknown value");
+    // Any other struct name left: "struct AxisSpec" -> "a table".
+    while let Some(i) = out.find("struct ") {
+        let end = out[i + 7..].find(|c: char| !c.is_alphanumeric() && c != '_').map_or(out.len(), |e| i + 7 + e);
+        out.replace_range(i..end, "a table");
+    }
+    out
 }

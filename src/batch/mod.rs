@@ -68,11 +68,27 @@ pub fn run_batch(opts: &BatchOptions) -> Result<BatchOutcome> {
     let src = spec::Source { name: &spec_name, text: &text };
     let parsed = spec::parse(&src)?;
     let variants = spec::expand(&parsed, &src)?;
-    run::check_tracks(&parsed, &src)?;
+    run::check_tracks(&parsed, &src, &variants)?;
     // The data source and its schema: read once for the whole run.
     let base_dir = opts.spec.parent().map(Path::to_path_buf).unwrap_or_default();
     let data_path = base_dir.join(parsed.data.path.get_ref());
     let source = data_source(&parsed, &base_dir, &data_path);
+    // The spec's own words in the message: `[data] delimiter` at its line, not a CLI flag.
+    for (key, value) in [("delimiter", &parsed.data.delimiter), ("encoding", &parsed.data.encoding)] {
+        if let Some(v) = value {
+            let one = crate::data::source::DataSource {
+                data: data_path.clone(),
+                delimiter: (key == "delimiter").then(|| v.get_ref().clone()),
+                schema: None,
+                subsample: None,
+                if_expr: None,
+                encoding: (key == "encoding").then(|| v.get_ref().clone()),
+            };
+            if let Err(e) = one.config() {
+                return Err(src.error(v.span().start, format!("[data] {key}: {e}")));
+            }
+        }
+    }
     let config = source.config()?;
     // Every variant's options are checked before anything runs (spec errors: exit 2).
     let jobs: Vec<Resolved> =
@@ -216,11 +232,11 @@ fn batch_variables(jobs: &[Resolved]) -> Option<Vec<String>> {
 fn data_source(spec: &spec::SpecFile, base_dir: &Path, data_path: &Path) -> crate::data::source::DataSource {
     crate::data::source::DataSource {
         data: data_path.to_path_buf(),
-        delimiter: spec.data.delimiter.clone(),
+        delimiter: spec.data.delimiter.as_ref().map(|d| d.get_ref().clone()),
         schema: spec.data.schema.as_ref().map(|s| base_dir.join(s.get_ref())),
         subsample: None,
         if_expr: None,
-        encoding: spec.data.encoding.clone(),
+        encoding: spec.data.encoding.as_ref().map(|e| e.get_ref().clone()),
     }
 }
 

@@ -72,7 +72,8 @@ pub fn slug(s: &str) -> String {
 }
 
 pub fn write_all(dir: &Path, ctx: &Context) -> Result<()> {
-    let io = |e: std::io::Error| Error::Data(DataError::Io { path: dir.display().to_string(), reason: e.to_string() });
+    let io =
+        |e: std::io::Error| Error::Data(DataError::Write { path: dir.display().to_string(), reason: e.to_string() });
     std::fs::create_dir_all(dir.join("variants")).map_err(io)?;
     for r in ctx.results {
         let vf = VariantFile {

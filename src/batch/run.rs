@@ -24,8 +24,9 @@ pub fn job_of(v: &Variant, src: &Source, schema: Option<&Schema>) -> Result<Reso
     }
     let table: toml::Table = o.iter().map(|(k, x)| (k.clone(), x.get_ref().clone())).collect();
     // Each value's type was checked at its line (`spec::expand`); what is left is rare.
-    let options = Options::deserialize(toml::Value::Table(table))
-        .map_err(|e| src.error(0, format!("variant '{}': {e}", v.name)))?;
+    let options = Options::deserialize(toml::Value::Table(table)).map_err(|e| {
+        src.error(0, format!("variant '{}': {}", v.name, crate::error::plain_toml_message(&e.to_string())))
+    })?;
     options
         .resolve(&Context { schema, margins_default: true, output: None })
         .map_err(|e| src.error(at(e.key), format!("variant '{}': {}", v.name, e.error)))
@@ -63,8 +64,9 @@ pub fn track_id(t: &TrackSpec) -> String {
     t.id.clone().unwrap_or_else(|| t.term.get_ref().clone())
 }
 
-/// Checks the tracks and assertions of a spec against each other.
-pub fn check_tracks(spec: &SpecFile, src: &Source) -> Result<()> {
+/// Checks the tracks and assertions of a spec against each other and against the variants
+/// (a `close_to` reference must be one of them): spec errors, before anything runs.
+pub fn check_tracks(spec: &SpecFile, src: &Source, variants: &[super::spec::Variant]) -> Result<()> {
     let mut ids: Vec<String> = Vec::new();
     for t in &spec.track {
         let id = track_id(t);
@@ -117,6 +119,19 @@ pub fn check_tracks(spec: &SpecFile, src: &Source) -> Result<()> {
                     return Err(
                         src.error(a.rule.span().start, "close_to needs reference = \"variant\" and tolerance >= 0")
                     );
+                }
+                let reference = a.reference.as_ref().expect("checked above");
+                if !variants.iter().any(|v| &v.name == reference.get_ref()) {
+                    let names: Vec<&str> = variants.iter().take(20).map(|v| v.name.as_str()).collect();
+                    let more = if variants.len() > 20 { ", ..." } else { "" };
+                    return Err(src.error(
+                        reference.span().start,
+                        format!(
+                            "close_to: reference = \"{}\" is not a variant of this spec (variants: {}{more})",
+                            reference.get_ref(),
+                            names.join(", ")
+                        ),
+                    ));
                 }
             }
             other => {

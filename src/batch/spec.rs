@@ -43,7 +43,17 @@ pub struct BatchSection {
     /// When false (default), a failing variant makes the exit code 1.
     #[serde(default)]
     pub allow_failures: bool,
+    /// The largest grid accepted (default [`MAX_VARIANTS`]); raise it on purpose.
+    #[serde(default)]
+    pub max_variants: Option<usize>,
 }
+
+/// The largest number of combinations a spec's axes may make (before `exclude`) unless
+/// `[batch] max_variants` raises it. Counted before anything is expanded, so a spec of a
+/// million variants fails at once with exit 2 instead of filling the memory (issue #19: six
+/// axes made 470,000 variants and the run grew until the machine ran out of memory). Each
+/// variant is a model fit; 10,000 of them take hours on the CMDS.
+pub const MAX_VARIANTS: usize = 10_000;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -54,9 +64,9 @@ pub struct DataSection {
     #[serde(default)]
     pub schema: Option<Spanned<String>>,
     #[serde(default)]
-    pub delimiter: Option<String>,
+    pub delimiter: Option<Spanned<String>>,
     #[serde(default)]
-    pub encoding: Option<String>,
+    pub encoding: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -181,7 +191,7 @@ impl Source<'_> {
 pub fn parse(src: &Source) -> Result<SpecFile> {
     toml::from_str::<SpecFile>(src.text).map_err(|e| {
         let at = e.span().map_or(0, |s| s.start);
-        src.error(at, e.message())
+        src.error(at, crate::error::plain_toml_message(e.message()))
     })
 }
 
@@ -218,6 +228,18 @@ pub fn expand(spec: &SpecFile, src: &Source) -> Result<Vec<Variant>> {
         axes.push((a.name.get_ref().as_str(), vals));
     }
     let axis_names: Vec<&str> = axes.iter().map(|a| a.0).collect();
+    let limit = spec.batch.max_variants.unwrap_or(MAX_VARIANTS);
+    let grid = axes.iter().try_fold(1usize, |n, (_, vals)| n.checked_mul(vals.len()));
+    if grid.is_none_or(|g| g > limit) {
+        let sizes: Vec<String> = axes.iter().map(|(n, v)| format!("{n}: {}", v.len())).collect();
+        let count = grid.map_or("more than 2^64".to_string(), |g| g.to_string());
+        return Err(usage(format!(
+            "{}: the axes make {count} variants ({}), more than the limit of {limit}; \
+remove axes or values, or raise the limit on purpose with max_variants = N in [batch]",
+            src.name,
+            sizes.join(", ")
+        )));
+    }
     // Validate exclude and include rules.
     for rule in &spec.exclude {
         for (axis, val) in rule.get_ref() {

@@ -19,6 +19,10 @@ pub struct SimulateArgs {
     /// Respondents in the analysis population (default: the published sample size).
     #[arg(long)]
     pub n: Option<usize>,
+    /// The largest --n accepted (default 5,000,000: the extract is held in memory, about
+    /// 2.3 KB per respondent).
+    #[arg(long, value_name = "N")]
+    pub max_n: Option<usize>,
     /// Random seed (default: the study's own, the seed `reproduce` uses without --data).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -30,9 +34,7 @@ pub struct SimulateArgs {
 pub fn run(args: SimulateArgs) -> Result<()> {
     let study = study::find(&args.study)?;
     let n = args.n.unwrap_or(study.default_n());
-    if n < 50 {
-        return Err(usage("--n must be at least 50"));
-    }
+    migfit::simulate::check_n(n, args.max_n).map_err(usage)?;
     let raw = study.simulate(n, args.seed.unwrap_or(study.default_seed()));
     super::write_output(&raw.to_csv(), args.output.as_deref())
 }

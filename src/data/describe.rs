@@ -147,18 +147,26 @@ pub fn describe(ds: &Dataset, opts: &Options) -> Result<Table, String> {
         v
     };
 
+    let mut notes = Vec::new();
     let names: Vec<String> = match &opts.vars {
         Some(v) => v.clone(),
-        None => ds
-            .columns()
-            .iter()
-            .filter(|c| !matches!(c.data, ColumnData::Text(_)))
-            .map(|c| c.name.clone())
-            .filter(|c| Some(c) != opts.by.as_ref() && !opts.exclude.contains(c))
-            .collect(),
+        None => {
+            let candidates =
+                ds.columns().iter().filter(|c| Some(&c.name) != opts.by.as_ref() && !opts.exclude.contains(&c.name));
+            let mut names = Vec::new();
+            for c in candidates {
+                match &c.data {
+                    // A column of numbers with a few bad values (`inf`, `abc`) is read as text;
+                    // say so rather than leave it out silently (issue #19). A column of words
+                    // (names, free text) is left out as before.
+                    ColumnData::Text(values) => notes.extend(mostly_numeric_note(ds, &c.name, values)),
+                    _ => names.push(c.name.clone()),
+                }
+            }
+            names
+        }
     };
     let mut rows = Vec::new();
-    let mut notes = Vec::new();
     for name in &names {
         let col = ds.column(name).ok_or_else(|| {
             let hint = ds.closest_name(name).map(|h| format!(" (did you mean '{h}'?)")).unwrap_or_default();
@@ -240,7 +248,10 @@ pub fn describe(ds: &Dataset, opts: &Options) -> Result<Table, String> {
                     rows.push(Row { variable: name.clone(), label, label_zh, level: None, cells, test });
                 }
             }
-            ColumnData::Text(_) => notes.push(format!("'{name}' is text and is not described")),
+            ColumnData::Text(values) => notes.push(
+                mostly_numeric_note(ds, name, values)
+                    .unwrap_or_else(|| format!("'{name}' is text and is not described")),
+            ),
         }
     }
     if opts.tests && k >= 2 {
@@ -255,10 +266,45 @@ fn count_cell(n: u64, total: u64) -> Cell {
     Cell::Count { n, total, pct }
 }
 
+/// The note for a text column that holds numbers and some values that are not numbers: the
+/// first bad value and its line, as `fit` reports it; `None` when no value is a number.
+fn mostly_numeric_note(ds: &Dataset, name: &str, values: &[Option<String>]) -> Option<String> {
+    let is_number = |v: &Option<String>| v.as_deref().is_some_and(|s| crate::data::csv::parse_number(s).is_some());
+    if !values.iter().any(is_number) {
+        return None;
+    }
+    let bad: Vec<usize> = (0..values.len()).filter(|&i| values[i].is_some() && !is_number(&values[i])).collect();
+    let first = *bad.first()?;
+    let line = ds.line_numbers.get(first).map_or(String::new(), |l| format!("line {l} has "));
+    let more = if bad.len() > 1 { format!(" (and {} more non-numeric values)", bad.len() - 1) } else { String::new() };
+    Some(format!(
+        "'{name}' is not described: it holds numbers, but {line}the value '{}'{more}, so it was read as text \
+(fit refuses it as a number too); correct or blank those values",
+        values[first].as_deref().unwrap_or_default()
+    ))
+}
+
+/// Mean and SD (n - 1) by two passes; when the plain sums overflow (values near 1e308, whose
+/// mean and SD are finite), the same two passes on the values divided by their largest
+/// magnitude, scaled back (issue #19: the SD of 1e308, 1.1e308, 1.2e308 was printed as inf).
 fn mean_cell(xs: &[f64]) -> Cell {
     let n = xs.len();
-    let mean = xs.iter().sum::<f64>() / n as f64;
-    let ss: f64 = xs.iter().map(|x| (x - mean) * (x - mean)).sum();
-    let sd = if n > 1 { (ss / (n - 1) as f64).sqrt() } else { f64::NAN };
+    let (mut mean, mut sd) = mean_sd(xs, 1.0);
+    let all_finite = xs.iter().all(|x| x.is_finite());
+    if all_finite && n > 0 && (!mean.is_finite() || (n > 1 && !sd.is_finite())) {
+        let scale = xs.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        let (m, s) = mean_sd(xs, scale);
+        mean = m * scale;
+        sd = s * scale;
+    }
     Cell::Mean { n: n as u64, mean, sd }
+}
+
+/// Mean and SD of `xs / scale`.
+fn mean_sd(xs: &[f64], scale: f64) -> (f64, f64) {
+    let n = xs.len();
+    let mean = xs.iter().map(|x| x / scale).sum::<f64>() / n as f64;
+    let ss: f64 = xs.iter().map(|x| (x / scale - mean) * (x / scale - mean)).sum();
+    let sd = if n > 1 { (ss / (n - 1) as f64).sqrt() } else { f64::NAN };
+    (mean, sd)
 }

@@ -9,6 +9,7 @@ pub mod describe;
 pub mod design_spec;
 pub mod expr;
 mod fastcsv;
+pub mod guard;
 pub mod lines;
 pub mod load;
 pub mod mapped;

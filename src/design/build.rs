@@ -245,12 +245,24 @@ impl Design {
                 n_missing += 1;
             }
         }
-        let mut notes = Vec::new();
+        let mut notes = formula.notes.clone();
         if n_missing > 0 {
             notes.push(format!("{n_missing} rows dropped because of missing values (or undefined transformations such as log of a non-positive number)"));
         }
         if n_zero_weight > 0 {
             notes.push(format!("{n_zero_weight} rows with zero weight dropped"));
+        }
+        if rows.is_empty() && n_zero_weight > 0 {
+            // Rows with usable values exist, but every one has weight 0 (issue #19: the
+            // message used to speak of missing values only).
+            let (name, _) = opts.weights.as_ref().expect("zero weights need a weight column");
+            return Err(Error::Fit(FitError::EmptySample(format!(
+                "every row of {} with values for '{}' has weight 0 in '{name}' ({n_zero_weight} rows with weight 0, \
+{n_missing} with missing values, {n_all} rows read{})",
+                ds.source,
+                formula.source,
+                if n_outside > 0 { format!(", {n_outside} outside the subsample") } else { String::new() }
+            ))));
         }
         if rows.is_empty() {
             return Err(Error::Fit(FitError::EmptySample(format!(

@@ -28,6 +28,8 @@ pub struct Formula {
     /// interaction).
     pub terms: Vec<Vec<usize>>,
     pub intercept: bool,
+    /// Notes on the formula as typed (repeated terms counted once).
+    pub notes: Vec<String>,
 }
 
 impl Formula {
@@ -40,6 +42,7 @@ impl Formula {
             atoms: p.atoms,
             terms: p.terms,
             intercept: p.intercept,
+            notes: p.notes,
         })
     }
 
@@ -53,6 +56,7 @@ impl Formula {
             atoms: p.atoms,
             terms: p.terms,
             intercept: p.intercept,
+            notes: p.notes,
         })
     }
 

@@ -47,6 +47,8 @@ pub struct Parsed {
     pub atoms: Vec<NamedAtom>,
     pub terms: Vec<Vec<usize>>,
     pub intercept: bool,
+    /// Terms the formula repeats (`x + x`, `age:age`), each counted once.
+    pub notes: Vec<String>,
 }
 
 /// Two terms are the same when they have the same atoms, in any order (`a:b` = `b:a`).
@@ -60,6 +62,9 @@ struct Parser<'a> {
     pos: usize,
     atoms: Vec<NamedAtom>,
     nesting: usize,
+    /// Repeated terms, said in a note (issue #19: `x + x`, `C(g):C(g)` and `age:age` were
+    /// counted once silently, as R does).
+    notes: Vec<String>,
 }
 
 /// A set of terms with the intercept state, as R's `terms()` builds it.
@@ -191,6 +196,17 @@ impl<'a> Parser<'a> {
 
     // ---- formula level ----
 
+    /// A term as typed: its atoms joined by ':'.
+    fn term_text(&self, term: &[usize]) -> String {
+        term.iter().map(|&i| self.atoms[i].text.as_str()).collect::<Vec<_>>().join(":")
+    }
+
+    fn note(&mut self, msg: String) {
+        if !self.notes.contains(&msg) {
+            self.notes.push(msg);
+        }
+    }
+
     fn sum(&mut self) -> Result<TermSet, FormulaError> {
         let mut set = TermSet::default();
         if self.is_op("-") {
@@ -204,6 +220,12 @@ impl<'a> Parser<'a> {
             if self.is_op("+") {
                 self.pos += 1;
                 let t = self.product()?;
+                for term in &t.terms {
+                    if set.contains(term) {
+                        let name = self.term_text(term);
+                        self.note(format!("the term {name} appears more than once in the formula; it is counted once"));
+                    }
+                }
                 set.add(t);
             } else if self.is_op("-") {
                 self.pos += 1;
@@ -232,6 +254,14 @@ impl<'a> Parser<'a> {
         while self.is_op(":") {
             self.pos += 1;
             let right = self.primary()?;
+            if let ([a], [b]) = (&left.terms[..], &right.terms[..]) {
+                if b.iter().all(|x| a.contains(x)) {
+                    let (ta, tb) = (self.term_text(a), self.term_text(b));
+                    self.note(format!(
+                        "{ta}:{tb} is the same as {ta}: a variable interacted with itself counts once (for a square, write I(x^2))"
+                    ));
+                }
+            }
             left = left.interact(&right);
         }
         Ok(left)
@@ -495,7 +525,7 @@ impl<'a> Parser<'a> {
 pub fn parse_formula(src: &str, need_response: bool) -> Result<Parsed, FormulaError> {
     let toks = lex::lex(src, &lex::FORMULA).map_err(|e| syntax(src, e))?;
     let tilde = toks.iter().position(|t| t.tok == Tok::Op("~"));
-    let mut p = Parser { src, toks, pos: 0, atoms: Vec::new(), nesting: 0 };
+    let mut p = Parser { src, toks, pos: 0, atoms: Vec::new(), nesting: 0, notes: Vec::new() };
     let response = match tilde {
         None => {
             return p
@@ -530,13 +560,13 @@ pub fn parse_formula(src: &str, need_response: bool) -> Result<Parsed, FormulaEr
     let mut terms = set.terms;
     // R orders terms by their order of interaction, keeping the typed order within an order.
     terms.sort_by_key(|t| t.len());
-    Ok(Parsed { response, atoms: p.atoms, terms, intercept: set.intercept.unwrap_or(true) })
+    Ok(Parsed { response, atoms: p.atoms, terms, intercept: set.intercept.unwrap_or(true), notes: p.notes })
 }
 
 /// Parses a standalone arithmetic expression (used by `--response2`, `--if` and schemas).
 pub fn parse_expr(src: &str) -> Result<Expr, FormulaError> {
     let toks = lex::lex(src, &lex::FORMULA).map_err(|e| syntax(src, e))?;
-    let mut p = Parser { src, toks, pos: 0, atoms: Vec::new(), nesting: 0 };
+    let mut p = Parser { src, toks, pos: 0, atoms: Vec::new(), nesting: 0, notes: Vec::new() };
     let (e, _) = p.arith()?;
     if p.pos != p.toks.len() {
         let found = p.describe_here();

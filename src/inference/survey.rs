@@ -374,6 +374,20 @@ impl SurveyDesign {
                 .into());
             }
         }
+        if self.spec.singleunit == SingleUnit::Certainty {
+            let active = (0..self.n_strata).filter(|&h| self.active[h]).count();
+            let lonely = (0..self.n_strata).filter(|&h| self.active[h] && self.lonely(h)).count();
+            if active > 0 && lonely == active {
+                // Every stratum a certainty unit: the variance is exactly 0 and the design has
+                // 0 degrees of freedom, so no test is possible (Stata's svy shows missing
+                // statistics here); refuse rather than print SE 0, z = inf, p = NaN (issue #19).
+                return Err(FitError::Numerical(format!(
+                    "every stratum has a single PSU ({lonely} strata): with the single-unit rule certainty none contributes variance, \
+so every standard error would be 0 with 0 design degrees of freedom; choose singleunit centered, or merge strata so that each has two or more PSUs"
+                ))
+                .into());
+            }
+        }
         let m = z.ncols();
         let mut means = Array2::<f64>::zeros((self.n_strata, m));
         for (j, zj) in z.outer_iter().enumerate() {

@@ -169,6 +169,16 @@ impl At {
                     if k.is_empty() || v.is_empty() {
                         return Err(usage(format!("margins at: expected 'var=value', found '{item}'")));
                     }
+                    // Two values of one variable: Stata's `at()` would make two scenarios;
+                    // one scenario keeps one value, so say so rather than keep the last.
+                    if let Some((_, first)) = out.iter().find(|(name, _)| name == k) {
+                        return Err(usage(format!(
+                            "margins at: '{k}' is given twice ({k}={first} and {k}={v}); give each variable one value"
+                        )));
+                    }
+                    if v.parse::<f64>().is_ok_and(|x| !x.is_finite()) {
+                        return Err(usage(format!("margins at: {k}={v} is not a finite number")));
+                    }
                     out.push((k.to_string(), v.to_string()));
                 }
                 Ok(At::Values(out))

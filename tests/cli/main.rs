@@ -14,6 +14,7 @@ mod cli_table3;
 mod cli_twopart;
 mod describe;
 mod fuzz_loader;
+mod hostile;
 mod office;
 mod parquet_input;
 mod report_html;

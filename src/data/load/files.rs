@@ -21,6 +21,20 @@ pub(super) fn read_parquet(path: &Path, display: &str, needed: Option<&[String]>
 }
 
 pub(super) fn read_dta(path: &Path, display: &str, needed: Option<&[String]>) -> Result<RawTable, Error> {
+    let io = |e: &dyn std::fmt::Display| {
+        Error::Data(DataError::Io { path: display.to_string(), reason: format!("not a readable Stata file: {e}") })
+    };
+    // Every size the file states, checked against its length before the crate allocates.
+    let bytes = crate::data::mapped::read_file(path).map_err(|e| io(&e))?;
+    super::dta_check::check(&bytes).map_err(|e| io(&format!("the file is damaged: {e}")))?;
+    drop(bytes);
+    match crate::data::guard::quietly(|| read_dta_unguarded(path, display, needed)) {
+        Ok(result) => result,
+        Err(what) => Err(io(&format!("the file is damaged (the Stata decoder failed: {what})"))),
+    }
+}
+
+fn read_dta_unguarded(path: &Path, display: &str, needed: Option<&[String]>) -> Result<RawTable, Error> {
     use dta::stata::dta::dta_reader::DtaReader;
     use dta::stata::dta::value::Value;
     let io = |e: &dyn std::fmt::Display| {

@@ -25,6 +25,7 @@ use std::path::Path;
 
 mod convert;
 mod csv;
+mod dta_check;
 mod files;
 
 pub use super::raw::{raw_to_dataset, RawColumn, RawData, RawTable};

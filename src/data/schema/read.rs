@@ -33,7 +33,7 @@ impl Schema {
         };
         let raw: SchemaToml = toml::from_str(text).map_err(|e| {
             let offset = e.span().map_or(0, |s| s.start);
-            err_at(offset, e.message().trim().to_string())
+            err_at(offset, crate::error::plain_toml_message(e.message()))
         })?;
 
         let mut seen: HashMap<String, usize> = HashMap::new();
@@ -188,23 +188,20 @@ impl Schema {
             check_refs(&e, &known, &s.filter, &err_at)?;
             subsample_exprs.push(e);
         }
-        let design = raw.design.unwrap_or_default().check().map_err(|e| SchemaError {
-            path: display.to_string(),
-            line: 0,
-            column: 0,
-            message: format!("[design] {e}"),
-        })?;
+        let design = raw
+            .design
+            .unwrap_or_default()
+            .check()
+            .map_err(|e| err_at(design_key_offset(text, None), format!("[design] {e}")))?;
         for (field, v) in
             [("weight", &design.weight), ("strata", &design.strata), ("psu", &design.psu), ("fpc", &design.fpc)]
         {
             if let Some(v) = v {
                 if !known.contains(v) {
-                    return Err(SchemaError {
-                        path: display.to_string(),
-                        line: 0,
-                        column: 0,
-                        message: format!("[design] {field} = \"{v}\" is not a variable of the schema"),
-                    });
+                    return Err(err_at(
+                        design_key_offset(text, Some(field)),
+                        format!("[design] {field} = \"{v}\" is not a variable of the schema"),
+                    ));
                 }
             }
         }
@@ -283,4 +280,31 @@ impl Schema {
         }
         self.derived.iter().find(|d| d.name.get_ref() == name).and_then(|d| d.var_type)
     }
+}
+
+/// The byte offset of `key = ...` in the schema's `[design]` table (of the table's header
+/// when `key` is `None` or not found there), so that a design error has a real line and
+/// column (issue #19: they were reported at "0:0").
+fn design_key_offset(text: &str, key: Option<&str>) -> usize {
+    let mut offset = 0;
+    let mut header = None;
+    for line in text.split_inclusive('\n') {
+        let t = line.trim_start();
+        let at = offset + (line.len() - t.len());
+        if t.starts_with('[') {
+            if header.is_some() {
+                break;
+            }
+            if t.starts_with("[design]") {
+                header = Some(at);
+            }
+        } else if let (Some(_), Some(k)) = (header, key) {
+            let rest = t.strip_prefix(k).map(str::trim_start);
+            if rest.is_some_and(|r| r.starts_with('=')) {
+                return at;
+            }
+        }
+        offset += line.len();
+    }
+    header.unwrap_or(0)
 }
