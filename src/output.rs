@@ -4,51 +4,61 @@
 use crate::inference::wald::WaldTest;
 use crate::inference::{Variance, VceKind};
 use crate::model::{Fit, Omitted};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The whole output of one command.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub migfit_version: String,
     pub command: String,
     pub data: String,
     /// SHA-256 of the data file's bytes (hex), so a table can be traced to its input.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub data_sha256: Option<String>,
     pub models: Vec<ModelReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub combined: Option<Combined>,
     /// The variables the models use, with labels and factor levels: what publication tables
     /// need to group factor levels under a header naming the reference level.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub variables: Vec<VariableInfo>,
 }
 
 /// A variable of the models, with its labels (from a schema) and, for a factor, its levels.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct VariableInfo {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub label: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub label_zh: Option<String>,
     /// For a factor: how its terms start (`C(g)` in `C(g)[2]`, `scheme` in `scheme[URBMI]`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub term_prefix: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub levels: Vec<LevelInfo>,
     /// Index into `levels` of the reference level.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub reference: Option<usize>,
 }
 
 /// One level of a factor, with its labels.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct LevelInfo {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub label: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub label_zh: Option<String>,
 }
 
@@ -137,20 +147,20 @@ pub fn identifiers(text: &str) -> Vec<String> {
 }
 
 /// Effects of a combined model (the two-part model's `E[y]`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Combined {
     pub description: String,
     pub vce: String,
     pub margins: Vec<Margin>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub predictions: Vec<Prediction>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub contrasts: Vec<Prediction>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Weights {
     pub variable: String,
     #[serde(rename = "type")]
@@ -158,7 +168,7 @@ pub struct Weights {
 }
 
 /// One fitted model.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ModelReport {
     pub name: String,
     pub formula: String,
@@ -166,69 +176,84 @@ pub struct ModelReport {
     pub model: String,
     pub family: String,
     pub link: String,
+    #[serde(deserialize_with = "nan_if_null")]
     pub n_obs: f64,
     pub n_rows: usize,
     pub n_dropped: usize,
+    #[serde(deserialize_with = "nan_if_null")]
     pub log_likelihood: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub ll_null: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub pseudo_r2: Option<f64>,
+    #[serde(deserialize_with = "nan_if_null")]
     pub deviance: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub pearson_chi2: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub dispersion: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub df_resid: f64,
     pub converged: bool,
     pub iterations: usize,
     pub vce: String,
     pub vce_type: String,
+    #[serde(deserialize_with = "nan_if_null")]
     pub vce_factor: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub n_clusters: Option<usize>,
     /// Degrees of freedom of the t statistics (survey designs: PSUs minus strata, Stata's
     /// `e(df_r)`); absent when the statistics are z (normal).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub df_r: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub weights: Option<Weights>,
+    #[serde(deserialize_with = "nan_if_null")]
     pub level: f64,
     /// `true` when the coefficient rows hold odds ratios (`--or`).
     pub odds_ratios: bool,
     pub coefficients: Vec<Coefficient>,
     pub omitted: Vec<Omitted>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub margins_description: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub margins: Vec<Margin>,
     /// Predictive margins (`--predict-margins`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub predictions: Vec<Prediction>,
     /// Contrasts of predictive margins (`--contrast`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub contrasts: Vec<Prediction>,
     pub notes: Vec<String>,
     /// Akaike's information criterion as Stata's `estat ic`: `-2 ll + 2 k`, `k` the number of
     /// estimated (non-omitted) coefficients; absent under a survey design (no likelihood).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aic: Option<f64>,
     /// Schwarz's criterion as Stata's `estat ic`: `-2 ll + k ln N`, `N` = `n_obs`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bic: Option<f64>,
     /// The test of every slope of Stata's estimation header (LR or Wald chi2; adjusted F
     /// under a survey design).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub model_test: Option<WaldTest>,
     /// Strata of a survey design.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub n_strata: Option<usize>,
     /// `--test` results.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_deserializing, skip_serializing_if = "Vec::is_empty")]
     pub tests: Vec<WaldTest>,
     /// `--lincom` results.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_deserializing, skip_serializing_if = "Vec::is_empty")]
     pub lincom: Vec<Lincom>,
     /// The variance matrix of the coefficients (of `b`, also when rows show odds ratios).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub vcov: Option<Vcov>,
 }
 
@@ -258,64 +283,82 @@ pub struct Lincom {
 }
 
 /// One row of a coefficient table.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Coefficient {
     pub term: String,
+    #[serde(deserialize_with = "nan_if_null")]
     pub estimate: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub std_error: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub statistic: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub p_value: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub conf_low: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub conf_high: f64,
     /// Degrees of freedom of this row's t test when they differ by row (CR2/CR3:
     /// Bell-McCaffrey / Satterthwaite); absent otherwise.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub df: Option<f64>,
 }
 
 /// One marginal effect.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Margin {
     /// The variable (`age`) or factor level (`C(g)[2]`, `scheme[URBMI]`).
     pub term: String,
     /// `dydx` for a derivative, `"<level> vs <reference>"` for a discrete change.
     pub contrast: String,
+    #[serde(deserialize_with = "nan_if_null")]
     pub estimate: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub std_error: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub statistic: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub p_value: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub conf_low: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub conf_high: f64,
     /// Degrees of freedom of this row's t test when they differ by row (see
     /// [`Coefficient::df`]).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub df: Option<f64>,
     /// The effect's gradient with respect to the coefficients its variance covers (what the
     /// delta-method SE and the per-row degrees of freedom use); not reported.
     #[serde(skip)]
     pub jacobian: Vec<f64>,
     /// The at-grid point of the effect (`--at`), as in [`Prediction::at`].
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "serialize_at")]
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "serialize_at", deserialize_with = "deserialize_at")]
     pub at: Option<Vec<(String, String)>>,
     /// The group whose rows the effect averages over (`--over`), `{"female": 1}`.
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "serialize_at")]
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "serialize_at", deserialize_with = "deserialize_at")]
     pub over: Option<Vec<(String, String)>>,
 }
 
 /// A predictive margin (`term` `scope[2]`, or `scope[2]:female[1]` for a combination) or a
 /// contrast of two (`scope[3] - scope[2]`), at an at-grid point when one was asked for.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Prediction {
     pub term: String,
     /// The at-grid point, `{"age": 30, "female": 1}` (numbers as numbers, factor levels as
     /// text); absent without a grid.
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "serialize_at")]
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "serialize_at", deserialize_with = "deserialize_at")]
     pub at: Option<Vec<(String, String)>>,
+    #[serde(deserialize_with = "nan_if_null")]
     pub estimate: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub std_error: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub statistic: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub p_value: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub conf_low: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub conf_high: f64,
 }
 
@@ -354,6 +397,29 @@ fn serialize_at<S: serde::Serializer>(at: &Option<Vec<(String, String)>>, s: S) 
         }
     }
     m.end()
+}
+
+/// Reads an at-grid point as [`serialize_at`] writes it, keeping the variables' order.
+fn deserialize_at<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<(String, String)>>, D::Error> {
+    struct Point;
+    impl<'de> serde::de::Visitor<'de> for Point {
+        type Value = Vec<(String, String)>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object of variables and values")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some((k, v)) = map.next_entry::<String, serde_json::Value>()? {
+                let v = match v {
+                    serde_json::Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                out.push((k, v));
+            }
+            Ok(out)
+        }
+    }
+    Ok(Some(d.deserialize_map(Point)?))
 }
 
 /// z statistic, two-sided normal p-value and confidence interval of an estimate.
@@ -515,6 +581,11 @@ pub fn information_criteria(fit: &Fit, vce: &Variance) -> Option<(f64, f64)> {
     let k = fit.beta.len() as f64;
     let m2ll = -2.0 * fit.log_likelihood;
     Some((m2ll + 2.0 * k, m2ll + k * fit.n_obs.ln()))
+}
+
+/// Reads a number as [`to_json`] writes it: `null` stands for a non-finite value (NaN).
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 /// Formats a number like C's `%.17g`: 17 significant digits, which round-trip every f64.

@@ -206,9 +206,9 @@ fn write_tables(dir: &Path, results: &[VariantResult], jobs: &[Resolved], data_s
         let ext = format.extension();
         // As the command line's report, which carries the data's hash.
         let report = crate::output::Report { data_sha256: Some(data_sha.to_string()), ..report.clone() };
-        let text = crate::report::render(&report, &job.table.table, format, job.table.standalone)?;
+        let bytes = crate::report::render_bytes(&report, &job.table.table, format, job.table.standalone)?;
         let path = dir.join("variants").join(format!("{}.{ext}", render::slug(&r.variant.name)));
-        crate::io::write_output(&text, Some(&path))?;
+        crate::io::write_atomic(&path, &bytes)?;
     }
     Ok(())
 }

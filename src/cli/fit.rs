@@ -217,6 +217,9 @@ pub fn run_options(data: &DataArgs, options: &Options, output: Option<PathBuf>) 
     let cfg = source.config()?;
     let resolved =
         options.resolve(&Context { schema: cfg.schema.as_ref(), margins_default: false, output: output.as_deref() })?;
+    if let Some(f) = resolved.table.format {
+        super::check_binary(f, output.as_deref())?;
+    }
     // Column projection: read only the variables some model or row filter needs.
     let ds = resolved.rows.apply(source.load_config(cfg, resolved.variables())?)?;
     let mut report = resolved.run(&ds)?;

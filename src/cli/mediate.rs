@@ -88,6 +88,10 @@ pub fn run(args: MediateArgs) -> Result<()> {
         eprintln!("migfit: note: {n}");
     }
     let cfg = ReportConfig::new(resolved.table, output);
-    let text = migfit::report::render_mediation(&report, &cfg.table, cfg.format, cfg.standalone);
-    write_output(&text, cfg.output.as_deref())
+    super::check_binary(cfg.format, cfg.output.as_deref())?;
+    let bytes = migfit::report::render_mediation(&report, &cfg.table, cfg.format, cfg.standalone)?;
+    match cfg.output.as_deref() {
+        Some(p) => migfit::io::write_atomic(p, &bytes),
+        None => write_output(&String::from_utf8(bytes).expect("text formats are UTF-8"), None),
+    }
 }

@@ -8,6 +8,7 @@ pub mod fit;
 pub mod mediate;
 pub mod reproduce;
 pub mod simulate;
+pub mod table;
 pub mod twopart;
 pub mod validate;
 
@@ -54,6 +55,8 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Descriptive tables: n (%) and mean (SD), overall and by group, with tests.
     Describe(describe::DescribeArgs),
+    /// One table from the JSON results of earlier runs (esttab): keep, drop, order, rename.
+    Table(table::TableArgs),
 }
 
 /// Options shared by every command that reads a data file.
@@ -98,11 +101,13 @@ impl DataArgs {
 pub struct ReportArgs {
     /// Output format: text (an aligned table), md, latex, csv (tidy: one line per model and
     /// term), html (a standalone page), json (the full results), summary (detailed listing with
-    /// z or t, p and confidence intervals). Default: from the extension of -o FILE, else text.
+    /// z or t, p and confidence intervals), docx (Word), xlsx (Excel; both need -o FILE),
+    /// typst. Default: from the extension of -o FILE, else text.
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
     /// Write to FILE instead of standard output (written atomically: temporary file, then
-    /// rename). The extension (.txt .md .tex .csv .html .json) chooses the format.
+    /// rename). The extension (.txt .md .tex .csv .html .json .docx .xlsx .typ) chooses the
+    /// format.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Standard errors in parentheses under the estimates (stacked) or in their own column
@@ -196,9 +201,26 @@ impl ReportConfig {
         for n in report.all_notes() {
             eprintln!("migfit: note: {n}");
         }
-        let text = migfit::report::render(report, &self.table, self.format, self.standalone)?;
-        write_output(&text, self.output.as_deref())
+        check_binary(self.format, self.output.as_deref())?;
+        let bytes = migfit::report::render_bytes(report, &self.table, self.format, self.standalone)?;
+        match &self.output {
+            Some(p) => migfit::io::write_atomic(p, &bytes),
+            None => write_output(&String::from_utf8(bytes).expect("text formats are UTF-8"), None),
+        }
     }
+}
+
+/// Word and Excel files are never written to standard output (a terminal would show bytes):
+/// they need `-o FILE`.
+pub fn check_binary(format: migfit::report::Format, output: Option<&std::path::Path>) -> Result<()> {
+    if format.is_binary() && output.is_none() {
+        return Err(migfit::error::usage(format!(
+            "the {} format is a binary file: give -o FILE.{} to write it",
+            format.extension(),
+            format.extension()
+        )));
+    }
+    Ok(())
 }
 
 /// Parses the command line and runs the chosen subcommand.
@@ -219,5 +241,6 @@ pub fn run() -> Result<()> {
         Command::Reproduce(args) => reproduce::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Describe(args) => describe::run(args),
+        Command::Table(args) => table::run(args),
     }
 }

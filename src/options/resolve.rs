@@ -69,7 +69,7 @@ impl Options {
                 fault(
                     "format",
                     format!(
-                        "cannot tell the format from the name '{}': use .txt, .md, .tex, .csv, .html or .json, or give --format",
+                        "cannot tell the format from the name '{}': use .txt, .md, .tex, .csv, .html, .json, .docx, .xlsx or .typ, or give --format",
                         p.display()
                     ),
                 )

@@ -88,7 +88,7 @@ fn errors_name_their_key() {
         ("formula = \"y ~\"", "formula"),
         ("formula = \"y ~ x\"\nsvy = true", "svy"),
         ("formula = \"y ~ x\"\nmax_iter = 0", "max_iter"),
-        ("formula = \"y ~ x\"\nformat = \"docx\"", "format"),
+        ("formula = \"y ~ x\"\nformat = \"odt\"", "format"),
         ("formula = \"y ~ x\"\nlatex_standalone = true\nformat = \"md\"", "latex_standalone"),
         ("command = \"twopart\"\nformula = [\"y ~ x\", \"z ~ x\"]", "formula"),
         ("command = \"twopart\"\nformula = \"y ~ x\"\nfirst = \"tobit\"", "first"),

@@ -3,14 +3,18 @@
 //! the order of rows and the text of every cell come from [`grid`]. JSON is the serialized
 //! [`Report`] itself.
 
+pub mod combine;
 pub mod csv;
 pub mod describe;
+pub mod docx;
 pub mod format;
 pub mod html;
 pub mod latex;
 pub mod markdown;
 pub mod table;
 pub mod text;
+pub mod typst;
+pub mod xlsx;
 
 pub use table::{build, Lang, Layout, Show, Stars, StatRow, Table, TableOptions};
 
@@ -33,6 +37,12 @@ pub enum Format {
     Json,
     /// The detailed per-model listing (z, or t with design df; p, confidence intervals).
     Summary,
+    /// A Word document holding the table (binary: written to a file only).
+    Docx,
+    /// An Excel workbook, numbers as numbers (binary: written to a file only).
+    Xlsx,
+    /// Typst markup (a `#figure` with a `#table`).
+    Typst,
 }
 
 impl Format {
@@ -45,9 +55,12 @@ impl Format {
             "html" | "htm" => Format::Html,
             "json" => Format::Json,
             "summary" => Format::Summary,
+            "docx" | "word" => Format::Docx,
+            "xlsx" | "excel" => Format::Xlsx,
+            "typ" | "typst" => Format::Typst,
             _ => {
                 return Err(usage(format!(
-                    "unknown format '{s}' (expected text, md, latex, csv, html, json or summary)"
+                    "unknown format '{s}' (expected text, md, latex, csv, html, json, summary, docx, xlsx or typst)"
                 )))
             }
         })
@@ -65,7 +78,15 @@ impl Format {
             Format::Html => "html",
             Format::Json => "report.json",
             Format::Summary => "summary.txt",
+            Format::Docx => "docx",
+            Format::Xlsx => "xlsx",
+            Format::Typst => "typ",
         }
+    }
+
+    /// Whether the format is a binary file (never written to a terminal).
+    pub fn is_binary(self) -> bool {
+        matches!(self, Format::Docx | Format::Xlsx)
     }
 
     /// The format a file name asks for, by its extension.
@@ -78,26 +99,43 @@ impl Format {
             "csv" => Some(Format::Csv),
             "html" | "htm" => Some(Format::Html),
             "json" => Some(Format::Json),
+            "docx" => Some(Format::Docx),
+            "xlsx" => Some(Format::Xlsx),
+            "typ" => Some(Format::Typst),
             _ => None,
         }
     }
 }
 
-/// Renders a report in a format; `standalone` makes LaTeX a complete document.
+/// Renders a report in a text format; `standalone` makes LaTeX a complete document. The
+/// binary formats (Word, Excel) go through [`render_bytes`].
 pub fn render(report: &Report, opts: &TableOptions, format: Format, standalone: bool) -> Result<String> {
     Ok(match format {
         Format::Json => crate::output::to_json(report),
         Format::Summary => crate::output::to_text(report),
-        _ => {
-            let t = build(report, opts)?;
-            match format {
-                Format::Text => text::render(&t),
-                Format::Markdown => markdown::render(&t),
-                Format::Latex => latex::render(&t, standalone),
-                Format::Csv => csv::render(&t),
-                Format::Html => html::render(&t),
-                _ => unreachable!("handled above"),
-            }
+        _ => render_table(&build(report, opts)?, format, standalone)?,
+    })
+}
+
+/// Renders a report in any format, as the bytes of the file.
+pub fn render_bytes(report: &Report, opts: &TableOptions, format: Format, standalone: bool) -> Result<Vec<u8>> {
+    match format {
+        Format::Json | Format::Summary => Ok(render(report, opts, format, standalone)?.into_bytes()),
+        _ => table_bytes(&build(report, opts)?, format, standalone),
+    }
+}
+
+/// A built table in a text format (not JSON or the summary listing, which are of a report).
+pub fn render_table(t: &Table, format: Format, standalone: bool) -> Result<String> {
+    Ok(match format {
+        Format::Text => text::render(t),
+        Format::Markdown => markdown::render(t),
+        Format::Latex => latex::render(t, standalone),
+        Format::Csv => csv::render(t),
+        Format::Html => html::render(t),
+        Format::Typst => typst::render(t),
+        Format::Docx | Format::Xlsx | Format::Json | Format::Summary => {
+            return Err(usage(format!("the {} format is not a text table", format.extension())))
         }
     })
 }
@@ -109,21 +147,11 @@ pub fn render_mediation(
     opts: &TableOptions,
     format: Format,
     standalone: bool,
-) -> String {
+) -> Result<Vec<u8>> {
     match format {
-        Format::Json => crate::output::to_json(report),
-        Format::Summary => mediation_summary(&table::build_mediation(report, opts), report),
-        _ => {
-            let t = table::build_mediation(report, opts);
-            match format {
-                Format::Text => text::render(&t),
-                Format::Markdown => markdown::render(&t),
-                Format::Latex => latex::render(&t, standalone),
-                Format::Csv => csv::render(&t),
-                Format::Html => html::render(&t),
-                _ => unreachable!("handled above"),
-            }
-        }
+        Format::Json => Ok(crate::output::to_json(report).into_bytes()),
+        Format::Summary => Ok(mediation_summary(&table::build_mediation(report, opts), report).into_bytes()),
+        _ => table_bytes(&table::build_mediation(report, opts), format, standalone),
     }
 }
 
@@ -179,6 +207,16 @@ fn mediation_summary(t: &Table, report: &crate::mediate::MediationReport) -> Str
     s
 }
 
+
+/// A built table as the bytes of a file in any table format.
+pub fn table_bytes(t: &Table, format: Format, standalone: bool) -> Result<Vec<u8>> {
+    match format {
+        Format::Docx => Ok(docx::render(t)),
+        Format::Xlsx => xlsx::render(t),
+        _ => Ok(render_table(t, format, standalone)?.into_bytes()),
+    }
+}
+
 /// A number as the table prints it, its stars apart so each format can typeset them.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct GridCell {
@@ -186,11 +224,15 @@ pub struct GridCell {
     pub stars: String,
     /// A standard error in parentheses (stacked layout).
     pub paren: bool,
+    /// The number itself and the decimals `number` shows (for formats that store numbers:
+    /// Excel keeps the value and shows it with a number format).
+    pub value: Option<f64>,
+    pub decimals: usize,
 }
 
 impl GridCell {
-    fn plain(number: String) -> GridCell {
-        GridCell { number, ..Default::default() }
+    fn plain(number: String, value: Option<f64>, decimals: usize) -> GridCell {
+        GridCell { number, value, decimals, ..Default::default() }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -223,8 +265,20 @@ pub fn grid(t: &Table) -> Vec<GridRow> {
             for c in &r.cells {
                 match c {
                     Some(c) => {
-                        est.push(GridCell { number: t.estimate_number(c), stars: c.stars.clone(), paren: false });
-                        let s = GridCell { number: t.se_number(c), stars: String::new(), paren: !side };
+                        est.push(GridCell {
+                            number: t.estimate_number(c),
+                            stars: c.stars.clone(),
+                            paren: false,
+                            value: Some(c.estimate),
+                            decimals: t.digits,
+                        });
+                        let s = GridCell {
+                            number: t.se_number(c),
+                            stars: String::new(),
+                            paren: !side,
+                            value: Some(c.std_error),
+                            decimals: t.digits,
+                        };
                         if side {
                             est.push(s);
                         } else {
@@ -251,7 +305,7 @@ pub fn grid(t: &Table) -> Vec<GridRow> {
     for s in &t.summary {
         let mut cells = Vec::new();
         for j in 0..t.columns.len() {
-            cells.push(GridCell::plain(t.summary_text(s, j)));
+            cells.push(GridCell::plain(t.summary_text(s, j), s.values[j], s.decimals));
             if side {
                 cells.push(GridCell::default());
             }
@@ -264,4 +318,27 @@ pub fn grid(t: &Table) -> Vec<GridRow> {
 /// The heading lines of the columns (one entry per model column).
 pub fn heading_lines(t: &Table) -> Vec<Vec<String>> {
     (0..t.heading_depth()).map(|i| (0..t.columns.len()).map(|j| t.heading(i, j).to_string()).collect()).collect()
+}
+
+/// A heading line as spans: with `merge`, runs of adjacent equal headings become one `(text,
+/// first column, number of columns)` (a title over the columns of one saved result, as
+/// esttab's mgroups). The last heading line (each column's model) is not merged.
+pub fn heading_spans(line: &[String], merge: bool) -> Vec<(String, usize, usize)> {
+    let mut out: Vec<(String, usize, usize)> = Vec::new();
+    for (j, h) in line.iter().enumerate() {
+        match out.last_mut() {
+            Some((text, _, n)) if merge && text == h && !h.is_empty() => *n += 1,
+            _ => out.push((h.clone(), j, 1)),
+        }
+    }
+    out
+}
+
+/// The first note line with the word for notes in front (`Notes: ...`, `注：...`).
+pub fn note_lines(t: &Table) -> Vec<String> {
+    t.notes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| if i == 0 { format!("{}{}{n}", t.words.notes, t.words.colon) } else { n.clone() })
+        .collect()
 }

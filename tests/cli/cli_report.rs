@@ -46,7 +46,7 @@ fn unknown_extension_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     migfit()
         .args(["fit", MROZ, "-f", "inlf ~ age", "-m", "probit", "-o"])
-        .arg(dir.path().join("t.docx"))
+        .arg(dir.path().join("t.odt"))
         .assert()
         .code(2)
         .stderr(predicate::str::contains("cannot tell the format"));

@@ -17,6 +17,7 @@ mod cli_twopart;
 mod describe;
 mod fuzz_loader;
 mod hostile;
+mod office;
 mod parquet_input;
 mod postestimation;
 mod report_html;

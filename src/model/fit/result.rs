@@ -8,7 +8,7 @@ use crate::model::ModelSpec;
 use ndarray::Array2;
 
 /// A coefficient dropped before estimation, and why.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Omitted {
     pub term: String,
     pub reason: String,
