@@ -130,6 +130,11 @@ pub struct ReportArgs {
     /// LaTeX: write a complete document (compiles with xelatex; loads xeCJK for Chinese).
     #[arg(long)]
     pub latex_standalone: bool,
+    /// Also draw the table's estimates with their confidence intervals as an SVG figure (one
+    /// panel per model or part; coefficients, or the marginal effects with --margins; the
+    /// constant left out), written atomically to FILE.svg.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<String>,
 }
 
 /// The validated output choices.
@@ -139,13 +144,25 @@ pub struct ReportConfig {
     pub output: Option<PathBuf>,
     pub table: migfit::report::TableOptions,
     pub standalone: bool,
+    pub plot: Option<PathBuf>,
 }
 
 impl ReportArgs {
     /// Fills the table options of the options model (`-o` stays here: the command line's own).
     pub fn fill(&self, o: &mut migfit::options::Options) {
-        let ReportArgs { format, output: _, layout, show, stars, digits, lang, titles, caption, latex_standalone } =
-            self;
+        let ReportArgs {
+            format,
+            output: _,
+            layout,
+            show,
+            stars,
+            digits,
+            lang,
+            titles,
+            caption,
+            latex_standalone,
+            plot,
+        } = self;
         o.format = format.clone();
         o.layout = Some(layout.clone());
         o.show = show.clone();
@@ -155,6 +172,7 @@ impl ReportArgs {
         o.title = titles.clone();
         o.caption = caption.clone();
         o.latex_standalone = *latex_standalone;
+        o.plot = plot.clone();
     }
 }
 
@@ -166,6 +184,7 @@ impl ReportConfig {
             output,
             table: choice.table,
             standalone: choice.standalone,
+            plot: choice.plot,
         }
     }
 
@@ -177,7 +196,19 @@ impl ReportConfig {
             eprintln!("migfit: note: {n}");
         }
         let text = migfit::report::render(report, &self.table, self.format, self.standalone)?;
-        write_output(&text, self.output.as_deref())
+        // Both rendered before either is written: an error leaves no file behind.
+        let plot = match &self.plot {
+            Some(p) => Some((p, migfit::report::plot::report_svg(report, &self.table)?)),
+            None => None,
+        };
+        if let Some((p, svg)) = &plot {
+            write_output(svg, Some(p))?;
+        }
+        let written = write_output(&text, self.output.as_deref());
+        if let (Err(_), Some((p, _))) = (&written, &plot) {
+            let _ = std::fs::remove_file(p);
+        }
+        written
     }
 }
 

@@ -9,6 +9,7 @@ pub mod format;
 pub mod html;
 pub mod latex;
 pub mod markdown;
+pub mod plot;
 pub mod table;
 pub mod text;
 
