@@ -387,7 +387,7 @@ pub fn report_svg(report: &Report, opts: &TableOptions) -> Result<String> {
     for (j, c) in t.columns.iter().enumerate() {
         let mut rows = Vec::new();
         for b in &t.blocks {
-            let mut block: Vec<Row> = b
+            let block: Vec<Row> = b
                 .rows
                 .iter()
                 .filter(|r| r.term != "(Intercept)")

@@ -18,6 +18,7 @@ mod hostile;
 mod parquet_input;
 mod report_html;
 mod report_latex;
+mod report_plot;
 mod report_schema_labels;
 mod report_snapshots;
 mod reproduce_user_files;
