@@ -209,13 +209,13 @@ fn panel(s: &mut String, q: &Panel, reference: f64, label_w: f64, y0: f64) {
                         x(h)
                     ));
                 }
+                let interval =
+                    if l.is_finite() && h.is_finite() { format!(" [{l:.4}, {h:.4}]") } else { String::new() };
                 s.push_str(&format!(
-                    "<circle cx=\"{:.1}\" cy=\"{y:.1}\" r=\"4\" fill=\"{INK}\"><title>{}: {:.4} [{:.4}, {:.4}]</title></circle>\n",
+                    "<circle cx=\"{:.1}\" cy=\"{y:.1}\" r=\"4\" fill=\"{INK}\"><title>{}: {:.4}{interval}</title></circle>\n",
                     x(e),
                     xml(&r.label),
-                    e,
-                    l,
-                    h
+                    e
                 ));
             }
             _ => {
