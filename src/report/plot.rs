@@ -336,14 +336,13 @@ pub fn lineplot(p: &LinePlot) -> String {
         }
         for t in &ok {
             s.push_str(&format!(
-                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3.5\" fill=\"{c}\"><title>{}: {} {:.4} [{:.4}, {:.4}]</title></circle>\n",
+                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3.5\" fill=\"{c}\"><title>{}: {} {:.4}{}</title></circle>\n",
                 x(t.0),
                 y(t.1),
                 xml(&q.name),
                 tick_label(t.0),
                 t.1,
-                t.2,
-                t.3
+                if t.2.is_finite() && t.3.is_finite() { format!(" [{:.4}, {:.4}]", t.2, t.3) } else { String::new() }
             ));
         }
         if legend {
