@@ -202,6 +202,11 @@ pub fn run_batch(opts: &BatchOptions) -> Result<BatchOutcome> {
 /// `variants/NAME.EXT`, the file `migfit fit -o NAME.EXT` (or `twopart`) would write.
 fn write_tables(dir: &Path, results: &[VariantResult], jobs: &[Resolved], data_sha: &str) -> Result<()> {
     for (r, job) in results.iter().zip(jobs) {
+        if let (Ok(report), Some(_)) = (&r.outcome, &job.table.plot) {
+            let svg = crate::report::plot::report_svg(report, &job.table.table)?;
+            let path = dir.join("variants").join(format!("{}.svg", render::slug(&r.variant.name)));
+            crate::io::write_output(&svg, Some(&path))?;
+        }
         let (Ok(report), Some(format)) = (&r.outcome, job.table.format) else { continue };
         let ext = format.extension();
         // As the command line's report, which carries the data's hash.

@@ -292,97 +292,25 @@ fn assertions_md(ctx: &Context) -> String {
     s
 }
 
-/// "Nice" tick values covering [lo, hi].
-fn ticks(lo: f64, hi: f64) -> Vec<f64> {
-    let span = (hi - lo).max(1e-12);
-    let raw = span / 5.0;
-    let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * mag).find(|s| span / s <= 6.0).unwrap_or(10.0 * mag);
-    let start = (lo / step).ceil() as i64;
-    let end = (hi / step).floor() as i64;
-    (start..=end).map(|i| i as f64 * step).collect()
-}
-
 /// A forest plot of one tracked effect across variants: estimate and confidence interval per
-/// row, a line at zero.
+/// row, a line at zero ([`crate::report::plot::coefplot`] with one panel).
 pub fn forest_svg(ctx: &Context, id: &str, t: &TrackSpec) -> String {
-    let rows: Vec<&EffectRow> = ctx.rows.iter().filter(|r| r.track == id).collect();
-    let label_w = 10.0 + 7.0 * rows.iter().map(|r| r.variant.chars().count()).max().unwrap_or(8) as f64;
-    let (plot_w, row_h, top, bottom) = (420.0, 20.0, 46.0, 40.0);
-    let width = label_w + plot_w + 30.0;
-    let height = top + bottom + row_h * rows.len() as f64;
-    let ok: Vec<&&EffectRow> = rows.iter().filter(|r| r.status == "ok").collect();
-    let mut lo = ok.iter().map(|r| r.conf_low.unwrap()).fold(0.0f64, f64::min);
-    let mut hi = ok.iter().map(|r| r.conf_high.unwrap()).fold(0.0f64, f64::max);
-    if hi - lo < 1e-12 {
-        lo -= 1.0;
-        hi += 1.0;
-    }
-    let pad = 0.05 * (hi - lo);
-    let (lo, hi) = (lo - pad, hi + pad);
-    let x = |v: f64| label_w + (v - lo) / (hi - lo) * plot_w;
-    let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" viewBox=\"0 0 {width:.0} {height:.0}\" font-family=\"sans-serif\" font-size=\"12\">\n"
-    );
-    s.push_str(&format!("<title>{}</title>\n", format::html(&track_label(t))));
-    s.push_str("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
-    s.push_str(&format!(
-        "<text x=\"{:.1}\" y=\"20\" font-size=\"14\" font-weight=\"bold\">{}</text>\n",
-        label_w,
-        format::html(&format!("{} ({})", track_label(t), t.term.get_ref()))
-    ));
-    let axis_y = top + row_h * rows.len() as f64 + 6.0;
-    s.push_str(&format!(
-        "<line x1=\"{:.1}\" y1=\"{axis_y:.1}\" x2=\"{:.1}\" y2=\"{axis_y:.1}\" stroke=\"black\"/>\n",
-        label_w,
-        label_w + plot_w
-    ));
-    for tv in ticks(lo, hi) {
-        let tx = x(tv);
-        s.push_str(&format!(
-            "<line x1=\"{tx:.1}\" y1=\"{axis_y:.1}\" x2=\"{tx:.1}\" y2=\"{:.1}\" stroke=\"black\"/>\n<text x=\"{tx:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\n",
-            axis_y + 5.0,
-            axis_y + 18.0,
-            crate::data::format_number((tv * 1e9).round() / 1e9)
-        ));
-    }
-    s.push_str(&format!(
-        "<line x1=\"{0:.1}\" y1=\"{1:.1}\" x2=\"{0:.1}\" y2=\"{2:.1}\" stroke=\"#888\" stroke-dasharray=\"4 3\"/>\n",
-        x(0.0),
-        top - 8.0,
-        axis_y
-    ));
-    for (i, r) in rows.iter().enumerate() {
-        let y = top + row_h * i as f64 + row_h / 2.0;
-        s.push_str(&format!(
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\n",
-            label_w - 8.0,
-            y + 4.0,
-            format::html(&r.variant)
-        ));
-        if r.status == "ok" {
-            let (e, l, h) = (r.estimate.unwrap(), r.conf_low.unwrap(), r.conf_high.unwrap());
-            s.push_str(&format!(
-                "<line x1=\"{:.1}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"#1f4e79\" stroke-width=\"2\"/>\n<circle cx=\"{:.1}\" cy=\"{y:.1}\" r=\"4\" fill=\"#1f4e79\"><title>{}: {:.4} [{:.4}, {:.4}]</title></circle>\n",
-                x(l),
-                x(h),
-                x(e),
-                format::html(&r.variant),
-                e,
-                l,
-                h
-            ));
-        } else {
-            s.push_str(&format!(
-                "<text x=\"{:.1}\" y=\"{:.1}\" fill=\"#b00\">{}</text>\n",
-                label_w + 4.0,
-                y + 4.0,
-                format::html(&r.status)
-            ));
-        }
-    }
-    s.push_str("</svg>\n");
-    s
+    use crate::report::plot::{coefplot, CoefPlot, Panel, Row};
+    let rows = ctx
+        .rows
+        .iter()
+        .filter(|r| r.track == id)
+        .map(|r| match (r.status.as_str(), r.estimate, r.conf_low, r.conf_high) {
+            ("ok", Some(e), Some(l), Some(h)) => Row::point(r.variant.clone(), e, l, h),
+            _ => Row { label: r.variant.clone(), value: None, note: r.status.clone(), heading: false },
+        })
+        .collect();
+    coefplot(&CoefPlot {
+        title: track_label(t),
+        heading: false,
+        reference: 0.0,
+        panels: vec![Panel { title: format!("{} ({})", track_label(t), t.term.get_ref()), rows }],
+    })
 }
 
 fn index_html(ctx: &Context, svgs: &[(String, String)]) -> String {

@@ -143,6 +143,11 @@ pub struct ReportArgs {
     /// ic; chi2 and p are the model test of Stata's header (LR, Wald or the survey F).
     #[arg(long, value_name = "ROWS")]
     pub stats: Option<String>,
+    /// Also draw the table's estimates with their confidence intervals as an SVG figure (one
+    /// panel per model or part; coefficients, or the marginal effects with --margins; the
+    /// constant left out), written atomically to FILE.svg.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<String>,
 }
 
 /// The validated output choices.
@@ -152,6 +157,7 @@ pub struct ReportConfig {
     pub output: Option<PathBuf>,
     pub table: migfit::report::TableOptions,
     pub standalone: bool,
+    pub plot: Option<PathBuf>,
 }
 
 impl ReportArgs {
@@ -169,6 +175,7 @@ impl ReportArgs {
             caption,
             latex_standalone,
             stats,
+            plot,
         } = self;
         o.format = format.clone();
         o.layout = Some(layout.clone());
@@ -180,6 +187,7 @@ impl ReportArgs {
         o.caption = caption.clone();
         o.latex_standalone = *latex_standalone;
         o.stats = stats.clone();
+        o.plot = plot.clone();
     }
 }
 
@@ -191,6 +199,7 @@ impl ReportConfig {
             output,
             table: choice.table,
             standalone: choice.standalone,
+            plot: choice.plot,
         }
     }
 
@@ -203,10 +212,22 @@ impl ReportConfig {
         }
         check_binary(self.format, self.output.as_deref())?;
         let bytes = migfit::report::render_bytes(report, &self.table, self.format, self.standalone)?;
-        match &self.output {
+        // Both rendered before either is written: an error leaves no file behind.
+        let plot = match &self.plot {
+            Some(p) => Some((p, migfit::report::plot::report_svg(report, &self.table)?)),
+            None => None,
+        };
+        if let Some((p, svg)) = &plot {
+            write_output(svg, Some(p))?;
+        }
+        let written = match &self.output {
             Some(p) => migfit::io::write_atomic(p, &bytes),
             None => write_output(&String::from_utf8(bytes).expect("text formats are UTF-8"), None),
+        };
+        if let (Err(_), Some((p, _))) = (&written, &plot) {
+            let _ = std::fs::remove_file(p);
         }
+        written
     }
 }
 

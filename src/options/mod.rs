@@ -148,6 +148,9 @@ pub struct Options {
     pub caption: Option<String>,
     #[serde(alias = "latex-standalone")]
     pub latex_standalone: bool,
+    /// A coefficient (or marginal-effect) plot, SVG: the file of a single run; in a batch,
+    /// any `.svg` name asks for `variants/NAME.svg`.
+    pub plot: Option<String>,
 }
 
 /// A dispersion given as a rule (`"x2"`, `"dev"`, `"2.5"`) or a number (`2.5`).
@@ -234,6 +237,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("title", "a column title or a list of them"),
     ("caption", "a table caption"),
     ("latex_standalone", "true or false"),
+    ("plot", "an SVG file name (FILE.svg)"),
 ];
 
 /// Other spellings of keys: the short flag names.
@@ -318,6 +322,8 @@ pub struct TableChoice {
     pub format: Option<Format>,
     pub table: TableOptions,
     pub standalone: bool,
+    /// The coefficient plot's file (`--plot`, checked to end in `.svg`).
+    pub plot: Option<std::path::PathBuf>,
 }
 
 /// Row filters, parsed: applied to the loaded dataset before estimation.

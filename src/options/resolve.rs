@@ -104,7 +104,19 @@ impl Options {
                 stats: self.stats.as_deref().map(StatRow::parse_list).transpose().at("stats")?.unwrap_or_default(),
             },
             standalone: self.latex_standalone,
+            plot: self.plot()?,
         })
+    }
+
+    /// The plot's file: an `.svg` name (the only format plots are drawn in).
+    fn plot(&self) -> Checked<Option<std::path::PathBuf>> {
+        let Some(p) = &self.plot else { return Ok(None) };
+        let path = std::path::PathBuf::from(p);
+        let svg = path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("svg"));
+        if !svg || path.file_stem().is_none() {
+            return Err(fault("plot", format!("--plot writes SVG: give a file name ending in .svg, not '{p}'")));
+        }
+        Ok(Some(path))
     }
 
     /// Pairs the repeated formula / response / model / family / link options of a `fit`.

@@ -11,6 +11,7 @@ pub mod format;
 pub mod html;
 pub mod latex;
 pub mod markdown;
+pub mod plot;
 pub mod table;
 pub mod text;
 pub mod typst;

@@ -22,6 +22,7 @@ mod parquet_input;
 mod postestimation;
 mod report_html;
 mod report_latex;
+mod report_plot;
 mod report_schema_labels;
 mod report_snapshots;
 mod reproduce_user_files;

@@ -83,7 +83,7 @@ fn level(name: &str, en: &str, zh: &str) -> LevelInfo {
     LevelInfo { name: name.into(), label: Some(en.into()), label_zh: Some(zh.into()) }
 }
 
-fn table3_report() -> Report {
+pub(crate) fn table3_report() -> Report {
     // (coef, se, margin, se) per term; margins from the published Table 3.
     let probit = [
         (-0.512, 0.31, 0.0, 0.0),
