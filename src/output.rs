@@ -332,10 +332,20 @@ pub struct Margin {
     #[serde(skip)]
     pub jacobian: Vec<f64>,
     /// The at-grid point of the effect (`--at`), as in [`Prediction::at`].
-    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "serialize_at", deserialize_with = "deserialize_at")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_at",
+        deserialize_with = "deserialize_at"
+    )]
     pub at: Option<Vec<(String, String)>>,
     /// The group whose rows the effect averages over (`--over`), `{"female": 1}`.
-    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "serialize_at", deserialize_with = "deserialize_at")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_at",
+        deserialize_with = "deserialize_at"
+    )]
     pub over: Option<Vec<(String, String)>>,
 }
 
@@ -346,7 +356,12 @@ pub struct Prediction {
     pub term: String,
     /// The at-grid point, `{"age": 30, "female": 1}` (numbers as numbers, factor levels as
     /// text); absent without a grid.
-    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "serialize_at", deserialize_with = "deserialize_at")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_at",
+        deserialize_with = "deserialize_at"
+    )]
     pub at: Option<Vec<(String, String)>>,
     #[serde(deserialize_with = "nan_if_null")]
     pub estimate: f64,

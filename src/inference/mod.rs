@@ -35,10 +35,10 @@
 //!
 //! `docs/arch-variance.md` lists the files a new kind touches.
 
+pub mod bootstrap;
 pub mod cr2;
 pub mod hc;
 pub mod jackknife;
-pub mod bootstrap;
 pub mod joint;
 pub mod survey;
 pub mod vce;

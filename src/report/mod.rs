@@ -208,7 +208,6 @@ fn mediation_summary(t: &Table, report: &crate::mediate::MediationReport) -> Str
     s
 }
 
-
 /// A built table as the bytes of a file in any table format.
 pub fn table_bytes(t: &Table, format: Format, standalone: bool) -> Result<Vec<u8>> {
     match format {

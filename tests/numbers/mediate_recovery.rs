@@ -69,7 +69,16 @@ fn recover(interaction: bool) {
         method: Method::Causal,
         ape: false,
         interaction,
-        est: Estimation { vce: None, sample: Default::default(), level: 95.0, margins: None, survey: None, post: Default::default(), hypotheses: Default::default(), bootstrap: None },
+        est: Estimation {
+            vce: None,
+            sample: Default::default(),
+            level: 95.0,
+            margins: None,
+            survey: None,
+            post: Default::default(),
+            hypotheses: Default::default(),
+            bootstrap: None,
+        },
         max_iter: 100,
     };
     let c = req.run(&ds).unwrap().causal.unwrap();
