@@ -20,6 +20,7 @@ pub(super) fn some_lines(design: &Design, bad: &[usize]) -> String {
 /// columns and, for binary models, which indicators predict the outcome perfectly. Computed
 /// from a borrowed design, so that a caller can run the checks while it prepares something
 /// else (the two-part model checks its first part while it gathers the positive rows).
+#[derive(Clone)]
 pub struct Checks {
     pub(super) collinear: Collinear,
     /// Per column, the perfect-prediction tally of binary models ([`indicator_tally`]).
@@ -35,6 +36,7 @@ impl Checks {
 
 /// The collinearity check of a design's columns: the uncentred `X' diag(w) X` and the columns
 /// to drop.
+#[derive(Clone)]
 pub(super) struct Collinear {
     pub(super) xtwx: Array2<f64>,
     pub(super) dropped: Vec<usize>,
