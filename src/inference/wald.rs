@@ -441,16 +441,16 @@ impl WaldTest {
         } else {
             format!(" ({} redundant restriction(s) dropped)", self.dropped.len())
         };
-        format!("{what} of {}: {dist}, p = {}{dropped}.", self.test, format_p(self.p_value))
+        format!("{what} of {}: {dist}, {}{dropped}.", self.test, format_p(self.p_value))
     }
 }
 
-/// A p-value for sentences: four decimals, or "< 0.0001".
+/// A p-value for sentences: "p = 0.0123" (four decimals), or "p < 0.0001".
 pub fn format_p(p: f64) -> String {
     if p < 0.0001 {
-        "< 0.0001".to_string()
+        "p < 0.0001".to_string()
     } else {
-        format!("{p:.4}")
+        format!("p = {p:.4}")
     }
 }
 

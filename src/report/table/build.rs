@@ -400,7 +400,7 @@ pub fn build(report: &Report, opts: &TableOptions) -> Result<Table> {
             }
             for l in &m.lincom {
                 notes.push(format!(
-                    "{prefix}Linear combination {} = {} (SE {}; {}% CI {} to {}; p = {}).",
+                    "{prefix}Linear combination {} = {} (SE {}; {}% CI {} to {}; {}).",
                     l.term,
                     fmt_fixed(l.estimate, opts.digits),
                     fmt_fixed(l.std_error, opts.digits),
