@@ -51,39 +51,41 @@ pub fn fit(design: Design, spec: &ModelSpec) -> Result<Fit> {
 /// separation), and otherwise after a binomial fit that fails or leaves observations
 /// completely determined: then a separation found is the error reported, named.
 pub fn fit_checked(design: Design, spec: &ModelSpec, checks: Checks) -> Result<Fit> {
+    let mut slot = Some(design);
     if spec.family != super::FamilyKind::Binomial || spec.firth {
-        return fit_inner(design, spec, checks, LinearProgram::Before).map(|f| f.expect("a fit"));
+        return fit_inner(&mut slot, spec, checks, true);
     }
-    let backup = (design.clone(), checks.clone());
-    let first = fit_inner(design, spec, checks, LinearProgram::Skip).map(|f| f.expect("a fit"));
-    let suspect = match &first {
-        Ok(f) => f.notes.iter().any(|n| n.contains(DETERMINED)),
-        Err(_) => true,
-    };
-    if !suspect {
-        return first;
+    match fit_inner(&mut slot, spec, checks, false) {
+        Ok(f) if f.notes.iter().any(|n| n.contains(DETERMINED)) => match separation_error(&f.design)? {
+            Some(e) => Err(e),
+            None => Ok(f),
+        },
+        Ok(f) => Ok(f),
+        // A failed fit leaves its design as checked (recoded, columns and rows dropped).
+        Err(e) => match slot.as_ref() {
+            Some(d) if matches!(e, crate::Error::Fit(FitError::Numerical(_) | FitError::NotConverged { .. })) => {
+                Err(separation_error(d)?.unwrap_or(e))
+            }
+            _ => Err(e),
+        },
     }
-    let (design, checks) = backup;
-    match fit_inner(design, spec, checks, LinearProgram::Only) {
-        Err(e) => Err(e),
-        Ok(_) => first,
-    }
+}
+
+/// The named error of a separated design, if it is separated.
+fn separation_error(design: &Design) -> Result<Option<crate::Error>> {
+    Ok(separation::detect(design)
+        .map_err(FitError::Numerical)?
+        .map(|sep| FitError::Separation(separation::message(design, &sep)).into()))
 }
 
 /// The wording of the note on completely determined observations (what makes [`fit_checked`]
 /// look for separation after the fit).
 const DETERMINED: &str = "observations completely determined";
 
-/// When [`fit_inner`] runs the separation program: before the fit, not at all, or instead of
-/// the fit (`Ok(None)` when the data overlap).
-#[derive(Clone, Copy, PartialEq)]
-enum LinearProgram {
-    Before,
-    Skip,
-    Only,
-}
-
-fn fit_inner(mut design: Design, spec: &ModelSpec, checks: Checks, lp: LinearProgram) -> Result<Option<Fit>> {
+/// The fit; the linear program for separation runs before it when `lp_first`. `slot` holds
+/// the design: taken into the fit, or left (as checked) when the fit fails.
+fn fit_inner(slot: &mut Option<Design>, spec: &ModelSpec, checks: Checks, lp_first: bool) -> Result<Fit> {
+    let design: &mut Design = slot.as_mut().expect("a design");
     assert_eq!(checks.collinear.xtwx.nrows(), design.k(), "checks of this design");
     let fam = spec.family.family();
     let link = spec.link.link();
@@ -136,20 +138,20 @@ fn fit_inner(mut design: Design, spec: &ModelSpec, checks: Checks, lp: LinearPro
 
     let Checks { collinear, tally } = checks;
     let kept = collinear.kept(design.k());
-    let mut xtwx_prior = drop_collinear(&mut design, collinear, &mut omitted, &mut notes);
+    let mut xtwx_prior = drop_collinear(design, collinear, &mut omitted, &mut notes);
     // With Firth's estimates every column stays (they are finite under separation).
     if binary && !spec.firth {
         let n_omitted = omitted.len();
         // Each column's tally depends on that column alone: those of the kept columns.
         let tally = tally.map(|t| kept.iter().map(|&j| t[j]).collect());
-        drop_perfect_predictors(&mut design, &mut omitted, &mut notes, tally)?;
+        drop_perfect_predictors(design, &mut omitted, &mut notes, tally)?;
         // Dropping rows can make columns collinear; nothing dropped, nothing to recheck.
         if omitted.len() > n_omitted {
             let again = collinear_check(&design);
-            xtwx_prior = drop_collinear(&mut design, again, &mut omitted, &mut notes);
+            xtwx_prior = drop_collinear(design, again, &mut omitted, &mut notes);
         }
     }
-    if spec.family == super::FamilyKind::Binomial && lp != LinearProgram::Skip {
+    if spec.family == super::FamilyKind::Binomial && lp_first {
         if let Some(sep) = separation::detect(&design).map_err(FitError::Numerical)? {
             if spec.firth {
                 notes.push(format!(
@@ -160,9 +162,6 @@ fn fit_inner(mut design: Design, spec: &ModelSpec, checks: Checks, lp: LinearPro
                 return Err(FitError::Separation(separation::message(&design, &sep)).into());
             }
         }
-    }
-    if lp == LinearProgram::Only {
-        return Ok(None);
     }
     let n = design.n();
     let k = design.k();
@@ -426,7 +425,7 @@ fn fit_inner(mut design: Design, spec: &ModelSpec, checks: Checks, lp: LinearPro
     }
     // The engine borrows y and w: done with it, they move into the fit (no copies).
     drop(eng);
-    Ok(Some(Fit {
+    Ok(Fit {
         spec: spec.clone(),
         beta,
         eta: column(|&(e, _)| e),
@@ -448,8 +447,8 @@ fn fit_inner(mut design: Design, spec: &ModelSpec, checks: Checks, lp: LinearPro
         history,
         omitted,
         notes,
-        design,
-    }))
+        design: slot.take().expect("a design"),
+    })
 }
 
 /// The check after the fit: coefficients that grew in absolute value by more than 0.5 in
