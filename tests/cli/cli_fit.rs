@@ -206,6 +206,7 @@ mod projection {
             survey: None,
             hypotheses: Default::default(),
             bootstrap: None,
+            by: None,
         }
     }
 

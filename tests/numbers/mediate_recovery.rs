@@ -78,6 +78,7 @@ fn recover(interaction: bool) {
             post: Default::default(),
             hypotheses: Default::default(),
             bootstrap: None,
+            by: None,
         },
         max_iter: 100,
     };
