@@ -15,7 +15,7 @@ use crate::model::{self, Fit, LinkKind, ModelKind, ModelSpec};
 use crate::output::{Combined, Lincom, ModelReport, Report};
 
 pub mod bootstrap;
-mod by;
+pub mod by;
 pub use bootstrap::BootstrapRun;
 pub use by::ByRequest;
 

@@ -23,7 +23,7 @@ use crate::inference::suest::{self, Clusters};
 use crate::inference::wald::{wald, Restrictions, WaldTest};
 use crate::inference::VceKind;
 use crate::model::{self, Fit};
-use crate::output::{Margin, ModelReport, Report};
+use crate::output::{Margin, Report};
 use ndarray::Array2;
 
 /// `--by VAR [--test-equal]`.
@@ -101,7 +101,12 @@ impl FitJob {
         for ((name, _, fit), v) in fits.iter().zip(&st.blocks) {
             models.push(self.model_report(ds, name, fit, v, None, None).map_err(|e| in_group(name, e))?);
         }
-        let tests = if by.test_equal { equal_effects(&var, &models, &st)? } else { Vec::new() };
+        let tests = if by.test_equal {
+            let groups: Vec<(&str, &[Margin])> = models.iter().map(|m| (m.name.as_str(), &m.margins[..])).collect();
+            equal_effects(&format!("equal across {var}"), &groups, &st)?
+        } else {
+            Vec::new()
+        };
         let designs: Vec<&Design> = fits.iter().map(|f| &f.2.design).collect();
         let mut r = report("fit", ds, models, None, &designs);
         r.tests = tests;
@@ -121,15 +126,17 @@ fn effect_key(m: &Margin) -> String {
 }
 
 /// Each effect equal across the groups (one Wald test per effect, then all jointly) under the
-/// stacked variance. Effects some group lacks (a level absent in it) have no test.
-fn equal_effects(var: &str, models: &[ModelReport], st: &suest::Stacked) -> Result<Vec<WaldTest>> {
-    let g = models.len();
-    let keys: Vec<String> = models[0].margins.iter().map(effect_key).collect();
+/// stacked variance `st` of the groups' models: `groups` holds each group's name and effects
+/// (their gradients over its coefficients), in the order of `st`'s blocks. The tests are
+/// named `"<effect> <what>"` and `"all effects <what>"`. Effects some group lacks (a level
+/// absent in it) have no test.
+pub fn equal_effects(what: &str, groups: &[(&str, &[Margin])], st: &suest::Stacked) -> Result<Vec<WaldTest>> {
+    let g = groups.len();
+    let keys: Vec<String> = groups[0].1.iter().map(effect_key).collect();
     // The effects every group has, with each group's margin.
     let mut effects: Vec<(String, Vec<&Margin>)> = Vec::new();
     for key in keys {
-        let found: Vec<&Margin> =
-            models.iter().filter_map(|m| m.margins.iter().find(|x| effect_key(x) == key)).collect();
+        let found: Vec<&Margin> = groups.iter().filter_map(|m| m.1.iter().find(|x| effect_key(x) == key)).collect();
         if found.len() == g {
             effects.push((key, found));
         }
@@ -153,7 +160,7 @@ fn equal_effects(var: &str, models: &[ModelReport], st: &suest::Stacked) -> Resu
                 jac[[e * g + h, o + j]] = d;
             }
             theta[e * g + h] = m.estimate;
-            names.push(format!("{}:{key}", models[h].name));
+            names.push(format!("{}:{key}", groups[h].0));
         }
     }
     let v_theta = jac.dot(&st.joint.matrix).dot(&jac.t());
@@ -168,15 +175,11 @@ fn equal_effects(var: &str, models: &[ModelReport], st: &suest::Stacked) -> Resu
     for (e, (key, _)) in effects.iter().enumerate() {
         let rows: Vec<Vec<f64>> = (1..g).map(|h| restriction(e, h)).collect();
         all_rows.extend(rows.iter().cloned());
-        let h = Restrictions { label: format!("{key} equal across {var}"), rhs: vec![0.0; rows.len()], rows };
+        let h = Restrictions { label: format!("{key} {what}"), rhs: vec![0.0; rows.len()], rows };
         tests.push(wald(&h, &theta, &names, &v_theta, None)?);
     }
     if effects.len() > 1 {
-        let h = Restrictions {
-            label: format!("all effects equal across {var}"),
-            rhs: vec![0.0; all_rows.len()],
-            rows: all_rows,
-        };
+        let h = Restrictions { label: format!("all effects {what}"), rhs: vec![0.0; all_rows.len()], rows: all_rows };
         tests.push(wald(&h, &theta, &names, &v_theta, None)?);
     }
     Ok(tests)

@@ -94,9 +94,12 @@ pub fn reproduce(study: &dyn Study, spec: Option<&str>, inputs: &Inputs) -> Resu
     plan.run(&ds, &source)
 }
 
-/// One fitted model with its average marginal effects.
+/// One fitted model with its average marginal effects, and the fit (for what comes after:
+/// predictive margins, tests across samples).
 pub struct Fitted {
     pub report: ModelReport,
+    pub fit: model::Fit,
+    pub variance: crate::inference::Variance,
 }
 
 impl Fitted {
@@ -163,7 +166,7 @@ pub fn fit_with_margins(ds: &Dataset, req: ModelRequest) -> Result<Fitted> {
     // The fit's own notes are in the report already (ModelReport::new).
     report.notes.extend(r.notes);
     report.margins = r.margins;
-    Ok(Fitted { report })
+    Ok(Fitted { report, fit, variance: v })
 }
 
 pub fn logit_spec() -> ModelSpec {

@@ -6,6 +6,7 @@
 //! comparison, `calibrate.rs` fits the synthetic extract's DGP to them.
 
 pub mod calibrate;
+pub mod scope;
 mod tables;
 mod text;
 
@@ -87,7 +88,8 @@ impl Plan for Spec {
     }
     fn run(&self, ds: &Dataset, source: &str) -> Result<Box<dyn Results>> {
         let (comparison, fits) = reproduce(ds, self)?;
-        Ok(Box::new(Reproduced { spec: self.clone(), source: source.to_string(), comparison, fits }))
+        let scope_tests = scope::scope_tests(self, &fits)?;
+        Ok(Box::new(Reproduced { spec: self.clone(), source: source.to_string(), comparison, fits, scope_tests }))
     }
 }
 
@@ -97,6 +99,8 @@ pub struct Reproduced {
     pub source: String,
     pub comparison: Reproduction,
     pub fits: Vec<SampleFits>,
+    /// Each scope effect equal in the insurance subsamples ([`scope::scope_tests`]).
+    pub scope_tests: Vec<crate::inference::wald::WaldTest>,
 }
 
 impl Results for Reproduced {
@@ -104,7 +108,9 @@ impl Results for Reproduced {
         &self.comparison.cells
     }
     fn to_text(&self) -> String {
-        to_text(&self.comparison, &self.spec)
+        let mut out = to_text(&self.comparison, &self.spec);
+        out.push_str(&scope::to_text(&self.spec, &self.fits, &self.scope_tests));
+        out
     }
     fn to_json(&self) -> String {
         #[derive(Serialize)]
@@ -122,7 +128,7 @@ impl Results for Reproduced {
                 data: self.source.clone(),
                 models,
                 combined: None,
-                tests: Vec::new(),
+                tests: self.scope_tests.clone(),
                 data_sha256: None,
                 variables: Vec::new(),
             },
@@ -294,9 +300,10 @@ pub fn estimate(ds: &Dataset, spec: &Spec, mode: Mode) -> Result<Vec<SampleFits>
     Ok(out)
 }
 
-/// Runs Tables 1-4.
+/// Runs Tables 1-4, with the predictive margins by migration scope in every fit.
 pub fn reproduce(ds: &Dataset, spec: &Spec) -> Result<(Reproduction, Vec<SampleFits>)> {
-    let fits = estimate(ds, spec, Mode::Observed)?;
+    let mut fits = estimate(ds, spec, Mode::Observed)?;
+    scope::add_predictions(&mut fits, spec.study.level)?;
     let mut cells = compare_table1(spec, ds)?;
     cells.extend(compare_table2(spec, ds)?);
     cells.extend(compare_effects(spec, &fits)?);
