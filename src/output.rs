@@ -599,7 +599,7 @@ pub fn information_criteria(fit: &Fit, vce: &Variance) -> Option<(f64, f64)> {
 }
 
 /// Reads a number as [`to_json`] writes it: `null` stands for a non-finite value (NaN).
-fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+pub(crate) fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 

@@ -430,13 +430,27 @@ impl Resolved {
         self.mediation.as_ref().ok_or_else(|| usage("not a mediate command"))?.run(ds)
     }
 
+    /// Runs the command on a dataset (already filtered): a mediation for `mediate`, the jobs'
+    /// report otherwise (a batch variant may be either).
+    pub fn run_saved(&self, ds: &Dataset) -> Result<crate::report::combine::Saved> {
+        use crate::report::combine::Saved;
+        Ok(match &self.mediation {
+            Some(m) => Saved::Mediation(crate::mediate::MediationReport {
+                migfit_version: crate::VERSION.to_string(),
+                command: "mediate".into(),
+                data: ds.source.clone(),
+                data_sha256: None,
+                mediation: m.run(ds)?,
+            }),
+            None => Saved::Model(self.run(ds)?),
+        })
+    }
+
     /// Runs the jobs on a dataset (already filtered): one report, the models in order
     /// (named `model1`, `model2`, ... when there are several).
     pub fn run(&self, ds: &Dataset) -> Result<Report> {
         if self.mediation.is_some() {
-            return Err(usage(
-                "a mediate variant has no model report: batch grids run fit and twopart variants (run migfit mediate for each mediation)",
-            ));
+            return Err(usage("a mediate command has no model report (run_saved gives its mediation)"));
         }
         let mut report: Option<Report> = None;
         let several = self.jobs.len() > 1;
