@@ -94,6 +94,7 @@ pub fn run_batch(opts: &BatchOptions) -> Result<BatchOutcome> {
     // Every variant's options are checked before anything runs (spec errors: exit 2).
     let jobs: Vec<Resolved> =
         variants.iter().map(|v| run::job_of(v, &src, config.schema.as_ref())).collect::<Result<_>>()?;
+    run::distinct_save_reps(&variants, &jobs, &src)?;
 
     // The data: read once, shared by every variant.
     // Hashed from the mapped file (no copy; the loader maps the same pages).

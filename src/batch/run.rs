@@ -25,7 +25,12 @@ pub fn job_of(v: &Variant, src: &Source, schema: Option<&Schema>) -> Result<Reso
             src.error(at("subsample"), format!("variant '{}' uses a subsample, but [data] declares no schema", v.name))
         );
     }
-    let table: toml::Table = o.iter().map(|(k, x)| (k.clone(), x.get_ref().clone())).collect();
+    let mut table: toml::Table = o.iter().map(|(k, x)| (k.clone(), x.get_ref().clone())).collect();
+    // `{variant}` in a file name stands for the variant's (file-name-safe) name, so that one
+    // `save_reps` in `[base]` gives every variant its own file.
+    if let Some(toml::Value::String(f)) = table.get_mut("save_reps") {
+        *f = f.replace("{variant}", &super::render::slug(&v.name));
+    }
     // Each value's type was checked at its line (`spec::expand`); what is left is rare.
     let options = Options::deserialize(toml::Value::Table(table)).map_err(|e| {
         src.error(0, format!("variant '{}': {}", v.name, crate::error::plain_toml_message(&e.to_string())))
@@ -33,6 +38,30 @@ pub fn job_of(v: &Variant, src: &Source, schema: Option<&Schema>) -> Result<Reso
     options
         .resolve(&Context { schema, margins_default: true, output: None })
         .map_err(|e| src.error(at(e.key), format!("variant '{}': {}", v.name, e.error)))
+}
+
+/// Refuses two variants that would write their bootstrap replicates to one file (the last
+/// to finish would replace the others'), at the line that sets the file.
+pub fn distinct_save_reps(variants: &[Variant], jobs: &[Resolved], src: &Source) -> Result<()> {
+    let mut seen: Vec<(&std::path::Path, &str)> = Vec::new();
+    for (v, job) in variants.iter().zip(jobs) {
+        for j in &job.jobs {
+            let Some(path) = j.est().bootstrap.as_ref().and_then(|b| b.save.as_deref()) else { continue };
+            if let Some((_, other)) = seen.iter().find(|(p, _)| *p == path) {
+                let at = v.options.get("save_reps").map_or(0, |x| x.span().start);
+                return Err(src.error(
+                    at,
+                    format!(
+                        "variants '{other}' and '{}' would both write their replicates to '{}'; put {{variant}} in the name (save_reps = \"reps-{{variant}}.csv\")",
+                        v.name,
+                        path.display()
+                    ),
+                ));
+            }
+            seen.push((path, &v.name));
+        }
+    }
+    Ok(())
 }
 
 /// The outcome of one variant.

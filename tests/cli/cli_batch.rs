@@ -586,3 +586,47 @@ rule = "sign_stable"
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stdout).contains("logit"));
 }
+
+/// One `save_reps` file for every variant would leave only the last variant's replicates: a
+/// spec error at its line, unless `{variant}` makes the names distinct (each variant then
+/// writes its own file).
+#[test]
+fn variants_do_not_share_a_replicates_file() {
+    let d = tempfile::tempdir().unwrap();
+    let reps = d.path().join("reps.csv");
+    let body = |name: &str| {
+        format!(
+            r#"
+[data]
+path = "../../examples/mroz/mroz.csv"
+
+[base]
+command = "fit"
+model = "logit"
+formula = "inlf ~ age + educ"
+vce = "bootstrap"
+reps = 20
+save_reps = "{}"
+
+[[axis]]
+name = "kids"
+values.without = {{}}
+values.with = {{ formula = "inlf ~ age + educ + kidslt6" }}
+
+[[track]]
+term = "educ"
+"#,
+            d.path().join(name).display()
+        )
+    };
+    let s = spec(d.path(), &body("reps.csv"));
+    batch(&s, &d.path().join("out"), &["-q"])
+        .code(2)
+        .stderr(predicate::str::contains("spec.toml:11:").and(predicate::str::contains("{variant}")));
+    assert!(!reps.exists() && !d.path().join("out").exists(), "nothing runs");
+    let s = spec(d.path(), &body("reps-{variant}.csv"));
+    batch(&s, &d.path().join("out"), &["-q"]).code(0);
+    let a = std::fs::read_to_string(d.path().join("reps-without.csv")).unwrap();
+    let b = std::fs::read_to_string(d.path().join("reps-with.csv")).unwrap();
+    assert!(b.lines().next().unwrap().contains("kidslt6") && !a.lines().next().unwrap().contains("kidslt6"));
+}
