@@ -363,25 +363,12 @@ impl RowFilters {
             let mut vals: Vec<f64> = col.iter().copied().filter(|x| !x.is_nan()).collect();
             vals.sort_by(f64::total_cmp);
             if !vals.is_empty() {
-                let cut = quantile_sorted(&vals, *q);
+                let cut = crate::stats::pctile_sorted(&vals, *q);
                 let keep: Vec<bool> = col.iter().map(|x| x.is_nan() || *x <= cut).collect();
                 ds = ds.filter_rows(&keep);
             }
         }
         Ok(ds)
-    }
-}
-
-/// Stata's default `_pctile` definition: with `n p` not an integer, the next order statistic;
-/// with an integer, the average of the two around it.
-pub fn quantile_sorted(v: &[f64], p: f64) -> f64 {
-    let n = v.len();
-    let np = n as f64 * p;
-    let j = np.floor() as usize;
-    if (np - np.floor()).abs() < 1e-12 && j >= 1 && j < n {
-        0.5 * (v[j - 1] + v[j])
-    } else {
-        v[(np.ceil() as usize).clamp(1, n) - 1]
     }
 }
 
