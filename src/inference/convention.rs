@@ -12,14 +12,15 @@
 //! | plain SEs, `glm` | `H` | `I` | `I` (`GLM.fit`, IRLS) |
 //! | sandwich bread | `H` | `I` (`sandwich::bread.glm`) | `H` (`GLM.hessian(observed=True)`) |
 //! | `--vce robust` factor | `N/(N-1)` | `N/(N-K)` (`vcovHC(type = "HC1")`) | none (`cov_type="HC1"` is HC0 outside OLS) |
-//! | `--vce cluster` factor | `G/(G-1)` | `G/(G-1) (N-1)/(N-K)` (`vcovCL`, HC1, `cadjust`) | `G/(G-1) (N-1)/(N-K)` (`cov_type="cluster"`) |
+//! | `--vce cluster` factor | `G/(G-1)` | `G/(G-1)` (`vcovCL`: `type = "HC0"` for a glm, `cadjust = TRUE`) | `G/(G-1) (N-1)/(N-K)` (`cov_type="cluster"`) |
 //! | gamma / inverse-gaussian log likelihood | at `phi = 1` | at `phi = deviance / sum w` (`logLik.glm`) | at the Pearson `phi` (`GLMResults.llf`) |
 //! | plain SEs with an estimated dispersion | z | t, `N - K` df (`summary.glm`) | z |
 //! | survey bread and df | `H`, t with PSUs - strata | `I`, t with PSUs - strata - K + 1 (`svyglm`) | not available |
 //!
 //! The sources: R 4.2.2 `stats:::summary.glm`, `stats:::logLik.glm`, `Gamma()$aic`;
-//! sandwich 3.0.2 `vcovHC.default`, `meatHC`, `vcovCL` / `meatCL` (`type = "HC1"`,
-//! `cadjust = TRUE`), `bread.glm`; survey 4.1.1 `svyglm.survey.design` (`df.residual =
+//! sandwich 3.0.2 `vcovHC.default`, `meatHC`, `vcovCL` / `meatCL` (`type = NULL` is "HC1"
+//! for an `lm` only and "HC0" otherwise, so a glm gets `G/(G-1)` alone from `cadjust = TRUE`),
+//! `bread.glm`; survey 4.1.1 `svyglm.survey.design` (`df.residual =
 //! degf(design) + 1 - K`), `svy.varcoef`; statsmodels 0.15.0 `base/covtype.py`
 //! (`get_robustcov_results`: HC0-HC3 use `cov_white_simple(use_correction=False)` unless the
 //! results class has its own `cov_HC1`, which only OLS has), `stats/sandwich_covariance.py`
@@ -96,7 +97,7 @@ impl Convention {
                 plain_glm: Info::Expected,
                 bread: Bread::Expected,
                 robust: RobustFactor::NOverNMinusK,
-                cluster: ClusterFactor::GAndNk,
+                cluster: ClusterFactor::G,
                 loglik: LogLikScale::DevianceOverN,
                 plain_df: PlainDf::Residual,
                 survey: Some((Info::Expected, SurveyDf::DesignMinusKPlus1)),
@@ -164,8 +165,8 @@ pub enum RobustFactor {
 pub enum ClusterFactor {
     /// Stata's ML commands: `G/(G-1)`.
     G,
-    /// `G/(G-1) (N-1)/(N-K)` (N: the rows): `sandwich::vcovCL` with its defaults
-    /// (`type = "HC1"`, `cadjust = TRUE`) and statsmodels' `cov_type="cluster"`.
+    /// `G/(G-1) (N-1)/(N-K)` (N: the rows): statsmodels' `cov_type="cluster"` (and
+    /// `sandwich::vcovCL(type = "HC1")`, which is not its default for a glm).
     GAndNk,
 }
 
