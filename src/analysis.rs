@@ -16,6 +16,7 @@ use crate::model::{self, Fit, LinkKind, ModelKind, ModelSpec};
 use crate::output::{Combined, Lincom, ModelReport, Report};
 
 pub mod bootstrap;
+pub mod explain;
 pub use bootstrap::BootstrapRun;
 
 /// Options shared by every estimation: variance, sample, inference.
