@@ -276,6 +276,9 @@ pub(crate) struct Sample<'a> {
     /// Design columns of each mediator term.
     pub mediator_cols: Vec<Vec<usize>>,
     pub kind: VceKind,
+    /// The convention profile of the variances, and whether `kind` was asked for.
+    pub profile: crate::inference::convention::Profile,
+    pub explicit: bool,
     pub survey: Option<SurveyDesign>,
     pub notes: Vec<String>,
     /// The variance of the full model (for its sentence, kind and df).
@@ -378,6 +381,8 @@ impl<'a> Sample<'a> {
             treatment_factor,
             mediator_cols,
             kind,
+            profile: req.est.convention.profile(),
+            explicit: req.est.vce.is_some(),
             survey,
             notes,
             variance_template: Variance {
@@ -407,7 +412,7 @@ impl<'a> Sample<'a> {
                 fit.notes.join("; ")
             ))));
         }
-        let v = Variance::compute(&fit, self.kind, self.survey.as_ref())?;
+        let v = self.profile.variance(&fit, self.kind, self.explicit, self.survey.as_ref())?.variance;
         Ok((fit, v))
     }
 

@@ -71,6 +71,9 @@ pub struct Options {
     #[serde(alias = "or")]
     pub odds_ratios: bool,
     pub vce: Option<String>,
+    /// Whose conventions the variance, log likelihood and df follow: stata (default), r or
+    /// statsmodels (`inference::convention`).
+    pub convention: Option<String>,
     pub cluster: Option<String>,
     pub weights: Option<String>,
     #[serde(alias = "weight-type")]
@@ -195,6 +198,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("interaction", "true or false"),
     ("odds_ratios", "true or false"),
     ("vce", "oim, eim, robust, cluster, svy, hc2, hc3, cr2, cr3, jackknife or bootstrap"),
+    ("convention", "stata, r or statsmodels"),
     ("cluster", "a variable"),
     ("weights", "a variable"),
     ("weight_type", "fweight, pweight or aweight"),
