@@ -46,6 +46,9 @@ fn in_group(group: &str, e: Error) -> Error {
 
 impl FitJob {
     pub(super) fn run_by(&self, ds: &Dataset, by: &ByRequest) -> Result<Report> {
+        if self.est.convention != crate::inference::convention::Convention::Stata {
+            return Err(usage("--by takes Stata's suest variance; it has no --convention profile (drop --convention)"));
+        }
         let clustered = match self.est.vce_kind()? {
             // suest is always robust.
             VceKind::Oim | VceKind::Eim | VceKind::Robust => false,
@@ -99,7 +102,7 @@ impl FitJob {
         let st = suest::stacked(&refs, clusters.as_ref())?;
         let mut models = Vec::with_capacity(fits.len());
         for ((name, _, fit), v) in fits.iter().zip(&st.blocks) {
-            models.push(self.model_report(ds, name, fit, v, None, None).map_err(|e| in_group(name, e))?);
+            models.push(self.model_report(ds, name, fit, v, None, None, Vec::new()).map_err(|e| in_group(name, e))?);
         }
         let tests = if by.test_equal {
             let groups: Vec<(&str, &[Margin])> = models.iter().map(|m| (m.name.as_str(), &m.margins[..])).collect();
