@@ -97,6 +97,9 @@ pub fn scope_tests(spec: &Spec, fits: &[SampleFits]) -> Result<Vec<WaldTest>> {
     Ok(out)
 }
 
+/// A row of the predictive-margins block: sample, part, level, margin, SE.
+type MarginRow = (String, String, String, f64, f64);
+
 /// The two added blocks of the text report: the tests, and the predictive margins by scope.
 pub fn to_text(spec: &Spec, fits: &[SampleFits], tests: &[WaldTest]) -> String {
     let mut out = String::new();
@@ -116,7 +119,7 @@ pub fn to_text(spec: &Spec, fits: &[SampleFits], tests: &[WaldTest]) -> String {
             ));
         }
     }
-    let rows: Vec<(String, String, String, f64, f64)> = fits
+    let rows: Vec<MarginRow> = fits
         .iter()
         .flat_map(|s| {
             let label = spec.sample.iter().find(|x| x.name == s.sample).map_or(s.sample.clone(), |x| x.label.clone());
@@ -133,7 +136,7 @@ pub fn to_text(spec: &Spec, fits: &[SampleFits], tests: &[WaldTest]) -> String {
         out.push_str(
             "\nPredictive margins by migration scope: the average prediction with every row set to the level (Stata's margins scope), delta-method SE\n",
         );
-        let wid = |f: &dyn Fn(&(String, String, String, f64, f64)) -> &str, min: usize| {
+        let wid = |f: &dyn Fn(&MarginRow) -> &str, min: usize| {
             rows.iter().map(|r| crate::report::format::width(f(r))).fold(min, usize::max)
         };
         let (w0, w1, w2) = (wid(&|r| &r.0, 6), wid(&|r| &r.1, 4), wid(&|r| &r.2, 5));
