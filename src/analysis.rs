@@ -16,8 +16,10 @@ use crate::model::{self, Fit, LinkKind, ModelKind, ModelSpec};
 use crate::output::{Combined, Lincom, ModelReport, Report};
 
 pub mod bootstrap;
+mod by;
 pub mod explain;
 pub use bootstrap::BootstrapRun;
+pub use by::ByRequest;
 
 /// Options shared by every estimation: variance, sample, inference.
 #[derive(Debug, Clone)]
@@ -40,6 +42,8 @@ pub struct Estimation {
     /// The bootstrap's replicates, seed, interval and `--save-reps` (`None`: the defaults,
     /// used only with `vce = bootstrap`).
     pub bootstrap: Option<BootstrapRun>,
+    /// `--by VAR`: the model fitted in each group, with the stacked (suest) variance.
+    pub by: Option<ByRequest>,
 }
 
 /// Tests and linear combinations after the fit (`--test`, `--lincom`; Stata's `test`,
@@ -213,6 +217,7 @@ impl Estimation {
             out.extend(vals.iter().map(|(v, _)| v.clone()));
         }
         out.extend(self.post.over.iter().cloned());
+        out.extend(self.by.iter().map(|b| b.var.clone()));
         Some(out)
     }
 
@@ -331,6 +336,9 @@ impl FitJob {
     }
 
     pub fn run(&self, ds: &Dataset) -> Result<Report> {
+        if let Some(by) = &self.est.by {
+            return self.run_by(ds, by);
+        }
         let kind = self.est.vce_kind()?;
         let (sample, design_rows) = self.est.model_sample(ds)?;
         let design = Design::build(ds, &self.formula, &sample)?;
@@ -360,11 +368,30 @@ impl FitJob {
                 pv.variance
             }
         };
-        let mut m = ModelReport::new("model", &self.formula.source, &fit, &v, self.est.level, self.odds_ratios);
-        self.est.apply_convention(&mut m, &fit, &v, notes);
-        m.n_strata = sd.as_ref().map(|d| d.n_strata);
-        self.est.hypotheses.apply(&mut m, &fit, &v, self.est.level)?;
-        if let Some(b) = &boot {
+        let m = self.model_report(ds, "model", &fit, &v, notes, boot.as_ref(), sd.as_ref().map(|d| d.n_strata))?;
+        Ok(report("fit", ds, vec![m], None, &[&fit.design]))
+    }
+
+    /// The report of one fitted model under its variance: coefficients, tests, effects,
+    /// predictive margins and contrasts (`notes`: the convention profile's notes on the
+    /// variance; `boot`: the bootstrap's replicates, when the variance is the bootstrap's).
+    #[allow(clippy::too_many_arguments)]
+    fn model_report(
+        &self,
+        ds: &Dataset,
+        name: &str,
+        fit: &Fit,
+        v: &Variance,
+        notes: Vec<String>,
+        boot: Option<&bootstrap::Boot>,
+        n_strata: Option<usize>,
+    ) -> Result<ModelReport> {
+        let level = self.est.level;
+        let mut m = ModelReport::new(name, &self.formula.source, fit, v, self.est.level, self.odds_ratios);
+        self.est.apply_convention(&mut m, fit, v, notes);
+        m.n_strata = n_strata;
+        self.est.hypotheses.apply(&mut m, fit, v, self.est.level)?;
+        if let Some(b) = boot {
             b.apply_coefficients(&mut m, 0, level);
         }
         if let Some(at) = &self.est.margins {
@@ -373,7 +400,7 @@ impl FitJob {
             for (point, at) in grid_points(at, &self.est.post.grid) {
                 for (tag, w) in group_weights(&groups, fit.design.weights.as_deref(), fit.design.n()) {
                     let r = margins::compute(
-                        &[PartEval::of_fit(&fit)],
+                        &[PartEval::of_fit(fit)],
                         Target::Mean(0),
                         w.as_deref(),
                         &at,
@@ -386,19 +413,19 @@ impl FitJob {
             let mut r = merge_runs(runs);
             margins::keep_dydx(&mut [&mut r.margins], &[&fit.design.spec], &self.est.post.dydx)?;
             m.margins_description =
-                Some(format!("{} Prediction: {} of {}.", r.description, prediction_name(&fit), fit.design.response));
+                Some(format!("{} Prediction: {} of {}.", r.description, prediction_name(fit), fit.design.response));
             m.notes.extend(r.notes);
             m.margins = r.margins;
-            crate::output::apply_variance_df(&mut m.margins, self.est.level, &v);
-            if let Some(b) = &boot {
+            crate::output::apply_variance_df(&mut m.margins, self.est.level, v);
+            if let Some(b) = boot {
                 b.apply_margins(&mut m.margins, 0, level);
                 m.margins_description = m.margins_description.map(|d| b.describe_margins(&d));
             }
         }
         if !self.est.post.is_empty() {
-            margins::check_variables(&[PartEval::of_fit(&fit)], &self.est.post)?;
+            margins::check_variables(&[PartEval::of_fit(fit)], &self.est.post)?;
             let r = margins::predictions(
-                &[PartEval::of_fit(&fit)],
+                &[PartEval::of_fit(fit)],
                 Target::Mean(0),
                 fit.design.weights.as_deref(),
                 &self.est.post,
@@ -410,7 +437,7 @@ impl FitJob {
             m.contrasts = r.contrasts;
             m.notes.extend(r.notes);
         }
-        Ok(report("fit", ds, vec![m], None, &[&fit.design]))
+        Ok(m)
     }
 }
 
@@ -646,10 +673,15 @@ fn grid_points(at: &At, grid: &[Vec<(String, String)>]) -> Vec<(Vec<(String, Str
 type Groups = Option<(String, Vec<(String, Vec<bool>)>)>;
 
 fn over_groups(ds: &Dataset, over: Option<&str>, rows: &[usize]) -> Result<Groups> {
+    named_groups(ds, over, rows, "over")
+}
+
+/// [`over_groups`] for an option named `option` in its messages (`over`, `by`).
+fn named_groups(ds: &Dataset, over: Option<&str>, rows: &[usize], option: &str) -> Result<Groups> {
     use crate::data::ColumnData;
     let Some(var) = over else { return Ok(None) };
-    let col = ds.column(var).ok_or_else(|| usage(format!("over: '{var}' is not a column of the data")))?;
-    let missing = || usage(format!("over: '{var}' is missing on some estimation rows; drop them (--if) first"));
+    let col = ds.column(var).ok_or_else(|| usage(format!("{option}: '{var}' is not a column of the data")))?;
+    let missing = || usage(format!("{option}: '{var}' is missing on some estimation rows; drop them (--if) first"));
     let keys: Vec<(f64, String)> = match &col.data {
         ColumnData::Numeric(v) => rows
             .iter()
@@ -678,7 +710,7 @@ fn over_groups(ds: &Dataset, over: Option<&str>, rows: &[usize]) -> Result<Group
     values.sort_by(|a, b| a.0.total_cmp(&b.0));
     values.dedup_by(|a, b| a.0 == b.0);
     if values.len() > 100 {
-        return Err(usage(format!("over: '{var}' has {} distinct values (at most 100)", values.len())));
+        return Err(usage(format!("{option}: '{var}' has {} distinct values (at most 100)", values.len())));
     }
     let groups = values.into_iter().map(|(k, name)| (name, keys.iter().map(|x| x.0 == k).collect())).collect();
     Ok(Some((var.to_string(), groups)))
@@ -750,6 +782,7 @@ fn report(
         data_sha256: None,
         models,
         combined,
+        tests: Vec::new(),
         variables: crate::output::describe_variables(ds, designs),
     }
 }

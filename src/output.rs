@@ -24,6 +24,10 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default)]
     pub combined: Option<Combined>,
+    /// Tests across the models (`--by ... --test-equal`: each effect equal across the groups,
+    /// under the stacked variance).
+    #[serde(skip_deserializing, skip_serializing_if = "Vec::is_empty")]
+    pub tests: Vec<WaldTest>,
     /// The variables the models use, with labels and factor levels: what publication tables
     /// need to group factor levels under a header naming the reference level.
     #[serde(skip_serializing_if = "Vec::is_empty")]

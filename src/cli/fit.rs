@@ -120,6 +120,15 @@ pub struct EstimationArgs {
     /// Marginal effects of these variables only (Stata's dydx(varlist)), e.g. --dydx "age, educ".
     #[arg(long, value_name = "VARS")]
     pub dydx: Option<String>,
+    /// Fit the model in each group of VAR's values, side by side (the subsample columns of a
+    /// paper's table), with the stacked covariance of all groups' estimates (Stata's suest:
+    /// robust, or cluster-robust with --cluster). fit only.
+    #[arg(long, value_name = "VAR")]
+    pub by: Option<String>,
+    /// With --by: Wald tests that each marginal effect is equal across the groups (one per
+    /// effect, and all jointly), under the stacked covariance.
+    #[arg(long)]
+    pub test_equal: bool,
     /// Wald test of coefficients after the fit (repeatable): "C(scope)" (every level of a
     /// factor, Stata's testparm), "educ = 0, age = 0" (jointly), "a = b", "2*a - b = 1". Chi2;
     /// under a survey design the adjusted Wald F with the design df (Stata's svy test). In a
@@ -168,6 +177,8 @@ impl EstimationArgs {
             at,
             over,
             dydx,
+            by,
+            test_equal,
             test,
             lincom,
             report,
@@ -201,6 +212,8 @@ impl EstimationArgs {
         o.at = at.clone();
         o.over = over.clone();
         o.dydx = dydx.clone();
+        o.by = by.clone();
+        o.test_equal = *test_equal;
         o.test = test.clone();
         o.lincom = lincom.clone();
         report.fill(o);

@@ -43,6 +43,7 @@ pub mod cr2;
 pub mod hc;
 pub mod jackknife;
 pub mod joint;
+pub mod suest;
 pub mod survey;
 pub mod vce;
 pub mod wald;

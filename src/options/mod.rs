@@ -125,6 +125,12 @@ pub struct Options {
     pub over: Option<String>,
     /// The effects of these variables only (Stata's dydx(varlist)), "age, educ".
     pub dydx: Option<String>,
+    /// `fit`: the model in each group of this variable, side by side, with the stacked (suest)
+    /// variance of all groups' estimates.
+    pub by: Option<String>,
+    /// With `by`: test each effect equal across the groups (Wald, per effect and jointly).
+    #[serde(alias = "test-equal")]
+    pub test_equal: bool,
     /// Wald tests of coefficients (`C(scope)`, `educ = 0, age = 0`, `a = b`), one per entry.
     #[serde(deserialize_with = "one_or_many")]
     pub test: Vec<String>,
@@ -226,6 +232,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("at", "an at-grid, e.g. \"age=20(10)60; female=0 1\""),
     ("over", "a variable: effects within each of its groups"),
     ("dydx", "variables whose effects to report, e.g. \"age, educ\""),
+    ("by", "a variable: the model in each of its groups, with the stacked (suest) variance"),
+    ("test_equal", "true or false: each effect equal across the by groups"),
     ("test", "a hypothesis, e.g. \"C(scope)\", \"educ = 0, age = 0\" or \"a = b\" (or a list)"),
     ("lincom", "a linear combination, e.g. \"a - b\" (or a list)"),
     ("stats", "table summary rows, e.g. \"N,ll,aic,bic,clusters\""),

@@ -4,7 +4,7 @@
 use super::{
     fault, Checked, Command, Context, Keyed, ModelRequest, Options, Resolved, RowFilters, ScaleValue, TableChoice,
 };
-use crate::analysis::{BootstrapRun, Estimation, FitJob, Job, PostEstimation, TwoPartJob};
+use crate::analysis::{BootstrapRun, ByRequest, Estimation, FitJob, Job, PostEstimation, TwoPartJob};
 use crate::data::source::{if_filter, subsample_filter};
 use crate::design::{SampleOptions, WeightType};
 use crate::formula::Formula;
@@ -61,6 +61,7 @@ impl Options {
             || (self.at.is_some() && self.predict_margins.is_none() && self.contrast.is_none())
             || self.over.is_some()
             || self.dydx.is_some()
+            || self.test_equal
     }
 
     fn table(&self, ctx: &Context) -> Checked<TableChoice> {
@@ -198,6 +199,15 @@ impl Options {
         let requests = self.model_requests()?;
         // Every specification is checked before the (possibly slow) load.
         let est = self.estimation(ctx)?;
+        if est.by.is_some() && requests.len() > 1 {
+            return Err(fault(
+                "by",
+                format!(
+                    "--by fits one model in each group: give one --formula (and one --response), not {}",
+                    requests.len()
+                ),
+            ));
+        }
         let mut jobs = Vec::new();
         for (i, r) in requests.iter().enumerate() {
             let kind = ModelKind::parse(&r.model).at("model")?;
@@ -263,6 +273,9 @@ impl Options {
         };
         let method = Method::parse(self.method.as_deref().unwrap_or("khb")).at("method")?;
         let est = self.estimation(ctx)?;
+        if est.by.is_some() {
+            return Err(fault("by", "mediate has no --by (run it on each group with --if)"));
+        }
         if est.margins.is_some() && self.margins_at.is_some() {
             return Err(fault("margins_at", "mediate has no --margins-at (use --ape for the APE scale)"));
         }
@@ -318,6 +331,12 @@ impl Options {
         let formula2 = self.formula2.as_deref().map(Formula::parse_rhs).transpose().at("formula2")?;
         let est = self.estimation(ctx)?;
         est.check().at("vce")?;
+        if est.by.is_some() {
+            return Err(fault(
+                "by",
+                "--by fits a single-equation model (migfit fit) in each group; for a two-part model, run twopart on each group (--if)",
+            ));
+        }
         // The job parses `response2` (its only check left once the estimation options are checked).
         TwoPartJob::new(formula, formula2, self.response2.clone(), first, second, self.joint_vce, est).at("response2")
     }
@@ -354,6 +373,7 @@ impl Options {
             survey,
             hypotheses: self.post_estimation()?,
             bootstrap: self.bootstrap_run()?,
+            by: self.by_request()?,
         })
     }
 
@@ -419,6 +439,16 @@ impl Options {
             return Err(fault("mcompare", "--mcompare adjusts contrasts: give --contrast VAR:pairwise too"));
         }
         Ok(post)
+    }
+
+    /// `--by` and `--test-equal`, checked (the variable is looked up in the data).
+    fn by_request(&self) -> Checked<Option<ByRequest>> {
+        match &self.by {
+            None if self.test_equal => Err(fault("test_equal", "--test-equal compares groups: give --by VAR too")),
+            None => Ok(None),
+            Some(v) if v.trim().is_empty() => Err(fault("by", "--by needs a variable")),
+            Some(v) => Ok(Some(ByRequest { var: v.trim().to_string(), test_equal: self.test_equal })),
+        }
     }
 
     /// `--test` and `--lincom`: checked for empty entries here; the names are resolved against

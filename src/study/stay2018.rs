@@ -93,7 +93,7 @@ impl Spec {
             method,
             ape: false,
             interaction: false,
-            est: Estimation { vce: Some(VceKind::Oim), convention: Default::default(), sample: Default::default(), level: 95.0, margins: None, survey: None, post: Default::default(), hypotheses: Default::default(), bootstrap: None },
+            est: Estimation { vce: Some(VceKind::Oim), convention: Default::default(), sample: Default::default(), level: 95.0, margins: None, survey: None, post: Default::default(), hypotheses: Default::default(), bootstrap: None, by: None },
             max_iter: 100,
         }
     }
@@ -406,6 +406,7 @@ impl Results for Estimated {
                 data: self.source.clone(),
                 models: self.fits.iter().map(|(_, f)| f.report.clone()).collect(),
                 combined: None,
+                tests: Vec::new(),
                 data_sha256: None,
                 variables: Vec::new(),
             },

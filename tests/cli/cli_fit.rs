@@ -207,6 +207,7 @@ mod projection {
             survey: None,
             hypotheses: Default::default(),
             bootstrap: None,
+            by: None,
         }
     }
 

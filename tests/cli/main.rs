@@ -4,6 +4,7 @@
 mod snapshot;
 
 mod batch_html;
+mod by_groups;
 mod cli_batch;
 mod cli_deep_nesting;
 mod cli_fit;

@@ -68,6 +68,7 @@ fn schema_labels_and_level_order_reach_the_table() {
         variables: describe_variables(&ds, &[&fit.design]),
         models: vec![m],
         combined: None,
+        tests: Vec::new(),
     };
     let opts = |lang| TableOptions { layout: Layout::Stacked, show: Show::Coef, lang, ..TableOptions::default() };
     let en = report::render(&report, &opts(Lang::En), Format::Markdown, false).unwrap();

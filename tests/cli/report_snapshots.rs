@@ -128,6 +128,7 @@ pub(crate) fn table3_report() -> Report {
             model("model3", "ratio", "glm", &ratio, 663.0, 402.118),
         ],
         combined: None,
+        tests: Vec::new(),
         variables: vec![
             var("received", "Received reimbursement", "获得报销"),
             var("amount", "Reimbursement amount", "报销金额"),

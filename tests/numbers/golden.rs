@@ -360,6 +360,10 @@ fn run_case(dir: &Path, name: &str) -> Vec<String> {
     for (i, m) in models.iter().enumerate() {
         compare_model(&mut r, i, ours["models"].get(i), m, &tol, loglik_check);
     }
+    // Tests across the models (`--by ... --test-equal`): the report's own `tests[]`.
+    if expected.get("tests").is_some() {
+        compare_tests(&mut r, "report", &ours, &expected, &tol);
+    }
     if let Some(c) = expected.get("combined") {
         if let Some(m) = c.get("margins") {
             compare_margins(&mut r, "combined", ours["combined"].get("margins"), m, &tol);

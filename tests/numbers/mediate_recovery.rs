@@ -79,6 +79,7 @@ fn recover(interaction: bool) {
             post: Default::default(),
             hypotheses: Default::default(),
             bootstrap: None,
+            by: None,
         },
         max_iter: 100,
     };

@@ -173,6 +173,10 @@ pub fn build(report: &Report, opts: &TableOptions) -> Result<Table> {
                 vec![t.clone()]
             } else {
                 match (s.model, twopart) {
+                    // A `--by` group's model is named `VAR=value`.
+                    (Some(m), false) if m.name.contains('=') => {
+                        vec![response_label(m), model_title(m, None), m.name.clone()]
+                    }
                     (Some(m), false) => vec![response_label(m), model_title(m, None)],
                     (Some(m), true) => {
                         let what = if m.name == "first" {
@@ -411,6 +415,10 @@ pub fn build(report: &Report, opts: &TableOptions) -> Result<Table> {
                 ));
             }
         }
+    }
+    // Tests across the models (`--by ... --test-equal`).
+    for t in &report.tests {
+        notes.push(t.sentence());
     }
     if let Some(l) = stars.legend() {
         notes.push(l);

@@ -122,6 +122,7 @@ impl Results for Reproduced {
                 data: self.source.clone(),
                 models,
                 combined: None,
+                tests: Vec::new(),
                 data_sha256: None,
                 variables: Vec::new(),
             },
