@@ -6,6 +6,7 @@ mod snapshot;
 mod batch_html;
 mod cli_batch;
 mod cli_deep_nesting;
+mod cli_explain;
 mod cli_fit;
 mod cli_help;
 mod cli_margins;
