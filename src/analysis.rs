@@ -285,6 +285,14 @@ impl Job {
         }
     }
 
+    /// The estimation options (variance, bootstrap, margins) of the job.
+    pub fn est(&self) -> &Estimation {
+        match self {
+            Job::Fit(j) => &j.est,
+            Job::TwoPart(j) => &j.est,
+        }
+    }
+
     /// Every dataset variable the job reads (see [`FitJob::variables`]).
     pub fn variables(&self) -> Option<Vec<String>> {
         match self {
