@@ -157,6 +157,15 @@ impl Units {
         }
     }
 
+    /// Each row's unit when units are groups of rows (clusters, PSUs); `None` for rows.
+    pub fn of_row(&self) -> Option<&[u32]> {
+        match self {
+            Units::Rows(_) => None,
+            Units::Clusters { of_row, .. } => Some(of_row),
+            Units::Strata { psu_of_row, .. } => Some(psu_of_row),
+        }
+    }
+
     fn unit_of_row(&self, i: usize) -> usize {
         match self {
             Units::Rows(_) => i,
