@@ -6,6 +6,7 @@ use crate::data::Dataset;
 use crate::design::{Design, SampleOptions};
 use crate::error::{usage, Result};
 use crate::formula::Formula;
+use crate::inference::convention::Convention;
 use crate::inference::survey::{SurveyDesign, SurveySpec};
 use crate::inference::wald::{Combination, Names, Restrictions, WaldTest};
 use crate::inference::{Variance, VceKind};
@@ -15,6 +16,7 @@ use crate::model::{self, Fit, LinkKind, ModelKind, ModelSpec};
 use crate::output::{Combined, Lincom, ModelReport, Report};
 
 pub mod bootstrap;
+pub mod explain;
 pub use bootstrap::BootstrapRun;
 
 /// Options shared by every estimation: variance, sample, inference.
@@ -22,6 +24,8 @@ pub use bootstrap::BootstrapRun;
 pub struct Estimation {
     /// The variance asked for (`None` = Stata's default for the weights and clusters).
     pub vce: Option<VceKind>,
+    /// Whose conventions the variance, log likelihood and df follow (Stata by default).
+    pub convention: Convention,
     pub sample: SampleOptions,
     /// Confidence level in percent.
     pub level: f64,
@@ -155,6 +159,36 @@ impl Estimation {
         VceKind::resolve(self.vce, self.sample.weights.as_ref().map(|w| w.1), self.sample.cluster.is_some())
     }
 
+    /// The variance of `kind` under the convention profile (Stata's: [`Variance::compute`]),
+    /// with the notes of an explicit option that overrode the profile.
+    pub fn profile_variance(
+        &self,
+        fit: &Fit,
+        kind: VceKind,
+        design: Option<&SurveyDesign>,
+    ) -> Result<crate::inference::convention::ProfileVariance> {
+        self.convention.profile().variance(fit, kind, self.vce.is_some(), design)
+    }
+
+    /// A model report under the convention profile: its log likelihood (and AIC/BIC) as the
+    /// profile's package reports it, and the notes.
+    pub fn apply_convention(&self, m: &mut ModelReport, fit: &Fit, v: &Variance, notes: Vec<String>) {
+        m.notes.extend(notes);
+        if self.convention == Convention::Stata {
+            return;
+        }
+        let p = self.convention.profile();
+        m.log_likelihood = p.log_likelihood(fit);
+        if let Some(n) = p.loglik_note(fit) {
+            m.notes.push(n);
+        }
+        if crate::output::information_criteria(fit, v).is_some() {
+            let k = p.aic_parameters(fit);
+            m.aic = Some(-2.0 * m.log_likelihood + 2.0 * k);
+            m.bic = Some(-2.0 * m.log_likelihood + k * fit.n_obs.ln());
+        }
+    }
+
     /// The bootstrap run asked for, or the defaults (999 replicates, seed 1, percentile).
     pub fn boot_run(&self) -> BootstrapRun {
         self.bootstrap.clone().unwrap_or_default()
@@ -251,6 +285,14 @@ impl Job {
         }
     }
 
+    /// The estimation options (variance, bootstrap, margins) of the job.
+    pub fn est(&self) -> &Estimation {
+        match self {
+            Job::Fit(j) => &j.est,
+            Job::TwoPart(j) => &j.est,
+        }
+    }
+
     /// Every dataset variable the job reads (see [`FitJob::variables`]).
     pub fn variables(&self) -> Option<Vec<String>> {
         match self {
@@ -309,11 +351,17 @@ impl FitJob {
         } else {
             None
         };
+        let mut notes = Vec::new();
         let v = match &boot {
             Some(b) => b.variance(0..fit.beta.len(), level),
-            None => Variance::compute(&fit, kind, sd.as_ref())?,
+            None => {
+                let pv = self.est.profile_variance(&fit, kind, sd.as_ref())?;
+                notes = pv.notes;
+                pv.variance
+            }
         };
         let mut m = ModelReport::new("model", &self.formula.source, &fit, &v, self.est.level, self.odds_ratios);
+        self.est.apply_convention(&mut m, &fit, &v, notes);
         m.n_strata = sd.as_ref().map(|d| d.n_strata);
         self.est.hypotheses.apply(&mut m, &fit, &v, self.est.level)?;
         if let Some(b) = &boot {
@@ -414,11 +462,21 @@ impl TwoPartJob {
         // A survey design is that of the first part's sample; the second part is a
         // subpopulation of it (Stata's svy, subpop()).
         let sd = self.est.survey_design(ds, &tp.first.design.rows, design_rows.as_deref())?;
+        let mut profile_notes = Vec::new();
         let (boot, tv) = if kind == VceKind::Bootstrap {
             let (b, tv) = bootstrap::twopart(&self.est, &self.est.boot_run(), &tp, sd.as_ref())?;
             (Some(b), tv)
         } else {
-            (None, Variance::twopart(&tp, kind, sd.as_ref(), self.joint_vce)?)
+            let (tv, notes) = Variance::twopart_profile(
+                &tp,
+                kind,
+                sd.as_ref(),
+                self.joint_vce,
+                &self.est.convention.profile(),
+                self.est.vce.is_some(),
+            )?;
+            profile_notes = notes;
+            (None, tv)
         };
         let (v1, v2) = (&tv.first, &tv.second);
         let y_text = self.formula.response.as_ref().map(|r| r.1.clone()).unwrap_or_else(|| "y".into());
@@ -428,6 +486,8 @@ impl TwoPartJob {
         let f2_text = format!("{} ~ {rhs2}", tp.second.design.response);
         let mut m1 = ModelReport::new("first", &f1_text, &tp.first, v1, level, false);
         let mut m2 = ModelReport::new("second", &f2_text, &tp.second, v2, level, false);
+        self.est.apply_convention(&mut m1, &tp.first, v1, profile_notes.clone());
+        self.est.apply_convention(&mut m2, &tp.second, v2, profile_notes);
         m1.n_strata = sd.as_ref().map(|d| d.n_strata);
         m2.n_strata = m1.n_strata;
         self.est.hypotheses.apply_twopart([(&mut m1, &tp.first, v1), (&mut m2, &tp.second, v2)], level)?;

@@ -12,6 +12,7 @@ pub mod spec;
 
 use crate::error::{usage, DataError, Error, Result};
 use crate::options::Resolved;
+use crate::report::combine::Saved;
 use rayon::prelude::*;
 use run::{EffectRow, VariantResult};
 use sha2::{Digest, Sha256};
@@ -93,6 +94,7 @@ pub fn run_batch(opts: &BatchOptions) -> Result<BatchOutcome> {
     // Every variant's options are checked before anything runs (spec errors: exit 2).
     let jobs: Vec<Resolved> =
         variants.iter().map(|v| run::job_of(v, &src, config.schema.as_ref())).collect::<Result<_>>()?;
+    run::distinct_save_reps(&variants, &jobs, &src)?;
 
     // The data: read once, shared by every variant.
     // Hashed from the mapped file (no copy; the loader maps the same pages).
@@ -109,11 +111,11 @@ pub fn run_batch(opts: &BatchOptions) -> Result<BatchOutcome> {
     let tty = std::io::stderr().is_terminal();
     let run_one = |(v, job): (&spec::Variant, &Resolved)| {
         let t0 = Instant::now();
-        let outcome = (|| -> Result<crate::output::Report> {
+        let outcome = (|| -> Result<crate::report::combine::Saved> {
             if job.rows.is_empty() {
-                job.run(&ds)
+                job.run_saved(&ds)
             } else {
-                job.run(&job.rows.apply(ds.clone())?)
+                job.run_saved(&job.rows.apply(ds.clone())?)
             }
         })()
         .map_err(|e| e.to_string());
@@ -202,16 +204,20 @@ pub fn run_batch(opts: &BatchOptions) -> Result<BatchOutcome> {
 /// `variants/NAME.EXT`, the file `migfit fit -o NAME.EXT` (or `twopart`) would write.
 fn write_tables(dir: &Path, results: &[VariantResult], jobs: &[Resolved], data_sha: &str) -> Result<()> {
     for (r, job) in results.iter().zip(jobs) {
-        if let (Ok(report), Some(_)) = (&r.outcome, &job.table.plot) {
+        if let (Ok(Saved::Model(report)), Some(_)) = (&r.outcome, &job.table.plot) {
             let svg = crate::report::plot::report_svg(report, &job.table.table)?;
             let path = dir.join("variants").join(format!("{}.svg", render::slug(&r.variant.name)));
             crate::io::write_output(&svg, Some(&path))?;
         }
-        let (Ok(report), Some(format)) = (&r.outcome, job.table.format) else { continue };
+        let (Ok(saved), Some(format)) = (&r.outcome, job.table.format) else { continue };
         let ext = format.extension();
         // As the command line's report, which carries the data's hash.
-        let report = crate::output::Report { data_sha256: Some(data_sha.to_string()), ..report.clone() };
-        let bytes = crate::report::render_bytes(&report, &job.table.table, format, job.table.standalone)?;
+        let bytes = match saved.with_data_sha(data_sha) {
+            Saved::Model(report) => {
+                crate::report::render_bytes(&report, &job.table.table, format, job.table.standalone)?
+            }
+            Saved::Mediation(m) => crate::report::render_mediation(&m, &job.table.table, format, job.table.standalone)?,
+        };
         let path = dir.join("variants").join(format!("{}.{ext}", render::slug(&r.variant.name)));
         crate::io::write_atomic(&path, &bytes)?;
     }

@@ -39,7 +39,7 @@ struct VariantFile<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    result: Option<&'a crate::output::Report>,
+    result: Option<&'a crate::report::combine::Saved>,
 }
 
 #[derive(Serialize)]

@@ -4,8 +4,9 @@
 use super::spec::{AssertSpec, Source, SpecFile, TrackSpec, Variant};
 use crate::data::schema::Schema;
 use crate::error::Result;
+use crate::mediate::{Estimate, Mediation};
 use crate::options::{Context, Options, Resolved};
-use crate::output::Report;
+use crate::report::combine::Saved;
 use serde::{Deserialize, Serialize};
 
 /// Builds the jobs and row filters of a variant through the options model (the same as the
@@ -14,15 +15,22 @@ use serde::{Deserialize, Serialize};
 pub fn job_of(v: &Variant, src: &Source, schema: Option<&Schema>) -> Result<Resolved> {
     let o = &v.options;
     let at = |k: &str| o.get(k).map_or(0, |x| x.span().start);
-    if !o.contains_key("formula") {
-        return Err(src.error(0, format!("variant '{}': no formula in [base] or its axes", v.name)));
+    let mediate = o.get("command").is_some_and(|c| c.get_ref().as_str() == Some("mediate"));
+    let model_key = if mediate { "outcome" } else { "formula" };
+    if !o.contains_key(model_key) {
+        return Err(src.error(0, format!("variant '{}': no {model_key} in [base] or its axes", v.name)));
     }
     if schema.is_none() && o.contains_key("subsample") {
         return Err(
             src.error(at("subsample"), format!("variant '{}' uses a subsample, but [data] declares no schema", v.name))
         );
     }
-    let table: toml::Table = o.iter().map(|(k, x)| (k.clone(), x.get_ref().clone())).collect();
+    let mut table: toml::Table = o.iter().map(|(k, x)| (k.clone(), x.get_ref().clone())).collect();
+    // `{variant}` in a file name stands for the variant's (file-name-safe) name, so that one
+    // `save_reps` in `[base]` gives every variant its own file.
+    if let Some(toml::Value::String(f)) = table.get_mut("save_reps") {
+        *f = f.replace("{variant}", &super::render::slug(&v.name));
+    }
     // Each value's type was checked at its line (`spec::expand`); what is left is rare.
     let options = Options::deserialize(toml::Value::Table(table)).map_err(|e| {
         src.error(0, format!("variant '{}': {}", v.name, crate::error::plain_toml_message(&e.to_string())))
@@ -32,11 +40,35 @@ pub fn job_of(v: &Variant, src: &Source, schema: Option<&Schema>) -> Result<Reso
         .map_err(|e| src.error(at(e.key), format!("variant '{}': {}", v.name, e.error)))
 }
 
+/// Refuses two variants that would write their bootstrap replicates to one file (the last
+/// to finish would replace the others'), at the line that sets the file.
+pub fn distinct_save_reps(variants: &[Variant], jobs: &[Resolved], src: &Source) -> Result<()> {
+    let mut seen: Vec<(&std::path::Path, &str)> = Vec::new();
+    for (v, job) in variants.iter().zip(jobs) {
+        for j in &job.jobs {
+            let Some(path) = j.est().bootstrap.as_ref().and_then(|b| b.save.as_deref()) else { continue };
+            if let Some((_, other)) = seen.iter().find(|(p, _)| *p == path) {
+                let at = v.options.get("save_reps").map_or(0, |x| x.span().start);
+                return Err(src.error(
+                    at,
+                    format!(
+                        "variants '{other}' and '{}' would both write their replicates to '{}'; put {{variant}} in the name (save_reps = \"reps-{{variant}}.csv\")",
+                        v.name,
+                        path.display()
+                    ),
+                ));
+            }
+            seen.push((path, &v.name));
+        }
+    }
+    Ok(())
+}
+
 /// The outcome of one variant.
 #[derive(Debug, Clone)]
 pub struct VariantResult {
     pub variant: Variant,
-    pub outcome: std::result::Result<Report, String>,
+    pub outcome: std::result::Result<crate::report::combine::Saved, String>,
     /// Wall-clock seconds (only for run.log: not part of the reproducible output).
     pub seconds: f64,
 }
@@ -77,16 +109,28 @@ pub fn check_tracks(spec: &SpecFile, src: &Source, variants: &[super::spec::Vari
         if let Some(p) = &t.part {
             // `modelN`: the N-th of several models of a `fit` (formula or response lists).
             let numbered = p.get_ref().strip_prefix("model").is_some_and(|n| n.parse::<usize>().is_ok_and(|n| n > 0));
-            if !numbered && !["model", "first", "second", "combined"].contains(&p.get_ref().as_str()) {
+            if !numbered && !["model", "first", "second", "combined", "mediation"].contains(&p.get_ref().as_str()) {
                 return Err(src.error(
                     p.span().start,
-                    format!("part '{}' (expected model, model1, model2, ..., first, second or combined)", p.get_ref()),
+                    format!(
+                        "part '{}' (expected model, model1, model2, ..., first, second, combined or mediation)",
+                        p.get_ref()
+                    ),
                 ));
             }
         }
         if let Some(s) = &t.statistic {
-            if !["margin", "coef"].contains(&s.get_ref().as_str()) {
-                return Err(src.error(s.span().start, format!("statistic '{}' (expected margin or coef)", s.get_ref())));
+            if !["margin", "coef"].contains(&s.get_ref().as_str())
+                && !MEDIATION_STATISTICS.contains(&s.get_ref().as_str())
+            {
+                return Err(src.error(
+                    s.span().start,
+                    format!(
+                        "statistic '{}' (expected margin or coef; for a mediate variant also {})",
+                        s.get_ref(),
+                        MEDIATION_STATISTICS.join(", ")
+                    ),
+                ));
             }
         }
     }
@@ -165,30 +209,39 @@ pub fn effect_rows(results: &[VariantResult], tracks: &[TrackSpec]) -> Vec<Effec
                 conf_low: None,
                 conf_high: None,
             };
-            if let Ok(rep) = &r.outcome {
-                let default_part = if rep.command == "twopart" { "combined" } else { "model" };
-                let part = t.part.as_ref().map_or(default_part, |p| p.get_ref().as_str()).to_string();
-                row.part = part.clone();
-                let found = if part == "combined" {
-                    rep.combined
-                        .as_ref()
-                        .and_then(|c| c.margins.iter().find(|m| &m.term == t.term.get_ref()))
-                        .map(|m| (m.estimate, m.std_error, m.p_value, m.conf_low, m.conf_high))
-                } else {
-                    rep.models.iter().find(|m| m.name == part).and_then(|m| {
-                        if statistic == "coef" {
-                            m.coefficients
-                                .iter()
-                                .find(|c| &c.term == t.term.get_ref())
-                                .map(|c| (c.estimate, c.std_error, c.p_value, c.conf_low, c.conf_high))
-                        } else {
-                            m.margins
-                                .iter()
-                                .find(|c| &c.term == t.term.get_ref())
-                                .map(|c| (c.estimate, c.std_error, c.p_value, c.conf_low, c.conf_high))
-                        }
+            let found = match &r.outcome {
+                Err(_) => None,
+                Ok(Saved::Mediation(m)) => {
+                    row.part = t.part.as_ref().map_or("mediation", |p| p.get_ref().as_str()).to_string();
+                    Some(mediation_effect(&m.mediation, t.term.get_ref(), &statistic))
+                }
+                Ok(Saved::Model(rep)) => {
+                    let default_part = if rep.command == "twopart" { "combined" } else { "model" };
+                    let part = t.part.as_ref().map_or(default_part, |p| p.get_ref().as_str()).to_string();
+                    row.part = part.clone();
+                    Some(if part == "combined" {
+                        rep.combined
+                            .as_ref()
+                            .and_then(|c| c.margins.iter().find(|m| &m.term == t.term.get_ref()))
+                            .map(|m| (m.estimate, m.std_error, m.p_value, m.conf_low, m.conf_high))
+                    } else {
+                        rep.models.iter().find(|m| m.name == part).and_then(|m| {
+                            if statistic == "coef" {
+                                m.coefficients
+                                    .iter()
+                                    .find(|c| &c.term == t.term.get_ref())
+                                    .map(|c| (c.estimate, c.std_error, c.p_value, c.conf_low, c.conf_high))
+                            } else {
+                                m.margins
+                                    .iter()
+                                    .find(|c| &c.term == t.term.get_ref())
+                                    .map(|c| (c.estimate, c.std_error, c.p_value, c.conf_low, c.conf_high))
+                            }
+                        })
                     })
-                };
+                }
+            };
+            if let Some(found) = found {
                 match found {
                     Some((e, s, p, lo, hi)) => {
                         row.status = "ok".into();
@@ -205,6 +258,55 @@ pub fn effect_rows(results: &[VariantResult], tracks: &[TrackSpec]) -> Vec<Effec
         }
     }
     rows
+}
+
+/// The statistics a track of a `mediate` variant reads (`statistic`): KHB's coefficients of
+/// the treatment term (`reduced`, `full`, `difference`, `naive`) and their APE scale
+/// (`ape_reduced`, `ape_full`, `ape_difference`); causal mediation's effects (`nde`, `nie`,
+/// `total`, `proportion_mediated`) of the treatment. `margin` (the default) is the mediated
+/// part: KHB's `difference`, causal `nie`.
+pub const MEDIATION_STATISTICS: [&str; 11] = [
+    "reduced",
+    "full",
+    "difference",
+    "naive",
+    "ape_reduced",
+    "ape_full",
+    "ape_difference",
+    "nde",
+    "nie",
+    "total",
+    "proportion_mediated",
+];
+
+/// One tracked number of a mediation: `term` is a KHB treatment column (`C(city)[1]`, or the
+/// treatment's name for a numeric one) or, for causal mediation, the treatment.
+fn mediation_effect(m: &Mediation, term: &str, statistic: &str) -> Option<(f64, f64, f64, f64, f64)> {
+    let pick = |e: &Estimate| (e.estimate, e.std_error, e.p_value, e.conf_low, e.conf_high);
+    if let Some(k) = &m.khb {
+        let e = k.effects.iter().find(|e| e.term == term)?;
+        return match statistic {
+            "reduced" => Some(pick(&e.reduced)),
+            "full" => Some(pick(&e.full)),
+            "difference" | "margin" => Some(pick(&e.difference)),
+            "naive" => Some(pick(&e.naive)),
+            "ape_reduced" => e.ape.as_ref().map(|a| pick(&a.reduced)),
+            "ape_full" => e.ape.as_ref().map(|a| pick(&a.full)),
+            "ape_difference" => e.ape.as_ref().map(|a| pick(&a.difference)),
+            _ => None,
+        };
+    }
+    let c = m.causal.as_ref()?;
+    if term != m.treatment {
+        return None;
+    }
+    match statistic {
+        "nde" => Some(pick(&c.nde)),
+        "nie" | "margin" => Some(pick(&c.nie)),
+        "total" => Some(pick(&c.total)),
+        "proportion_mediated" => Some(pick(&c.proportion_mediated)),
+        _ => None,
+    }
 }
 
 /// The outcome of one assertion.

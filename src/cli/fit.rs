@@ -16,6 +16,12 @@ pub struct EstimationArgs {
     /// rows, the --cluster clusters, or PSUs within strata under a survey design).
     #[arg(long, value_name = "TYPE")]
     pub vce: Option<String>,
+    /// Whose conventions the standard errors, log likelihood and t/z follow: stata (default),
+    /// r (glm's summary, sandwich's vcovHC HC1 / vcovCL, survey's svyglm) or statsmodels
+    /// (Probit, Logit, GLM with cov_type HC0/HC1 or cluster). An explicit --vce oim or eim
+    /// wins, with a note. `migfit explain` shows the three side by side.
+    #[arg(long, value_name = "NAME")]
+    pub convention: Option<String>,
     /// Cluster variable for cluster-robust standard errors (implies --vce cluster unless
     /// --vce cr2 or cr3 is given).
     #[arg(long, value_name = "VAR")]
@@ -134,6 +140,7 @@ impl EstimationArgs {
     pub fn fill(&self, o: &mut Options) {
         let EstimationArgs {
             vce,
+            convention,
             cluster,
             weights,
             weight_type,
@@ -166,6 +173,7 @@ impl EstimationArgs {
             report,
         } = self;
         o.vce = vce.clone();
+        o.convention = convention.clone();
         o.cluster = cluster.clone();
         o.weights = weights.clone();
         o.weight_type = weight_type.clone();

@@ -4,6 +4,7 @@
 pub mod batch;
 pub mod completions;
 pub mod describe;
+pub mod explain;
 pub mod fit;
 pub mod mediate;
 pub mod reproduce;
@@ -41,6 +42,9 @@ pub enum Command {
     Fit(fit::FitArgs),
     /// Fit a two-part model (probit/logit for y > 0, GLM for the positives) with marginal effects.
     Twopart(twopart::TwoPartArgs),
+    /// Why SEs differ between Stata, R and statsmodels: one fit, SEs under each convention,
+    /// their ratios and the choices behind them.
+    Explain(explain::ExplainArgs),
     /// Mediation for a binary outcome: KHB decomposition or natural direct/indirect effects.
     Mediate(mediate::MediateArgs),
     /// Run a grid of model variants from a spec file, with assertions and reports (for CI).
@@ -251,6 +255,7 @@ pub fn run() -> Result<()> {
         Command::Fit(args) => fit::run(args),
         Command::Twopart(args) => twopart::run(args),
         Command::Mediate(args) => mediate::run(args),
+        Command::Explain(args) => explain::run(args),
         Command::Batch(args) => {
             if !batch::run(args)? {
                 return Err(migfit::error::Error::Failed);

@@ -7,13 +7,13 @@ use migfit::report::combine::{combine, read_result, CombineOptions};
 use migfit::report::{Format, Lang, Layout, Show, Stars, TableOptions};
 use std::path::PathBuf;
 
-/// Combine saved results (JSON of fit, twopart or a batch variant) into one table.
+/// Combine saved results (JSON of fit, twopart, mediate or a batch variant) into one table.
 #[derive(Debug, Clone, Args)]
 #[command(
     after_help = "Examples:\n  migfit fit data.csv --schema s.toml --subsample ncms --margins -f ... -o ncms.json\n  migfit fit data.csv --schema s.toml --subsample urban --margins -f ... -o urban.json\n  # The two subsamples side by side, only the migration-scope rows (a paper's Table 4):\n  migfit table ncms.json urban.json --columns \"NCMS,URBMI+UEBMI\" --keep scope --show margins -o table4.docx"
 )]
 pub struct TableArgs {
-    /// Saved results: the JSON of `migfit fit`/`twopart` (`-o r.json`) or a batch run's
+    /// Saved results: the JSON of `migfit fit`/`twopart`/`mediate` (`-o r.json`) or a batch run's
     /// `variants/NAME.json`.
     #[arg(required = true, value_name = "RESULT.json")]
     pub results: Vec<PathBuf>,

@@ -27,6 +27,8 @@
 //! * [`wild`]: the wild score bootstrap of a Wald test (a library function; no `--vce`).
 //! * [`cr2`]: CR2 and CR3 (as R's `clubSandwich::vcovCR` for `glm`), t with Bell-McCaffrey /
 //!   Satterthwaite degrees of freedom per coefficient and per effect ([`Variance::df_of`]).
+//! * [`convention`]: the Stata, R and statsmodels profiles (`--convention`): which information,
+//!   bread, small-sample factor, log-likelihood dispersion and df each package uses.
 //! * [`joint`]: the variance of a two-part model's parts together (block-diagonal, or one
 //!   sandwich of the stacked scores as Stata's `suest`), for every kind.
 //!
@@ -36,6 +38,7 @@
 //! `docs/arch-variance.md` lists the files a new kind touches.
 
 pub mod bootstrap;
+pub mod convention;
 pub mod cr2;
 pub mod hc;
 pub mod jackknife;
@@ -214,6 +217,40 @@ impl Variance {
             ))),
             VceKind::Bootstrap => Err(bootstrap_outside_job()),
         }
+    }
+
+    /// [`Variance::twopart`] under a convention profile ([`convention`]): each part's variance
+    /// as the profile's package computes it (block-diagonal). The stacked form is Stata's
+    /// `suest` and is available under the Stata profile only.
+    pub fn twopart_profile(
+        tp: &crate::model::twopart::TwoPartFit,
+        kind: VceKind,
+        survey: Option<&SurveyDesign>,
+        stacked: bool,
+        profile: &convention::Profile,
+        explicit: bool,
+    ) -> Result<(joint::TwoPartVariance, Vec<String>)> {
+        if profile.convention == convention::Convention::Stata {
+            return Ok((Variance::twopart(tp, kind, survey, stacked)?, Vec::new()));
+        }
+        if stacked {
+            return Err(usage(format!(
+                "the joint variance of both parts is Stata's suest; it is not available with --convention {}",
+                profile.convention.name()
+            )));
+        }
+        let notes = std::sync::Mutex::new(Vec::new());
+        let tv = joint::block_diagonal(tp, |f| {
+            let pv = profile.variance(f, kind, explicit, survey)?;
+            let mut n = notes.lock().expect("notes");
+            for x in pv.notes {
+                if !n.contains(&x) {
+                    n.push(x);
+                }
+            }
+            Ok(pv.variance)
+        })?;
+        Ok((tv, notes.into_inner().expect("notes")))
     }
 
     /// Degrees of freedom of the t test of `c'b` (`c` the gradient of an effect, or a unit

@@ -473,14 +473,24 @@ pub fn linearized(fit: &Fit, design: &SurveyDesign) -> Result<Variance> {
                 .into(),
         ))
     })?;
+    linearized_with(
+        fit,
+        design,
+        &bread,
+        "inverse observed information (negative Hessian of the weighted log likelihood)",
+    )
+}
+
+/// The linearized variance with a given bread (`svyglm`'s is the inverse expected information
+/// of the weighted fit: [`super::convention`]), described as `bread_text`.
+pub fn linearized_with(fit: &Fit, design: &SurveyDesign, bread: &Array2<f64>, bread_text: &str) -> Result<Variance> {
     let g = design.between_psu(&design.score_totals(fit)?)?;
-    let mut v = bread.dot(&g).dot(&bread);
+    let mut v = bread.dot(&g).dot(bread);
     linalg::symmetrize(&mut v);
     Ok(Variance {
         kind: VceKind::Survey,
         matrix: v,
-        description: design
-            .description("inverse observed information (negative Hessian of the weighted log likelihood)"),
+        description: design.description(bread_text),
         factor: 1.0,
         n_clusters: Some(design.n_psu),
         df: Some(design.df()),

@@ -40,16 +40,18 @@ use crate::formula::Formula;
 use crate::inference::VceKind;
 use crate::model::LinkKind;
 use ndarray::Array2;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Natural direct and indirect effects.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Causal {
     /// `linear`, `probit` or `logit`.
     pub mediator_model: String,
     pub interaction: bool,
     /// The treatment values compared (`treated` against `control`).
+    #[serde(deserialize_with = "crate::output::nan_if_null")]
     pub control: f64,
+    #[serde(deserialize_with = "crate::output::nan_if_null")]
     pub treated: f64,
     /// mu(t0, t0), mu(t1, t0), mu(t1, t1).
     pub potential_outcomes: [f64; 3],

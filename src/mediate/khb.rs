@@ -46,19 +46,21 @@ use super::{gradient, quad, Estimate, Request, Sample};
 use crate::error::Result;
 use crate::model::{Fit, Link};
 use ndarray::Array2;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The decomposition of each treatment column.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Khb {
     pub effects: Vec<KhbEffect>,
     /// The models behind it: log likelihoods (full = reduced; naive).
+    #[serde(deserialize_with = "crate::output::nan_if_null")]
     pub log_likelihood_full: f64,
+    #[serde(deserialize_with = "crate::output::nan_if_null")]
     pub log_likelihood_naive: f64,
 }
 
 /// The decomposition of one treatment column (a level of a `C()` treatment).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct KhbEffect {
     pub term: String,
     /// Coefficient scale.
@@ -68,12 +70,16 @@ pub struct KhbEffect {
     /// The naive reduced model's coefficient (no mediators, no residuals).
     pub naive: Estimate,
     /// reduced / full.
+    #[serde(deserialize_with = "crate::output::nan_if_null")]
     pub conf_ratio: f64,
     /// 100 x difference / reduced.
+    #[serde(deserialize_with = "crate::output::nan_if_null")]
     pub conf_pct: f64,
     /// naive / reduced.
+    #[serde(deserialize_with = "crate::output::nan_if_null")]
     pub rescale_factor: f64,
     /// naive - full: the naive comparison (mediation and rescaling mixed).
+    #[serde(deserialize_with = "crate::output::nan_if_null")]
     pub naive_difference: f64,
     /// Each mediator column's part of the difference (`khb, disentangle`).
     pub components: Vec<Component>,
@@ -83,7 +89,7 @@ pub struct KhbEffect {
 }
 
 /// One mediator column's part of the difference.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Component {
     pub mediator: String,
     /// The full model's coefficient of the mediator.
@@ -93,20 +99,24 @@ pub struct Component {
     /// mediator_coef x treatment_on_mediator.
     pub contribution: Estimate,
     /// 100 x contribution / difference.
+    #[serde(deserialize_with = "crate::output::nan_if_null")]
     pub pct_of_difference: f64,
     /// 100 x contribution / reduced.
+    #[serde(deserialize_with = "crate::output::nan_if_null")]
     pub pct_of_reduced: f64,
 }
 
 /// The decomposition on the average-partial-effect scale.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct KhbApe {
     /// `dydx` (numeric treatment) or `"<level> vs <reference>"`.
     pub contrast: String,
     pub reduced: Estimate,
     pub full: Estimate,
     pub difference: Estimate,
+    #[serde(deserialize_with = "crate::output::nan_if_null")]
     pub conf_ratio: f64,
+    #[serde(deserialize_with = "crate::output::nan_if_null")]
     pub conf_pct: f64,
 }
 

@@ -28,10 +28,10 @@ use crate::formula::Formula;
 use crate::inference::survey::SurveyDesign;
 use crate::inference::{Variance, VceKind};
 use crate::model::{self, Fit, ModelKind, ModelSpec};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Which decomposition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
     Khb,
@@ -71,13 +71,19 @@ pub struct Request {
 }
 
 /// An estimate with its standard error and inference.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Estimate {
+    #[serde(deserialize_with = "crate::output::nan_if_null")]
     pub estimate: f64,
+    #[serde(deserialize_with = "crate::output::nan_if_null")]
     pub std_error: f64,
+    #[serde(deserialize_with = "crate::output::nan_if_null")]
     pub statistic: f64,
+    #[serde(deserialize_with = "crate::output::nan_if_null")]
     pub p_value: f64,
+    #[serde(deserialize_with = "crate::output::nan_if_null")]
     pub conf_low: f64,
+    #[serde(deserialize_with = "crate::output::nan_if_null")]
     pub conf_high: f64,
 }
 
@@ -89,7 +95,7 @@ impl Estimate {
 }
 
 /// The result of either method.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Mediation {
     pub method: Method,
     /// probit or logit.
@@ -99,6 +105,7 @@ pub struct Mediation {
     pub mediators: Vec<String>,
     pub controls: String,
     /// Observations of the common sample (sum of frequency weights, else rows).
+    #[serde(deserialize_with = "crate::output::nan_if_null")]
     pub n_obs: f64,
     pub n_rows: usize,
     pub n_dropped: usize,
@@ -116,7 +123,7 @@ pub struct Mediation {
 }
 
 /// The whole output of `migfit mediate` (JSON: `data-schema/output.md`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MediationReport {
     pub migfit_version: String,
     pub command: String,
@@ -269,6 +276,9 @@ pub(crate) struct Sample<'a> {
     /// Design columns of each mediator term.
     pub mediator_cols: Vec<Vec<usize>>,
     pub kind: VceKind,
+    /// The convention profile of the variances, and whether `kind` was asked for.
+    pub profile: crate::inference::convention::Profile,
+    pub explicit: bool,
     pub survey: Option<SurveyDesign>,
     pub notes: Vec<String>,
     /// The variance of the full model (for its sentence, kind and df).
@@ -371,6 +381,8 @@ impl<'a> Sample<'a> {
             treatment_factor,
             mediator_cols,
             kind,
+            profile: req.est.convention.profile(),
+            explicit: req.est.vce.is_some(),
             survey,
             notes,
             variance_template: Variance {
@@ -400,7 +412,7 @@ impl<'a> Sample<'a> {
                 fit.notes.join("; ")
             ))));
         }
-        let v = Variance::compute(&fit, self.kind, self.survey.as_ref())?;
+        let v = self.profile.variance(&fit, self.kind, self.explicit, self.survey.as_ref())?.variance;
         Ok((fit, v))
     }
 

@@ -71,6 +71,9 @@ pub struct Options {
     #[serde(alias = "or")]
     pub odds_ratios: bool,
     pub vce: Option<String>,
+    /// Whose conventions the variance, log likelihood and df follow: stata (default), r or
+    /// statsmodels (`inference::convention`).
+    pub convention: Option<String>,
     pub cluster: Option<String>,
     pub weights: Option<String>,
     #[serde(alias = "weight-type")]
@@ -195,6 +198,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("interaction", "true or false"),
     ("odds_ratios", "true or false"),
     ("vce", "oim, eim, robust, cluster, svy, hc2, hc3, cr2, cr3, jackknife or bootstrap"),
+    ("convention", "stata, r or statsmodels"),
     ("cluster", "a variable"),
     ("weights", "a variable"),
     ("weight_type", "fweight, pweight or aweight"),
@@ -363,25 +367,12 @@ impl RowFilters {
             let mut vals: Vec<f64> = col.iter().copied().filter(|x| !x.is_nan()).collect();
             vals.sort_by(f64::total_cmp);
             if !vals.is_empty() {
-                let cut = quantile_sorted(&vals, *q);
+                let cut = crate::stats::pctile_sorted(&vals, *q);
                 let keep: Vec<bool> = col.iter().map(|x| x.is_nan() || *x <= cut).collect();
                 ds = ds.filter_rows(&keep);
             }
         }
         Ok(ds)
-    }
-}
-
-/// Stata's default `_pctile` definition: with `n p` not an integer, the next order statistic;
-/// with an integer, the average of the two around it.
-pub fn quantile_sorted(v: &[f64], p: f64) -> f64 {
-    let n = v.len();
-    let np = n as f64 * p;
-    let j = np.floor() as usize;
-    if (np - np.floor()).abs() < 1e-12 && j >= 1 && j < n {
-        0.5 * (v[j - 1] + v[j])
-    } else {
-        v[(np.ceil() as usize).clamp(1, n) - 1]
     }
 }
 
@@ -430,13 +421,27 @@ impl Resolved {
         self.mediation.as_ref().ok_or_else(|| usage("not a mediate command"))?.run(ds)
     }
 
+    /// Runs the command on a dataset (already filtered): a mediation for `mediate`, the jobs'
+    /// report otherwise (a batch variant may be either).
+    pub fn run_saved(&self, ds: &Dataset) -> Result<crate::report::combine::Saved> {
+        use crate::report::combine::Saved;
+        Ok(match &self.mediation {
+            Some(m) => Saved::Mediation(crate::mediate::MediationReport {
+                migfit_version: crate::VERSION.to_string(),
+                command: "mediate".into(),
+                data: ds.source.clone(),
+                data_sha256: None,
+                mediation: m.run(ds)?,
+            }),
+            None => Saved::Model(self.run(ds)?),
+        })
+    }
+
     /// Runs the jobs on a dataset (already filtered): one report, the models in order
     /// (named `model1`, `model2`, ... when there are several).
     pub fn run(&self, ds: &Dataset) -> Result<Report> {
         if self.mediation.is_some() {
-            return Err(usage(
-                "a mediate variant has no model report: batch grids run fit and twopart variants (run migfit mediate for each mediation)",
-            ));
+            return Err(usage("a mediate command has no model report (run_saved gives its mediation)"));
         }
         let mut report: Option<Report> = None;
         let several = self.jobs.len() > 1;

@@ -9,6 +9,7 @@ use crate::data::source::{if_filter, subsample_filter};
 use crate::design::{SampleOptions, WeightType};
 use crate::formula::Formula;
 use crate::inference::bootstrap::{BootstrapSpec, CiMethod, Resampling};
+use crate::inference::convention::Convention;
 use crate::inference::survey::{SingleUnit, SurveySpec};
 use crate::inference::vce::VceKind;
 use crate::margins::{Adjust, At, PostRequest};
@@ -339,6 +340,13 @@ impl Options {
         let post = self.post()?;
         Ok(Estimation {
             vce: self.vce.as_deref().map(VceKind::parse).transpose().at("vce")?,
+            convention: self
+                .convention
+                .as_deref()
+                .map(Convention::parse)
+                .transpose()
+                .at("convention")?
+                .unwrap_or_default(),
             sample,
             level: self.level(),
             margins,

@@ -128,3 +128,16 @@ fn firth_reaches_binomial_specs_only() {
     let Job::TwoPart(j) = &r.jobs[0] else { panic!() };
     assert!(j.first.firth && !j.second.firth);
 }
+
+#[test]
+fn trim_cuts_at_statas_pctile() {
+    // x = 1..100: the 0.99 quantile is (x(99) + x(100)) / 2 = 99.5 (n p whole), so x = 100
+    // goes; at 0.985, n p = 98.5 is not whole and the cut is x(99) = 99.
+    let csv: String =
+        std::iter::once("x".to_string()).chain((1..=100).map(|i| i.to_string())).collect::<Vec<_>>().join("\n");
+    let ds = crate::data::csv::read_csv_bytes(csv.as_bytes(), "t.csv", &Default::default()).unwrap();
+    for (q, kept) in [(0.99, 99), (0.985, 99), (0.5, 50), (0.505, 51)] {
+        let f = RowFilters { trim: Some(("x".into(), q)), ..Default::default() };
+        assert_eq!(f.apply(ds.clone()).unwrap().n_rows(), kept, "q = {q}");
+    }
+}

@@ -1,5 +1,5 @@
 //! One table from several saved results (`migfit table`, Stata's `esttab` / `etable`): each
-//! JSON result (of `fit`, `twopart`, or a batch variant's `variants/NAME.json`) is built into
+//! JSON result (of `fit`, `twopart`, `mediate`, or a batch variant's `variants/NAME.json`) is built into
 //! a [`Table`] with the same options, the tables are set side by side (rows matched by term,
 //! a factor's levels under one header), then rows are kept, dropped, ordered and renamed.
 //!
@@ -14,8 +14,39 @@ use super::table::{Block, Row, SummaryRow};
 use super::{build, Table, TableOptions};
 use crate::data::closest;
 use crate::error::{usage, DataError, Error, Result};
+use crate::mediate::MediationReport;
 use crate::output::Report;
 use std::path::Path;
+
+/// A saved result: a model report (`fit`, `twopart`, a batch variant) or a mediation
+/// (`mediate`); each is built into a table by its own builder. Serialized as the report
+/// itself (a mediation is told apart by its `mediation` field).
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(untagged)]
+pub enum Saved {
+    Model(Report),
+    Mediation(MediationReport),
+}
+
+impl Saved {
+    /// The model report, if this is one.
+    pub fn model(&self) -> Option<&Report> {
+        match self {
+            Saved::Model(r) => Some(r),
+            Saved::Mediation(_) => None,
+        }
+    }
+
+    /// The same result with the data's SHA-256 (as the command line's, which hashes its input).
+    pub fn with_data_sha(&self, sha: &str) -> Saved {
+        match self {
+            Saved::Model(r) => Saved::Model(Report { data_sha256: Some(sha.to_string()), ..r.clone() }),
+            Saved::Mediation(m) => {
+                Saved::Mediation(MediationReport { data_sha256: Some(sha.to_string()), ..m.clone() })
+            }
+        }
+    }
+}
 
 /// What `migfit table` does to the rows of the combined table.
 #[derive(Debug, Clone, Default)]
@@ -37,13 +68,14 @@ fn data_err(path: &Path, reason: impl Into<String>) -> Error {
     Error::Data(DataError::Other(format!("{}: {}", path.display(), reason.into())))
 }
 
-/// Reads a saved result: a report (`fit`/`twopart` `--format json`) or a batch variant file
-/// (its `result`). Returns the report and, for a batch variant, the variant's name.
-pub fn read_result(path: &Path) -> Result<(Report, Option<String>)> {
+/// Reads a saved result: a report (`fit`/`twopart` `--format json`), a mediation (`mediate`
+/// `--format json`) or a batch variant file (its `result`). Returns it and, for a batch
+/// variant, the variant's name.
+pub fn read_result(path: &Path) -> Result<(Saved, Option<String>)> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::Data(DataError::Io { path: path.display().to_string(), reason: e.to_string() }))?;
     let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-        data_err(path, format!("not a JSON file ({e}); give the JSON result of migfit fit, twopart or batch"))
+        data_err(path, format!("not a JSON file ({e}); give the JSON result of migfit fit, twopart, mediate or batch"))
     })?;
     let (value, variant) = match value.get("result") {
         Some(r) if value.get("variant").is_some() => (r.clone(), value["variant"].as_str().map(str::to_string)),
@@ -56,7 +88,7 @@ pub fn read_result(path: &Path) -> Result<(Report, Option<String>)> {
         return Err(data_err(path, "not a migfit result (no 'migfit_version' and no 'models')"));
     }
     let version = value.get("migfit_version").and_then(|v| v.as_str()).unwrap_or("an unknown version").to_string();
-    let report: Report = serde_json::from_value(value).map_err(|e| {
+    let stale = |e: serde_json::Error| {
         let what = e.to_string();
         let field = what
             .strip_prefix("missing field `")
@@ -70,8 +102,13 @@ pub fn read_result(path: &Path) -> Result<(Report, Option<String>)> {
                 env!("CARGO_PKG_VERSION")
             ),
         )
-    })?;
-    Ok((report, variant))
+    };
+    let saved = if value.get("mediation").is_some() {
+        Saved::Mediation(serde_json::from_value(value).map_err(stale)?)
+    } else {
+        Saved::Model(serde_json::from_value(value).map_err(stale)?)
+    };
+    Ok((saved, variant))
 }
 
 /// The key a block is matched by across tables.
@@ -286,17 +323,20 @@ pub fn select(mut t: Table, o: &CombineOptions) -> Result<Table> {
 }
 
 /// Builds one table from saved results (`(file, report, batch variant name)`).
-pub fn combine(results: &[(String, Report, Option<String>)], opts: &TableOptions, c: &CombineOptions) -> Result<Table> {
+pub fn combine(results: &[(String, Saved, Option<String>)], opts: &TableOptions, c: &CombineOptions) -> Result<Table> {
     if results.is_empty() {
         return Err(usage("migfit table needs at least one result file"));
     }
     let mut tables = Vec::new();
     for (file, report, _) in results {
         let per = TableOptions { titles: Vec::new(), caption: None, ..opts.clone() };
-        let t = build(report, &per).map_err(|e| match e {
-            Error::Usage(u) => usage(format!("{file}: {}", u.0)),
-            e => e,
-        })?;
+        let t = match report {
+            Saved::Model(r) => build(r, &per).map_err(|e| match e {
+                Error::Usage(u) => usage(format!("{file}: {}", u.0)),
+                e => e,
+            })?,
+            Saved::Mediation(m) => super::table::build_mediation(m, &per),
+        };
         tables.push(t);
     }
     let ncols: usize = tables.iter().map(|t| t.columns.len()).sum();

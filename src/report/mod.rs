@@ -12,6 +12,7 @@ pub mod html;
 pub mod latex;
 pub mod markdown;
 pub mod plot;
+pub mod summary;
 pub mod table;
 pub mod text;
 pub mod typst;
@@ -113,7 +114,7 @@ impl Format {
 pub fn render(report: &Report, opts: &TableOptions, format: Format, standalone: bool) -> Result<String> {
     Ok(match format {
         Format::Json => crate::output::to_json(report),
-        Format::Summary => crate::output::to_text(report),
+        Format::Summary => summary::to_text(report),
         _ => render_table(&build(report, opts)?, format, standalone)?,
     })
 }

@@ -93,7 +93,7 @@ impl Spec {
             method,
             ape: false,
             interaction: false,
-            est: Estimation { vce: Some(VceKind::Oim), sample: Default::default(), level: 95.0, margins: None, survey: None, post: Default::default(), hypotheses: Default::default(), bootstrap: None },
+            est: Estimation { vce: Some(VceKind::Oim), convention: Default::default(), sample: Default::default(), level: 95.0, margins: None, survey: None, post: Default::default(), hypotheses: Default::default(), bootstrap: None },
             max_iter: 100,
         }
     }

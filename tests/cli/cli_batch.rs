@@ -500,3 +500,133 @@ fn new_keys_are_spec_errors_at_their_line() {
         assert!(err.contains(&format!("spec.toml:{line}:")), "{msg}: line {line}: {err}");
     }
 }
+
+/// A `mediate` variant runs in a grid: its table is the file `migfit mediate` writes, byte for
+/// byte, and its tracked numbers (KHB's difference, the default, and the reduced coefficient)
+/// are the ones in its JSON.
+#[test]
+fn mediate_variants_run_in_a_grid() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let data = root.join("tests/golden/mediation/mroz_mediation.csv");
+    let d = tempfile::tempdir().unwrap();
+    let body = format!(
+        r#"
+[data]
+path = "{}"
+
+[base]
+command = "mediate"
+outcome = "inlf ~ age + kidslt6"
+treatment = "college"
+mediators = ["nwifeinc"]
+format = "md"
+
+[[axis]]
+name = "model"
+values.logit = {{ model = "logit" }}
+values.probit = {{ model = "probit" }}
+
+[[track]]
+id = "mediated"
+term = "college"
+
+[[track]]
+id = "reduced"
+term = "college"
+part = "mediation"
+statistic = "reduced"
+
+[[assert]]
+track = "mediated"
+rule = "sign_stable"
+"#,
+        data.display()
+    );
+    let s = d.path().join("spec.toml");
+    std::fs::write(&s, body).unwrap();
+    batch(&s, &d.path().join("out"), &["-q"]).code(0);
+    let x = data.display().to_string();
+    let base =
+        ["mediate", &x, "--outcome", "inlf ~ age + kidslt6", "--treatment", "college", "--mediators", "nwifeinc"];
+    for model in ["logit", "probit"] {
+        let cli =
+            Command::cargo_bin("migfit").unwrap().args(base).args(["-m", model, "--format", "md"]).output().unwrap();
+        assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stderr));
+        let ours = std::fs::read(d.path().join("out/variants").join(format!("{model}.md"))).unwrap();
+        assert!(ours == cli.stdout, "{model}: the batch variant's table differs from the command line's");
+        let json =
+            Command::cargo_bin("migfit").unwrap().args(base).args(["-m", model, "--format", "json"]).output().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+        let effect = &v["mediation"]["khb"]["effects"][0];
+        assert_eq!(effect["term"], "college");
+        let effects: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(d.path().join("out/effects.json")).unwrap()).unwrap();
+        for (track, stat) in [("mediated", "difference"), ("reduced", "reduced")] {
+            let row = effects
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["variant"] == model && r["track"] == track)
+                .unwrap_or_else(|| panic!("{model} {track}: {effects}"));
+            assert_eq!(row["status"], "ok", "{row}");
+            assert_eq!(row["part"], "mediation");
+            assert_eq!(row["estimate"], effect[stat]["estimate"], "{model} {track}");
+            assert_eq!(row["std_error"], effect[stat]["std_error"], "{model} {track}");
+        }
+    }
+    // The saved variant reads back into `migfit table`.
+    let o = Command::cargo_bin("migfit")
+        .unwrap()
+        .arg("table")
+        .arg(d.path().join("out/variants/logit.json"))
+        .arg(d.path().join("out/variants/probit.json"))
+        .args(["--format", "md"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("logit"));
+}
+
+/// One `save_reps` file for every variant would leave only the last variant's replicates: a
+/// spec error at its line, unless `{variant}` makes the names distinct (each variant then
+/// writes its own file).
+#[test]
+fn variants_do_not_share_a_replicates_file() {
+    let d = tempfile::tempdir().unwrap();
+    let reps = d.path().join("reps.csv");
+    let body = |name: &str| {
+        format!(
+            r#"
+[data]
+path = "../../examples/mroz/mroz.csv"
+
+[base]
+command = "fit"
+model = "logit"
+formula = "inlf ~ age + educ"
+vce = "bootstrap"
+reps = 20
+save_reps = "{}"
+
+[[axis]]
+name = "kids"
+values.without = {{}}
+values.with = {{ formula = "inlf ~ age + educ + kidslt6" }}
+
+[[track]]
+term = "educ"
+"#,
+            d.path().join(name).display()
+        )
+    };
+    let s = spec(d.path(), &body("reps.csv"));
+    batch(&s, &d.path().join("out"), &["-q"])
+        .code(2)
+        .stderr(predicate::str::contains("spec.toml:11:").and(predicate::str::contains("{variant}")));
+    assert!(!reps.exists() && !d.path().join("out").exists(), "nothing runs");
+    let s = spec(d.path(), &body("reps-{variant}.csv"));
+    batch(&s, &d.path().join("out"), &["-q"]).code(0);
+    let a = std::fs::read_to_string(d.path().join("reps-without.csv")).unwrap();
+    let b = std::fs::read_to_string(d.path().join("reps-with.csv")).unwrap();
+    assert!(b.lines().next().unwrap().contains("kidslt6") && !a.lines().next().unwrap().contains("kidslt6"));
+}

@@ -195,6 +195,7 @@ mod projection {
     fn est(cluster: Option<&str>, weights: Option<&str>) -> Estimation {
         Estimation {
             vce: None,
+            convention: Default::default(),
             sample: SampleOptions {
                 cluster: cluster.map(str::to_string),
                 weights: weights.map(|w| (w.to_string(), WeightType::Probability)),

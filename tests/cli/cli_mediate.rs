@@ -140,3 +140,43 @@ fn every_format_renders_the_mediation_table() {
     let out = String::from_utf8(o.stdout).unwrap();
     assert!(out.contains("Natural indirect effect") && out.contains("Proportion mediated"), "{out}");
 }
+
+/// `migfit table` reads mediate's JSON: two saved decompositions side by side, each cell the
+/// one `mediate` printed itself (the JSON round trip keeps every digit).
+#[test]
+fn table_combines_saved_mediation_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let khb = ["--outcome", "inlf ~ age + kidslt6", "--treatment", "C(city)", "--mediators", "educ,nwifeinc"];
+    let a = dir.path().join("a.json");
+    let b = dir.path().join("b.json");
+    for (path, model) in [(&a, "logit"), (&b, "probit")] {
+        let o = mediate(&[&[MROZ][..], &khb, &["-m", model, "-o", path.to_str().unwrap()]].concat());
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let own = mediate(&[&[MROZ][..], &khb, &["-m", "probit", "--format", "md"]].concat());
+    let own = String::from_utf8(own.stdout).unwrap();
+    let o = Command::cargo_bin("migfit")
+        .unwrap()
+        .args(["table", a.to_str().unwrap(), b.to_str().unwrap(), "--columns", "Logit,Probit", "--format", "md"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(out.contains("Logit") && out.contains("Probit"), "{out}");
+    // The probit's reduced coefficient of the first treatment level, as mediate printed it,
+    // is in the combined table's fifth numeric column.
+    let first_row = |t: &str| -> Vec<String> {
+        t.lines()
+            .find(|l| l.contains("Coefficient"))
+            .unwrap()
+            .split('|')
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty())
+            .collect()
+    };
+    let mine = first_row(&own);
+    let combined = first_row(&out);
+    assert_eq!(combined.len(), 1 + 8, "{out}");
+    assert_eq!(&combined[5..9], &mine[1..5], "{out}\n{own}");
+    assert_ne!(combined[1], combined[5], "logit and probit coefficients differ");
+}

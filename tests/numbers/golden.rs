@@ -39,6 +39,8 @@ struct Tolerance {
     /// Test statistics, their p-values and linear combinations (`tests`, `model_test`,
     /// `lincom`): 1e-5, as effect SEs (they are smooth functions of the variance).
     test: f64,
+    /// The log likelihood (default: the estimate tolerance; the convention cases ask 1e-8).
+    log_likelihood: f64,
 }
 
 impl Tolerance {
@@ -51,6 +53,7 @@ impl Tolerance {
             margin_estimate: get("margin_estimate", 1e-6),
             margin_std_error: get("margin_std_error", 1e-5),
             test: get("test", 1e-5),
+            log_likelihood: get("log_likelihood", get("estimate", 1e-6)),
         }
     }
 }
@@ -213,7 +216,7 @@ fn compare_model(
                         "log_likelihood",
                         ours.get("log_likelihood"),
                         &theirs["log_likelihood"],
-                        tol.estimate,
+                        tol.log_likelihood,
                     );
                 }
             }

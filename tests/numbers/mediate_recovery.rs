@@ -71,6 +71,7 @@ fn recover(interaction: bool) {
         interaction,
         est: Estimation {
             vce: None,
+            convention: Default::default(),
             sample: Default::default(),
             level: 95.0,
             margins: None,

@@ -13,12 +13,14 @@
 //! - [`build`](build()): a [`Report`] to a [`Table`] (columns, blocks, summary rows, notes).
 
 mod build;
+mod explain;
 mod labels;
 mod mediation;
 mod options;
 
 pub use super::format::Stars;
 pub use build::build;
+pub use explain::build_explain;
 pub use mediation::build_mediation;
 pub use options::{Lang, Layout, Show, StatRow, TableOptions};
 

@@ -23,6 +23,7 @@ import scipy
 
 sys.path.insert(0, os.path.dirname(__file__))
 import migref  # noqa: E402
+from migref import dumps17  # noqa: E402,F401 (reference_cli.py imports it from here)
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
@@ -241,25 +242,6 @@ CASES = {
 def g17(x):
     return float(f"{x:.17g}")
 
-
-def dumps17(obj, indent=0, fmt="%.17g"):
-    """JSON with every float printed as %.17g (fmt=None: shortest round-trip repr)."""
-    sp = "  " * indent
-    if isinstance(obj, dict):
-        items = [f'{sp}  {json.dumps(k)}: {dumps17(v, indent + 1, fmt).lstrip()}' for k, v in obj.items()]
-        return "{\n" + ",\n".join(items) + "\n" + sp + "}" if items else "{}"
-    if isinstance(obj, list):
-        if not obj:
-            return "[]"
-        items = [sp + "  " + dumps17(v, indent + 1, fmt).lstrip() for v in obj]
-        return "[\n" + ",\n".join(items) + "\n" + sp + "]"
-    if isinstance(obj, bool) or obj is None:
-        return json.dumps(obj)
-    if isinstance(obj, (float, np.floating)):
-        return repr(float(obj)) if fmt is None else fmt % obj
-    if isinstance(obj, (int, np.integer)):
-        return str(int(obj))
-    return json.dumps(obj)
 
 
 def expected_view(res, command, loglik_check):

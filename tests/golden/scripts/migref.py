@@ -17,6 +17,7 @@ Conventions (Stata's; see ../CONVENTIONS.md for the evidence):
 - log-likelihood: gaussian-identity with sigma^2 = SSR/N; gamma and inverse gaussian with
   phi = 1 (what Stata's glm reports).
 """
+import json
 import re
 import numpy as np
 import pandas as pd
@@ -805,3 +806,23 @@ def run_twopart(df, args):
         p1c = Part(m1, f1, envc, mask)
         res["combined"] = {"margins": margins([p1c, p2c], envc, m1.w, V, margin_list([f1, f2]))}
     return res, [m1, m2], V
+
+
+def dumps17(obj, indent=0, fmt="%.17g"):
+    """JSON with every float printed as %.17g (fmt=None: shortest round-trip repr); every golden file is written with it."""
+    sp = "  " * indent
+    if isinstance(obj, dict):
+        items = [f'{sp}  {json.dumps(k)}: {dumps17(v, indent + 1, fmt).lstrip()}' for k, v in obj.items()]
+        return "{\n" + ",\n".join(items) + "\n" + sp + "}" if items else "{}"
+    if isinstance(obj, list):
+        if not obj:
+            return "[]"
+        items = [sp + "  " + dumps17(v, indent + 1, fmt).lstrip() for v in obj]
+        return "[\n" + ",\n".join(items) + "\n" + sp + "]"
+    if isinstance(obj, bool) or obj is None:
+        return json.dumps(obj)
+    if isinstance(obj, (float, np.floating)):
+        return repr(float(obj)) if fmt is None else fmt % obj
+    if isinstance(obj, (int, np.integer)):
+        return str(int(obj))
+    return json.dumps(obj)

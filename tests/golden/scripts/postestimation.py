@@ -20,6 +20,7 @@ Input data are the public datasets already in tests/golden (mroz, wagepan, UCBAd
 """
 import json
 import os
+import sys
 
 import numpy as np
 import pandas as pd
@@ -28,26 +29,9 @@ import statsmodels
 import statsmodels.api as sm
 from scipy import stats
 
+sys.path.insert(0, os.path.dirname(__file__))
+from migref import dumps17  # noqa: E402
 
-
-def dumps17(obj, indent=0, fmt="%.17g"):
-    """JSON with every float printed as %.17g (fmt=None: shortest round-trip repr), as generate.py."""
-    sp = "  " * indent
-    if isinstance(obj, dict):
-        items = [f'{sp}  {json.dumps(k)}: {dumps17(v, indent + 1, fmt).lstrip()}' for k, v in obj.items()]
-        return "{\n" + ",\n".join(items) + "\n" + sp + "}" if items else "{}"
-    if isinstance(obj, list):
-        if not obj:
-            return "[]"
-        items = [sp + "  " + dumps17(v, indent + 1, fmt).lstrip() for v in obj]
-        return "[\n" + ",\n".join(items) + "\n" + sp + "]"
-    if isinstance(obj, bool) or obj is None:
-        return json.dumps(obj)
-    if isinstance(obj, (float, np.floating)):
-        return repr(float(obj)) if fmt is None else fmt % obj
-    if isinstance(obj, (int, np.integer)):
-        return str(int(obj))
-    return json.dumps(obj)
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 TOL = {"estimate": 1e-6, "std_error": 1e-6, "margin_estimate": 1e-6, "margin_std_error": 1e-5, "test": 1e-5}
