@@ -6,10 +6,10 @@
 use super::fit::FitArgs;
 use super::twopart::TwoPartArgs;
 use super::{check_binary, DataArgs};
-use migfit::io::write_output;
 use clap::{Args, Subcommand};
 use migfit::analysis::explain::Explanation;
 use migfit::error::Result;
+use migfit::io::write_output;
 use migfit::options::{Context, Options};
 use migfit::report::Format;
 use std::path::PathBuf;

@@ -67,7 +67,8 @@ pub fn build_explain(e: &Explanation, opts: &TableOptions) -> Table {
                 })
                 .collect();
             for s in r.std_errors.iter().filter(|s| s.convention != Convention::Stata) {
-                let parts: Vec<String> = s.factors.iter().map(|f| format!("{}: x{}", f.choice, fmt(f.factor))).collect();
+                let parts: Vec<String> =
+                    s.factors.iter().map(|f| format!("{}: x{}", f.choice, fmt(f.factor))).collect();
                 notes.push(format!(
                     "{prefix}{label}, {}: x{} = {}.",
                     s.convention.name(),
@@ -77,11 +78,7 @@ pub fn build_explain(e: &Explanation, opts: &TableOptions) -> Table {
             }
             rows.push(Row { term: format!("{prefix}{}", r.term), label, cells });
         }
-        blocks.push(Block {
-            variable: None,
-            header: several.then(|| format!("{} ({})", m.name, m.formula)),
-            rows,
-        });
+        blocks.push(Block { variable: None, header: several.then(|| format!("{} ({})", m.name, m.formula)), rows });
     }
     Table {
         caption: opts.caption.clone().or_else(|| Some("Standard errors by convention".to_string())),
