@@ -368,13 +368,13 @@ impl FitJob {
                 pv.variance
             }
         };
-        let m = self.model_report(ds, "model", &fit, &v, boot.as_ref(), sd.as_ref().map(|d| d.n_strata), notes)?;
+        let m = self.model_report(ds, "model", &fit, &v, notes, boot.as_ref(), sd.as_ref().map(|d| d.n_strata))?;
         Ok(report("fit", ds, vec![m], None, &[&fit.design]))
     }
 
     /// The report of one fitted model under its variance: coefficients, tests, effects,
-    /// predictive margins and contrasts (`boot`: the bootstrap's replicates, when the variance
-    /// is the bootstrap's; `notes`: the convention profile's).
+    /// predictive margins and contrasts (`notes`: the convention profile's notes on the
+    /// variance; `boot`: the bootstrap's replicates, when the variance is the bootstrap's).
     #[allow(clippy::too_many_arguments)]
     fn model_report(
         &self,
@@ -382,9 +382,9 @@ impl FitJob {
         name: &str,
         fit: &Fit,
         v: &Variance,
+        notes: Vec<String>,
         boot: Option<&bootstrap::Boot>,
         n_strata: Option<usize>,
-        notes: Vec<String>,
     ) -> Result<ModelReport> {
         let level = self.est.level;
         let mut m = ModelReport::new(name, &self.formula.source, fit, v, self.est.level, self.odds_ratios);

@@ -17,7 +17,6 @@ use crate::model::fit::Refitter;
 use crate::model::twopart::TwoPartFit;
 use crate::model::Fit;
 use crate::output::{Margin, ModelReport};
-use ndarray::Array2;
 
 /// What a bootstrap run asks for: the replicates and where to save them.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -175,11 +174,6 @@ fn part<'a>(f: &Fit, d: &'a Design, b: &'a [f64]) -> PartEval<'a> {
     PartEval { x: d.x.view(), spec: &d.spec, beta: b, link: f.spec.link, eta: None }
 }
 
-/// Zero matrices for margins computed for their estimates only.
-fn zeros(k: usize) -> Array2<f64> {
-    Array2::zeros((k, k))
-}
-
 /// The bootstrap of one model (coefficients, and its effects when `at` is given).
 pub fn fit(
     est: &Estimation,
@@ -190,7 +184,8 @@ pub fn fit(
 ) -> Result<Boot> {
     let units = units(&fit.design, sd)?;
     let k = fit.beta.len();
-    let refit = Refitter::new(fit);
+    let start = UnitStart::new(&units, k);
+    let refit = refitter(fit, start.as_ref(), None);
     let mut names = fit.design.names.clone();
     let mut estimates = fit.beta.clone();
     if let Some(ms) = full_margins {
@@ -200,7 +195,11 @@ pub fn fit(
     let at = est.margins.as_ref();
     let stat = |m: &[f64]| -> Outcome {
         let w: Vec<f64> = fit.w.iter().zip(m).map(|(a, b)| a * b).collect();
-        let beta = refit.refit(&w).map_err(|e| e.describe().to_string())?;
+        let beta = match &start {
+            Some((us, _)) => refit.refit_units(&w, &us.multipliers(m)),
+            None => refit.refit(&w),
+        }
+        .map_err(|e| e.describe().to_string())?;
         let mut out = beta.clone();
         if let (Some(at), Some(full)) = (at, full_margins) {
             let part = PartEval {
@@ -210,8 +209,7 @@ pub fn fit(
                 link: fit.spec.link,
                 eta: None,
             };
-            let r = margins::compute(&[part], Target::Mean(0), Some(&w), at, &zeros(k), est.level)
-                .map_err(|e| e.to_string())?;
+            let r = margins::estimates(&[part], Target::Mean(0), Some(&w), at).map_err(|e| e.to_string())?;
             same_effects(full, &r.margins)?;
             out.extend(r.margins.iter().map(|m| m.estimate));
         }
@@ -223,6 +221,49 @@ pub fn fit(
     Ok(boot)
 }
 
+/// Per-unit sums for the refits' first iteration ([`Refitter::with_units`]) when the units are
+/// groups of rows with, on average, at least as many rows as coefficients; and the first row
+/// of each unit, where a replicate's unit multipliers are read from its row multipliers.
+struct UnitStart {
+    first_row: Vec<usize>,
+}
+
+impl UnitStart {
+    fn new(units: &Units, k: usize) -> Option<(UnitStart, &[u32])> {
+        let of_row = units.of_row()?;
+        let n = units.n_units();
+        if n.saturating_mul(k) > of_row.len() {
+            return None;
+        }
+        let mut first_row = vec![usize::MAX; n];
+        for (i, &u) in of_row.iter().enumerate().rev() {
+            first_row[u as usize] = i;
+        }
+        Some((UnitStart { first_row }, of_row))
+    }
+
+    /// The units' multipliers from the rows' (`m` on the rows `units` were built on).
+    fn multipliers(&self, m: &[f64]) -> Vec<f64> {
+        self.first_row.iter().map(|&i| m[i]).collect()
+    }
+}
+
+/// Each part's refitter, with per-unit sums when [`UnitStart`] applies (`of_row` of the first
+/// part's rows; `rows` maps the part's rows to them).
+fn refitter<'a>(f: &'a Fit, start: Option<&(UnitStart, &[u32])>, rows: Option<&[usize]>) -> Refitter<'a> {
+    let r = Refitter::new(f);
+    match start {
+        Some((us, of_row)) => {
+            let units: Vec<u32> = match rows {
+                Some(rows) => rows.iter().map(|&i| of_row[i]).collect(),
+                None => of_row.to_vec(),
+            };
+            r.with_units(&units, us.first_row.len())
+        }
+        None => r,
+    }
+}
+
 fn n_clusters(units: &Units) -> Option<usize> {
     match units {
         Units::Rows(_) => None,
@@ -232,10 +273,8 @@ fn n_clusters(units: &Units) -> Option<usize> {
 
 /// The full-sample effects of a two-part model (estimates only), in the three sets of
 /// [`margins::compute_twopart`].
-pub fn twopart_margins(tp: &TwoPartFit, at: &At, level: f64) -> Result<[Vec<Margin>; 3]> {
-    let (k1, k2) = (tp.first.beta.len(), tp.second.beta.len());
-    let parts = TwoPartEval::of(tp);
-    let [a, b, c] = margins::compute_twopart(&parts, at, &zeros(k1), &zeros(k2), &zeros(k1 + k2), level)?;
+pub fn twopart_margins(tp: &TwoPartFit, at: &At) -> Result<[Vec<Margin>; 3]> {
+    let [a, b, c] = margins::twopart_estimates(&TwoPartEval::of(tp), at)?;
     Ok([a.margins, b.margins, c.margins])
 }
 
@@ -250,8 +289,10 @@ pub fn twopart(
 ) -> Result<(Boot, TwoPartVariance)> {
     let units = units(&tp.first.design, sd)?;
     let (k1, k2) = (tp.first.beta.len(), tp.second.beta.len());
-    let (r1, r2) = (Refitter::new(&tp.first), Refitter::new(&tp.second));
-    let full = est.margins.as_ref().map(|at| twopart_margins(tp, at, est.level)).transpose()?;
+    let start = UnitStart::new(&units, k1.max(k2));
+    let r1 = refitter(&tp.first, start.as_ref(), None);
+    let r2 = refitter(&tp.second, start.as_ref(), Some(&tp.second_rows_in_first));
+    let full = est.margins.as_ref().map(|at| twopart_margins(tp, at)).transpose()?;
     let mut names: Vec<String> = tp.first.design.names.iter().map(|n| format!("first:{n}")).collect();
     names.extend(tp.second.design.names.iter().map(|n| format!("second:{n}")));
     let mut estimates: Vec<f64> = tp.first.beta.iter().chain(&tp.second.beta).copied().collect();
@@ -267,8 +308,13 @@ pub fn twopart(
     let stat = |m: &[f64]| -> Outcome {
         let w1: Vec<f64> = tp.first.w.iter().zip(m).map(|(a, b)| a * b).collect();
         let w2: Vec<f64> = tp.second.w.iter().zip(&tp.second_rows_in_first).map(|(a, &i)| a * m[i]).collect();
-        let b1 = r1.refit(&w1).map_err(|e| format!("first part: {}", e.describe()))?;
-        let b2 = r2.refit(&w2).map_err(|e| format!("second part: {}", e.describe()))?;
+        let mu = start.as_ref().map(|(us, _)| us.multipliers(m));
+        let refit = |r: &Refitter, w: &[f64]| match &mu {
+            Some(mu) => r.refit_units(w, mu),
+            None => r.refit(w),
+        };
+        let b1 = refit(&r1, &w1).map_err(|e| format!("first part: {}", e.describe()))?;
+        let b2 = refit(&r2, &w2).map_err(|e| format!("second part: {}", e.describe()))?;
         let mut out: Vec<f64> = b1.iter().chain(&b2).copied().collect();
         if let (Some(at), Some(full)) = (est.margins.as_ref(), &full) {
             let parts = TwoPartEval {
@@ -279,8 +325,7 @@ pub fn twopart(
                 weights1: Some(&w1),
                 weights2: Some(&w2),
             };
-            let sets = margins::compute_twopart(&parts, at, &zeros(k1), &zeros(k2), &zeros(k1 + k2), est.level)
-                .map_err(|e| e.to_string())?;
+            let sets = margins::twopart_estimates(&parts, at).map_err(|e| e.to_string())?;
             for (f, r) in full.iter().zip(&sets) {
                 same_effects(f, &r.margins)?;
                 out.extend(r.margins.iter().map(|m| m.estimate));

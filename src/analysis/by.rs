@@ -102,7 +102,7 @@ impl FitJob {
         let st = suest::stacked(&refs, clusters.as_ref())?;
         let mut models = Vec::with_capacity(fits.len());
         for ((name, _, fit), v) in fits.iter().zip(&st.blocks) {
-            models.push(self.model_report(ds, name, fit, v, None, None, Vec::new()).map_err(|e| in_group(name, e))?);
+            models.push(self.model_report(ds, name, fit, v, Vec::new(), None, None).map_err(|e| in_group(name, e))?);
         }
         let tests = if by.test_equal {
             let groups: Vec<(&str, &[Margin])> = models.iter().map(|m| (m.name.as_str(), &m.margins[..])).collect();

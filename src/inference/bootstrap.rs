@@ -157,6 +157,15 @@ impl Units {
         }
     }
 
+    /// Each row's unit when units are groups of rows (clusters, PSUs); `None` for rows.
+    pub fn of_row(&self) -> Option<&[u32]> {
+        match self {
+            Units::Rows(_) => None,
+            Units::Clusters { of_row, .. } => Some(of_row),
+            Units::Strata { psu_of_row, .. } => Some(psu_of_row),
+        }
+    }
+
     fn unit_of_row(&self, i: usize) -> usize {
         match self {
             Units::Rows(_) => i,
@@ -343,34 +352,44 @@ where
 /// Largest number of jackknife refits BCa makes (one per unit).
 pub const BCA_MAX_UNITS: usize = 20_000;
 
-/// A progress line on stderr, only when stderr is a terminal (nothing is written otherwise,
-/// so logs and tests see no difference).
+/// A progress bar on stderr (indicatif), only when stderr is a terminal and the run has at
+/// least 20 steps: nothing is written otherwise, so logs, pipes and tests see no difference.
+/// The bar only counts finished replicates; it changes no result.
 struct Progress {
-    total: usize,
-    done: std::sync::atomic::AtomicUsize,
-    label: &'static str,
-    on: bool,
+    bar: Option<indicatif::ProgressBar>,
 }
 
 impl Progress {
     fn new(total: usize, label: &'static str) -> Progress {
         use std::io::IsTerminal;
-        Progress { total, done: 0.into(), label, on: std::io::stderr().is_terminal() && total >= 20 }
+        Progress::with(total, label, std::io::stderr().is_terminal())
     }
+
+    fn with(total: usize, label: &'static str, terminal: bool) -> Progress {
+        let bar = (terminal && total >= 20).then(|| {
+            let bar = indicatif::ProgressBar::with_draw_target(
+                Some(total as u64),
+                indicatif::ProgressDrawTarget::stderr_with_hz(10),
+            );
+            let style = indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({elapsed}, eta {eta})")
+                .expect("a valid template")
+                .progress_chars("#>-");
+            bar.set_style(style);
+            bar.set_message(label);
+            bar
+        });
+        Progress { bar }
+    }
+
     fn tick(&self) {
-        if !self.on {
-            return;
-        }
-        let d = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        if d % (self.total / 50).max(1) == 0 || d == self.total {
-            let width = 40;
-            let filled = d * width / self.total;
-            eprint!("\r{} [{}{}] {d}/{}", self.label, "#".repeat(filled), " ".repeat(width - filled), self.total);
+        if let Some(b) = &self.bar {
+            b.inc(1);
         }
     }
+
     fn finish(&self) {
-        if self.on {
-            eprint!("\r{}\r", " ".repeat(self.label.len() + 60));
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
         }
     }
 }
@@ -619,6 +638,17 @@ pub fn norm_inter(t: &[f64], p: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// No bar (nothing drawn) when stderr is not a terminal or the run is short.
+    #[test]
+    fn progress_is_silent_off_a_terminal() {
+        assert!(Progress::with(999, "bootstrap replicates", false).bar.is_none());
+        assert!(Progress::with(10, "bootstrap replicates", true).bar.is_none());
+        assert!(Progress::with(999, "bootstrap replicates", true).bar.is_some());
+        let p = Progress::with(30, "bootstrap replicates", false);
+        p.tick();
+        p.finish();
+    }
 
     #[test]
     fn streams_are_fixed_and_distinct() {

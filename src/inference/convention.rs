@@ -566,3 +566,37 @@ pub fn steps(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse_back_and_unknown_names_list_the_three() {
+        for c in Convention::ALL {
+            assert_eq!(Convention::parse(c.name()).unwrap(), c);
+            assert_eq!(c.profile().convention, c);
+        }
+        let e = Convention::parse("spss").unwrap_err().to_string();
+        assert!(e.contains("stata, r or statsmodels"), "{e}");
+    }
+
+    #[test]
+    fn stata_profile_is_the_default_and_differs_from_the_others() {
+        assert_eq!(Convention::default(), Convention::Stata);
+        let (s, r, p) = (Convention::Stata.profile(), Convention::R.profile(), Convention::Statsmodels.profile());
+        assert_eq!(
+            (s.plain_glm, s.bread, s.robust, s.cluster),
+            (Info::Observed, Bread::Observed, RobustFactor::NOverNMinus1, ClusterFactor::G)
+        );
+        assert_eq!(
+            (r.plain_ml, r.bread, r.robust, r.cluster),
+            (Info::Expected, Bread::Expected, RobustFactor::NOverNMinusK, ClusterFactor::G)
+        );
+        assert_eq!(
+            (p.plain_ml, p.plain_glm, p.robust, p.cluster),
+            (Info::Observed, Info::Expected, RobustFactor::One, ClusterFactor::GAndNk)
+        );
+        assert!(p.survey.is_none());
+    }
+}

@@ -20,7 +20,12 @@ use rayon::prelude::*;
 /// the level; a contrast is the difference of two levels' sums, its Jacobian the difference of
 /// `X_p'(w g_p^(l))` with the affected columns replaced by `sum w g_p^(l) X_p^(l)`. The sets'
 /// columns of `C_p` sit side by side: one `X_p' C_p` product per part and chunk.
-pub(super) fn average_effects(parts: &[PartEval], sets: &[AverageSet]) -> Vec<Vec<(f64, Vec<f64>)>> {
+///
+/// With `jacobian` false (a bootstrap replicate needs the estimates only) the `X_p' C_p`
+/// products are skipped and the Jacobians are zero, and rows that no set weighs (weight 0 in
+/// every set: clusters not drawn) are not evaluated at the factor levels; the estimates are the
+/// same sums in the same order.
+pub(super) fn average_effects(parts: &[PartEval], sets: &[AverageSet], jacobian: bool) -> Vec<Vec<(f64, Vec<f64>)>> {
     let np = parts.len();
     let n = parts[0].x.nrows();
     assert!(sets.iter().all(|s| s.w.len() == n && s.rows.is_none_or(|m| m.len() == n)));
@@ -124,6 +129,11 @@ pub(super) fn average_effects(parts: &[PartEval], sets: &[AverageSet]) -> Vec<Ve
 
     let xsl: Vec<&[f64]> = parts.iter().map(|p| p.x.as_slice().expect("designs are row-major")).collect();
     let eta: Vec<std::borrow::Cow<[f64]>> = parts.iter().map(PartEval::linear_index).collect();
+    // Rows some set weighs (estimates only): the others contribute `0 x F` to every sum, so
+    // their evaluations are skipped (their scratch entries keep finite earlier values).
+    let live: Option<Vec<bool>> =
+        (!jacobian).then(|| (0..n).map(|i| sets.iter().any(|s| s.has(i) && s.w[i] != 0.0)).collect());
+    let live = live.as_deref();
     let n_chunks = n.div_ceil(AVG_CHUNK).max(1);
     let partials: Vec<ChunkSums> = (0..n_chunks)
         .into_par_iter()
@@ -139,11 +149,13 @@ pub(super) fn average_effects(parts: &[PartEval], sets: &[AverageSet]) -> Vec<Ve
                 let rows = hi - lo;
                 let mut acc: Vec<Vec<f64>> = plans.iter().map(|pl| vec![0.0; pl.nacc]).collect();
                 let AvgScratch { c, lvb, lvl } = scratch;
+                // Chunk rows not to evaluate (none when the Jacobians are computed).
+                let skip = |lo: usize| move |r: usize| live.is_some_and(|m| !m[lo + r]);
                 // The observed evaluation, shared by every effect of every set.
                 // (Every entry of the used parts is written below: resizing fills only new rows.)
                 lvb.resize(rows, [(0.0, 0.0, 0.0); 2]);
                 for &p in &used {
-                    eval_level(parts[p].link, &eta[p][lo..hi], |_| 0.0, lvb, p, |_| None);
+                    eval_level(parts[p].link, &eta[p][lo..hi], |_| 0.0, lvb, p, |_| None, skip(lo));
                 }
                 for ((set, plan), acc) in sets.iter().zip(&plans).zip(acc.iter_mut()) {
                     let rel = &set.relevant;
@@ -254,9 +266,15 @@ pub(super) fn average_effects(parts: &[PartEval], sets: &[AverageSet]) -> Vec<Ve
                                     l[p] = (m, m, m);
                                 }
                             }
-                            LevelColumns::Indicators { codes, shift, .. } => {
-                                eval_level(parts[p].link, etap, |r| shift[codes[r] as usize], lvl, p, |r| base(r, p))
-                            }
+                            LevelColumns::Indicators { codes, shift, .. } => eval_level(
+                                parts[p].link,
+                                etap,
+                                |r| shift[codes[r] as usize],
+                                lvl,
+                                p,
+                                |r| base(r, p),
+                                skip(lo),
+                            ),
                             LevelColumns::General(cols) => {
                                 let (k, beta, aff) = (kx[p], parts[p].beta, &f.affected[p]);
                                 let xp = &xsl[p][lo * k..hi * k];
@@ -268,7 +286,7 @@ pub(super) fn average_effects(parts: &[PartEval], sets: &[AverageSet]) -> Vec<Ve
                                     }
                                     shift
                                 };
-                                eval_level(parts[p].link, etap, shift, lvl, p, |r| base(r, p))
+                                eval_level(parts[p].link, etap, shift, lvl, p, |r| base(r, p), skip(lo))
                             }
                         }
                     }
@@ -336,6 +354,9 @@ pub(super) fn average_effects(parts: &[PartEval], sets: &[AverageSet]) -> Vec<Ve
                 let xtc: Vec<Vec<f64>> = (0..np)
                     .map(|p| {
                         let (k, m) = (kx[p], nc[p]);
+                        if !jacobian {
+                            return Vec::new();
+                        }
                         let mut out = vec![0.0; k * m];
                         if rows > 0 && k > 0 && m > 0 {
                             // SAFETY: pointers and strides describe the live slices exactly:
@@ -373,7 +394,7 @@ pub(super) fn average_effects(parts: &[PartEval], sets: &[AverageSet]) -> Vec<Ve
         for (t, a) in acc.iter_mut().zip(&a) {
             t.iter_mut().zip(a).for_each(|(t, v)| *t += v);
         }
-        for (t, xp) in xtc.iter_mut().zip(&x) {
+        for (t, xp) in xtc.iter_mut().zip(&x).filter(|_| jacobian) {
             t.iter_mut().zip(xp).for_each(|(t, v)| *t += v);
         }
     }
@@ -384,7 +405,8 @@ pub(super) fn average_effects(parts: &[PartEval], sets: &[AverageSet]) -> Vec<Ve
         .map(|((set, plan), acc)| {
             let rel = &set.relevant;
             // Column `col` of the set's block of X_p' C_p, row k.
-            let xc = |p: usize, k: usize, col: usize| xtc[p][k * nc[p] + plan.off[p] + col];
+            let xc =
+                |p: usize, k: usize, col: usize| if jacobian { xtc[p][k * nc[p] + plan.off[p] + col] } else { 0.0 };
             set.requests
                 .iter()
                 .map(|req| {

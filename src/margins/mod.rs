@@ -225,6 +225,25 @@ pub fn compute(
     vcov: &Array2<f64>,
     level: f64,
 ) -> Result<MarginsResult> {
+    compute_inner(parts, target, weights, at, vcov, level, true)
+}
+
+/// The estimates of [`compute`]'s effects only (standard errors 0): average effects skip the
+/// Jacobians' products and the rows of weight 0 (a bootstrap replicate's).
+pub fn estimates(parts: &[PartEval], target: Target, weights: Option<&[f64]>, at: &At) -> Result<MarginsResult> {
+    let k: usize = parts.iter().map(|p| p.beta.len()).sum();
+    compute_inner(parts, target, weights, at, &Array2::zeros((k, k)), 95.0, false)
+}
+
+fn compute_inner(
+    parts: &[PartEval],
+    target: Target,
+    weights: Option<&[f64]>,
+    at: &At,
+    vcov: &Array2<f64>,
+    level: f64,
+    jacobian: bool,
+) -> Result<MarginsResult> {
     assert!(!parts.is_empty() && parts.len() <= 2);
     let n = parts[0].x.nrows();
     assert!(parts.iter().all(|p| p.x.nrows() == n && p.spec.n == n), "parts evaluated on the same rows");
@@ -289,7 +308,7 @@ pub fn compute(
     if matches!(at, At::Average) {
         // The common case: the observed linear indices, shared by every effect.
         let set = AverageSet { target, relevant, requests: &requests, w: &w_all, rows: None, wsum };
-        let effects = average_effects(parts, std::slice::from_ref(&set)).pop().expect("one set");
+        let effects = average_effects(parts, std::slice::from_ref(&set), jacobian).pop().expect("one set");
         return Ok(finish_average(&requests, effects, 0..k_total, vcov, level, notes, at));
     }
 
@@ -489,6 +508,26 @@ pub fn compute_twopart(
     joint: &Array2<f64>,
     level: f64,
 ) -> Result<[MarginsResult; 3]> {
+    compute_twopart_inner(tp, at, v1, v2, joint, level, true)
+}
+
+/// The estimates of [`compute_twopart`]'s three sets only (standard errors 0), as
+/// [`estimates`].
+pub fn twopart_estimates(tp: &TwoPartEval, at: &At) -> Result<[MarginsResult; 3]> {
+    let (k1, k2) = (tp.first.beta.len(), tp.second.beta.len());
+    let z = |k: usize| Array2::zeros((k, k));
+    compute_twopart_inner(tp, at, &z(k1), &z(k2), &z(k1 + k2), 95.0, false)
+}
+
+fn compute_twopart_inner(
+    tp: &TwoPartEval,
+    at: &At,
+    v1: &Array2<f64>,
+    v2: &Array2<f64>,
+    joint: &Array2<f64>,
+    level: f64,
+    jacobian: bool,
+) -> Result<[MarginsResult; 3]> {
     let (first, second, q2) = (&tp.first, &tp.second, &tp.second_on_all);
     let n = first.x.nrows();
     let (k1, k2) = (first.beta.len(), second.beta.len());
@@ -503,9 +542,9 @@ pub fn compute_twopart(
         && tp.second_rows.iter().all(|&i| i < n);
     if !one_pass {
         return Ok([
-            compute(&[*first], Target::Mean(0), tp.weights1, at, v1, level)?,
-            compute(&[*second], Target::Mean(0), tp.weights2, at, v2, level)?,
-            compute(&[*first, *q2], Target::Product, tp.weights1, at, joint, level)?,
+            compute_inner(&[*first], Target::Mean(0), tp.weights1, at, v1, level, jacobian)?,
+            compute_inner(&[*second], Target::Mean(0), tp.weights2, at, v2, level, jacobian)?,
+            compute_inner(&[*first, *q2], Target::Product, tp.weights1, at, joint, level, jacobian)?,
         ]);
     }
     assert_eq!((v1.nrows(), v2.nrows(), joint.nrows()), (k1, k2, k1 + k2));
@@ -531,7 +570,7 @@ pub fn compute_twopart(
         AverageSet { target: Target::Mean(1), relevant: vec![1], requests: &r2, w: &w2, rows: Some(&in2), wsum: wsum2 },
         AverageSet { target: Target::Product, relevant: vec![0, 1], requests: &rc, w: &w1, rows: None, wsum: wsum1 },
     ];
-    let mut effects = average_effects(&parts, &sets).into_iter();
+    let mut effects = average_effects(&parts, &sets, jacobian).into_iter();
     let mut next = || effects.next().expect("three sets");
     Ok([
         finish_average(&r1, next(), 0..k1, v1, level, n1, at),

@@ -233,6 +233,7 @@ pub(super) fn eval_level(
     out: &mut [[(f64, f64, f64); 2]],
     p: usize,
     base: impl Fn(usize) -> Option<(f64, f64, f64)>,
+    skip: impl Fn(usize) -> bool,
 ) {
     pub(super) fn go<L: crate::model::Link + ?Sized>(
         link: &L,
@@ -241,8 +242,12 @@ pub(super) fn eval_level(
         out: &mut [[(f64, f64, f64); 2]],
         p: usize,
         base: impl Fn(usize) -> Option<(f64, f64, f64)>,
+        skip: impl Fn(usize) -> bool,
     ) {
         for (r, (lv, &e)) in out.iter_mut().zip(eta).enumerate() {
+            if skip(r) {
+                continue;
+            }
             let s = shift(r);
             lv[p] = match base(r) {
                 Some(b) if s == 0.0 => b,
@@ -267,6 +272,9 @@ pub(super) fn eval_level(
                 t.clear();
                 at.clear();
                 for (r, (lv, &e)) in out.iter_mut().zip(eta).enumerate() {
+                    if skip(r) {
+                        continue;
+                    }
                     let s = shift(r);
                     match base(r) {
                         Some(b) if s == 0.0 => lv[p] = b,
@@ -283,9 +291,9 @@ pub(super) fn eval_level(
                 }
             });
         }
-        LinkKind::Log => go(&link::Log, eta, shift, out, p, base),
-        LinkKind::Logit => go(&link::Logit, eta, shift, out, p, base),
-        other => go(other.link(), eta, shift, out, p, base),
+        LinkKind::Log => go(&link::Log, eta, shift, out, p, base, skip),
+        LinkKind::Logit => go(&link::Logit, eta, shift, out, p, base, skip),
+        other => go(other.link(), eta, shift, out, p, base, skip),
     }
 }
 

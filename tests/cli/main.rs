@@ -7,6 +7,7 @@ mod batch_html;
 mod by_groups;
 mod cli_batch;
 mod cli_deep_nesting;
+mod cli_explain;
 mod cli_fit;
 mod cli_help;
 mod cli_margins;

@@ -489,7 +489,7 @@ fn ybar_weighted(y: &[f64], w: &[f64]) -> f64 {
 ///
 /// Every weight type multiplies each observation's log likelihood (with pweights this is
 /// Stata's log pseudolikelihood; aweights are already rescaled to sum to N).
-/// Evidence: Stata results stored in statsmodels' test suite; see tests/golden/CONVENTIONS.md.
+/// Evidence: Stata results stored in statsmodels' test suite; see docs/conventions.md.
 fn log_likelihood(spec: &ModelSpec, y: &[f64], rows: &[(f64, Obs)], w: &[f64], n_obs: f64) -> f64 {
     use rayon::prelude::*;
     let fam = spec.family.family();

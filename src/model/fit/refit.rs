@@ -17,7 +17,7 @@
 //! * a singular information matrix, non-convergence within the fit's iteration limit, or
 //!   estimates that are not finite.
 
-use super::engine::{engine, log_link_ln_y, Info};
+use super::engine::{engine, log_link_ln_y, Info, Pass};
 use super::Fit;
 use crate::linalg::spd_solve;
 use crate::model::ModelKind;
@@ -56,6 +56,29 @@ pub struct Refitter<'a> {
     /// models.
     indicators: Vec<usize>,
     binary: bool,
+    /// Per resampled unit, the first iteration's sums (see [`Refitter::with_units`]).
+    units: Option<UnitSums>,
+}
+
+/// Per unit `g` (a cluster or PSU), at the full-sample estimates `b0` and with the fit's prior
+/// weights: the observed information `H_g`, score `s_g` and deviance `D_g` of its rows, the sums
+/// `sum w |x_j|` of the column checks and the separation tally. A replicate whose weights are
+/// the prior weights times one multiplier `m_g` per unit has, at `b0`, information
+/// `sum_g m_g H_g`, score `sum_g m_g s_g` and deviance `sum_g m_g D_g`: the first Newton
+/// iteration costs O(G K^2) instead of a pass over the rows. The sums are taken in unit order
+/// (rows in row order within a unit), the same on any number of threads; they differ from a
+/// pass's chunked sums by rounding only.
+struct UnitSums {
+    k: usize,
+    /// `H_g` (K x K, row-major), `s_g`, `D_g`, `sum_{i in g} w_i |x_ij|`.
+    h: Vec<f64>,
+    g: Vec<f64>,
+    dev: Vec<f64>,
+    colabs: Vec<f64>,
+    /// Per unit: which (indicator value, outcome) pairs occur for each indicator, and which
+    /// outcomes occur.
+    tally: Vec<[[bool; 2]; 2]>,
+    outcomes: Vec<[bool; 2]>,
 }
 
 impl<'a> Refitter<'a> {
@@ -70,7 +93,126 @@ impl<'a> Refitter<'a> {
         } else {
             Vec::new()
         };
-        Refitter { fit, ln_y: log_link_ln_y(&fit.spec, &fit.y), indicators, binary }
+        Refitter { fit, ln_y: log_link_ln_y(&fit.spec, &fit.y), indicators, binary, units: None }
+    }
+
+    /// Prepares the first iteration of [`Refitter::refit_units`] from per-unit sums:
+    /// `unit_of_row` gives each row's unit (0..n_units; a unit may have no rows here). Worth it
+    /// when units hold many rows (clusters, PSUs), not when each row is its own unit.
+    pub fn with_units(mut self, unit_of_row: &[u32], n_units: usize) -> Self {
+        let fit = self.fit;
+        let (n, k) = (fit.design.n(), fit.design.k());
+        assert_eq!(unit_of_row.len(), n, "one unit per row");
+        let obs = engine(fit.spec.family, fit.spec.link, &fit.y, &fit.w, self.ln_y.as_deref()).all_obs(&fit.eta);
+        let xs = fit.design.x.as_slice().expect("row-major");
+        let nd = self.indicators.len();
+        let mut u = UnitSums {
+            k,
+            h: vec![0.0; n_units * k * k],
+            g: vec![0.0; n_units * k],
+            dev: vec![0.0; n_units],
+            colabs: vec![0.0; n_units * k],
+            tally: vec![[[false; 2]; 2]; n_units * nd],
+            outcomes: vec![[false; 2]; n_units],
+        };
+        for (i, xi) in xs.chunks_exact(k.max(1)).enumerate().take(n) {
+            let gu = unit_of_row[i] as usize;
+            let (o, wi) = (&obs[i], fit.w[i]);
+            let h = &mut u.h[gu * k * k..(gu + 1) * k * k];
+            for a in 0..k {
+                let wa = o.w_o * xi[a];
+                for b in 0..=a {
+                    h[a * k + b] += wa * xi[b];
+                }
+            }
+            for (gj, &v) in u.g[gu * k..(gu + 1) * k].iter_mut().zip(xi) {
+                *gj += o.score * v;
+            }
+            u.dev[gu] += o.dev;
+            if wi == 0.0 {
+                continue;
+            }
+            for (c, &v) in u.colabs[gu * k..(gu + 1) * k].iter_mut().zip(xi) {
+                *c += wi * v.abs();
+            }
+            if self.binary {
+                let yi = (fit.y[i] == 1.0) as usize;
+                u.outcomes[gu][yi] = true;
+                for (t, &j) in u.tally[gu * nd..(gu + 1) * nd].iter_mut().zip(&self.indicators) {
+                    t[(xi[j] == 1.0) as usize][yi] = true;
+                }
+            }
+        }
+        for h in u.h.chunks_exact_mut((k * k).max(1)) {
+            for a in 0..k {
+                for b in 0..a {
+                    h[b * k + a] = h[a * k + b];
+                }
+            }
+        }
+        self.units = Some(u);
+        self
+    }
+
+    /// [`Refitter::refit`] for weights `w` that are the prior weights times `m_unit[g]` on the
+    /// rows of unit `g` (as given to [`Refitter::with_units`]): the checks and the first
+    /// iteration come from the per-unit sums. Without them, the same as `refit(w)`.
+    pub fn refit_units(&self, w: &[f64], m_unit: &[f64]) -> Result<Vec<f64>, RefitFailure> {
+        let Some(u) = &self.units else { return self.refit(w) };
+        let k = u.k;
+        let nd = self.indicators.len();
+        let mut colw = vec![0.0f64; k];
+        let mut tally = vec![[[false; 2]; 2]; nd];
+        let mut outcomes = [false; 2];
+        let mut h = vec![0.0; k * k];
+        let mut g = vec![0.0; k];
+        let mut dev = 0.0;
+        for (gu, &m) in m_unit.iter().enumerate() {
+            if m == 0.0 {
+                continue;
+            }
+            for (c, v) in colw.iter_mut().zip(&u.colabs[gu * k..(gu + 1) * k]) {
+                *c += m * v;
+            }
+            for (a, b) in h.iter_mut().zip(&u.h[gu * k * k..(gu + 1) * k * k]) {
+                *a += m * b;
+            }
+            for (a, b) in g.iter_mut().zip(&u.g[gu * k..(gu + 1) * k]) {
+                *a += m * b;
+            }
+            dev += m * u.dev[gu];
+            if self.binary {
+                for (o, &v) in outcomes.iter_mut().zip(&u.outcomes[gu]) {
+                    *o |= v;
+                }
+                for (t, v) in tally.iter_mut().zip(&u.tally[gu * nd..(gu + 1) * nd]) {
+                    for (a, b) in t.iter_mut().flatten().zip(v.iter().flatten()) {
+                        *a |= *b;
+                    }
+                }
+            }
+        }
+        self.check(&colw, &tally, outcomes)?;
+        let first = Pass {
+            h: Some(ndarray::Array2::from_shape_vec((k, k), h).expect("k x k")),
+            info: Info::Observed,
+            g,
+            objective: super::engine::objective(dev),
+        };
+        self.newton(w, Some(first))
+    }
+
+    /// Empty columns and separation (see the module docs).
+    fn check(&self, colw: &[f64], tally: &[[[bool; 2]; 2]], outcomes: [bool; 2]) -> Result<(), RefitFailure> {
+        if colw.iter().any(|&c| c == 0.0) {
+            return Err(RefitFailure::EmptyColumn);
+        }
+        // A binary outcome that does not vary, or an indicator whose ones (or zeros) all have
+        // the same outcome.
+        if (self.binary && outcomes != [true, true]) || tally.iter().any(|t| t[1][0] != t[1][1] || t[0][0] != t[0][1]) {
+            return Err(RefitFailure::Separation);
+        }
+        Ok(())
     }
 
     pub fn fit(&self) -> &Fit {
@@ -106,14 +248,16 @@ impl<'a> Refitter<'a> {
                 }
             }
         }
-        if colw.iter().any(|&c| c == 0.0) {
-            return Err(RefitFailure::EmptyColumn);
-        }
-        // A binary outcome that does not vary, or an indicator whose ones (or zeros) all have
-        // the same outcome.
-        if (self.binary && outcomes != [true, true]) || tally.iter().any(|t| t[1][0] != t[1][1] || t[0][0] != t[0][1]) {
-            return Err(RefitFailure::Separation);
-        }
+        self.check(&colw, &tally, outcomes)?;
+        self.newton(w, None)
+    }
+
+    /// Newton from the full-sample estimates with weights `w`; `first` is the first pass when
+    /// already known.
+    fn newton(&self, w: &[f64], first: Option<Pass>) -> Result<Vec<f64>, RefitFailure> {
+        let fit = self.fit;
+        let design = &fit.design;
+        let k = design.k();
         let eng = engine(fit.spec.family, fit.spec.link, &fit.y, w, self.ln_y.as_deref());
         let fixed_dispersion = fit.spec.family.family().fixed_scale();
         let n_obs: f64 = w.iter().sum();
@@ -126,7 +270,10 @@ impl<'a> Refitter<'a> {
             }
         };
         let mut beta = fit.beta.clone();
-        let mut cur = eng.pass(design, &beta, Info::Observed);
+        let mut cur = match first {
+            Some(p) => p,
+            None => eng.pass(design, &beta, Info::Observed),
+        };
         if cur.objective.is_nan() {
             return Err(RefitFailure::NotConverged);
         }
@@ -213,6 +360,21 @@ mod tests {
         for (a, c) in b.iter().zip(&f2.beta) {
             assert!((a - c).abs() < 1e-8, "{a} {c}");
         }
+        // Clusters of 6 rows with multipliers per cluster: the per-unit first iteration gives
+        // the estimates of the row pass (to rounding), and the same failures.
+        let units: Vec<u32> = (0..60).map(|i| (i / 6) as u32).collect();
+        let ru = Refitter::new(&fit).with_units(&units, 10);
+        let mu: Vec<f64> = (0..10).map(|g| (1 + (g * 7) % 3) as f64).collect();
+        let wu: Vec<f64> = units.iter().map(|&g| mu[g as usize]).collect();
+        let (a, b) = (r.refit(&wu).unwrap(), ru.refit_units(&wu, &mu).unwrap());
+        for (a, b) in a.iter().zip(&b) {
+            assert!((a - b).abs() < 1e-9 * a.abs().max(1.0), "{a} {b}");
+        }
+        let mut m1 = vec![0.0; 10];
+        m1[0] = 3.0;
+        let w1: Vec<f64> = units.iter().map(|&g| m1[g as usize]).collect();
+        assert_eq!(ru.refit_units(&w1, &m1), r.refit(&w1));
+        assert!(ru.refit_units(&w1, &m1).is_err());
         // Only the rows with y = 0 drawn: the outcome does not vary.
         let w0: Vec<f64> = rows.iter().map(|r| if r.0 == 1.0 { 0.0 } else { 1.0 }).collect();
         assert_eq!(r.refit(&w0), Err(RefitFailure::Separation));

@@ -3,7 +3,7 @@
 
 Run from the repository root:  python3 tests/golden/scripts/crosscheck_stata.py
 
-These are the strongest evidence for the conventions in ../CONVENTIONS.md: the numbers are
+These are the strongest evidence for the conventions in docs/conventions.md: the numbers are
 Stata's own (glm with fweight/aweight/pweight, OIM/robust/cluster; gamma-log
 log-likelihood), produced by the .do files next to them in statsmodels.
 """

@@ -6,7 +6,7 @@ stated next to it. The generator (generate.py) cross-checks it against statsmode
 wherever a peer implements the same convention, and crosscheck_stata.py checks it against
 the Stata results that statsmodels ships.
 
-Conventions (Stata's; see ../CONVENTIONS.md for the evidence):
+Conventions (Stata's; see docs/conventions.md for the evidence):
 - probit/logit: ML, y != 0 counts as 1, OIM variance (observed Hessian).
 - GLM: ML; OIM = phi * inverse observed information; EIM = phi * (X'WX)^-1;
   phi = Pearson chi2 / (N - K) for gaussian/gamma/igaussian, 1 for binomial/poisson.
