@@ -55,6 +55,7 @@
 //! (predictive margins, their contrasts, at-grid numlists).
 
 mod average;
+mod numlist;
 mod plan;
 mod predict;
 mod request;
@@ -65,10 +66,8 @@ use plan::*;
 use request::*;
 use scenario::*;
 
-pub use predict::{
-    check_variables, keep_dydx, numlist, parse_dydx, parse_grid, predictions, Adjust, ContrastKind, PostRequest,
-    PredictionsResult,
-};
+pub use numlist::{keep_dydx, numlist, parse_dydx, parse_grid};
+pub use predict::{check_variables, predictions, Adjust, ContrastKind, PostRequest, PredictionsResult};
 
 use crate::design::{DesignSpec, FactorSetting, Scenario};
 use crate::error::{usage, Result};

@@ -1,0 +1,221 @@
+//! The two-part job: both parts fitted, their variance (each part's, or joint), the
+//! effects of each part and of the combined E[y] = Pr(y > 0) E[y | y > 0], predictive
+//! margins, tests and the bootstrap.
+
+use super::*;
+
+impl TwoPartJob {
+    pub fn new(
+        formula: Formula,
+        formula2: Option<Formula>,
+        response2: Option<String>,
+        first: ModelSpec,
+        second: ModelSpec,
+        joint_vce: bool,
+        est: Estimation,
+    ) -> Result<TwoPartJob> {
+        est.check()?;
+        if !matches!(first.kind, ModelKind::Probit | ModelKind::Logit) {
+            return Err(usage("the first part of a two-part model is a probit or a logit"));
+        }
+        let response2_expr = response2.as_deref().map(crate::formula::parse_expr).transpose()?;
+        Ok(TwoPartJob { formula, formula2, response2, first, second, joint_vce, est, response2_expr })
+    }
+
+    /// Every dataset variable the job reads: both parts' formulas and responses, and what
+    /// [`Estimation::variables`] names.
+    pub fn variables(&self) -> Option<Vec<String>> {
+        let mut out = self.formula.variables();
+        if let Some(f2) = &self.formula2 {
+            union(&mut out, f2.variables());
+        }
+        if let Some(e) = &self.response2_expr {
+            union(&mut out, e.variables());
+        }
+        union(&mut out, self.est.variables()?);
+        Some(out)
+    }
+
+    pub fn run(&self, ds: &Dataset) -> Result<Report> {
+        let req = TwoPartRequest {
+            formula: &self.formula,
+            formula2: self.formula2.as_ref(),
+            response2: self.response2.as_deref(),
+            first: self.first.clone(),
+            second: self.second.clone(),
+        };
+        let kind = self.est.vce_kind()?;
+        let (sample, design_rows) = self.est.model_sample(ds)?;
+        let tp = fit_twopart(ds, &req, &sample)?;
+        let level = self.est.level;
+        // Variances: each part's own (block-diagonal), or the blocks of the joint sandwich.
+        // A survey design is that of the first part's sample; the second part is a
+        // subpopulation of it (Stata's svy, subpop()).
+        let sd = self.est.survey_design(ds, &tp.first.design.rows, design_rows.as_deref())?;
+        let mut profile_notes = Vec::new();
+        let (boot, tv) = if kind == VceKind::Bootstrap {
+            let (b, tv) = bootstrap::twopart(&self.est, &self.est.boot_run(), &tp, sd.as_ref())?;
+            (Some(b), tv)
+        } else {
+            let (tv, notes) = Variance::twopart_profile(
+                &tp,
+                kind,
+                sd.as_ref(),
+                self.joint_vce,
+                &self.est.convention.profile(),
+                self.est.vce.is_some(),
+            )?;
+            profile_notes = notes;
+            (None, tv)
+        };
+        let (v1, v2) = (&tv.first, &tv.second);
+        let y_text = self.formula.response.as_ref().map(|r| r.1.clone()).unwrap_or_else(|| "y".into());
+        let rhs1 = rhs_text(&self.formula.source);
+        let rhs2 = self.formula2.as_ref().map(|f| rhs_text(&f.source)).unwrap_or_else(|| rhs1.clone());
+        let f1_text = format!("{} ~ {rhs1}", tp.first.design.response);
+        let f2_text = format!("{} ~ {rhs2}", tp.second.design.response);
+        let mut m1 = ModelReport::new("first", &f1_text, &tp.first, v1, level, false);
+        let mut m2 = ModelReport::new("second", &f2_text, &tp.second, v2, level, false);
+        self.est.apply_convention(&mut m1, &tp.first, v1, profile_notes.clone());
+        self.est.apply_convention(&mut m2, &tp.second, v2, profile_notes);
+        m1.n_strata = sd.as_ref().map(|d| d.n_strata);
+        m2.n_strata = m1.n_strata;
+        self.est.hypotheses.apply_twopart([(&mut m1, &tp.first, v1), (&mut m2, &tp.second, v2)], level)?;
+        if let Some(b) = &boot {
+            b.apply_coefficients(&mut m1, 0, level);
+            b.apply_coefficients(&mut m2, 1, level);
+        }
+        let mut combined = None;
+        if let Some(at) = &self.est.margins {
+            // Both parts' effects and the combined E[y]'s, average effects in one pass; with
+            // --over, each group's (the second part's rows are among the first part's: the
+            // same group, zero weight elsewhere).
+            let groups = over_groups(ds, self.est.post.over.as_deref(), &tp.first.design.rows)?;
+            let (pw1, pw2) = (tp.first.design.weights.as_deref(), tp.second.design.weights.as_deref());
+            let gw: Vec<(Vec<(String, String)>, Option<Vec<f64>>, Option<Vec<f64>>)> =
+                group_weights(&groups, pw1, tp.first.design.n())
+                    .into_iter()
+                    .map(|(tag, w1)| {
+                        let w2 = w1.as_ref().map(|w1| {
+                            tp.second_rows_in_first
+                                .iter()
+                                .zip(0..)
+                                .map(|(&i, j)| if w1[i] == 0.0 { 0.0 } else { pw2.map_or(1.0, |w| w[j]) })
+                                .collect()
+                        });
+                        (tag, w1, w2)
+                    })
+                    .collect();
+            let parts = TwoPartEval::of(&tp);
+            let mut runs: [Vec<_>; 3] = Default::default();
+            for (point, at) in grid_points(at, &self.est.post.grid) {
+                for (tag, w1, w2) in &gw {
+                    let pg = TwoPartEval {
+                        weights1: if groups.is_some() { w1.as_deref() } else { parts.weights1 },
+                        weights2: if groups.is_some() { w2.as_deref() } else { parts.weights2 },
+                        ..TwoPartEval::of(&tp)
+                    };
+                    let rs = margins::compute_twopart(&pg, &at, &v1.matrix, &v2.matrix, &tv.joint.matrix, level)?;
+                    for (run, r) in runs.iter_mut().zip(rs) {
+                        run.push((point.clone(), tag.clone(), r));
+                    }
+                }
+            }
+            let [mut r1, mut r2, mut rc] = runs.map(merge_runs);
+            margins::keep_dydx(
+                &mut [&mut r1.margins, &mut r2.margins, &mut rc.margins],
+                &[&tp.first.design.spec, &tp.second.design.spec],
+                &self.est.post.dydx,
+            )?;
+            m1.margins_description = Some(format!(
+                "{} Prediction: {} on all {} rows.",
+                r1.description,
+                prediction_name(&tp.first),
+                tp.first.design.n()
+            ));
+            m2.margins_description = Some(format!(
+                "{} Prediction: E[{} | {y_text} > 0] on the {} positive rows.",
+                r2.description,
+                tp.second.design.response,
+                tp.second.design.n()
+            ));
+            m1.margins = r1.margins;
+            m2.margins = r2.margins;
+            crate::output::apply_variance_df(&mut m1.margins, level, v1);
+            crate::output::apply_variance_df(&mut m2.margins, level, v2);
+            if let Some(b) = &boot {
+                b.apply_margins(&mut m1.margins, 0, level);
+                b.apply_margins(&mut m2.margins, 1, level);
+                m1.margins_description = m1.margins_description.map(|d| b.describe_margins(&d));
+                m2.margins_description = m2.margins_description.map(|d| b.describe_margins(&d));
+            }
+            m1.notes.extend(r1.notes);
+            m2.notes.extend(r2.notes);
+            combined = Some(Combined {
+                description: format!(
+                    "{} Prediction: E[y] = Pr({y_text} > 0) x E[{} | {y_text} > 0] on all {} rows, zeros included.",
+                    match &boot {
+                        Some(b) => b.describe_margins(&rc.description),
+                        None => rc.description.clone(),
+                    },
+                    tp.second.design.response,
+                    tp.first.design.n()
+                ),
+                vce: tv.joint.description.clone(),
+                margins: {
+                    let mut ms = rc.margins;
+                    crate::output::apply_df(&mut ms, level, tv.joint.df);
+                    if let Some(b) = &boot {
+                        b.apply_margins(&mut ms, 2, level);
+                    }
+                    ms
+                },
+                predictions: Vec::new(),
+                contrasts: Vec::new(),
+                notes: rc.notes,
+            });
+        }
+        if !self.est.post.is_empty() {
+            // Predictive margins of Pr(y > 0) and E[y | y > 0], each over its part's own rows
+            // with its variance (as the parts' effects), and of E[y] over every row with the
+            // joint variance (as the combined effects).
+            let parts = TwoPartEval::of(&tp);
+            let post = &self.est.post;
+            margins::check_variables(&[parts.first, parts.second_on_all], post)?;
+            let r1 =
+                margins::predictions(&[parts.first], Target::Mean(0), parts.weights1, post, &v1.matrix, level, v1.df)?;
+            let r2 =
+                margins::predictions(&[parts.second], Target::Mean(0), parts.weights2, post, &v2.matrix, level, v2.df)?;
+            let rc = margins::predictions(
+                &[parts.first, parts.second_on_all],
+                Target::Product,
+                parts.weights1,
+                post,
+                &tv.joint.matrix,
+                level,
+                tv.joint.df,
+            )?;
+            for (m, r) in [(&mut m1, r1), (&mut m2, r2)] {
+                m.predictions = r.predictions;
+                m.contrasts = r.contrasts;
+                m.notes.extend(r.notes);
+            }
+            let c = combined.get_or_insert_with(|| Combined {
+                description: format!(
+                    "Prediction: E[y] = Pr({y_text} > 0) x E[{} | {y_text} > 0] on all {} rows, zeros included.",
+                    tp.second.design.response,
+                    tp.first.design.n()
+                ),
+                vce: tv.joint.description.clone(),
+                margins: Vec::new(),
+                predictions: Vec::new(),
+                contrasts: Vec::new(),
+                notes: Vec::new(),
+            });
+            c.predictions = rc.predictions;
+            c.contrasts = rc.contrasts;
+            c.notes.extend(rc.notes);
+        }
+        Ok(report("twopart", ds, vec![m1, m2], combined, &[&tp.first.design, &tp.second.design]))
+    }
+}
