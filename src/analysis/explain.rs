@@ -17,7 +17,7 @@ use crate::inference::convention::{steps, Convention};
 use crate::inference::survey::SurveyDesign;
 use crate::inference::{Variance, VceKind};
 use crate::margins::{self, PartEval, Target};
-use crate::model::twopart::{fit_twopart, TwoPartRequest};
+use crate::model::twopart::fit_twopart;
 use crate::model::{self, Fit};
 use serde::Serialize;
 
@@ -99,13 +99,7 @@ impl FitJob {
 
 impl TwoPartJob {
     pub fn explain(&self, ds: &Dataset) -> Result<Explanation> {
-        let req = TwoPartRequest {
-            formula: &self.formula,
-            formula2: self.formula2.as_ref(),
-            response2: self.response2.as_deref(),
-            first: self.first.clone(),
-            second: self.second.clone(),
-        };
+        let req = self.request();
         let kind = self.est.vce_kind()?;
         if self.joint_vce {
             return Err(crate::error::usage(

@@ -36,14 +36,19 @@ impl TwoPartJob {
         Some(out)
     }
 
-    pub fn run(&self, ds: &Dataset) -> Result<Report> {
-        let req = TwoPartRequest {
+    /// The fitting request of both parts.
+    pub(super) fn request(&self) -> TwoPartRequest<'_> {
+        TwoPartRequest {
             formula: &self.formula,
             formula2: self.formula2.as_ref(),
             response2: self.response2.as_deref(),
             first: self.first.clone(),
             second: self.second.clone(),
-        };
+        }
+    }
+
+    pub fn run(&self, ds: &Dataset) -> Result<Report> {
+        let req = self.request();
         let kind = self.est.vce_kind()?;
         let (sample, design_rows) = self.est.model_sample(ds)?;
         let tp = fit_twopart(ds, &req, &sample)?;

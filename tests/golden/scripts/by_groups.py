@@ -29,6 +29,7 @@ wagepan; survey's apistrat).
 """
 import json
 import os
+import sys
 
 import numpy as np
 import pandas as pd
@@ -38,30 +39,14 @@ import statsmodels.api as sm
 from scipy import stats
 from scipy.special import expit
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from migref import dumps17  # noqa: E402
+
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 TOL = {"estimate": 1e-6, "std_error": 1e-6, "margin_estimate": 1e-6, "margin_std_error": 1e-5, "test": 1e-5}
 REFERENCE = (f"tests/golden/scripts/by_groups.py: hand-coded numpy stacked sandwich (suest) and delta method "
              f"(numpy {np.__version__}, scipy {scipy.__version__}); group fits and per-group sandwiches "
              f"checked against statsmodels {statsmodels.__version__}")
-
-
-def dumps17(obj, indent=0):
-    sp = "  " * indent
-    if isinstance(obj, dict):
-        items = [f'{sp}  {json.dumps(k)}: {dumps17(v, indent + 1).lstrip()}' for k, v in obj.items()]
-        return "{\n" + ",\n".join(items) + "\n" + sp + "}" if items else "{}"
-    if isinstance(obj, list):
-        if not obj:
-            return "[]"
-        items = [sp + "  " + dumps17(v, indent + 1).lstrip() for v in obj]
-        return "[\n" + ",\n".join(items) + "\n" + sp + "]"
-    if isinstance(obj, bool) or obj is None:
-        return json.dumps(obj)
-    if isinstance(obj, (float, np.floating)):
-        return "%.17g" % obj
-    if isinstance(obj, (int, np.integer)):
-        return str(int(obj))
-    return json.dumps(obj)
 
 
 def cdf(kind, e):
