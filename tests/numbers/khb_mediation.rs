@@ -3,23 +3,10 @@
 //! code), on a deterministic dataset with missing mediator values (so the common-sample rule
 //! matters).
 
+use crate::xorshift::Rng;
 use assert_cmd::Command;
 use migfit::data::{Column, ColumnData, Dataset};
 use migfit::study::stay2018::khb_decompose;
-
-/// xorshift64* uniform in (0, 1).
-struct Rng(u64);
-impl Rng {
-    fn unif(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        ((self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-    fn normal(&mut self) -> f64 {
-        (-2.0 * self.unif().ln()).sqrt() * (2.0 * std::f64::consts::PI * self.unif()).cos()
-    }
-}
 
 fn logistic(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())

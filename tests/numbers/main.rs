@@ -6,6 +6,8 @@
 mod simdata;
 #[path = "../../benches/support/twopart_data.rs"]
 mod twopart_data;
+// The generator of the simulation checks.
+mod xorshift;
 
 mod bootstrap;
 mod convergence_scale;

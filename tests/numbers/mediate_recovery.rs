@@ -4,24 +4,12 @@
 //! `mu(t, t') = Phi((b0 + bT t + B (a0 + aT t')) / sqrt(1 + B^2 s^2 + (B aC + bC)^2))`,
 //! `B = bM + bTM t`. Each estimate must lie within 4 of its standard errors.
 
+use crate::xorshift::Rng;
 use migfit::analysis::Estimation;
 use migfit::data::{Column, ColumnData, Dataset};
 use migfit::mediate::{Method, Request};
 use migfit::model::ModelKind;
 use migfit::stats::norm_cdf;
-
-struct Rng(u64);
-impl Rng {
-    fn unif(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        ((self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-    fn normal(&mut self) -> f64 {
-        (-2.0 * self.unif().ln()).sqrt() * (2.0 * std::f64::consts::PI * self.unif()).cos()
-    }
-}
 
 const A: [f64; 3] = [0.5, 0.8, 0.4]; // mediator: a0, aT, aC
 const S: f64 = 1.0; // mediator residual SD
