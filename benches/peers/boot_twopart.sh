@@ -9,19 +9,9 @@
 # Needs: a release build; /work/venv (or python3) with numpy/pandas/patsy/statsmodels/scipy;
 # Rscript with boot.
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-rows="${1:-200000}"
+source "$(dirname "$0")/setup.sh"
 reps="${REPS:-999}"
 peer_reps="${PEER_REPS:-20}"
-python="${PYTHON:-python3}"
-target="${CARGO_TARGET_DIR:-$root/target}"
-migfit="${MIGFIT:-$target/release/migfit}"
-work="${E2E_DIR:-${TMPDIR:-/tmp}/migfit-e2e}"
-mkdir -p "$work"
-data="$work/e2e_${rows}.csv"
-[ -x "$migfit" ] || { echo "no release binary at $migfit: run cargo build --release" >&2; exit 2; }
-[ -f "$data" ] || "$python" "$here/make_e2e_data.py" "$data" "$rows"
 rhs="C(scheme, ref=1) + C(scope, ref=1) + age + age_squared + female + married + C(education, ref=1) + C(income_q, ref=1) + has_job + rural_hukou + urban_area + C(reason, ref=1) + C(duration, ref=1) + C(facility, ref=1)"
 
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"

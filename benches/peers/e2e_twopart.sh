@@ -6,21 +6,12 @@
 #   R         read.csv, glm probit and Gamma(log), sandwich::vcovCL, hand-coded AMEs
 # Each tool runs as a fresh process (start-up, reading and writing included); the median of
 # RUNS runs is reported. Usage: benches/peers/e2e_twopart.sh [ROWS] (default 200000).
-# Needs: a release build (cargo build --release), python3 with numpy/pandas/statsmodels,
+# Needs: a release build (cargo build --release), python3 (or $PYTHON) with numpy/pandas/statsmodels,
 # Rscript with the sandwich package.
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-rows="${1:-200000}"
+source "$(dirname "$0")/setup.sh"
 runs="${RUNS:-5}"
 peer_runs="${PEER_RUNS:-3}"
-target="${CARGO_TARGET_DIR:-$root/target}"
-migfit="${MIGFIT:-$target/release/migfit}"
-work="${E2E_DIR:-${TMPDIR:-/tmp}/migfit-e2e}"
-mkdir -p "$work"
-data="$work/e2e_${rows}.csv"
-[ -x "$migfit" ] || { echo "no release binary at $migfit: run cargo build --release" >&2; exit 2; }
-[ -f "$data" ] || python3 "$here/make_e2e_data.py" "$data" "$rows"
 
 rhs="C(scheme, ref=1) + C(scope, ref=1) + age + age_squared + female + married + C(education, ref=1) + C(income_q, ref=1) + has_job + rural_hukou + urban_area + C(reason, ref=1) + C(duration, ref=1) + C(facility, ref=1)"
 
@@ -39,7 +30,7 @@ median_time() {
 }
 
 t_migfit=$(median_time "$runs" "$migfit" twopart "$data" -f "amount ~ $rhs" --margins --cluster city -o "$work/migfit.md")
-t_sm=$(median_time "$peer_runs" python3 "$here/peer_statsmodels.py" "$data" "$work/statsmodels.md")
+t_sm=$(median_time "$peer_runs" "$python" "$here/peer_statsmodels.py" "$data" "$work/statsmodels.md")
 t_r=$(median_time "$peer_runs" Rscript "$here/peer_r.R" "$data" "$work/r.md")
 
 cores=$(nproc)
