@@ -76,7 +76,7 @@ fn failing_assertion_exits_1_with_numbers() {
 #[test]
 fn spec_errors_name_the_line() {
     let d = tempfile::tempdir().unwrap();
-    let cases: [(&str, &str); 12] = [
+    let cases: [(&str, &str); 14] = [
         ("\n[[axis]]\nname = \"t\"\nvalues.a = { trim = \"hours\" }\n", "trim takes VAR:QUANTILE"),
         ("\n[[axis]]\nname = \"t2\"\nvalues.a = { trim = \"hours:1.5\" }\n", "trim takes VAR:QUANTILE"),
         ("\n[[axis]]\nname = \"c\"\nvalues.a = { if = \"hours > \" }\n", "condition \"hours > \""),
@@ -95,6 +95,11 @@ fn spec_errors_name_the_line() {
             "\n[[axis]]\nname = \"s3\"\nvalues.a = { strata = \"city\", singleunit = \"sometimes\" }\n",
             "singleunit takes missing, certainty, scaled or centered",
         ),
+        (
+            "\n[[track]]\nterm = \"educ\"\nstatistic = \"nei\"\n",
+            "statistic 'nei' (expected margin or coef; for a mediate variant also",
+        ),
+        ("\n[[track]]\nterm = \"educ\"\npart = \"mediaton\"\n", "part 'mediaton' (expected model"),
     ];
     for (extra, msg) in cases {
         let body = format!("{BASE}{extra}");
