@@ -450,7 +450,8 @@ pub(super) fn average_scenarios(
     let n = parts[0].x.nrows();
     let np = parts.len();
     let kx: Vec<usize> = parts.iter().map(|p| p.beta.len()).collect();
-    let wsum: f64 = weights.map_or(n as f64, |w| w.iter().sum());
+    let w_all: std::borrow::Cow<[f64]> = weights.map_or_else(|| vec![1.0; n].into(), |w| w.into());
+    let wsum: f64 = w_all.iter().sum();
     let eta: Vec<std::borrow::Cow<[f64]>> = parts.iter().map(PartEval::linear_index).collect();
     let xsl: Vec<&[f64]> = parts.iter().map(|p| p.x.as_slice().expect("designs are row-major")).collect();
     let mut out = Vec::with_capacity(scenarios.len());
@@ -472,7 +473,7 @@ pub(super) fn average_scenarios(
             .collect();
         let n_chunks = n.div_ceil(ROWS).max(1);
         // Per chunk: per scenario the estimate sum and per part the changed columns' sums; per
-        // part X' C (k x nb, row-major).
+        // part X' C (nb x k, row-major: a scenario's column after another).
         type Chunk = (Vec<(f64, Vec<Vec<f64>>)>, Vec<Vec<f64>>);
         let partials: Vec<Chunk> = (0..n_chunks)
             .into_par_iter()
@@ -481,11 +482,12 @@ pub(super) fn average_scenarios(
                 let hi = (lo + ROWS).min(n);
                 let rows = hi - lo;
                 // C_p: rows x nb, column-major (a scenario's column is the chunk's rows long).
-                let mut c: Vec<Vec<f64>> = (0..np)
-                    .map(|p| if relevant.contains(&p) { vec![0.0; rows * nb] } else { Vec::new() })
-                    .collect();
+                let mut c: Vec<Vec<f64>> =
+                    (0..np).map(|p| if relevant.contains(&p) { vec![0.0; rows * nb] } else { Vec::new() }).collect();
                 let mut t = vec![0.0; rows];
                 let mut lv: [Vec<LinkValues>; 2] = [Vec::new(), Vec::new()];
+                // Design columns of the chunk the scenarios change, read once.
+                let mut xcol: std::collections::HashMap<(usize, usize), Vec<f64>> = Default::default();
                 let sums = batch
                     .iter()
                     .zip(&affected)
@@ -495,31 +497,75 @@ pub(super) fn average_scenarios(
                         for &p in relevant {
                             cols[p] = aff[p].iter().map(|&j| parts[p].spec.column_values_rows(j, s, lo..hi)).collect();
                             let (k, beta, xp) = (kx[p], parts[p].beta, &xsl[p][lo * kx[p]..hi * kx[p]]);
-                            for (i, ti) in t.iter_mut().enumerate() {
-                                let mut v = eta[p][lo + i];
-                                for (a, &j) in aff[p].iter().enumerate() {
-                                    v += (cols[p][a].at(i) - xp[i * k + j]) * beta[j];
+                            if let Some((codes, shift)) = indicator_shifts(parts[p].spec, &aff[p], &cols[p], beta) {
+                                // A factor level: the change depends only on the row's level
+                                // (the same sum as below, without reading the design).
+                                for (ti, (e, &code)) in t.iter_mut().zip(eta[p][lo..hi].iter().zip(&codes[lo..hi])) {
+                                    *ti = e + shift[code as usize];
                                 }
-                                *ti = v;
+                            } else {
+                                t.copy_from_slice(&eta[p][lo..hi]);
+                                // Column by column (each design column read once per chunk from
+                                // the cache), the same additions in the same order per row.
+                                for (a, &j) in aff[p].iter().enumerate() {
+                                    let xj = xcol
+                                        .entry((p, j))
+                                        .or_insert_with(|| xp.chunks_exact(k).map(|xi| xi[j]).collect::<Vec<f64>>());
+                                    let (col, b) = (&cols[p][a], beta[j]);
+                                    match col {
+                                        ColumnValues::Const(v) => {
+                                            t.iter_mut().zip(xj.iter()).for_each(|(ti, x)| *ti += (v - x) * b)
+                                        }
+                                        _ => t
+                                            .iter_mut()
+                                            .zip(xj.iter())
+                                            .enumerate()
+                                            .for_each(|(i, (ti, x))| *ti += (col.at(i) - x) * b),
+                                    }
+                                }
                             }
                             lv[p].resize(rows, LinkValues::default());
                             crate::model::Link::eval_block(parts[p].link.link(), &t, &mut lv[p]);
                         }
+                        // sum w F, and each part's column w g_p of C_p.
+                        let w = &w_all[lo..hi];
                         let mut est = 0.0;
-                        let mut jac: Vec<Vec<f64>> = aff.iter().map(|a| vec![0.0; a.len()]).collect();
-                        for i in 0..rows {
-                            let at = |p: usize| lv[p].get(i).map_or((0.0, 0.0, 0.0), |v| (v.mu, v.d1, v.d2));
-                            let (f, g, _) = combine(target, &[at(0), at(1)]);
-                            let wi = weights.map_or(1.0, |w| w[lo + i]);
-                            est += wi * f;
-                            for &p in relevant {
-                                let wg = wi * g[p];
-                                c[p][r * rows + i] = wg;
-                                for (a, col) in cols[p].iter().enumerate() {
-                                    jac[p][a] += wg * col.at(i);
+                        match target {
+                            Target::Mean(p) => {
+                                let cp = &mut c[p][r * rows..(r + 1) * rows];
+                                for ((cp, v), &wi) in cp.iter_mut().zip(&lv[p]).zip(w) {
+                                    est += wi * v.mu;
+                                    *cp = wi * v.d1;
+                                }
+                            }
+                            Target::Product => {
+                                let (c0, c1) = c.split_at_mut(1);
+                                let c0 = &mut c0[0][r * rows..(r + 1) * rows];
+                                let c1 = &mut c1[0][r * rows..(r + 1) * rows];
+                                for i in 0..rows {
+                                    let (u, v, wi) = (&lv[0][i], &lv[1][i], w[i]);
+                                    est += wi * (u.mu * v.mu);
+                                    c0[i] = wi * (u.d1 * v.mu);
+                                    c1[i] = wi * (u.mu * v.d1);
                                 }
                             }
                         }
+                        // The changed columns' sum w g_p v.
+                        let jac: Vec<Vec<f64>> = (0..np)
+                            .map(|p| {
+                                if !relevant.contains(&p) {
+                                    return Vec::new();
+                                }
+                                let cp = &c[p][r * rows..(r + 1) * rows];
+                                cols[p]
+                                    .iter()
+                                    .map(|col| match col {
+                                        ColumnValues::Const(x) => *x * cp.iter().sum::<f64>(),
+                                        _ => cp.iter().enumerate().map(|(i, wg)| wg * col.at(i)).sum(),
+                                    })
+                                    .collect()
+                            })
+                            .collect();
                         (est, jac)
                     })
                     .collect();
@@ -527,26 +573,16 @@ pub(super) fn average_scenarios(
                     .map(|p| {
                         let k = kx[p];
                         let mut out = vec![0.0; k * nb];
-                        if relevant.contains(&p) && rows > 0 && k > 0 {
-                            // SAFETY: pointers and strides describe the live slices exactly: X
-                            // chunk rows x k row-major, C rows x nb column-major, out k x nb.
-                            unsafe {
-                                matrixmultiply::dgemm(
-                                    k,
-                                    rows,
-                                    nb,
-                                    1.0,
-                                    xsl[p][lo * k..hi * k].as_ptr(),
-                                    1,
-                                    k as isize,
-                                    c[p].as_ptr(),
-                                    1,
-                                    rows as isize,
-                                    0.0,
-                                    out.as_mut_ptr(),
-                                    nb as isize,
-                                    1,
-                                );
+                        if relevant.contains(&p) {
+                            // X' C row by row (nb is small: no packing), scenario-major.
+                            let xp = &xsl[p][lo * k..hi * k];
+                            for (i, xi) in xp.chunks_exact(k.max(1)).enumerate() {
+                                for (r, o) in out.chunks_exact_mut(k.max(1)).enumerate() {
+                                    let ci = c[p][r * rows + i];
+                                    for (o, &x) in o.iter_mut().zip(xi) {
+                                        *o += ci * x;
+                                    }
+                                }
                             }
                         }
                         out
@@ -563,8 +599,8 @@ pub(super) fn average_scenarios(
             for (sums, xtc) in &partials {
                 est += sums[r].0;
                 for &p in relevant {
-                    for (k, jk) in jac[p].iter_mut().enumerate() {
-                        *jk += xtc[p][k * nb + r];
+                    for (jk, x) in jac[p].iter_mut().zip(&xtc[p][r * kx[p]..(r + 1) * kx[p]]) {
+                        *jk += x;
                     }
                     for (a, v) in affsum[p].iter_mut().zip(&sums[r].1[p]) {
                         *a += v;
