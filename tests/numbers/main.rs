@@ -15,6 +15,7 @@ mod determinism;
 mod golden;
 mod golden_mediation;
 mod khb_mediation;
+mod margins_estimates;
 mod margins_jacobian;
 mod margins_threads;
 mod mediate_recovery;
