@@ -20,5 +20,6 @@ mod margins_jacobian;
 mod margins_threads;
 mod mediate_recovery;
 mod normal_tails;
+mod raowu;
 mod separation;
 mod wild;

@@ -39,7 +39,7 @@ raowu_rule <- function(m, strata, psu) {
     for (r in seq_len(ncol(m))) {
       mh <- m[rows, r]
       per_psu <- mh[first]
-      ok <- ok && all(mh == per_psu[match(psu[rows], upsu)])     # constant within a PSU
+      ok <- ok && all(abs(mh - per_psu[match(psu[rows], upsu)]) < 1e-9)  # constant within a PSU
       counts <- per_psu * (nh - 1) / nh
       ok <- ok && all(abs(counts - round(counts)) < 1e-9) && all(counts > -1e-9)
       ok <- ok && abs(sum(counts) - (nh - 1)) < 1e-9
@@ -61,8 +61,8 @@ case <- function(name, data, weights_file, formula, family, strata, psu, wt) {
   des <- svydesign(ids = ~.psu, strata = ~.strata, weights = ~.wt, nest = TRUE, data = d)
   rep <- svrepdesign(data = d, repweights = m, type = "bootstrap", weights = ~.wt,
                      combined.weights = FALSE, scale = 1 / (R - 1), rscales = rep(1, R), mse = FALSE)
-  ctl <- glm.control(epsilon = 1e-13, maxit = 100)
-  fit <- svyglm(formula, design = rep, family = family, return.replicates = TRUE, control = ctl)
+  fit <- svyglm(formula, design = rep, family = family, return.replicates = TRUE,
+                control = list(epsilon = 1e-15, maxit = 200))
   reps <- fit$replicates
   set.seed(1)
   own <- as.svrepdesign(des, type = "subbootstrap", replicates = 20)
@@ -72,6 +72,7 @@ case <- function(name, data, weights_file, formula, family, strata, psu, wt) {
     replicates = R,
     rule_migfit = raowu_rule(m, d$.strata, d$.psu),
     rule_r_subbootstrap = raowu_rule(own_m, d$.strata, d$.psu),
+    r_subbootstrap_scale = own$scale,
     terms = names(coef(fit)),
     estimate = unname(coef(fit)),
     replicate_estimates = unname(reps),
