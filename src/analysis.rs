@@ -119,9 +119,7 @@ impl PostEstimation {
                         let omitted: Vec<String> = f.omitted.iter().map(|o| o.term.clone()).collect();
                         let names = Names { names: &f.design.names, omitted: &omitted };
                         if r.is_err() && Restrictions::parse(t, names).is_ok() {
-                            if let Err(e) = std::mem::replace(r, Ok((Vec::new(), Vec::new()))) {
-                                return Err(e);
-                            }
+                            std::mem::replace(r, Ok((Vec::new(), Vec::new())))?;
                         }
                     }
                 }
