@@ -9,6 +9,7 @@ use crate::formula::Formula;
 use crate::inference::convention::Convention;
 use crate::inference::survey::{SurveyDesign, SurveySpec};
 use crate::inference::wald::{Combination, Names, Restrictions, WaldTest};
+use crate::inference::wild::{wild_test, WildRequest};
 use crate::inference::{Variance, VceKind};
 use crate::margins::{self, At, PartEval, Target, TwoPartEval};
 use crate::model::twopart::{fit_twopart, TwoPartRequest};
@@ -54,6 +55,8 @@ pub struct Estimation {
 pub struct PostEstimation {
     pub tests: Vec<String>,
     pub lincom: Vec<String>,
+    /// `--wild-reps`: each test also by the wild score bootstrap (with the fit's clusters).
+    pub wild: Option<WildRequest>,
 }
 
 impl PostEstimation {
@@ -75,7 +78,13 @@ impl PostEstimation {
         let names = Names { names: &fit.design.names, omitted: &omitted };
         let mut tests = Vec::new();
         for t in &self.tests {
-            tests.push(Restrictions::parse(t, names)?.test(&fit.beta, &fit.design.names, v)?);
+            let h = Restrictions::parse(t, names)?;
+            let mut test = h.test(&fit.beta, &fit.design.names, v)?;
+            if let Some(req) = &self.wild {
+                let (_, keep, _) = h.split(&v.matrix);
+                test.wild = Some(wild_test(fit, &h.rows, &h.rhs, &keep, req)?);
+            }
+            tests.push(test);
         }
         let mut lincom = Vec::new();
         for t in &self.lincom {
@@ -96,13 +105,24 @@ impl PostEstimation {
             for t in list {
                 let one = |f: &Fit, v: &Variance| {
                     let p = if which == 0 {
-                        PostEstimation { tests: vec![t.clone()], lincom: vec![] }
+                        PostEstimation { tests: vec![t.clone()], lincom: vec![], wild: self.wild }
                     } else {
-                        PostEstimation { tests: vec![], lincom: vec![t.clone()] }
+                        PostEstimation { tests: vec![], lincom: vec![t.clone()], wild: None }
                     };
                     p.compute(f, v, level)
                 };
-                let (a, b) = (one(f1, v1), one(f2, v2));
+                let (mut a, mut b) = (one(f1, v1), one(f2, v2));
+                // With the wild bootstrap, a test whose names fit a part but whose bootstrap
+                // fails there is an error, not a hypothesis of the other part only.
+                if self.wild.is_some() && which == 0 {
+                    for (f, r) in [(f1, &mut a), (f2, &mut b)] {
+                        let omitted: Vec<String> = f.omitted.iter().map(|o| o.term.clone()).collect();
+                        let names = Names { names: &f.design.names, omitted: &omitted };
+                        if r.is_err() && Restrictions::parse(t, names).is_ok() {
+                            std::mem::replace(r, Ok((Vec::new(), Vec::new())))?;
+                        }
+                    }
+                }
                 if a.is_err() && b.is_err() {
                     return a.map(|_| ());
                 }
@@ -128,7 +148,9 @@ impl Estimation {
 
     pub fn vce_kind(&self) -> Result<VceKind> {
         if self.bootstrap.is_some() && self.vce != Some(VceKind::Bootstrap) {
-            return Err(usage("the bootstrap options (reps, seed, bootstrap, ci, save_reps) need vce bootstrap"));
+            return Err(usage(
+                "the bootstrap options (reps, seed, bootstrap, ci, save_reps, save_weights) need vce bootstrap",
+            ));
         }
         if self.survey.is_some() {
             if self.vce == Some(VceKind::Bootstrap) {

@@ -24,6 +24,8 @@ pub struct BootstrapRun {
     pub spec: BootstrapSpec,
     /// `--save-reps`: a CSV of every replicate's statistics.
     pub save: Option<std::path::PathBuf>,
+    /// `--save-weights`: a CSV of every replicate's row multipliers.
+    pub save_weights: Option<std::path::PathBuf>,
 }
 
 /// The units resampled for a model estimated on `design`'s rows: the survey design's PSUs
@@ -136,12 +138,37 @@ impl Boot {
         }
     }
 
-    fn save(&self, run: &BootstrapRun) -> Result<()> {
+    fn save(&self, run: &BootstrapRun, units: &Units, lines: &[u64]) -> Result<()> {
+        if let Some(path) = &run.save_weights {
+            crate::io::write_atomic(path, weights_csv(run, units, lines).as_bytes())?;
+        }
         match &run.save {
             Some(path) => crate::io::write_atomic(path, self.reps.to_csv().as_bytes()),
             None => Ok(()),
         }
     }
+}
+
+/// `--save-weights`: `line,rep1,...,repR`, one line per estimation row (its line in the data
+/// file) with its multiplier in each replicate ([`Units::multipliers`]: the replicate's weight
+/// of the row is its estimation weight times the multiplier); numbers in Rust's shortest
+/// round-trip form.
+fn weights_csv(run: &BootstrapRun, units: &Units, lines: &[u64]) -> String {
+    let reps = run.spec.reps;
+    let m: Vec<Vec<f64>> = (0..reps).map(|r| units.multipliers(&run.spec, r)).collect();
+    let mut s = String::from("line");
+    for r in 1..=reps {
+        s.push_str(&format!(",rep{r}"));
+    }
+    s.push('\n');
+    for (i, line) in lines.iter().enumerate() {
+        s.push_str(&line.to_string());
+        for col in &m {
+            s.push_str(&format!(",{}", col[i]));
+        }
+        s.push('\n');
+    }
+    s
 }
 
 /// Runs the replicates (and BCa's jackknife) of `stat` and collects them.
@@ -217,7 +244,7 @@ pub fn fit(
     };
     let reps = replicate(run, &units, names, estimates, stat)?;
     let boot = Boot { reps, coef_at: vec![0], margins_at: vec![k], n_clusters: n_clusters(&units) };
-    boot.save(run)?;
+    boot.save(run, &units, &fit.design.lines)?;
     Ok(boot)
 }
 
@@ -335,7 +362,7 @@ pub fn twopart(
     };
     let reps = replicate(run, &units, names, estimates, stat)?;
     let boot = Boot { reps, coef_at: vec![0, k1], margins_at, n_clusters: n_clusters(&units) };
-    boot.save(run)?;
+    boot.save(run, &units, &tp.first.design.lines)?;
     let level = est.level;
     let tv = TwoPartVariance {
         first: boot.variance(0..k1, level),

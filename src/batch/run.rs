@@ -28,8 +28,10 @@ pub fn job_of(v: &Variant, src: &Source, schema: Option<&Schema>) -> Result<Reso
     let mut table: toml::Table = o.iter().map(|(k, x)| (k.clone(), x.get_ref().clone())).collect();
     // `{variant}` in a file name stands for the variant's (file-name-safe) name, so that one
     // `save_reps` in `[base]` gives every variant its own file.
-    if let Some(toml::Value::String(f)) = table.get_mut("save_reps") {
-        *f = f.replace("{variant}", &super::render::slug(&v.name));
+    for key in ["save_reps", "save_weights"] {
+        if let Some(toml::Value::String(f)) = table.get_mut(key) {
+            *f = f.replace("{variant}", &super::render::slug(&v.name));
+        }
     }
     // Each value's type was checked at its line (`spec::expand`); what is left is rare.
     let options = Options::deserialize(toml::Value::Table(table)).map_err(|e| {
@@ -46,19 +48,22 @@ pub fn distinct_save_reps(variants: &[Variant], jobs: &[Resolved], src: &Source)
     let mut seen: Vec<(&std::path::Path, &str)> = Vec::new();
     for (v, job) in variants.iter().zip(jobs) {
         for j in &job.jobs {
-            let Some(path) = j.est().bootstrap.as_ref().and_then(|b| b.save.as_deref()) else { continue };
-            if let Some((_, other)) = seen.iter().find(|(p, _)| *p == path) {
-                let at = v.options.get("save_reps").map_or(0, |x| x.span().start);
-                return Err(src.error(
-                    at,
-                    format!(
-                        "variants '{other}' and '{}' would both write their replicates to '{}'; put {{variant}} in the name (save_reps = \"reps-{{variant}}.csv\")",
-                        v.name,
-                        path.display()
-                    ),
-                ));
+            let Some(b) = j.est().bootstrap.as_ref() else { continue };
+            for (key, path) in [("save_reps", b.save.as_deref()), ("save_weights", b.save_weights.as_deref())] {
+                let Some(path) = path else { continue };
+                if let Some((_, other)) = seen.iter().find(|(p, _)| *p == path) {
+                    let at = v.options.get(key).map_or(0, |x| x.span().start);
+                    return Err(src.error(
+                        at,
+                        format!(
+                            "variants '{other}' and '{}' would both write their replicates to '{}'; put {{variant}} in the name ({key} = \"reps-{{variant}}.csv\")",
+                            v.name,
+                            path.display()
+                        ),
+                    ));
+                }
+                seen.push((path, &v.name));
             }
-            seen.push((path, &v.name));
         }
     }
     Ok(())

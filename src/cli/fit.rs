@@ -78,6 +78,12 @@ pub struct EstimationArgs {
     /// Write every bootstrap replicate's estimates to this CSV file.
     #[arg(long, value_name = "FILE")]
     pub save_reps: Option<String>,
+    /// Write the bootstrap's replicate weight multipliers to this CSV file: one line per
+    /// estimation row (its data line), one column per replicate (the row's weight in replicate
+    /// r is its sampling weight times the multiplier), to rerun the same replicates elsewhere
+    /// (e.g. R survey's svrepdesign).
+    #[arg(long, value_name = "FILE")]
+    pub save_weights: Option<String>,
     /// Dispersion of a GLM: x2 (Pearson, default), dev (deviance) or a number.
     #[arg(long, value_name = "RULE")]
     pub scale: Option<String>,
@@ -135,6 +141,19 @@ pub struct EstimationArgs {
     /// two-part model, in each part that has the coefficients.
     #[arg(long, value_name = "HYPOTHESIS")]
     pub test: Vec<String>,
+    /// Wild score bootstrap of each --test (Kline and Santos 2012; boottest's score bootstrap
+    /// for ML models), with --cluster: the null imposed, one weight per cluster per draw; the
+    /// p-value and the 90/95/99% quantiles of the bootstrap statistics. N draws, or "all":
+    /// every one of the 2^G Rademacher sign vectors (with fewer than 12 clusters they are
+    /// always all used: exact).
+    #[arg(long, value_name = "N|all", allow_negative_numbers = true)]
+    pub wild_reps: Option<String>,
+    /// Wild bootstrap weights: rademacher (+-1; default) or webb (six points).
+    #[arg(long, value_name = "KIND")]
+    pub wild_weights: Option<String>,
+    /// Seed of sampled wild bootstrap draws (default 1; not used when enumerated).
+    #[arg(long, value_name = "S", allow_negative_numbers = true)]
+    pub wild_seed: Option<i64>,
     /// Linear combination of coefficients with its SE and CI (repeatable), e.g. "a - b"
     /// (Stata's lincom).
     #[arg(long, value_name = "EXPR")]
@@ -165,6 +184,7 @@ impl EstimationArgs {
             bootstrap,
             ci,
             save_reps,
+            save_weights,
             scale,
             max_iter,
             keep_going,
@@ -180,6 +200,9 @@ impl EstimationArgs {
             by,
             test_equal,
             test,
+            wild_reps,
+            wild_weights,
+            wild_seed,
             lincom,
             report,
         } = self;
@@ -200,6 +223,7 @@ impl EstimationArgs {
         o.bootstrap = bootstrap.clone();
         o.ci = ci.clone();
         o.save_reps = save_reps.clone();
+        o.save_weights = save_weights.clone();
         o.scale = scale.clone().map(migfit::options::ScaleValue::Text);
         o.max_iter = Some(*max_iter);
         o.keep_going = *keep_going;
@@ -215,6 +239,9 @@ impl EstimationArgs {
         o.by = by.clone();
         o.test_equal = *test_equal;
         o.test = test.clone();
+        o.wild_reps = wild_reps.clone().map(migfit::options::WildRepsValue::Text);
+        o.wild_weights = wild_weights.clone();
+        o.wild_seed = *wild_seed;
         o.lincom = lincom.clone();
         report.fill(o);
     }

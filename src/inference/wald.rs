@@ -57,6 +57,9 @@ pub struct WaldTest {
     /// Restrictions dropped as linear combinations of the others.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dropped: Vec<String>,
+    /// The wild score bootstrap of the same restrictions (`--wild-reps`; [`super::wild`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wild: Option<super::wild::WildReport>,
 }
 
 /// Linear restrictions `R b = r` on a coefficient vector.
@@ -348,6 +351,25 @@ impl Restrictions {
         format!("{}= {}", s, crate::data::format_number(self.rhs[i]))
     }
 
+    /// `R V R'`, the rows kept and the rows dropped as linear combinations of earlier ones
+    /// (`R V R'` singular), as the Wald test keeps them.
+    pub fn split(&self, v: &Array2<f64>) -> (Array2<f64>, Vec<usize>, Vec<usize>) {
+        let k = v.nrows();
+        assert!(self.rows.iter().all(|r| r.len() == k), "restriction rows have k entries");
+        let q_all = self.rows.len();
+        let vr: Vec<Vec<f64>> =
+            self.rows.iter().map(|r| (0..k).map(|i| (0..k).map(|j| v[[i, j]] * r[j]).sum::<f64>()).collect()).collect();
+        let mut rvr = Array2::<f64>::zeros((q_all, q_all));
+        for a in 0..q_all {
+            for b in 0..q_all {
+                rvr[[a, b]] = crate::linalg::dot(&self.rows[a], &vr[b]);
+            }
+        }
+        let drop = collinear_columns(&rvr, 1e-12);
+        let keep = (0..q_all).filter(|i| !drop.contains(i)).collect();
+        (rvr, keep, drop)
+    }
+
     /// The Wald test of these restrictions at `beta` under `v` (chi2, or Stata's adjusted F
     /// with the variance's design df).
     pub fn test(&self, beta: &[f64], names: &[String], v: &Variance) -> Result<WaldTest> {
@@ -360,20 +382,7 @@ impl Restrictions {
 pub fn wald(h: &Restrictions, beta: &[f64], names: &[String], v: &Array2<f64>, df: Option<f64>) -> Result<WaldTest> {
     let k = beta.len();
     assert_eq!(v.nrows(), k, "variance and coefficients agree");
-    assert!(h.rows.iter().all(|r| r.len() == k), "restriction rows have k entries");
-    let q_all = h.rows.len();
-    // R V R'.
-    let vr: Vec<Vec<f64>> =
-        h.rows.iter().map(|r| (0..k).map(|i| (0..k).map(|j| v[[i, j]] * r[j]).sum::<f64>()).collect()).collect();
-    let mut rvr = Array2::<f64>::zeros((q_all, q_all));
-    for a in 0..q_all {
-        for b in 0..q_all {
-            rvr[[a, b]] = crate::linalg::dot(&h.rows[a], &vr[b]);
-        }
-    }
-    // Redundant restrictions (linear combinations of earlier ones) are dropped.
-    let drop = collinear_columns(&rvr, 1e-12);
-    let keep: Vec<usize> = (0..q_all).filter(|i| !drop.contains(i)).collect();
+    let (rvr, keep, drop) = h.split(v);
     if keep.is_empty() {
         return Err(FitError::Numerical(format!(
             "cannot test '{}': the restrictions have no variance (every coefficient involved is fixed)",
@@ -420,6 +429,7 @@ pub fn wald(h: &Restrictions, beta: &[f64], names: &[String], v: &Array2<f64>, d
         method: None,
         restrictions: keep.iter().map(|&i| h.describe_row(i, names)).collect(),
         dropped: drop.iter().map(|&i| h.describe_row(i, names)).collect(),
+        wild: None,
     })
 }
 
@@ -441,7 +451,8 @@ impl WaldTest {
         } else {
             format!(" ({} redundant restriction(s) dropped)", self.dropped.len())
         };
-        format!("{what} of {}: {dist}, {}{dropped}.", self.test, format_p(self.p_value))
+        let wild = self.wild.as_ref().map(|w| format!(" {}", w.sentence())).unwrap_or_default();
+        format!("{what} of {}: {dist}, {}{dropped}.{wild}", self.test, format_p(self.p_value))
     }
 }
 
@@ -504,6 +515,7 @@ pub fn model_test(names: &[String], beta: &[f64], v: &Variance, ll: f64, ll_null
             method: Some("LR"),
             restrictions: (0..h.rows.len()).map(|i| h.describe_row(i, names)).collect(),
             dropped: Vec::new(),
+            wild: None,
         });
     }
     wald(&h, beta, names, &v.matrix, v.df).ok()

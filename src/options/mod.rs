@@ -99,6 +99,10 @@ pub struct Options {
     /// `vce = "bootstrap"`: write every replicate's statistics to this CSV file.
     #[serde(alias = "save-reps")]
     pub save_reps: Option<String>,
+    /// `vce = "bootstrap"`: write every replicate's weight multiplier of every estimation row
+    /// to this CSV file (rows by replicates), to rerun the replicates elsewhere.
+    #[serde(alias = "save-weights")]
+    pub save_weights: Option<String>,
     /// GLM dispersion: x2, dev or a number.
     pub scale: Option<ScaleValue>,
     /// Maximum number of iterations (100).
@@ -134,6 +138,16 @@ pub struct Options {
     /// Wald tests of coefficients (`C(scope)`, `educ = 0, age = 0`, `a = b`), one per entry.
     #[serde(deserialize_with = "one_or_many")]
     pub test: Vec<String>,
+    /// With `test`: the wild score bootstrap of each test, a number of draws or `all` (every
+    /// Rademacher sign vector; with fewer than 12 clusters they are all used anyway).
+    #[serde(alias = "wild-reps")]
+    pub wild_reps: Option<WildRepsValue>,
+    /// The wild bootstrap's weights: rademacher (default) or webb.
+    #[serde(alias = "wild-weights")]
+    pub wild_weights: Option<String>,
+    /// The seed of sampled wild bootstrap draws (1).
+    #[serde(alias = "wild-seed")]
+    pub wild_seed: Option<i64>,
     /// Linear combinations of coefficients (`a - b`), one per entry.
     #[serde(deserialize_with = "one_or_many")]
     pub lincom: Vec<String>,
@@ -160,6 +174,14 @@ pub struct Options {
     /// A coefficient (or marginal-effect) plot, SVG: the file of a single run; in a batch,
     /// any `.svg` name asks for `variants/NAME.svg`.
     pub plot: Option<String>,
+}
+
+/// `wild_reps`: a number (`999`) or a word (`"all"`, or a number as typed on the command line).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum WildRepsValue {
+    Number(i64),
+    Text(String),
 }
 
 /// A dispersion given as a rule (`"x2"`, `"dev"`, `"2.5"`) or a number (`2.5`).
@@ -220,6 +242,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("bootstrap", "classic or bayes"),
     ("ci", "percentile, normal or bca"),
     ("save_reps", "a CSV file for the bootstrap replicates"),
+    ("save_weights", "a CSV file for the bootstrap's replicate weight multipliers"),
     ("scale", "x2, dev or a number"),
     ("max_iter", "a number of iterations"),
     ("keep_going", "true or false"),
@@ -235,6 +258,9 @@ pub const KEYS: &[(&str, &str)] = &[
     ("by", "a variable: the model in each of its groups, with the stacked (suest) variance"),
     ("test_equal", "true or false: each effect equal across the by groups"),
     ("test", "a hypothesis, e.g. \"C(scope)\", \"educ = 0, age = 0\" or \"a = b\" (or a list)"),
+    ("wild_reps", "with test: wild score bootstrap draws, a number or \"all\" (Rademacher sign vectors)"),
+    ("wild_weights", "rademacher or webb"),
+    ("wild_seed", "a non-negative integer seed of the wild bootstrap draws (1)"),
     ("lincom", "a linear combination, e.g. \"a - b\" (or a list)"),
     ("stats", "table summary rows, e.g. \"N,ll,aic,bic,clusters\""),
     ("subsample", "a subsample named in the schema"),

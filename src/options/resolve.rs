@@ -12,6 +12,7 @@ use crate::inference::bootstrap::{BootstrapSpec, CiMethod, Resampling};
 use crate::inference::convention::Convention;
 use crate::inference::survey::{SingleUnit, SurveySpec};
 use crate::inference::vce::VceKind;
+use crate::inference::wild::{WildReps, WildRequest, WildWeights};
 use crate::margins::{Adjust, At, PostRequest};
 use crate::mediate::{Method, Request};
 use crate::model::{ModelKind, ModelSpec, Scale};
@@ -226,11 +227,13 @@ impl Options {
             let formula = Formula::parse(&r.formula).at("formula")?;
             est.check().at("vce")?;
             let mut est = est.clone();
-            if let Some(save) = est.bootstrap.as_mut().and_then(|b| b.save.as_mut()).filter(|_| requests.len() > 1) {
+            if let Some(b) = est.bootstrap.as_mut().filter(|_| requests.len() > 1) {
                 // One file per model: reps.csv -> reps.model1.csv, reps.model2.csv, ...
-                let stem = save.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-                let ext = save.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
-                save.set_file_name(format!("{stem}.model{}{ext}", i + 1));
+                for save in b.save.iter_mut().chain(b.save_weights.iter_mut()) {
+                    let stem = save.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                    let ext = save.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
+                    save.set_file_name(format!("{stem}.model{}{ext}", i + 1));
+                }
             }
             jobs.push(Job::Fit(FitJob::new(formula, spec, self.odds_ratios, est).at("odds_ratios")?));
         }
@@ -384,6 +387,7 @@ impl Options {
             && self.bootstrap.is_none()
             && self.ci.is_none()
             && self.save_reps.is_none()
+            && self.save_weights.is_none()
         {
             return Ok(None);
         }
@@ -406,7 +410,11 @@ impl Options {
         if let Some(c) = &self.ci {
             spec.ci = CiMethod::parse(c).at("ci")?;
         }
-        Ok(Some(BootstrapRun { spec, save: self.save_reps.as_ref().map(std::path::PathBuf::from) }))
+        Ok(Some(BootstrapRun {
+            spec,
+            save: self.save_reps.as_ref().map(std::path::PathBuf::from),
+            save_weights: self.save_weights.as_ref().map(std::path::PathBuf::from),
+        }))
     }
 
     /// Predictive margins, contrasts and the at-grid, parsed.
@@ -460,7 +468,86 @@ impl Options {
         if self.lincom.iter().any(|t| t.trim().is_empty()) {
             return Err(fault("lincom", "an empty --lincom expression"));
         }
-        Ok(PostEstimation { tests: self.test.clone(), lincom: self.lincom.clone() })
+        Ok(PostEstimation { tests: self.test.clone(), lincom: self.lincom.clone(), wild: self.wild_request()? })
+    }
+
+    /// `--wild-reps`, `--wild-weights`, `--wild-seed`, checked against the tests, the clusters
+    /// and the fit they need (`None` when not asked for).
+    fn wild_request(&self) -> Checked<Option<WildRequest>> {
+        use super::WildRepsValue;
+        let Some(value) = &self.wild_reps else {
+            if self.wild_weights.is_some() {
+                return Err(fault(
+                    "wild_weights",
+                    "--wild-weights sets the wild bootstrap's weights: give --wild-reps too",
+                ));
+            }
+            if self.wild_seed.is_some() {
+                return Err(fault("wild_seed", "--wild-seed seeds the wild bootstrap's draws: give --wild-reps too"));
+            }
+            return Ok(None);
+        };
+        let bad = |v: &str| {
+            fault(
+                "wild_reps",
+                format!("--wild-reps takes a number of draws (at least 1) or 'all' (every Rademacher sign vector), not '{v}'"),
+            )
+        };
+        let reps = match value {
+            WildRepsValue::Number(n) if *n >= 1 => WildReps::Draws(*n as usize),
+            WildRepsValue::Number(n) => return Err(bad(&n.to_string())),
+            WildRepsValue::Text(t) if t.trim() == "all" => WildReps::All,
+            WildRepsValue::Text(t) => match t.trim().parse::<i64>() {
+                Ok(n) if n >= 1 => WildReps::Draws(n as usize),
+                _ => return Err(bad(t)),
+            },
+        };
+        let weights = self.wild_weights.as_deref().map(WildWeights::parse).transpose().at("wild_weights")?;
+        let weights = weights.unwrap_or(WildWeights::Rademacher);
+        if weights == WildWeights::Webb && reps == WildReps::All {
+            return Err(fault(
+                "wild_weights",
+                "Webb weights are sampled, not enumerated (6^G vectors): give --wild-reps a number of draws, or use Rademacher weights with --wild-reps all",
+            ));
+        }
+        let seed = match self.wild_seed {
+            Some(s) if s < 0 => {
+                return Err(fault("wild_seed", format!("--wild-seed must be a non-negative integer, not {s}")))
+            }
+            Some(s) => s as u64,
+            None => 1,
+        };
+        if self.test.is_empty() {
+            return Err(fault(
+                "wild_reps",
+                "--wild-reps bootstraps the Wald tests: give the hypothesis with --test (e.g. --test \"educ = 0\")",
+            ));
+        }
+        if self.svy || self.strata.is_some() || self.psu.is_some() || self.subpop.is_some() {
+            return Err(fault(
+                "wild_reps",
+                "the wild score bootstrap resamples clusters of a model fit; it is not available with a survey design",
+            ));
+        }
+        if self.cluster.is_none() {
+            return Err(fault(
+                "wild_reps",
+                "the wild score bootstrap draws one weight per cluster: give --cluster VAR",
+            ));
+        }
+        if self.by.is_some() {
+            return Err(fault(
+                "wild_reps",
+                "--wild-reps is not available with --by (its tests compare groups under the stacked variance)",
+            ));
+        }
+        if self.firth {
+            return Err(fault(
+                "wild_reps",
+                "the wild score bootstrap imposes the null on the maximum-likelihood fit; it is not defined for Firth's penalized fit",
+            ));
+        }
+        Ok(Some(WildRequest { reps, weights, seed }))
     }
 
     fn sample_options(&self) -> Checked<SampleOptions> {

@@ -32,3 +32,4 @@ mod schema_load;
 mod studies;
 mod table_snapshots;
 mod validate_cli;
+mod wild;

@@ -1,0 +1,136 @@
+//! The bootstrap's replicate effects come from the estimates-only passes
+//! (`margins::estimates`, `margins::twopart_estimates`: no Jacobian products, rows of weight 0
+//! skipped, factor levels not evaluated on undrawn rows). They must be the estimates of the
+//! full passes (`margins::compute`, `margins::compute_twopart`) to 1e-10 relative, on weighted
+//! data with factors, interactions and `I(x^2)`: at the full-sample estimates and weights, and
+//! as in a replicate (weights times resampling multipliers with zeros, perturbed coefficients),
+//! for single models, the product of two parts and the one-pass two-part effects; averages,
+//! at the means and at given values.
+
+use crate::twopart_data;
+use crate::xorshift::Rng;
+use migfit::data::{Column, ColumnData, Dataset};
+use migfit::design::{SampleOptions, WeightType};
+use migfit::formula::Formula;
+use migfit::inference::vce::{self, VceKind};
+use migfit::margins::{self, At, MarginsResult, PartEval, Target, TwoPartEval};
+use migfit::model::twopart::{fit_twopart, TwoPartRequest};
+use migfit::model::{ModelKind, ModelSpec};
+
+/// Simulated two-part data with a positive sampling weight `wt`.
+fn dataset(n: usize) -> Dataset {
+    let data = twopart_data::generate(n);
+    let mut ds = Dataset::new("simulated", (2..n as u64 + 2).collect());
+    for (name, col) in data.names.into_iter().zip(data.columns) {
+        ds.push(Column { name, data: ColumnData::Numeric(col), label: None, label_zh: None });
+    }
+    let mut rng = Rng(20261206);
+    let wt: Vec<f64> = (0..n).map(|_| 0.2 + 3.0 * rng.unif()).collect();
+    ds.push(Column { name: "wt".into(), data: ColumnData::Numeric(wt), label: None, label_zh: None });
+    ds
+}
+
+/// Same terms, same order, estimates within 1e-10 relative; the estimates-only SEs are 0.
+fn same(full: &MarginsResult, est: &MarginsResult, what: &str) {
+    assert_eq!(full.margins.len(), est.margins.len(), "{what}: {:?} vs {:?}", full.notes, est.notes);
+    assert!(full.margins.len() >= 10, "{what}: every effect computed: {:?}", full.notes);
+    for (a, b) in full.margins.iter().zip(&est.margins) {
+        assert_eq!((&a.term, &a.contrast, &a.at, &a.over), (&b.term, &b.contrast, &b.at, &b.over), "{what}");
+        let tol = 1e-10 * a.estimate.abs().max(1e-8);
+        assert!(
+            (a.estimate - b.estimate).abs() <= tol,
+            "{what} {} {:?}: compute {:e}, estimates {:e}",
+            a.term,
+            a.contrast,
+            a.estimate,
+            b.estimate
+        );
+        assert!(a.std_error > 0.0, "{what} {}: the full pass has a standard error", a.term);
+    }
+}
+
+#[test]
+fn estimates_only_effects_equal_compute() {
+    let ds = dataset(4000);
+    let f = Formula::parse("y ~ x1 + x2 + I(x2^2) + x3:x4 + x3 + C(g1) + x5:C(g2) + C(g2) + C(g3)").unwrap();
+    let req = TwoPartRequest {
+        formula: &f,
+        formula2: None,
+        response2: None,
+        first: ModelSpec::new(ModelKind::Probit, None, None).unwrap(),
+        second: ModelSpec::new(ModelKind::Glm, Some("gamma"), Some("log")).unwrap(),
+    };
+    let opts = SampleOptions { weights: Some(("wt".into(), WeightType::Probability)), ..Default::default() };
+    let tp = fit_twopart(&ds, &req, &opts).unwrap();
+    let (n1, n2) = (tp.first.design.n(), tp.second.design.n());
+    assert!(n2 < n1 && n2 > 500, "both parts have rows: {n1}, {n2}");
+    let v1 = vce::compute(&tp.first, VceKind::Robust).unwrap().matrix;
+    let v2 = vce::compute(&tp.second, VceKind::Robust).unwrap().matrix;
+    let joint = margins::block_diag(&[&v1, &v2]);
+    let on_all = tp.second_on_all();
+
+    // A replicate: multipliers 0-3 per row (about a third of the rows not drawn), the first
+    // part's multipliers carried to the second part's rows, coefficients moved off the
+    // full-sample estimates as a refit would.
+    let mut rng = Rng(7);
+    let mult: Vec<f64> = (0..n1).map(|_| (rng.unif() * 2.7).floor()).collect();
+    assert!(mult.contains(&0.0) && mult.iter().any(|&m| m >= 2.0));
+    let w1_full = tp.first.design.weights.clone().unwrap();
+    let w2_full = tp.second.design.weights.clone().unwrap();
+    let w1_rep: Vec<f64> = w1_full.iter().zip(&mult).map(|(w, m)| w * m).collect();
+    let w2_rep: Vec<f64> = w2_full.iter().zip(&tp.second_rows_in_first).map(|(w, &i)| w * mult[i]).collect();
+    let shift = |b: &[f64]| -> Vec<f64> {
+        b.iter().enumerate().map(|(j, x)| x * (1.0 + 0.03 * ((j % 5) as f64 - 2.0)) + 0.001).collect()
+    };
+    let (b1_rep, b2_rep) = (shift(&tp.first.beta), shift(&tp.second.beta));
+
+    let ats = [At::Average, At::Means, At::parse(Some("x1=0.5,x3=1")).unwrap()];
+    for (label, b1, b2, w1, w2) in [
+        ("full sample", &tp.first.beta, &tp.second.beta, &w1_full, &w2_full),
+        ("replicate", &b1_rep, &b2_rep, &w1_rep, &w2_rep),
+    ] {
+        let p1 = PartEval {
+            x: tp.first.design.x.view(),
+            spec: &tp.first.design.spec,
+            beta: b1,
+            link: tp.first.spec.link,
+            eta: None,
+        };
+        let p2 = PartEval {
+            x: tp.second.design.x.view(),
+            spec: &tp.second.design.spec,
+            beta: b2,
+            link: tp.second.spec.link,
+            eta: None,
+        };
+        let q2 = PartEval { x: on_all.x.view(), spec: &on_all.spec, beta: b2, link: tp.second.spec.link, eta: None };
+        for at in &ats {
+            let what = format!("{label}, {at:?}");
+            // Single models.
+            for (p, w, v, part) in [(&p1, w1, &v1, "first part"), (&p2, w2, &v2, "second part")] {
+                let full = margins::compute(&[PartEval { ..*p }], Target::Mean(0), Some(w), at, v, 95.0).unwrap();
+                let est = margins::estimates(&[PartEval { ..*p }], Target::Mean(0), Some(w), at).unwrap();
+                same(&full, &est, &format!("{what}, {part}"));
+            }
+            // The product of the two parts on the first part's rows.
+            let parts = [PartEval { ..p1 }, PartEval { ..q2 }];
+            let full = margins::compute(&parts, Target::Product, Some(w1), at, &joint, 95.0).unwrap();
+            let est = margins::estimates(&parts, Target::Product, Some(w1), at).unwrap();
+            same(&full, &est, &format!("{what}, product"));
+            // The one-pass two-part effects (the bootstrap's path for a two-part model).
+            let tpe = TwoPartEval {
+                first: PartEval { ..p1 },
+                second: PartEval { ..p2 },
+                second_on_all: PartEval { ..q2 },
+                second_rows: &tp.second_rows_in_first,
+                weights1: Some(w1),
+                weights2: Some(w2),
+            };
+            let full = margins::compute_twopart(&tpe, at, &v1, &v2, &joint, 95.0).unwrap();
+            let est = margins::twopart_estimates(&tpe, at).unwrap();
+            for (set, (a, b)) in ["first", "second", "combined"].iter().zip(full.iter().zip(&est)) {
+                same(a, b, &format!("{what}, two-part {set}"));
+            }
+        }
+    }
+}
