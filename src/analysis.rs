@@ -123,6 +123,12 @@ impl Estimation {
         if !(self.level > 10.0 && self.level < 99.99) {
             return Err(usage(format!("the confidence level must be between 10 and 99.99, not {}", self.level)));
         }
+        if self.post.scale != crate::margins::MarginsScale::Dydx && self.vce == Some(VceKind::Bootstrap) {
+            return Err(usage(format!(
+                "--margins-scale {} with --vce bootstrap: the bootstrap replicates compute dy/dx effects only; use the delta method (another --vce) for elasticities",
+                self.post.scale.name()
+            )));
+        }
         self.vce_kind().map(|_| ())
     }
 
@@ -398,13 +404,15 @@ impl FitJob {
         if let Some(at) = &self.est.margins {
             let mut runs = Vec::new();
             let groups = over_groups(ds, self.est.post.over.as_deref(), &fit.design.rows)?;
+            margins::check_scale_dydx(&[&fit.design.spec], &self.est.post.dydx, self.est.post.scale)?;
             for (point, at) in grid_points(at, &self.est.post.grid) {
                 for (tag, w) in group_weights(&groups, fit.design.weights.as_deref(), fit.design.n()) {
-                    let r = margins::compute(
+                    let r = margins::compute_scaled(
                         &[PartEval::of_fit(fit)],
                         Target::Mean(0),
                         w.as_deref(),
                         &at,
+                        self.est.post.scale,
                         &v.matrix,
                         self.est.level,
                     )?;

@@ -120,6 +120,12 @@ pub struct EstimationArgs {
     /// Marginal effects of these variables only (Stata's dydx(varlist)), e.g. --dydx "age, educ".
     #[arg(long, value_name = "VARS")]
     pub dydx: Option<String>,
+    /// The scale of the marginal effects (Stata's dydx(), eyex(), dyex(), eydx()): dydx
+    /// (default), eyex (elasticity d ln y / d ln x), dyex (dy / d ln x) or eydx (d ln y / dx);
+    /// each row's effect on that scale, averaged with the weights. eyex and dyex leave factors
+    /// out; eydx of a factor level is the average change of ln y.
+    #[arg(long, value_name = "SCALE")]
+    pub margins_scale: Option<String>,
     /// Fit the model in each group of VAR's values, side by side (the subsample columns of a
     /// paper's table), with the stacked covariance of all groups' estimates (Stata's suest:
     /// robust, or cluster-robust with --cluster). fit only.
@@ -177,6 +183,7 @@ impl EstimationArgs {
             at,
             over,
             dydx,
+            margins_scale,
             by,
             test_equal,
             test,
@@ -212,6 +219,7 @@ impl EstimationArgs {
         o.at = at.clone();
         o.over = over.clone();
         o.dydx = dydx.clone();
+        o.margins_scale = margins_scale.clone();
         o.by = by.clone();
         o.test_equal = *test_equal;
         o.test = test.clone();

@@ -12,7 +12,7 @@ use crate::inference::bootstrap::{BootstrapSpec, CiMethod, Resampling};
 use crate::inference::convention::Convention;
 use crate::inference::survey::{SingleUnit, SurveySpec};
 use crate::inference::vce::VceKind;
-use crate::margins::{Adjust, At, PostRequest};
+use crate::margins::{Adjust, At, MarginsScale, PostRequest};
 use crate::mediate::{Method, Request};
 use crate::model::{ModelKind, ModelSpec, Scale};
 use crate::report::{Format, Lang, Layout, Show, Stars, StatRow, TableOptions};
@@ -61,6 +61,7 @@ impl Options {
             || (self.at.is_some() && self.predict_margins.is_none() && self.contrast.is_none())
             || self.over.is_some()
             || self.dydx.is_some()
+            || self.margins_scale.is_some()
             || self.test_equal
     }
 
@@ -434,6 +435,13 @@ impl Options {
             grid: grid.unwrap_or_default(),
             over: self.over.clone(),
             dydx: self.dydx.as_deref().map(crate::margins::parse_dydx).transpose().at("dydx")?.unwrap_or_default(),
+            scale: self
+                .margins_scale
+                .as_deref()
+                .map(MarginsScale::parse)
+                .transpose()
+                .at("margins_scale")?
+                .unwrap_or_default(),
         };
         if post.mcompare.is_some() && post.contrasts.is_empty() {
             return Err(fault("mcompare", "--mcompare adjusts contrasts: give --contrast VAR:pairwise too"));
