@@ -18,6 +18,7 @@ use crate::output::{Combined, Lincom, ModelReport, Report};
 pub mod bootstrap;
 pub mod by;
 pub mod explain;
+pub mod predict;
 mod twopart;
 pub use bootstrap::BootstrapRun;
 pub use by::ByRequest;
@@ -54,6 +55,35 @@ pub struct Estimation {
 pub struct PostEstimation {
     pub tests: Vec<String>,
     pub lincom: Vec<String>,
+    /// `--predict FILE`: per-row predictions written there after the fit ([`predict`]).
+    pub predict: Option<std::path::PathBuf>,
+}
+
+/// The file format of `--predict`, by the extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PredictFormat {
+    Csv,
+    Parquet,
+}
+
+impl PredictFormat {
+    /// `.csv` or `.parquet` (`.pq`); anything else, or an existing folder, is a usage error.
+    pub fn of(path: &std::path::Path) -> Result<PredictFormat> {
+        if path.is_dir() {
+            return Err(usage(format!(
+                "--predict: '{}' is a folder; give a file name ending in .csv or .parquet",
+                path.display()
+            )));
+        }
+        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+            Some("csv") => Ok(PredictFormat::Csv),
+            Some("parquet") | Some("pq") => Ok(PredictFormat::Parquet),
+            _ => Err(usage(format!(
+                "--predict: cannot tell the format of '{}': the name must end in .csv or .parquet",
+                path.display()
+            ))),
+        }
+    }
 }
 
 impl PostEstimation {
@@ -96,9 +126,9 @@ impl PostEstimation {
             for t in list {
                 let one = |f: &Fit, v: &Variance| {
                     let p = if which == 0 {
-                        PostEstimation { tests: vec![t.clone()], lincom: vec![] }
+                        PostEstimation { tests: vec![t.clone()], ..Default::default() }
                     } else {
-                        PostEstimation { tests: vec![], lincom: vec![t.clone()] }
+                        PostEstimation { lincom: vec![t.clone()], ..Default::default() }
                     };
                     p.compute(f, v, level)
                 };
@@ -376,6 +406,9 @@ impl FitJob {
             }
         };
         let m = self.model_report(ds, "model", &fit, &v, notes, boot.as_ref(), sd.as_ref().map(|d| d.n_strata))?;
+        if let Some(path) = &self.est.hypotheses.predict {
+            predict::single(ds, &self.formula, &fit)?.write(path)?;
+        }
         Ok(report("fit", ds, vec![m], None, &[&fit.design]))
     }
 

@@ -234,6 +234,9 @@ impl TwoPartJob {
             c.contrasts = rc.contrasts;
             c.notes.extend(rc.notes);
         }
+        if let Some(path) = &self.est.hypotheses.predict {
+            predict::twopart(ds, &self.formula, self.formula2.as_ref(), &tp, self.response2.is_some())?.write(path)?;
+        }
         Ok(report("twopart", ds, vec![m1, m2], combined, &[&tp.first.design, &tp.second.design]))
     }
 }

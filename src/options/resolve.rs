@@ -200,6 +200,12 @@ impl Options {
         let requests = self.model_requests()?;
         // Every specification is checked before the (possibly slow) load.
         let est = self.estimation(ctx)?;
+        if est.by.is_some() && est.hypotheses.predict.is_some() {
+            return Err(fault(
+                "predict",
+                "--predict writes one model's predictions: without --by (run fit with --if on a group for its predictions)",
+            ));
+        }
         if est.by.is_some() && requests.len() > 1 {
             return Err(fault(
                 "by",
@@ -227,6 +233,12 @@ impl Options {
             let formula = Formula::parse(&r.formula).at("formula")?;
             est.check().at("vce")?;
             let mut est = est.clone();
+            if let Some(p) = est.hypotheses.predict.as_mut().filter(|_| requests.len() > 1) {
+                // One file per model: pred.csv -> pred.model1.csv, pred.model2.csv, ...
+                let stem = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                let ext = p.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
+                p.set_file_name(format!("{stem}.model{}{ext}", i + 1));
+            }
             if let Some(save) = est.bootstrap.as_mut().and_then(|b| b.save.as_mut()).filter(|_| requests.len() > 1) {
                 // One file per model: reps.csv -> reps.model1.csv, reps.model2.csv, ...
                 let stem = save.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
@@ -468,7 +480,16 @@ impl Options {
         if self.lincom.iter().any(|t| t.trim().is_empty()) {
             return Err(fault("lincom", "an empty --lincom expression"));
         }
-        Ok(PostEstimation { tests: self.test.clone(), lincom: self.lincom.clone() })
+        let predict = match self.predict.as_deref().map(str::trim) {
+            None => None,
+            Some("") => return Err(fault("predict", "--predict needs a file name ending in .csv or .parquet")),
+            Some(p) => {
+                let p = std::path::PathBuf::from(p);
+                crate::analysis::PredictFormat::of(&p).at("predict")?;
+                Some(p)
+            }
+        };
+        Ok(PostEstimation { tests: self.test.clone(), lincom: self.lincom.clone(), predict })
     }
 
     fn sample_options(&self) -> Checked<SampleOptions> {

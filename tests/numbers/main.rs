@@ -19,5 +19,6 @@ mod margins_jacobian;
 mod margins_threads;
 mod mediate_recovery;
 mod normal_tails;
+mod predict;
 mod separation;
 mod wild;
