@@ -539,8 +539,7 @@ fn compute_inner(
     if requests.is_empty() {
         notes.push("the model has no regressors with marginal effects".into());
     }
-    let description = format!("{}{}", describe(at), scale.describe());
-    Ok(MarginsResult { margins, notes, description })
+    Ok(MarginsResult { margins, notes, description: describe_scaled(at, scale) })
 }
 
 /// A fitted two-part model as its effects see it.

@@ -92,10 +92,10 @@ impl MarginsScale {
     /// A sentence for the margins description.
     pub fn describe(self) -> &'static str {
         match self {
-            MarginsScale::Dydx => "",
-            MarginsScale::Eyex => " Scale: elasticities ey/ex = d ln y / d ln x, (dy/dx) x / y on each row, averaged; factors have no ex and are not reported.",
-            MarginsScale::Dyex => " Scale: semi-elasticities dy/ex = dy / d ln x, (dy/dx) x on each row, averaged; factors have no ex and are not reported.",
-            MarginsScale::Eydx => " Scale: semi-elasticities ey/dx = d ln y / dx, (dy/dx) / y on each row, averaged; a factor level's is the average change of ln y from the reference level (Stata's eydx).",
+            MarginsScale::Dydx => "derivatives (dy/dx) for continuous variables, discrete changes for factors.",
+            MarginsScale::Eyex => "elasticities ey/ex = d ln y / d ln x, (dy/dx) x / y on each row, averaged; factors have no ex and are not reported.",
+            MarginsScale::Dyex => "semi-elasticities dy/ex = dy / d ln x, (dy/dx) x on each row, averaged; factors have no ex and are not reported.",
+            MarginsScale::Eydx => "semi-elasticities ey/dx = d ln y / dx, (dy/dx) / y on each row, averaged; a factor level's is the average change of ln y from the reference level (Stata's eydx).",
         }
     }
 }
