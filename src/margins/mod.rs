@@ -407,7 +407,7 @@ fn compute_inner(
         let n_chunks = rows_n.div_ceil(CHUNK).max(1);
         // Per chunk: for each request, the estimate sum, the affected-column Jacobian sums and
         // the number of averaged rows whose prediction is not positive (`ey` scales only).
-        let partials: Vec<Vec<(f64, Vec<Vec<f64>>, usize)>> = {
+        let partials: Vec<Vec<EffectSums>> = {
             let mut c_chunks: Vec<Vec<&mut [f64]>> = (0..n_chunks).map(|_| Vec::with_capacity(np)).collect();
             for cm in cmat.iter_mut() {
                 for (ci, sl) in cm.chunks_mut(CHUNK * nb).enumerate() {
@@ -541,6 +541,10 @@ fn compute_inner(
     }
     Ok(MarginsResult { margins, notes, description: describe_scaled(at, scale) })
 }
+
+/// One effect's sums on a chunk of rows: the estimate, the affected columns' Jacobian per
+/// part, and the number of averaged rows whose prediction is not positive.
+type EffectSums = (f64, Vec<Vec<f64>>, usize);
 
 /// A fitted two-part model as its effects see it.
 pub struct TwoPartEval<'a> {
