@@ -19,6 +19,7 @@ use crate::output::{Combined, Lincom, ModelReport, Report};
 pub mod bootstrap;
 pub mod by;
 pub mod explain;
+pub mod predict;
 mod twopart;
 pub use bootstrap::BootstrapRun;
 pub use by::ByRequest;
@@ -57,6 +58,35 @@ pub struct PostEstimation {
     pub lincom: Vec<String>,
     /// `--wild-reps`: each test also by the wild score bootstrap (with the fit's clusters).
     pub wild: Option<WildRequest>,
+    /// `--predict FILE`: per-row predictions written there after the fit ([`predict`]).
+    pub predict: Option<std::path::PathBuf>,
+}
+
+/// The file format of `--predict`, by the extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PredictFormat {
+    Csv,
+    Parquet,
+}
+
+impl PredictFormat {
+    /// `.csv` or `.parquet` (`.pq`); anything else, or an existing folder, is a usage error.
+    pub fn of(path: &std::path::Path) -> Result<PredictFormat> {
+        if path.is_dir() {
+            return Err(usage(format!(
+                "--predict: '{}' is a folder; give a file name ending in .csv or .parquet",
+                path.display()
+            )));
+        }
+        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+            Some("csv") => Ok(PredictFormat::Csv),
+            Some("parquet") | Some("pq") => Ok(PredictFormat::Parquet),
+            _ => Err(usage(format!(
+                "--predict: cannot tell the format of '{}': the name must end in .csv or .parquet",
+                path.display()
+            ))),
+        }
+    }
 }
 
 impl PostEstimation {
@@ -105,9 +135,9 @@ impl PostEstimation {
             for t in list {
                 let one = |f: &Fit, v: &Variance| {
                     let p = if which == 0 {
-                        PostEstimation { tests: vec![t.clone()], lincom: vec![], wild: self.wild }
+                        PostEstimation { tests: vec![t.clone()], wild: self.wild, ..Default::default() }
                     } else {
-                        PostEstimation { tests: vec![], lincom: vec![t.clone()], wild: None }
+                        PostEstimation { lincom: vec![t.clone()], ..Default::default() }
                     };
                     p.compute(f, v, level)
                 };
@@ -142,6 +172,12 @@ impl Estimation {
     pub fn check(&self) -> Result<()> {
         if !(self.level > 10.0 && self.level < 99.99) {
             return Err(usage(format!("the confidence level must be between 10 and 99.99, not {}", self.level)));
+        }
+        if self.post.scale != crate::margins::MarginsScale::Dydx && self.vce == Some(VceKind::Bootstrap) {
+            return Err(usage(format!(
+                "--margins-scale {} with --vce bootstrap: the bootstrap replicates compute dy/dx effects only; use the delta method (another --vce) for elasticities",
+                self.post.scale.name()
+            )));
         }
         self.vce_kind().map(|_| ())
     }
@@ -392,6 +428,9 @@ impl FitJob {
             }
         };
         let m = self.model_report(ds, "model", &fit, &v, notes, boot.as_ref(), sd.as_ref().map(|d| d.n_strata))?;
+        if let Some(path) = &self.est.hypotheses.predict {
+            predict::single(ds, &self.formula, &fit)?.write(path)?;
+        }
         Ok(report("fit", ds, vec![m], None, &[&fit.design]))
     }
 
@@ -420,13 +459,15 @@ impl FitJob {
         if let Some(at) = &self.est.margins {
             let mut runs = Vec::new();
             let groups = over_groups(ds, self.est.post.over.as_deref(), &fit.design.rows)?;
+            margins::check_scale_dydx(&[&fit.design.spec], &self.est.post.dydx, self.est.post.scale)?;
             for (point, at) in grid_points(at, &self.est.post.grid) {
                 for (tag, w) in group_weights(&groups, fit.design.weights.as_deref(), fit.design.n()) {
-                    let r = margins::compute(
+                    let r = margins::compute_scaled(
                         &[PartEval::of_fit(fit)],
                         Target::Mean(0),
                         w.as_deref(),
                         &at,
+                        self.est.post.scale,
                         &v.matrix,
                         self.est.level,
                     )?;

@@ -133,11 +133,13 @@ fn std_errors(fit: &Fit, est: &Estimation, v: &Variance) -> Result<Vec<(String, 
         .map(|((n, &b), s)| (n.clone(), None, b, s))
         .collect();
     if let Some(at) = &est.margins {
-        let r = margins::compute(
+        margins::check_scale_dydx(&[&fit.design.spec], &est.post.dydx, est.post.scale)?;
+        let r = margins::compute_scaled(
             &[PartEval::of_fit(fit)],
             Target::Mean(0),
             fit.design.weights.as_deref(),
             at,
+            est.post.scale,
             &v.matrix,
             est.level,
         )?;

@@ -112,6 +112,11 @@ impl TwoPartJob {
                     })
                     .collect();
             let parts = TwoPartEval::of(&tp);
+            margins::check_scale_dydx(
+                &[&tp.first.design.spec, &tp.second.design.spec],
+                &self.est.post.dydx,
+                self.est.post.scale,
+            )?;
             let mut runs: [Vec<_>; 3] = Default::default();
             for (point, at) in grid_points(at, &self.est.post.grid) {
                 for (tag, w1, w2) in &gw {
@@ -120,7 +125,15 @@ impl TwoPartJob {
                         weights2: if groups.is_some() { w2.as_deref() } else { parts.weights2 },
                         ..TwoPartEval::of(&tp)
                     };
-                    let rs = margins::compute_twopart(&pg, &at, &v1.matrix, &v2.matrix, &tv.joint.matrix, level)?;
+                    let rs = margins::compute_twopart_scaled(
+                        &pg,
+                        &at,
+                        self.est.post.scale,
+                        &v1.matrix,
+                        &v2.matrix,
+                        &tv.joint.matrix,
+                        level,
+                    )?;
                     for (run, r) in runs.iter_mut().zip(rs) {
                         run.push((point.clone(), tag.clone(), r));
                     }
@@ -220,6 +233,9 @@ impl TwoPartJob {
             c.predictions = rc.predictions;
             c.contrasts = rc.contrasts;
             c.notes.extend(rc.notes);
+        }
+        if let Some(path) = &self.est.hypotheses.predict {
+            predict::twopart(ds, &self.formula, self.formula2.as_ref(), &tp, self.response2.is_some())?.write(path)?;
         }
         Ok(report("twopart", ds, vec![m1, m2], combined, &[&tp.first.design, &tp.second.design]))
     }

@@ -126,6 +126,17 @@ pub struct EstimationArgs {
     /// Marginal effects of these variables only (Stata's dydx(varlist)), e.g. --dydx "age, educ".
     #[arg(long, value_name = "VARS")]
     pub dydx: Option<String>,
+    /// The scale of the marginal effects (Stata's dydx(), eyex(), dyex(), eydx()): dydx
+    /// (default), eyex (elasticity d ln y / d ln x), dyex (dy / d ln x) or eydx (d ln y / dx);
+    /// each row's effect on that scale, averaged with the weights. eyex and dyex leave factors
+    /// out; eydx of a factor level is the average change of ln y.
+    #[arg(long, value_name = "SCALE")]
+    pub margins_scale: Option<String>,
+    /// Write per-row predictions (Stata's predict) to FILE.csv or FILE.parquet: row (the line
+    /// error messages give), sample, the linear index, Pr(y>0), E[y|y>0], E[y], response and
+    /// Pearson residuals; every row with complete covariates, empty cells otherwise.
+    #[arg(long, value_name = "FILE")]
+    pub predict: Option<String>,
     /// Fit the model in each group of VAR's values, side by side (the subsample columns of a
     /// paper's table), with the stacked covariance of all groups' estimates (Stata's suest:
     /// robust, or cluster-robust with --cluster). fit only.
@@ -197,6 +208,8 @@ impl EstimationArgs {
             at,
             over,
             dydx,
+            margins_scale,
+            predict,
             by,
             test_equal,
             test,
@@ -236,6 +249,8 @@ impl EstimationArgs {
         o.at = at.clone();
         o.over = over.clone();
         o.dydx = dydx.clone();
+        o.margins_scale = margins_scale.clone();
+        o.predict = predict.clone();
         o.by = by.clone();
         o.test_equal = *test_equal;
         o.test = test.clone();

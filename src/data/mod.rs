@@ -7,6 +7,7 @@
 pub mod csv;
 pub mod describe;
 pub mod design_spec;
+pub mod export;
 pub mod expr;
 mod fastcsv;
 pub mod guard;

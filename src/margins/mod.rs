@@ -59,6 +59,7 @@ mod numlist;
 mod plan;
 mod predict;
 mod request;
+mod scale;
 mod scenario;
 
 use average::*;
@@ -68,9 +69,10 @@ use scenario::*;
 
 pub use numlist::{keep_dydx, numlist, parse_dydx, parse_grid};
 pub use predict::{check_variables, predictions, Adjust, ContrastKind, PostRequest, PredictionsResult};
+pub use scale::{check_scale_dydx, MarginsScale};
 
 use crate::design::{DesignSpec, FactorSetting, Scenario};
-use crate::error::{usage, Result};
+use crate::error::{usage, FitError, Result};
 use crate::model::LinkKind;
 use crate::output::Margin;
 use ndarray::{Array2, ArrayView2};
@@ -224,16 +226,31 @@ pub fn compute(
     vcov: &Array2<f64>,
     level: f64,
 ) -> Result<MarginsResult> {
-    compute_inner(parts, target, weights, at, vcov, level, true)
+    compute_inner(parts, target, weights, at, vcov, level, true, MarginsScale::Dydx)
+}
+
+/// [`compute`] on a scale (`--margins-scale`: elasticities and semi-elasticities, see
+/// [`MarginsScale`]); `MarginsScale::Dydx` is [`compute`] itself.
+pub fn compute_scaled(
+    parts: &[PartEval],
+    target: Target,
+    weights: Option<&[f64]>,
+    at: &At,
+    scale: MarginsScale,
+    vcov: &Array2<f64>,
+    level: f64,
+) -> Result<MarginsResult> {
+    compute_inner(parts, target, weights, at, vcov, level, true, scale)
 }
 
 /// The estimates of [`compute`]'s effects only (standard errors 0): average effects skip the
 /// Jacobians' products and the rows of weight 0 (a bootstrap replicate's).
 pub fn estimates(parts: &[PartEval], target: Target, weights: Option<&[f64]>, at: &At) -> Result<MarginsResult> {
     let k: usize = parts.iter().map(|p| p.beta.len()).sum();
-    compute_inner(parts, target, weights, at, &Array2::zeros((k, k)), 95.0, false)
+    compute_inner(parts, target, weights, at, &Array2::zeros((k, k)), 95.0, false, MarginsScale::Dydx)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn compute_inner(
     parts: &[PartEval],
     target: Target,
@@ -242,6 +259,7 @@ fn compute_inner(
     vcov: &Array2<f64>,
     level: f64,
     jacobian: bool,
+    scale: MarginsScale,
 ) -> Result<MarginsResult> {
     assert!(!parts.is_empty() && parts.len() <= 2);
     let n = parts[0].x.nrows();
@@ -254,7 +272,21 @@ fn compute_inner(
         Target::Mean(p) => vec![p],
         Target::Product => (0..parts.len()).collect(),
     };
-    let (requests, factors) = requests(parts, &relevant, at, &mut notes);
+    let (mut requests, factors) = requests(parts, &relevant, at, &mut notes);
+    if scale.log_x() {
+        // ex is not defined for a factor's levels: derivatives only.
+        let before = requests.len();
+        requests.retain(|r| matches!(r.kind, Kind::Derivative(_)));
+        if requests.len() < before {
+            notes.push(format!(
+                "factor levels have no {} effect (ex, d ln x, is not defined for a factor); they are not reported",
+                scale.name()
+            ));
+        }
+    }
+    for r in requests.iter_mut().filter(|r| matches!(r.kind, Kind::Derivative(_))) {
+        r.contrast = scale.name().to_string();
+    }
 
     // Base scenario from --margins-at.
     let w_all: Vec<f64> = weights.map(|w| w.to_vec()).unwrap_or_else(|| vec![1.0; n]);
@@ -304,7 +336,7 @@ fn compute_inner(
         }
     }
 
-    if matches!(at, At::Average) {
+    if matches!(at, At::Average) && scale == MarginsScale::Dydx {
         // The common case: the observed linear indices, shared by every effect.
         let set = AverageSet { target, relevant, requests: &requests, w: &w_all, rows: None, wsum };
         let effects = average_effects(parts, std::slice::from_ref(&set), jacobian).pop().expect("one set");
@@ -355,11 +387,27 @@ fn compute_inner(
         let prepared: Vec<Prepared> =
             batch.iter().map(|req| prepare(req, &base, parts, &spec_of, &xs, &eta_base, rows_n, base_fixed)).collect();
         let nb = batch.len();
+        // The variable's value on each row, for the scales with x (`eyex`, `dyex`): fixed by
+        // the scenario (at means, at values) or observed.
+        let xrows: Vec<Vec<f64>> = batch
+            .iter()
+            .map(|req| match &req.kind {
+                Kind::Derivative(v) if scale != MarginsScale::Dydx => match base.numeric.get(v) {
+                    Some(&x) => vec![x; rows_n],
+                    None => (0..np)
+                        .find(|&p| spec_of(p).values.contains_key(v))
+                        .map(|p| spec_of(p).values.all(v).into_owned())
+                        .unwrap_or_else(|| vec![f64::NAN; rows_n]),
+                },
+                _ => Vec::new(),
+            })
+            .collect();
         // C_p (rows x batch, row-major): the coefficient of the unaffected columns X_p[i, k].
         let mut cmat: Vec<Vec<f64>> = vec![vec![0.0; rows_n * nb]; np];
         let n_chunks = rows_n.div_ceil(CHUNK).max(1);
-        // Per chunk: for each request, the estimate sum and the affected-column Jacobian sums.
-        let partials: Vec<Vec<(f64, Vec<Vec<f64>>)>> = {
+        // Per chunk: for each request, the estimate sum, the affected-column Jacobian sums and
+        // the number of averaged rows whose prediction is not positive (`ey` scales only).
+        let partials: Vec<Vec<EffectSums>> = {
             let mut c_chunks: Vec<Vec<&mut [f64]>> = (0..n_chunks).map(|_| Vec::with_capacity(np)).collect();
             for cm in cmat.iter_mut() {
                 for (ci, sl) in cm.chunks_mut(CHUNK * nb).enumerate() {
@@ -377,6 +425,7 @@ fn compute_inner(
                         .enumerate()
                         .map(|(r, pr)| {
                             let mut est = 0.0;
+                            let mut bad = 0usize;
                             let mut jac: Vec<Vec<f64>> = pr.affected.iter().map(|a| vec![0.0; a.len()]).collect();
                             for i in lo..hi {
                                 let wi = w[i];
@@ -390,7 +439,40 @@ fn compute_inner(
                                         }
                                         target.eval(parts, &eta)
                                     };
-                                    if pr.derivative {
+                                    if scale.log_y()
+                                        && f.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater)
+                                        && wi != 0.0
+                                    {
+                                        bad += 1;
+                                    }
+                                    if pr.derivative && scale != MarginsScale::Dydx {
+                                        // e = d m: d = dF/dv, m = x/F, x or 1/F (see `scale`).
+                                        let mut de = [0.0; 2];
+                                        for p in 0..np {
+                                            de[p] = sc.deta[p][i];
+                                        }
+                                        let d: f64 = (0..np).map(|p| g[p] * de[p]).sum();
+                                        let (m, dm) = scale.multiplier(f, xrows[r][i]);
+                                        est += wi * m * d;
+                                        for p in 0..np {
+                                            let cx: f64 =
+                                                m * (0..np).map(|q| h[q][p] * de[q]).sum::<f64>() + d * dm * g[p];
+                                            cs[p][(i - lo) * nb + r] += wi * cx;
+                                            for (a, col) in pr.cols[si][p].iter().enumerate() {
+                                                jac[p][a] += wi * (cx * col[i].v + m * g[p] * col[i].d);
+                                            }
+                                        }
+                                    } else if !pr.derivative && scale.log_y() {
+                                        // ln F under each level: value ln F, gradient g / F.
+                                        est += wi * sc.sign * f.ln();
+                                        for p in 0..np {
+                                            let gl = g[p] / f;
+                                            cs[p][(i - lo) * nb + r] += wi * sc.sign * gl;
+                                            for (a, col) in pr.cols[si][p].iter().enumerate() {
+                                                jac[p][a] += wi * sc.sign * gl * col[i].v;
+                                            }
+                                        }
+                                    } else if pr.derivative {
                                         let mut de = [0.0; 2];
                                         for p in 0..np {
                                             de[p] = sc.deta[p][i];
@@ -414,7 +496,7 @@ fn compute_inner(
                                     }
                                 }
                             }
-                            (est, jac)
+                            (est, jac, bad)
                         })
                         .collect()
                 })
@@ -427,6 +509,15 @@ fn compute_inner(
             let mut jac: Vec<Vec<f64>> =
                 (0..np).map(|p| (0..parts[p].beta.len()).map(|k| xtc[p][k * nb + r]).collect()).collect();
             let mut aff: Vec<Vec<f64>> = pr.affected.iter().map(|a| vec![0.0; a.len()]).collect();
+            let bad: usize = partials.iter().map(|c| c[r].2).sum();
+            if bad > 0 {
+                return Err(FitError::Numerical(format!(
+                    "--margins-scale {}: the effect of {} needs ln of the prediction, but the prediction is zero or negative on {bad} of the averaged rows (use --margins-scale dydx or dyex)",
+                    scale.name(),
+                    req.term
+                ))
+                .into());
+            }
             for chunk in &partials {
                 estimate += chunk[r].0;
                 for p in 0..np {
@@ -448,8 +539,12 @@ fn compute_inner(
     if requests.is_empty() {
         notes.push("the model has no regressors with marginal effects".into());
     }
-    Ok(MarginsResult { margins, notes, description: describe(at) })
+    Ok(MarginsResult { margins, notes, description: describe_scaled(at, scale) })
 }
+
+/// One effect's sums on a chunk of rows: the estimate, the affected columns' Jacobian per
+/// part, and the number of averaged rows whose prediction is not positive.
+type EffectSums = (f64, Vec<Vec<f64>>, usize);
 
 /// A fitted two-part model as its effects see it.
 pub struct TwoPartEval<'a> {
@@ -507,7 +602,21 @@ pub fn compute_twopart(
     joint: &Array2<f64>,
     level: f64,
 ) -> Result<[MarginsResult; 3]> {
-    compute_twopart_inner(tp, at, v1, v2, joint, level, true)
+    compute_twopart_inner(tp, at, v1, v2, joint, level, true, MarginsScale::Dydx)
+}
+
+/// [`compute_twopart`] on a scale (see [`MarginsScale`]): each set's row-wise effects on that
+/// scale, the combined set's of `E[y] = h_1 h_2`.
+pub fn compute_twopart_scaled(
+    tp: &TwoPartEval,
+    at: &At,
+    scale: MarginsScale,
+    v1: &Array2<f64>,
+    v2: &Array2<f64>,
+    joint: &Array2<f64>,
+    level: f64,
+) -> Result<[MarginsResult; 3]> {
+    compute_twopart_inner(tp, at, v1, v2, joint, level, true, scale)
 }
 
 /// The estimates of [`compute_twopart`]'s three sets only (standard errors 0), as
@@ -515,9 +624,10 @@ pub fn compute_twopart(
 pub fn twopart_estimates(tp: &TwoPartEval, at: &At) -> Result<[MarginsResult; 3]> {
     let (k1, k2) = (tp.first.beta.len(), tp.second.beta.len());
     let z = |k: usize| Array2::zeros((k, k));
-    compute_twopart_inner(tp, at, &z(k1), &z(k2), &z(k1 + k2), 95.0, false)
+    compute_twopart_inner(tp, at, &z(k1), &z(k2), &z(k1 + k2), 95.0, false, MarginsScale::Dydx)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn compute_twopart_inner(
     tp: &TwoPartEval,
     at: &At,
@@ -526,11 +636,13 @@ fn compute_twopart_inner(
     joint: &Array2<f64>,
     level: f64,
     jacobian: bool,
+    scale: MarginsScale,
 ) -> Result<[MarginsResult; 3]> {
     let (first, second, q2) = (&tp.first, &tp.second, &tp.second_on_all);
     let n = first.x.nrows();
     let (k1, k2) = (first.beta.len(), second.beta.len());
     let one_pass = matches!(at, At::Average)
+        && scale == MarginsScale::Dydx
         && q2.x.nrows() == n
         && q2.spec.n == n
         && first.spec.n == n
@@ -541,9 +653,9 @@ fn compute_twopart_inner(
         && tp.second_rows.iter().all(|&i| i < n);
     if !one_pass {
         return Ok([
-            compute_inner(&[*first], Target::Mean(0), tp.weights1, at, v1, level, jacobian)?,
-            compute_inner(&[*second], Target::Mean(0), tp.weights2, at, v2, level, jacobian)?,
-            compute_inner(&[*first, *q2], Target::Product, tp.weights1, at, joint, level, jacobian)?,
+            compute_inner(&[*first], Target::Mean(0), tp.weights1, at, v1, level, jacobian, scale)?,
+            compute_inner(&[*second], Target::Mean(0), tp.weights2, at, v2, level, jacobian, scale)?,
+            compute_inner(&[*first, *q2], Target::Product, tp.weights1, at, joint, level, jacobian, scale)?,
         ]);
     }
     assert_eq!((v1.nrows(), v2.nrows(), joint.nrows()), (k1, k2, k1 + k2));

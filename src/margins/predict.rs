@@ -67,6 +67,8 @@ pub struct PostRequest {
     pub over: Option<String>,
     /// `--dydx VARS`: the effects of these variables only (Stata's `dydx(varlist)`); empty: all.
     pub dydx: Vec<String>,
+    /// `--margins-scale`: the effects as derivatives (default) or (semi-)elasticities.
+    pub scale: super::MarginsScale,
 }
 
 impl PostRequest {

@@ -111,6 +111,22 @@ pub(super) fn finish_effect(
 }
 
 pub(super) fn describe(at: &At) -> String {
+    describe_scaled(at, MarginsScale::Dydx)
+}
+
+/// [`describe`] for effects on `scale`: the scale's sentence replaces the derivatives'.
+pub(super) fn describe_scaled(at: &At, scale: MarginsScale) -> String {
+    if scale != MarginsScale::Dydx {
+        let what = match at {
+            At::Average => "Average effects".to_string(),
+            At::Means => "Effects at the means (factor indicators at their sample shares)".to_string(),
+            At::Values(list) => format!(
+                "Average effects at {}",
+                list.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+            ),
+        };
+        return format!("{what} on the {} scale: {} Delta-method standard errors.", scale.name(), scale.describe());
+    }
     let what = match at {
         At::Average => "Average marginal effects".to_string(),
         At::Means => "Marginal effects at the means (factor indicators at their sample shares)".to_string(),

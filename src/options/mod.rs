@@ -129,6 +129,11 @@ pub struct Options {
     pub over: Option<String>,
     /// The effects of these variables only (Stata's dydx(varlist)), "age, educ".
     pub dydx: Option<String>,
+    /// The scale of the effects: dydx (default), eyex, dyex or eydx (Stata's eyex() etc.).
+    #[serde(alias = "margins-scale")]
+    pub margins_scale: Option<String>,
+    /// Per-row predictions (linear index, means, residuals) written to this CSV or Parquet file.
+    pub predict: Option<String>,
     /// `fit`: the model in each group of this variable, side by side, with the stacked (suest)
     /// variance of all groups' estimates.
     pub by: Option<String>,
@@ -255,6 +260,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("at", "an at-grid, e.g. \"age=20(10)60; female=0 1\""),
     ("over", "a variable: effects within each of its groups"),
     ("dydx", "variables whose effects to report, e.g. \"age, educ\""),
+    ("margins_scale", "dydx, eyex, dyex or eydx: effects as derivatives or (semi-)elasticities"),
+    ("predict", "a .csv or .parquet file for per-row predictions and residuals"),
     ("by", "a variable: the model in each of its groups, with the stacked (suest) variance"),
     ("test_equal", "true or false: each effect equal across the by groups"),
     ("test", "a hypothesis, e.g. \"C(scope)\", \"educ = 0, age = 0\" or \"a = b\" (or a list)"),

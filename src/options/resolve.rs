@@ -13,7 +13,7 @@ use crate::inference::convention::Convention;
 use crate::inference::survey::{SingleUnit, SurveySpec};
 use crate::inference::vce::VceKind;
 use crate::inference::wild::{WildReps, WildRequest, WildWeights};
-use crate::margins::{Adjust, At, PostRequest};
+use crate::margins::{Adjust, At, MarginsScale, PostRequest};
 use crate::mediate::{Method, Request};
 use crate::model::{ModelKind, ModelSpec, Scale};
 use crate::report::{Format, Lang, Layout, Show, Stars, StatRow, TableOptions};
@@ -62,6 +62,7 @@ impl Options {
             || (self.at.is_some() && self.predict_margins.is_none() && self.contrast.is_none())
             || self.over.is_some()
             || self.dydx.is_some()
+            || self.margins_scale.is_some()
             || self.test_equal
     }
 
@@ -200,6 +201,12 @@ impl Options {
         let requests = self.model_requests()?;
         // Every specification is checked before the (possibly slow) load.
         let est = self.estimation(ctx)?;
+        if est.by.is_some() && est.hypotheses.predict.is_some() {
+            return Err(fault(
+                "predict",
+                "--predict writes one model's predictions: without --by (run fit with --if on a group for its predictions)",
+            ));
+        }
         if est.by.is_some() && requests.len() > 1 {
             return Err(fault(
                 "by",
@@ -227,6 +234,12 @@ impl Options {
             let formula = Formula::parse(&r.formula).at("formula")?;
             est.check().at("vce")?;
             let mut est = est.clone();
+            if let Some(p) = est.hypotheses.predict.as_mut().filter(|_| requests.len() > 1) {
+                // One file per model: pred.csv -> pred.model1.csv, pred.model2.csv, ...
+                let stem = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                let ext = p.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
+                p.set_file_name(format!("{stem}.model{}{ext}", i + 1));
+            }
             if let Some(b) = est.bootstrap.as_mut().filter(|_| requests.len() > 1) {
                 // One file per model: reps.csv -> reps.model1.csv, reps.model2.csv, ...
                 for save in b.save.iter_mut().chain(b.save_weights.iter_mut()) {
@@ -442,6 +455,13 @@ impl Options {
             grid: grid.unwrap_or_default(),
             over: self.over.clone(),
             dydx: self.dydx.as_deref().map(crate::margins::parse_dydx).transpose().at("dydx")?.unwrap_or_default(),
+            scale: self
+                .margins_scale
+                .as_deref()
+                .map(MarginsScale::parse)
+                .transpose()
+                .at("margins_scale")?
+                .unwrap_or_default(),
         };
         if post.mcompare.is_some() && post.contrasts.is_empty() {
             return Err(fault("mcompare", "--mcompare adjusts contrasts: give --contrast VAR:pairwise too"));
@@ -468,7 +488,16 @@ impl Options {
         if self.lincom.iter().any(|t| t.trim().is_empty()) {
             return Err(fault("lincom", "an empty --lincom expression"));
         }
-        Ok(PostEstimation { tests: self.test.clone(), lincom: self.lincom.clone(), wild: self.wild_request()? })
+        let predict = match self.predict.as_deref().map(str::trim) {
+            None => None,
+            Some("") => return Err(fault("predict", "--predict needs a file name ending in .csv or .parquet")),
+            Some(p) => {
+                let p = std::path::PathBuf::from(p);
+                crate::analysis::PredictFormat::of(&p).at("predict")?;
+                Some(p)
+            }
+        };
+        Ok(PostEstimation { tests: self.test.clone(), lincom: self.lincom.clone(), wild: self.wild_request()?, predict })
     }
 
     /// `--wild-reps`, `--wild-weights`, `--wild-seed`, checked against the tests, the clusters

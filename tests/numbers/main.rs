@@ -20,6 +20,7 @@ mod margins_jacobian;
 mod margins_threads;
 mod mediate_recovery;
 mod normal_tails;
+mod predict;
 mod raowu;
 mod separation;
 mod wild;
