@@ -460,7 +460,18 @@ impl Options {
         if self.lincom.iter().any(|t| t.trim().is_empty()) {
             return Err(fault("lincom", "an empty --lincom expression"));
         }
-        Ok(PostEstimation { tests: self.test.clone(), lincom: self.lincom.clone() })
+        if self.test_margins.iter().any(|t| t.trim().is_empty()) {
+            return Err(fault("test_margins", "an empty --test-margins hypothesis"));
+        }
+        if self.lincom_margins.iter().any(|t| t.trim().is_empty()) {
+            return Err(fault("lincom_margins", "an empty --lincom-margins expression"));
+        }
+        Ok(PostEstimation {
+            tests: self.test.clone(),
+            lincom: self.lincom.clone(),
+            margin_tests: self.test_margins.clone(),
+            margin_lincom: self.lincom_margins.clone(),
+        })
     }
 
     fn sample_options(&self) -> Checked<SampleOptions> {

@@ -270,7 +270,8 @@ fn compare_tests(r: &mut Report, place: &str, ours: &Value, theirs: &Value, tol:
                 r.fail(p, format!("{field}: ours {:?} theirs {:?}", o.get(field), e.get(field)));
             }
         }
-        for field in ["kind", "method"] {
+        // `on`: "margins" for a test of margins (--test-margins).
+        for field in ["kind", "method", "on"] {
             if e.get(field).is_some() && o.get(field) != e.get(field) {
                 r.fail(p, format!("{field}: ours {:?} theirs {:?}", o.get(field), e.get(field)));
             }
@@ -299,6 +300,9 @@ fn compare_tests(r: &mut Report, place: &str, ours: &Value, theirs: &Value, tol:
             Some(o) => {
                 for field in ["estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high"] {
                     r.number(&p, field, o.get(field), &e[field], tol.test);
+                }
+                if e.get("on").is_some() && o.get("on") != e.get("on") {
+                    r.fail(&p, format!("on: ours {:?} theirs {:?}", o.get("on"), e.get("on")));
                 }
             }
         }
@@ -365,6 +369,7 @@ fn run_case(dir: &Path, name: &str) -> Vec<String> {
         compare_tests(&mut r, "report", &ours, &expected, &tol);
     }
     if let Some(c) = expected.get("combined") {
+        compare_tests(&mut r, "combined", &ours["combined"], c, &tol);
         if let Some(m) = c.get("margins") {
             compare_margins(&mut r, "combined", ours["combined"].get("margins"), m, &tol);
         }
