@@ -109,7 +109,11 @@ fn compare_margins(r: &mut Report, place: &str, ours: Option<&Value>, theirs: &V
     for e in theirs.as_array().into_iter().flatten() {
         let (term, contrast) = (str_of(e, "term"), str_of(e, "contrast"));
         let p = format!("{place} | margin {term} [{contrast}]");
-        match find(ours, &|x| str_of(x, "term") == term && str_of(x, "contrast") == contrast) {
+        // At-grid effects (`--at`) are matched by their grid point too.
+        let same = |x: &Value| {
+            str_of(x, "term") == term && str_of(x, "contrast") == contrast && same_at(x.get("at"), e.get("at"))
+        };
+        match find(ours, &same) {
             None => r.fail(&p, "missing from our output".into()),
             Some(o) => {
                 r.number(&p, "estimate", o.get("estimate"), &e["estimate"], tol.margin_estimate);
