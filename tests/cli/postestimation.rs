@@ -184,3 +184,30 @@ fn margin_hypotheses_reach_json_and_tables() {
         assert!(text.contains("dydx(educ)@(kidslt6=1)"), "{format}: {text}");
     }
 }
+
+/// A two-part model: a combination of margins is evaluated on each part's margins and on the
+/// combined E[y]'s (joint variance); there it equals the contrast of predictive margins
+/// (golden-tested in `pm_twopart_mroz_joint`).
+#[test]
+fn twopart_margin_lincom_equals_the_combined_contrast() {
+    let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/pm_twopart_mroz_joint/data.csv");
+    let out = migfit()
+        .arg("twopart")
+        .arg(&data)
+        .args(["--formula", "hours ~ nwifeinc + educ + exper + I(exper^2) + age + C(kids)", "--first", "probit"])
+        .args(["--family", "gamma", "--link", "log", "--joint-vce", "--predict-margins", "kids"])
+        .args(["--contrast", "kids:pairwise", "--lincom-margins", "kids[1] - kids[0]", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let c = &v["combined"];
+    let l = &c["lincom"][0];
+    let k = c["contrasts"].as_array().unwrap().iter().find(|x| x["term"] == "C(kids)[1] - C(kids)[0]").unwrap();
+    for f in ["estimate", "std_error"] {
+        let (a, b) = (l[f].as_f64().unwrap(), k[f].as_f64().unwrap());
+        assert!((a / b - 1.0).abs() < 1e-12, "{f}: {a} {b}");
+    }
+    assert_eq!(l["on"], "margins");
+    assert_eq!(v["models"][0]["lincom"][0]["term"], "kids[1] - kids[0]");
+}
