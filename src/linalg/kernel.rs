@@ -147,6 +147,7 @@ where
     // The caller's `set_len` relies on every entry of a non-empty slot being written here.
     assert_eq!(slot.len(), if std::mem::size_of::<T>() == 0 { 0 } else { hi - lo }, "one slot entry per row");
     let mut part = Part { h: std::array::from_fn(|_| vec![0.0; k * k]), g: vec![0.0; k], scalars: [0.0; 4] };
+    let mut compact: (Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new());
     // Sub-blocks small enough to stay in L1 between the per-row work and the cross-product
     // kernel, so each pass reads the design from memory once.
     let mut s0 = lo;
@@ -178,7 +179,26 @@ where
             }
         }
         for (h, wm) in part.h.iter_mut().zip(wts.iter()) {
-            weighted_lower_into(block, &wm[..s1 - s0], k, h);
+            let wm = &wm[..nr];
+            // Rows of weight 0 (a bootstrap replicate's rows not drawn) add nothing: when they
+            // are a quarter of the block or more, the others are copied together and only they
+            // go through the kernel. Each entry's chain of multiply-adds then skips `+ a * 0`
+            // terms, which leave it unchanged: the same result either way.
+            let zeros = wm.iter().filter(|&&w| w == 0.0).count();
+            if zeros * 4 >= nr && k > 0 {
+                let (cx, cw) = &mut compact;
+                cx.clear();
+                cw.clear();
+                for (xi, &wr) in block.chunks_exact(k).zip(wm) {
+                    if wr != 0.0 {
+                        cx.extend_from_slice(xi);
+                        cw.push(wr);
+                    }
+                }
+                weighted_lower_into(cx, cw, k, h);
+            } else {
+                weighted_lower_into(block, wm, k, h);
+            }
         }
         s0 = s1;
     }

@@ -19,7 +19,7 @@ pub use blocks::{block_diag, quad_form};
 pub use dense::*;
 pub use eigen::{symmetric_eigen, symmetric_power};
 pub use kernel::{fused_pass_block, weighted_lower_into, xt_mat, xtwx_lower_into};
-pub use pass::{centered_xtwx, fused_pass, fused_pass_rows, xbeta, xtwx, PassOutput};
+pub use pass::{centered_xtwx, fused_pass, fused_pass_rows, xbeta, xbeta_where, xtwx, PassOutput};
 
 /// Rows per chunk: the unit of parallel work and of the fixed-order reduction.
 pub const CHUNK: usize = 1024;

@@ -97,6 +97,19 @@ pub fn centered_xtwx(x: ArrayView2<f64>, w: &[f64], means: &[f64]) -> Array2<f64
     h
 }
 
+/// `X beta` on the rows where `keep` holds (the same bits as [`xbeta`]), 0 elsewhere.
+pub fn xbeta_where(x: ArrayView2<f64>, beta: &[f64], keep: &[bool]) -> Vec<f64> {
+    let k = x.ncols();
+    let xs = x.as_slice().expect("row-major");
+    assert_eq!(keep.len(), x.nrows(), "one flag per row");
+    xs.par_chunks(k.max(1) * CHUNK)
+        .zip(keep.par_chunks(CHUNK))
+        .flat_map_iter(|(block, keep)| {
+            block.chunks(k.max(1)).zip(keep).map(|(xi, &kp)| if kp { dot(xi, beta) } else { 0.0 }).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 /// `X beta` for every row.
 pub fn xbeta(x: ArrayView2<f64>, beta: &[f64]) -> Vec<f64> {
     let k = x.ncols();

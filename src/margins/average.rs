@@ -128,12 +128,19 @@ pub(super) fn average_effects(parts: &[PartEval], sets: &[AverageSet], jacobian:
     let used: Vec<usize> = (0..np).filter(|p| sets.iter().any(|s| s.relevant.contains(p))).collect();
 
     let xsl: Vec<&[f64]> = parts.iter().map(|p| p.x.as_slice().expect("designs are row-major")).collect();
-    let eta: Vec<std::borrow::Cow<[f64]>> = parts.iter().map(PartEval::linear_index).collect();
     // Rows some set weighs (estimates only): the others contribute `0 x F` to every sum, so
-    // their evaluations are skipped (their scratch entries keep finite earlier values).
+    // their evaluations are skipped (their scratch entries keep finite earlier values, their
+    // linear index is 0).
     let live: Option<Vec<bool>> =
         (!jacobian).then(|| (0..n).map(|i| sets.iter().any(|s| s.has(i) && s.w[i] != 0.0)).collect());
     let live = live.as_deref();
+    let eta: Vec<std::borrow::Cow<[f64]>> = parts
+        .iter()
+        .map(|p| match (live, p.eta) {
+            (Some(m), None) => std::borrow::Cow::Owned(crate::linalg::xbeta_where(p.x, p.beta, m)),
+            _ => p.linear_index(),
+        })
+        .collect();
     let n_chunks = n.div_ceil(AVG_CHUNK).max(1);
     let partials: Vec<ChunkSums> = (0..n_chunks)
         .into_par_iter()
@@ -142,13 +149,21 @@ pub(super) fn average_effects(parts: &[PartEval], sets: &[AverageSet], jacobian:
                 c: (0..np).map(|p| vec![0.0; AVG_CHUNK * nc[p]]).collect(),
                 lvb: Vec::with_capacity(AVG_CHUNK),
                 lvl: Vec::with_capacity(AVG_CHUNK),
+                levmu: [Vec::with_capacity(AVG_CHUNK), Vec::with_capacity(AVG_CHUNK)],
+                idx: Vec::with_capacity(AVG_CHUNK),
             },
             |scratch, ci| {
                 let lo = ci * AVG_CHUNK;
                 let hi = (lo + AVG_CHUNK).min(n);
                 let rows = hi - lo;
                 let mut acc: Vec<Vec<f64>> = plans.iter().map(|pl| vec![0.0; pl.nacc]).collect();
-                let AvgScratch { c, lvb, lvl } = scratch;
+                let AvgScratch { c, lvb, lvl, levmu, idx } = scratch;
+                // The rows some set weighs (estimates only).
+                idx.clear();
+                if let Some(m) = live {
+                    idx.extend((0..rows as u32).filter(|&r| m[lo + r as usize]));
+                }
+                let idx = &*idx;
                 // Chunk rows not to evaluate (none when the Jacobians are computed).
                 let skip = |lo: usize| move |r: usize| live.is_some_and(|m| !m[lo + r]);
                 // The observed evaluation, shared by every effect of every set.
@@ -159,12 +174,15 @@ pub(super) fn average_effects(parts: &[PartEval], sets: &[AverageSet], jacobian:
                 }
                 for ((set, plan), acc) in sets.iter().zip(&plans).zip(acc.iter_mut()) {
                     let rel = &set.relevant;
-                    for r in 0..rows {
+                    // Estimates only: the rows some set weighs (a row of weight 0 adds 0).
+                    let all: Box<dyn Iterator<Item = usize>> =
+                        if jacobian { Box::new(0..rows) } else { Box::new(idx.iter().map(|&r| r as usize)) };
+                    for r in all {
                         let i = lo + r;
                         if !set.has(i) {
                             // Rows outside the set: zero columns (every other entry of the set's
                             // block is written below before the product reads it).
-                            for &p in rel {
+                            for &p in rel.iter().filter(|_| jacobian) {
                                 for col in plan.off[p]..plan.off[p] + plan.ncols {
                                     c[p][col * rows + r] = 0.0;
                                 }
@@ -176,7 +194,7 @@ pub(super) fn average_effects(parts: &[PartEval], sets: &[AverageSet], jacobian:
                         for (qi, &q) in rel.iter().enumerate() {
                             acc[qi] += wi * g[q];
                         }
-                        for &p in rel {
+                        for &p in rel.iter().filter(|_| jacobian) {
                             let o = plan.off[p];
                             for (qi, &q) in rel.iter().enumerate() {
                                 c[p][(o + qi) * rows + r] = wi * h[q][p];
@@ -242,6 +260,27 @@ pub(super) fn average_effects(parts: &[PartEval], sets: &[AverageSet], jacobian:
                             }
                         })
                         .collect();
+                    if !jacobian && f.parts.iter().all(|&p| matches!(xl[p], LevelColumns::Indicators { .. })) {
+                        // Estimates only, the factor's own indicators only: each part's mean
+                        // under the level on every row of the chunk, then each user's weighted
+                        // sum of F (no derivatives, no per-row dispatch).
+                        for &p in &used {
+                            level_means(parts, &used, &xl, &eta[p][lo..hi], p, idx, lvb, &mut levmu[p]);
+                        }
+                        for &(t, u) in &le.users {
+                            let set = &sets[t];
+                            let u = &plans[t].levels[u];
+                            let w = &set.w[lo..hi];
+                            let keep = |r: usize| set.rows.is_none_or(|m| m[lo + r]);
+                            let [m0, m1] = &*levmu;
+                            acc[t][u.acc] += match set.target {
+                                Target::Mean(0) => weighted_sum(idx, w, |j| m0[j], keep),
+                                Target::Mean(_) => weighted_sum(idx, w, |j| m1[j], keep),
+                                Target::Product => weighted_sum(idx, w, |j| m0[j] * m1[j], keep),
+                            };
+                        }
+                        continue;
+                    }
                     lvl.resize(rows, [(0.0, 0.0, 0.0); 2]);
                     for &p in used.iter().filter(|p| !f.parts.contains(p)) {
                         lvl.iter_mut().zip(lvb.iter()).for_each(|(l, b)| l[p] = b[p]);

@@ -309,6 +309,87 @@ pub(super) struct AvgScratch {
     pub(super) lvb: Vec<[(f64, f64, f64); 2]>,
     /// The same under a factor level.
     pub(super) lvl: Vec<[(f64, f64, f64); 2]>,
+    /// Each part's mean `h_p` under a factor level on the live rows (estimates only:
+    /// [`level_means`]).
+    pub(super) levmu: [Vec<f64>; 2],
+    /// The chunk's rows some set weighs (chunk-relative; estimates only).
+    pub(super) idx: Vec<u32>,
+}
+
+/// Estimates only: each part's mean `h_p(eta + shift)` under a factor level on the chunk's
+/// rows `idx` (chunk-relative: the rows some set weighs) into `out[p][j]` for `idx[j]`, when
+/// every part the factor enters has only the factor's own indicators
+/// ([`LevelColumns::Indicators`]). Parts the factor does not enter get their observed mean
+/// (`lvb`). A probit part goes through the vectorised normal CDF, a log part multiplies the
+/// observed mean by `exp(shift)` of the row's level (as the full pass does).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn level_means(
+    parts: &[PartEval],
+    used: &[usize],
+    xl: &[LevelColumns],
+    eta: &[f64],
+    p: usize,
+    idx: &[u32],
+    lvb: &[[(f64, f64, f64); 2]],
+    out: &mut Vec<f64>,
+) {
+    debug_assert!(used.contains(&p));
+    out.resize(idx.len(), 0.0);
+    let LevelColumns::Indicators { codes, shift, .. } = &xl[p] else {
+        // Not entered by the factor: the observed mean.
+        out.iter_mut().zip(idx).for_each(|(o, &r)| *o = lvb[r as usize][p].0);
+        return;
+    };
+    match parts[p].link {
+        LinkKind::Log => {
+            let factor: Vec<f64> = shift.iter().map(|s| s.exp()).collect();
+            for (o, &r) in out.iter_mut().zip(idx) {
+                let (r, mu) = (r as usize, lvb[r as usize][p].0);
+                let code = codes[r] as usize;
+                *o = if mu.is_normal() { mu * factor[code] } else { (eta[r] + shift[code]).exp() };
+            }
+        }
+        LinkKind::Probit => {
+            thread_local! {
+                static T: std::cell::RefCell<[Vec<f64>; 3]> =
+                    const { std::cell::RefCell::new([Vec::new(), Vec::new(), Vec::new()]) };
+            }
+            T.with_borrow_mut(|[t, up, pd]| {
+                t.clear();
+                t.extend(idx.iter().map(|&r| eta[r as usize] + shift[codes[r as usize] as usize]));
+                up.resize(t.len(), 0.0);
+                pd.resize(t.len(), 0.0);
+                crate::stats::norm_tails_batch(t, out, up, pd);
+            });
+        }
+        other => {
+            let link = other.link();
+            for (o, &r) in out.iter_mut().zip(idx) {
+                *o = link.inverse(eta[r as usize] + shift[codes[r as usize] as usize]);
+            }
+        }
+    }
+}
+
+/// `sum_j w[idx[j]] v_j` over the `j` with `keep(idx[j])`, in four interleaved partial sums
+/// (added in a fixed order: the result depends on the data only).
+#[inline]
+pub(super) fn weighted_sum(idx: &[u32], w: &[f64], v: impl Fn(usize) -> f64, keep: impl Fn(usize) -> bool) -> f64 {
+    let mut s = [0.0f64; 4];
+    let n4 = idx.len() / 4 * 4;
+    for j in (0..n4).step_by(4) {
+        for l in 0..4 {
+            let r = idx[j + l] as usize;
+            s[l] += if keep(r) { w[r] * v(j + l) } else { 0.0 };
+        }
+    }
+    for (j, &r) in idx.iter().enumerate().skip(n4) {
+        let r = r as usize;
+        if keep(r) {
+            s[j - n4] += w[r] * v(j);
+        }
+    }
+    (s[0] + s[1]) + (s[2] + s[3])
 }
 
 /// `F`, its gradient and Hessian from each part's `(h, h', h'')` (as [`Target::eval`]).
