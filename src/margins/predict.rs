@@ -425,12 +425,21 @@ fn adjust(family: &mut [Prediction], adj: Adjust, level: f64, df: Option<f64>) {
     }
 }
 
-/// Rows per parallel chunk and scenarios per batch (bounds the rows x batch scratch matrix).
-const ROWS: usize = 4096;
+/// Rows per parallel chunk and scenarios per batch (bound the chunk's rows x batch scratch).
+const ROWS: usize = 2048;
 const SCEN_BATCH: usize = 16;
 
 /// The weighted average of `target` under each scenario and its Jacobian in the stacked
 /// parameters (zero for parts the target does not use).
+///
+/// One pass over row chunks per batch of scenarios. On a chunk, each scenario's linear indices
+/// are the observed ones plus `sum_a (v_a - x_a) b_a` over the columns the scenario changes
+/// (`v_a` the column's value under the scenario: a constant for a factor level or an at-value,
+/// per row for interactions); the inverse links are evaluated a block at a time (the probit's
+/// vectorised CDF and density); then `sum w F`, the columns `w g_p` of the chunk's `C_p` and the
+/// changed columns' `sum w g_p v_a`. `X_p' C_p` is one product per chunk and part; partial sums
+/// are added in chunk order, so results do not depend on the number of threads. Memory: the
+/// chunk's scratch only (no N x scenarios arrays).
 pub(super) fn average_scenarios(
     parts: &[PartEval],
     target: Target,
@@ -438,109 +447,135 @@ pub(super) fn average_scenarios(
     weights: Option<&[f64]>,
     scenarios: &[Scenario],
 ) -> Vec<(f64, Vec<f64>)> {
+    use crate::design::ColumnValues;
+    use crate::model::link::LinkValues;
     let n = parts[0].x.nrows();
     let np = parts.len();
     let kx: Vec<usize> = parts.iter().map(|p| p.beta.len()).collect();
-    let w: Vec<f64> = weights.map(|w| w.to_vec()).unwrap_or_else(|| vec![1.0; n]);
-    let wsum: f64 = w.iter().sum();
+    let wsum: f64 = weights.map_or(n as f64, |w| w.iter().sum());
     let eta: Vec<std::borrow::Cow<[f64]>> = parts.iter().map(PartEval::linear_index).collect();
     let xsl: Vec<&[f64]> = parts.iter().map(|p| p.x.as_slice().expect("designs are row-major")).collect();
     let mut out = Vec::with_capacity(scenarios.len());
     for batch in scenarios.chunks(SCEN_BATCH) {
         let nb = batch.len();
-        // Per scenario and part: affected columns and their values under the scenario.
-        let prepared: Vec<Vec<(Vec<usize>, Vec<Vec<crate::formula::Dual>>)>> = batch
+        // Per scenario and part: the columns the scenario changes.
+        let affected: Vec<Vec<Vec<usize>>> = batch
             .iter()
             .map(|s| {
                 (0..np)
                     .map(|p| {
                         if !relevant.contains(&p) {
-                            return (Vec::new(), Vec::new());
+                            return Vec::new();
                         }
-                        let aff: Vec<usize> = (0..kx[p]).filter(|&j| parts[p].spec.column_affected(j, s)).collect();
-                        let cols = parts[p].spec.columns_under(&aff, s);
-                        (aff, cols)
+                        (0..kx[p]).filter(|&j| parts[p].spec.column_affected(j, s)).collect()
                     })
                     .collect()
             })
             .collect();
-        // C_p (rows x batch, row-major): w g_p under each scenario.
-        let mut cmat: Vec<Vec<f64>> = (0..np).map(|_| vec![0.0; n * nb]).collect();
         let n_chunks = n.div_ceil(ROWS).max(1);
-        // Per chunk and scenario: sum w F, and per part the affected columns' sum w g x.
-        let partials: Vec<Vec<(f64, Vec<Vec<f64>>)>> = {
-            let mut c_chunks: Vec<Vec<&mut [f64]>> = (0..n_chunks).map(|_| Vec::with_capacity(np)).collect();
-            for cm in cmat.iter_mut() {
-                for (ci, sl) in cm.chunks_mut(ROWS * nb).enumerate() {
-                    c_chunks[ci].push(sl);
-                }
-            }
-            c_chunks
-                .into_par_iter()
-                .enumerate()
-                .map(|(ci, mut cs)| {
-                    let lo = ci * ROWS;
-                    let hi = (lo + ROWS).min(n);
-                    prepared
-                        .iter()
-                        .enumerate()
-                        .map(|(r, pr)| {
-                            let mut est = 0.0;
-                            let mut jac: Vec<Vec<f64>> = pr.iter().map(|(a, _)| vec![0.0; a.len()]).collect();
-                            for i in lo..hi {
-                                let mut e = [0.0; 2];
-                                for p in 0..np {
-                                    let (aff, cols) = &pr[p];
-                                    let mut v = eta[p][i];
-                                    for (a, &j) in aff.iter().enumerate() {
-                                        v += (cols[a][i].v - xsl[p][i * kx[p] + j]) * parts[p].beta[j];
-                                    }
-                                    e[p] = v;
+        // Per chunk: per scenario the estimate sum and per part the changed columns' sums; per
+        // part X' C (k x nb, row-major).
+        type Chunk = (Vec<(f64, Vec<Vec<f64>>)>, Vec<Vec<f64>>);
+        let partials: Vec<Chunk> = (0..n_chunks)
+            .into_par_iter()
+            .map(|ci| {
+                let lo = ci * ROWS;
+                let hi = (lo + ROWS).min(n);
+                let rows = hi - lo;
+                // C_p: rows x nb, column-major (a scenario's column is the chunk's rows long).
+                let mut c: Vec<Vec<f64>> = (0..np)
+                    .map(|p| if relevant.contains(&p) { vec![0.0; rows * nb] } else { Vec::new() })
+                    .collect();
+                let mut t = vec![0.0; rows];
+                let mut lv: [Vec<LinkValues>; 2] = [Vec::new(), Vec::new()];
+                let sums = batch
+                    .iter()
+                    .zip(&affected)
+                    .enumerate()
+                    .map(|(r, (s, aff))| {
+                        let mut cols: Vec<Vec<ColumnValues>> = vec![Vec::new(); np];
+                        for &p in relevant {
+                            cols[p] = aff[p].iter().map(|&j| parts[p].spec.column_values_rows(j, s, lo..hi)).collect();
+                            let (k, beta, xp) = (kx[p], parts[p].beta, &xsl[p][lo * kx[p]..hi * kx[p]]);
+                            for (i, ti) in t.iter_mut().enumerate() {
+                                let mut v = eta[p][lo + i];
+                                for (a, &j) in aff[p].iter().enumerate() {
+                                    v += (cols[p][a].at(i) - xp[i * k + j]) * beta[j];
                                 }
-                                let (f, g, _) = target.eval(parts, &e);
-                                let wi = w[i];
-                                est += wi * f;
-                                for &p in relevant {
-                                    let wg = wi * g[p];
-                                    cs[p][(i - lo) * nb + r] = wg;
-                                    for (a, col) in pr[p].1.iter().enumerate() {
-                                        jac[p][a] += wg * col[i].v;
-                                    }
+                                *ti = v;
+                            }
+                            lv[p].resize(rows, LinkValues::default());
+                            crate::model::Link::eval_block(parts[p].link.link(), &t, &mut lv[p]);
+                        }
+                        let mut est = 0.0;
+                        let mut jac: Vec<Vec<f64>> = aff.iter().map(|a| vec![0.0; a.len()]).collect();
+                        for i in 0..rows {
+                            let at = |p: usize| lv[p].get(i).map_or((0.0, 0.0, 0.0), |v| (v.mu, v.d1, v.d2));
+                            let (f, g, _) = combine(target, &[at(0), at(1)]);
+                            let wi = weights.map_or(1.0, |w| w[lo + i]);
+                            est += wi * f;
+                            for &p in relevant {
+                                let wg = wi * g[p];
+                                c[p][r * rows + i] = wg;
+                                for (a, col) in cols[p].iter().enumerate() {
+                                    jac[p][a] += wg * col.at(i);
                                 }
                             }
-                            (est, jac)
-                        })
-                        .collect()
-                })
-                .collect()
-        };
-        let xtc: Vec<Vec<f64>> = (0..np)
-            .map(|p| if relevant.contains(&p) { crate::linalg::xt_mat(parts[p].x, &cmat[p], nb) } else { Vec::new() })
+                        }
+                        (est, jac)
+                    })
+                    .collect();
+                let xtc = (0..np)
+                    .map(|p| {
+                        let k = kx[p];
+                        let mut out = vec![0.0; k * nb];
+                        if relevant.contains(&p) && rows > 0 && k > 0 {
+                            // SAFETY: pointers and strides describe the live slices exactly: X
+                            // chunk rows x k row-major, C rows x nb column-major, out k x nb.
+                            unsafe {
+                                matrixmultiply::dgemm(
+                                    k,
+                                    rows,
+                                    nb,
+                                    1.0,
+                                    xsl[p][lo * k..hi * k].as_ptr(),
+                                    1,
+                                    k as isize,
+                                    c[p].as_ptr(),
+                                    1,
+                                    rows as isize,
+                                    0.0,
+                                    out.as_mut_ptr(),
+                                    nb as isize,
+                                    1,
+                                );
+                            }
+                        }
+                        out
+                    })
+                    .collect();
+                (sums, xtc)
+            })
             .collect();
-        for (r, pr) in prepared.iter().enumerate() {
+        for (r, aff) in affected.iter().enumerate() {
             let mut est = 0.0;
-            let mut jac: Vec<Vec<f64>> = (0..np)
-                .map(|p| {
-                    if relevant.contains(&p) {
-                        (0..kx[p]).map(|k| xtc[p][k * nb + r]).collect()
-                    } else {
-                        vec![0.0; kx[p]]
-                    }
-                })
-                .collect();
-            let mut aff: Vec<Vec<f64>> = pr.iter().map(|(a, _)| vec![0.0; a.len()]).collect();
+            let mut jac: Vec<Vec<f64>> = kx.iter().map(|&k| vec![0.0; k]).collect();
+            let mut affsum: Vec<Vec<f64>> = aff.iter().map(|a| vec![0.0; a.len()]).collect();
             // In chunk order: deterministic for any number of threads.
-            for chunk in &partials {
-                est += chunk[r].0;
-                for p in 0..np {
-                    for (a, v) in chunk[r].1[p].iter().enumerate() {
-                        aff[p][a] += v;
+            for (sums, xtc) in &partials {
+                est += sums[r].0;
+                for &p in relevant {
+                    for (k, jk) in jac[p].iter_mut().enumerate() {
+                        *jk += xtc[p][k * nb + r];
+                    }
+                    for (a, v) in affsum[p].iter_mut().zip(&sums[r].1[p]) {
+                        *a += v;
                     }
                 }
             }
             for p in 0..np {
-                for (a, &j) in pr[p].0.iter().enumerate() {
-                    jac[p][j] = aff[p][a];
+                for (a, &j) in aff[p].iter().enumerate() {
+                    jac[p][j] = affsum[p][a];
                 }
             }
             out.push((est / wsum, jac.into_iter().flatten().map(|v| v / wsum).collect()));
