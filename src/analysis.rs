@@ -60,6 +60,10 @@ pub struct PostEstimation {
     pub wild: Option<WildRequest>,
     /// `--predict FILE`: per-row predictions written there after the fit ([`predict`]).
     pub predict: Option<std::path::PathBuf>,
+    /// `--test-margins`, `--lincom-margins`: written with the margins' names
+    /// ([`margins::MarginVector`]).
+    pub margin_tests: Vec<String>,
+    pub margin_lincom: Vec<String>,
 }
 
 /// The file format of `--predict`, by the extension.
@@ -89,9 +93,87 @@ impl PredictFormat {
     }
 }
 
+/// The note of tests on margins under the bootstrap variance.
+const BOOT_MARGIN_TESTS: &str = "tests and combinations of margins: delta method J V J' with the bootstrap variance of the coefficients (the margins themselves are not bootstrapped)";
+
 impl PostEstimation {
     pub fn is_empty(&self) -> bool {
         self.tests.is_empty() && self.lincom.is_empty()
+    }
+
+    /// Whether tests or combinations of margins are asked for.
+    pub fn has_margins(&self) -> bool {
+        !self.margin_tests.is_empty() || !self.margin_lincom.is_empty()
+    }
+
+    /// The tests and combinations of a model's margins (its predictive margins and effects,
+    /// already in `m`), appended to its `tests` and `lincom`.
+    fn apply_margins(&self, m: &mut ModelReport, v: &Variance, level: f64, boot: bool) -> Result<()> {
+        if !self.has_margins() {
+            return Ok(());
+        }
+        let mv = margins::MarginVector::new(&m.predictions, &m.margins, &v.matrix);
+        let (tests, lincom) = mv.hypotheses(&self.margin_tests, &self.margin_lincom, level, v.df)?;
+        m.tests.extend(tests);
+        m.lincom.extend(lincom);
+        if boot {
+            m.notes.push(BOOT_MARGIN_TESTS.into());
+        }
+        Ok(())
+    }
+
+    /// A two-part model: each hypothesis on the margins of each part and of the combined E[y]
+    /// whose margins it names; an error when it names the margins of none.
+    fn apply_margins_twopart(
+        &self,
+        parts: [(&mut ModelReport, &Variance); 2],
+        c: &mut Combined,
+        joint: &Variance,
+        level: f64,
+        boot: bool,
+    ) -> Result<()> {
+        let [(m1, v1), (m2, v2)] = parts;
+        let vectors = [
+            margins::MarginVector::new(&m1.predictions, &m1.margins, &v1.matrix),
+            margins::MarginVector::new(&m2.predictions, &m2.margins, &v2.matrix),
+            margins::MarginVector::new(&c.predictions, &c.margins, &joint.matrix),
+        ];
+        let dfs = [v1.df, v2.df, joint.df];
+        for (which, list) in [(0, &self.margin_tests), (1, &self.margin_lincom)] {
+            for t in list {
+                let one = std::slice::from_ref(t);
+                let results: Vec<_> = vectors
+                    .iter()
+                    .zip(dfs)
+                    .map(|(mv, df)| {
+                        if which == 0 {
+                            mv.hypotheses(one, &[], level, df)
+                        } else {
+                            mv.hypotheses(&[], one, level, df)
+                        }
+                    })
+                    .collect();
+                if results.iter().all(|r| r.is_err()) {
+                    // The combined E[y]'s message lists the margins most users test.
+                    return results.into_iter().last().expect("three").map(|_| ());
+                }
+                let [r1, r2, rc]: [_; 3] = results.try_into().ok().expect("three");
+                for (tests, lincom, r) in [
+                    (&mut m1.tests, &mut m1.lincom, r1),
+                    (&mut m2.tests, &mut m2.lincom, r2),
+                    (&mut c.tests, &mut c.lincom, rc),
+                ] {
+                    if let Ok((ts, ls)) = r {
+                        tests.extend(ts);
+                        lincom.extend(ls);
+                    }
+                }
+            }
+        }
+        if boot {
+            c.notes.push(BOOT_MARGIN_TESTS.into());
+        }
+        Ok(())
     }
 
     /// The tests and combinations of one model (names resolved against `fit`; an unknown
@@ -105,7 +187,7 @@ impl PostEstimation {
 
     fn compute(&self, fit: &Fit, v: &Variance, level: f64) -> Result<(Vec<WaldTest>, Vec<Lincom>)> {
         let omitted: Vec<String> = fit.omitted.iter().map(|o| o.term.clone()).collect();
-        let names = Names { names: &fit.design.names, omitted: &omitted };
+        let names = Names::coefficients(&fit.design.names, &omitted);
         let mut tests = Vec::new();
         for t in &self.tests {
             let h = Restrictions::parse(t, names)?;
@@ -121,7 +203,16 @@ impl PostEstimation {
             let c = Combination::parse(t, names)?;
             let (estimate, std_error) = c.estimate(&fit.beta, &v.matrix);
             let (statistic, p_value, conf_low, conf_high) = v.statistics(estimate, std_error, level);
-            lincom.push(Lincom { term: c.label, estimate, std_error, statistic, p_value, conf_low, conf_high });
+            lincom.push(Lincom {
+                term: c.label,
+                estimate,
+                std_error,
+                statistic,
+                p_value,
+                conf_low,
+                conf_high,
+                on: None,
+            });
         }
         Ok((tests, lincom))
     }
@@ -147,7 +238,7 @@ impl PostEstimation {
                 if self.wild.is_some() && which == 0 {
                     for (f, r) in [(f1, &mut a), (f2, &mut b)] {
                         let omitted: Vec<String> = f.omitted.iter().map(|o| o.term.clone()).collect();
-                        let names = Names { names: &f.design.names, omitted: &omitted };
+                        let names = Names::coefficients(&f.design.names, &omitted);
                         if r.is_err() && Restrictions::parse(t, names).is_ok() {
                             std::mem::replace(r, Ok((Vec::new(), Vec::new())))?;
                         }
@@ -501,6 +592,7 @@ impl FitJob {
             m.contrasts = r.contrasts;
             m.notes.extend(r.notes);
         }
+        self.est.hypotheses.apply_margins(&mut m, v, level, boot.is_some())?;
         Ok(m)
     }
 }

@@ -166,6 +166,12 @@ pub struct Combined {
     pub contrasts: Vec<Prediction>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// `--test-margins` on the combined E[y]'s margins.
+    #[serde(skip_deserializing, skip_serializing_if = "Vec::is_empty")]
+    pub tests: Vec<WaldTest>,
+    /// `--lincom-margins` on the combined E[y]'s margins.
+    #[serde(skip_deserializing, skip_serializing_if = "Vec::is_empty")]
+    pub lincom: Vec<Lincom>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -278,7 +284,8 @@ impl Vcov {
     }
 }
 
-/// A linear combination of coefficients (Stata's `lincom`).
+/// A linear combination of coefficients (Stata's `lincom`), or of margins
+/// (`--lincom-margins`, `on: "margins"`).
 #[derive(Debug, Clone, Serialize)]
 pub struct Lincom {
     pub term: String,
@@ -288,6 +295,9 @@ pub struct Lincom {
     pub p_value: f64,
     pub conf_low: f64,
     pub conf_high: f64,
+    /// `margins` for a combination of margins; absent for coefficients.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on: Option<&'static str>,
 }
 
 /// One row of a coefficient table.
@@ -383,6 +393,10 @@ pub struct Prediction {
     pub conf_low: f64,
     #[serde(deserialize_with = "nan_if_null")]
     pub conf_high: f64,
+    /// The margin's gradient with respect to the coefficients its variance covers (what the
+    /// delta-method SE and the tests on margins use); not reported.
+    #[serde(skip)]
+    pub jacobian: Vec<f64>,
 }
 
 impl Prediction {
@@ -397,7 +411,7 @@ impl Prediction {
     ) -> Prediction {
         let (statistic, p_value, conf_low, conf_high) = inference_df(estimate, se, level, df);
         let at = if at.is_empty() { None } else { Some(at.to_vec()) };
-        Prediction { term, at, estimate, std_error: se, statistic, p_value, conf_low, conf_high }
+        Prediction { term, at, estimate, std_error: se, statistic, p_value, conf_low, conf_high, jacobian: Vec::new() }
     }
 
     /// The grid point as text, `age=30, female=1` (empty without one).

@@ -191,6 +191,8 @@ impl TwoPartJob {
                 predictions: Vec::new(),
                 contrasts: Vec::new(),
                 notes: rc.notes,
+                tests: Vec::new(),
+                lincom: Vec::new(),
             });
         }
         if !self.est.post.is_empty() {
@@ -229,10 +231,32 @@ impl TwoPartJob {
                 predictions: Vec::new(),
                 contrasts: Vec::new(),
                 notes: Vec::new(),
+                tests: Vec::new(),
+                lincom: Vec::new(),
             });
             c.predictions = rc.predictions;
             c.contrasts = rc.contrasts;
             c.notes.extend(rc.notes);
+        }
+        if self.est.hypotheses.has_margins() {
+            let empty = || Combined {
+                description: String::new(),
+                vce: tv.joint.description.clone(),
+                margins: Vec::new(),
+                predictions: Vec::new(),
+                contrasts: Vec::new(),
+                notes: Vec::new(),
+                tests: Vec::new(),
+                lincom: Vec::new(),
+            };
+            let c = combined.get_or_insert_with(empty);
+            self.est.hypotheses.apply_margins_twopart(
+                [(&mut m1, v1), (&mut m2, v2)],
+                c,
+                &tv.joint,
+                level,
+                boot.is_some(),
+            )?;
         }
         if let Some(path) = &self.est.hypotheses.predict {
             predict::twopart(ds, &self.formula, self.formula2.as_ref(), &tp, self.response2.is_some())?.write(path)?;

@@ -169,6 +169,17 @@ pub struct EstimationArgs {
     /// (Stata's lincom).
     #[arg(long, value_name = "EXPR")]
     pub lincom: Vec<String>,
+    /// Wald test of margins (repeatable; Stata's `margins, post` then `test`): predictive
+    /// margins by their terms, "scope[2] = scope[3]" (or "C(scope)[2]"), marginal effects as
+    /// "dydx(age)" or "dydx(scope[2])", a grid point or group appended as "@(age=30)". Uses the
+    /// margins' joint delta-method covariance J V J'; chi2, or the adjusted F under a survey
+    /// design.
+    #[arg(long, value_name = "HYPOTHESIS")]
+    pub test_margins: Vec<String>,
+    /// Linear combination of margins with its SE and CI (repeatable), e.g. "scope[3] - scope[2]"
+    /// or "dydx(age) - dydx(educ)" (Stata's `margins, post` then `lincom`).
+    #[arg(long, value_name = "EXPR")]
+    pub lincom_margins: Vec<String>,
     #[command(flatten)]
     pub report: ReportArgs,
 }
@@ -217,6 +228,8 @@ impl EstimationArgs {
             wild_weights,
             wild_seed,
             lincom,
+            test_margins,
+            lincom_margins,
             report,
         } = self;
         o.vce = vce.clone();
@@ -258,6 +271,8 @@ impl EstimationArgs {
         o.wild_weights = wild_weights.clone();
         o.wild_seed = *wild_seed;
         o.lincom = lincom.clone();
+        o.test_margins = test_margins.clone();
+        o.lincom_margins = lincom_margins.clone();
         report.fill(o);
     }
 }

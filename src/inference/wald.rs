@@ -60,6 +60,9 @@ pub struct WaldTest {
     /// The wild score bootstrap of the same restrictions (`--wild-reps`; [`super::wild`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wild: Option<super::wild::WildReport>,
+    /// `margins` for a test of margins (`--test-margins`); absent for coefficients.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on: Option<&'static str>,
 }
 
 /// Linear restrictions `R b = r` on a coefficient vector.
@@ -80,11 +83,18 @@ pub struct Combination {
 }
 
 /// The names a hypothesis is written against: the fitted coefficients and the omitted ones
-/// (so that a test of a dropped term can say so).
+/// (so that a test of a dropped term can say so), or the margins of a fit
+/// ([`Names::margins`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Names<'a> {
     pub names: &'a [String],
     pub omitted: &'a [String],
+    /// Other spellings of some names, with the index they stand for (`scope[2]` for the
+    /// margin `C(scope)[2]`).
+    pub aliases: &'a [(String, usize)],
+    /// Coefficient names (a bare factor term means all its levels; `_cons` is the intercept)
+    /// or margin names (each name one margin).
+    pub margins: bool,
 }
 
 /// One side of an equation: `sum_j w_j b_j + constant`.
@@ -202,15 +212,39 @@ fn squash(s: &str) -> String {
     s.chars().filter(|c| !c.is_whitespace()).collect()
 }
 
-impl Names<'_> {
+impl<'a> Names<'a> {
+    /// The coefficients of a fit and its omitted (collinear) terms.
+    pub fn coefficients(names: &'a [String], omitted: &'a [String]) -> Names<'a> {
+        Names { names, omitted, aliases: &[], margins: false }
+    }
+
+    /// The margins of a fit (`--test-margins`, `--lincom-margins`): each name one margin,
+    /// with other spellings in `aliases`.
+    pub fn margins(names: &'a [String], aliases: &'a [(String, usize)]) -> Names<'a> {
+        Names { names, omitted: &[], aliases, margins: true }
+    }
+
     /// The index of a coefficient name (`_cons` is the intercept; spaces do not matter).
     fn index(&self, name: &str, whole: &str) -> Result<usize> {
-        let want = if name == "_cons" { "(Intercept)".to_string() } else { squash(name) };
+        let want = if name == "_cons" && !self.margins { "(Intercept)".to_string() } else { squash(name) };
         if let Some(i) = self.names.iter().position(|n| squash(n) == want) {
             return Ok(i);
         }
+        if let Some((_, i)) = self.aliases.iter().find(|(n, _)| squash(n) == want) {
+            return Ok(*i);
+        }
         if self.omitted.iter().any(|n| squash(n) == want) {
             return Err(dropped_term(name, whole));
+        }
+        if self.margins {
+            return Err(usage(format!(
+                "unknown margin '{name}' in '{whole}' (the margins: {})",
+                if self.names.is_empty() {
+                    "none; ask for them with --predict-margins or --margins".to_string()
+                } else {
+                    self.names.join(", ")
+                }
+            )));
         }
         Err(usage(format!(
             "unknown coefficient '{name}' in '{whole}' (the model's coefficients: {})",
@@ -276,7 +310,8 @@ impl Restrictions {
             };
             if rside.is_none() {
                 // A bare factor term: all its levels (testparm).
-                let single = split_top(lhs.trim(), '*').len() == 1
+                let single = !names.margins
+                    && split_top(lhs.trim(), '*').len() == 1
                     && !lhs.trim().starts_with(['-', '+'])
                     && names.index(lhs.trim(), whole).is_err();
                 if single {
@@ -430,6 +465,7 @@ pub fn wald(h: &Restrictions, beta: &[f64], names: &[String], v: &Array2<f64>, d
         restrictions: keep.iter().map(|&i| h.describe_row(i, names)).collect(),
         dropped: drop.iter().map(|&i| h.describe_row(i, names)).collect(),
         wild: None,
+        on: None,
     })
 }
 
@@ -452,7 +488,8 @@ impl WaldTest {
             format!(" ({} redundant restriction(s) dropped)", self.dropped.len())
         };
         let wild = self.wild.as_ref().map(|w| format!(" {}", w.sentence())).unwrap_or_default();
-        format!("{what} of {}: {dist}, {}{dropped}.{wild}", self.test, format_p(self.p_value))
+        let of = if self.on == Some("margins") { "margins " } else { "" };
+        format!("{what} of {of}{}: {dist}, {}{dropped}.{wild}", self.test, format_p(self.p_value))
     }
 }
 
@@ -516,6 +553,7 @@ pub fn model_test(names: &[String], beta: &[f64], v: &Variance, ll: f64, ll_null
             restrictions: (0..h.rows.len()).map(|i| h.describe_row(i, names)).collect(),
             dropped: Vec::new(),
             wild: None,
+            on: None,
         });
     }
     wald(&h, beta, names, &v.matrix, v.df).ok()
@@ -536,7 +574,7 @@ mod tests {
     fn parses_factor_terms_equations_and_constants() {
         let n = names();
         let om = vec!["C(scope)[4]".to_string()];
-        let nm = Names { names: &n, omitted: &om };
+        let nm = Names::coefficients(&n, &om);
         let r = Restrictions::parse("C(scope)", nm).unwrap();
         assert_eq!(r.rows.len(), 2);
         assert_eq!(r.rows[0][1], 1.0);
@@ -562,7 +600,7 @@ mod tests {
     fn unknown_and_dropped_terms_are_errors() {
         let n = names();
         let om = vec!["C(scope)[4]".to_string(), "kids".to_string()];
-        let nm = Names { names: &n, omitted: &om };
+        let nm = Names::coefficients(&n, &om);
         assert_eq!(Restrictions::parse("nosuch = 0", nm).unwrap_err().exit_code(), 2);
         assert_eq!(Restrictions::parse("kids", nm).unwrap_err().exit_code(), 3);
         assert_eq!(Restrictions::parse("educ*age = 0", nm).unwrap_err().exit_code(), 2);
@@ -575,7 +613,7 @@ mod tests {
         let n: Vec<String> = vec!["a".into(), "b".into()];
         let v = ndarray::arr2(&[[0.04, 0.01], [0.01, 0.09]]);
         let beta = [0.3, -0.2];
-        let nm = Names { names: &n, omitted: &[] };
+        let nm = Names::coefficients(&n, &[]);
         let h = Restrictions::parse("a, b", nm).unwrap();
         let t = wald(&h, &beta, &n, &v, None).unwrap();
         // W = d' V^{-1} d with V^{-1} = [[0.09, -0.01], [-0.01, 0.04]] / 0.0035.

@@ -55,6 +55,7 @@
 //! (predictive margins, their contrasts, at-grid numlists).
 
 mod average;
+mod hypothesis;
 mod numlist;
 mod plan;
 mod predict;
@@ -67,6 +68,7 @@ use plan::*;
 use request::*;
 use scenario::*;
 
+pub use hypothesis::MarginVector;
 pub use numlist::{keep_dydx, numlist, parse_dydx, parse_grid};
 pub use predict::{check_variables, predictions, Adjust, ContrastKind, PostRequest, PredictionsResult};
 pub use scale::{check_scale_dydx, MarginsScale};

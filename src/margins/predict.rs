@@ -330,7 +330,9 @@ pub fn predictions(
     }
     let finish = |term: String, at: &[(String, String)], estimate: f64, jac: &[f64]| -> Prediction {
         let se = crate::linalg::quad_form(jac, vcov).max(0.0).sqrt();
-        Prediction::new(term, at, estimate, se, level, df)
+        let mut p = Prediction::new(term, at, estimate, se, level, df);
+        p.jacobian = jac.to_vec();
+        p
     };
     let mut predictions = Vec::new();
     for printed in &wanted {
@@ -658,6 +660,7 @@ mod tests {
             p_value: p,
             conf_low: 0.0,
             conf_high: 0.0,
+            jacobian: Vec::new(),
         };
         let mut f = vec![mk(0.01), mk(0.04), mk(0.03)];
         adjust(&mut f, Adjust::Holm, 95.0, None);

@@ -156,6 +156,12 @@ pub struct Options {
     /// Linear combinations of coefficients (`a - b`), one per entry.
     #[serde(deserialize_with = "one_or_many")]
     pub lincom: Vec<String>,
+    /// Wald tests of margins (`scope[2] = scope[3]`, `dydx(age) = 0`), one per entry.
+    #[serde(alias = "test-margins", deserialize_with = "one_or_many")]
+    pub test_margins: Vec<String>,
+    /// Linear combinations of margins (`scope[3] - scope[2]`), one per entry.
+    #[serde(alias = "lincom-margins", deserialize_with = "one_or_many")]
+    pub lincom_margins: Vec<String>,
     /// Summary rows of tables: `N,ll,r2,aic,bic,chi2,p,clusters,strata`.
     pub stats: Option<String>,
     /// Row filters: a subsample the schema names, an expression, a quantile trim.
@@ -269,6 +275,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("wild_weights", "rademacher or webb"),
     ("wild_seed", "a non-negative integer seed of the wild bootstrap draws (1)"),
     ("lincom", "a linear combination, e.g. \"a - b\" (or a list)"),
+    ("test_margins", "a hypothesis on margins, e.g. \"scope[2] = scope[3]\" or \"dydx(age) = 0\" (or a list)"),
+    ("lincom_margins", "a linear combination of margins, e.g. \"scope[3] - scope[2]\" (or a list)"),
     ("stats", "table summary rows, e.g. \"N,ll,aic,bic,clusters\""),
     ("subsample", "a subsample named in the schema"),
     ("if", "a row filter expression"),

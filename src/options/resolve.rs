@@ -497,7 +497,20 @@ impl Options {
                 Some(p)
             }
         };
-        Ok(PostEstimation { tests: self.test.clone(), lincom: self.lincom.clone(), wild: self.wild_request()?, predict })
+        if self.test_margins.iter().any(|t| t.trim().is_empty()) {
+            return Err(fault("test_margins", "an empty --test-margins hypothesis"));
+        }
+        if self.lincom_margins.iter().any(|t| t.trim().is_empty()) {
+            return Err(fault("lincom_margins", "an empty --lincom-margins expression"));
+        }
+        Ok(PostEstimation {
+            tests: self.test.clone(),
+            lincom: self.lincom.clone(),
+            margin_tests: self.test_margins.clone(),
+            margin_lincom: self.lincom_margins.clone(),
+            wild: self.wild_request()?,
+            predict,
+        })
     }
 
     /// `--wild-reps`, `--wild-weights`, `--wild-seed`, checked against the tests, the clusters

@@ -7,7 +7,9 @@
 //!   shaded band (Stata's `marginsplot`), for predictive margins and at-grids;
 //! - [`report_svg`]: the coefficient plot of a [`Report`], built from the one table model
 //!   ([`super::table`]) so that the plot shows exactly what the table's cells hold
-//!   (coefficients, marginal effects or odds ratios, with the same labels in either language).
+//!   (coefficients, marginal effects or odds ratios, with the same labels in either language);
+//!   with predictive margins, their `marginsplot` instead: a line plot against a numeric
+//!   at-grid variable (bands), else dots with whiskers per margin.
 //!
 //! The SVG is a deterministic function of its input: coordinates with one decimal, tick
 //! labels from "nice" steps rounded to 1e-9, no times or paths. Text is escaped for XML
@@ -368,6 +370,9 @@ pub fn lineplot(p: &LinePlot) -> String {
 /// (whose reference line is at 1).
 pub fn report_svg(report: &Report, opts: &TableOptions) -> Result<String> {
     let t = table::build(report, opts)?;
+    if has_predictions(report) {
+        return Ok(margins_svg(report, opts, &t));
+    }
     let level = report.models.first().map_or(95.0, |m| m.level);
     let level = tick_label(level);
     let what = match (opts.show, opts.lang) {
@@ -408,6 +413,149 @@ pub fn report_svg(report: &Report, opts: &TableOptions) -> Result<String> {
     }
     let reference = if opts.show == Show::OddsRatios { 1.0 } else { 0.0 };
     Ok(coefplot(&CoefPlot { title, heading: true, reference, panels }))
+}
+
+fn has_predictions(report: &Report) -> bool {
+    report.models.iter().any(|m| !m.predictions.is_empty())
+        || report.combined.as_ref().is_some_and(|c| !c.predictions.is_empty())
+}
+
+/// A variable's label in the table's language (its name without one) and a level's.
+fn variable_label(report: &Report, var: &str, level: Option<&str>, lang: Lang) -> (String, Option<String>) {
+    let info = report.variables.iter().find(|v| v.name == var);
+    let pick = |en: &Option<String>, zh: &Option<String>| match lang {
+        Lang::Zh => zh.clone().or_else(|| en.clone()),
+        Lang::En => en.clone(),
+    };
+    let name = info.and_then(|v| pick(&v.label, &v.label_zh)).unwrap_or_else(|| var.to_string());
+    let level = level.map(|l| {
+        info.and_then(|v| v.levels.iter().find(|x| x.name == l))
+            .and_then(|x| pick(&x.label, &x.label_zh))
+            .unwrap_or_else(|| l.to_string())
+    });
+    (name, level)
+}
+
+/// `C(scope, ref=1)[2]:C(g)[1]` as "Scope = 2, g = 1" with the variables' and levels' labels.
+fn term_label(report: &Report, term: &str, lang: Lang) -> String {
+    term.split(':')
+        .map(|piece| {
+            let Some(open) = piece.rfind('[') else { return piece.to_string() };
+            let prefix = &piece[..open];
+            let level = piece[open + 1..].trim_end_matches(']');
+            let var = prefix
+                .strip_prefix("C(")
+                .and_then(|r| r.strip_suffix(')'))
+                .map_or(prefix, |inner| inner.split(',').next().unwrap_or(inner).trim());
+            let (v, l) = variable_label(report, var, Some(level), lang);
+            format!("{v} = {}", l.unwrap_or_default())
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Stata's `marginsplot` of the predictive margins (`--predict-margins`): per model, part and
+/// combined E[y] that has them, a line plot against the at-grid variable (one line per level,
+/// the interval as a band) when the grid has one numeric variable, else a dot-and-whisker
+/// panel with one row per margin (and grid point). Panels are stacked in one SVG, titled as the
+/// table's columns.
+fn margins_svg(report: &Report, opts: &TableOptions, t: &table::Table) -> String {
+    let level = tick_label(report.models.first().map_or(95.0, |m| m.level));
+    let (what, y_label) = match opts.lang {
+        Lang::En => (format!("Predictive margins with {level}% confidence intervals"), "Predictive margin"),
+        Lang::Zh => (format!("预测边际及{level}%置信区间"), "预测边际"),
+    };
+    let title = opts.caption.clone().unwrap_or(what);
+    let heading = |j: usize| -> String {
+        t.columns
+            .get(j)
+            .map(|c| c.heading.iter().filter(|h| !h.is_empty()).cloned().collect::<Vec<_>>().join(" · "))
+            .unwrap_or_default()
+    };
+    let mut sources: Vec<(String, &[crate::output::Prediction])> = report
+        .models
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| !m.predictions.is_empty())
+        .map(|(j, m)| (heading(j), m.predictions.as_slice()))
+        .collect();
+    if let Some(c) = report.combined.as_ref().filter(|c| !c.predictions.is_empty()) {
+        sources.push((heading(report.models.len()), c.predictions.as_slice()));
+    }
+    // The grid variable of a line plot: one numeric variable at every margin.
+    let x_var = |preds: &[crate::output::Prediction]| -> Option<String> {
+        let first = preds.first()?.at.as_ref()?;
+        let [(var, _)] = first.as_slice() else { return None };
+        let numeric = preds
+            .iter()
+            .all(|p| p.at.as_ref().is_some_and(|a| a.len() == 1 && &a[0].0 == var && a[0].1.parse::<f64>().is_ok()));
+        numeric.then(|| var.clone())
+    };
+    if let Some(var) =
+        sources.first().and_then(|s| x_var(s.1)).filter(|v| sources.iter().all(|s| x_var(s.1).as_ref() == Some(v)))
+    {
+        let (x_label, _) = variable_label(report, &var, None, opts.lang);
+        let plots: Vec<String> = sources
+            .iter()
+            .map(|(head, preds)| {
+                let mut series: Vec<Series> = Vec::new();
+                for p in *preds {
+                    let name = term_label(report, &p.term, opts.lang);
+                    let x: f64 = p.at.as_ref().expect("grid")[0].1.parse().expect("numeric");
+                    let point = (x, p.estimate, p.conf_low, p.conf_high);
+                    match series.iter_mut().find(|s| s.name == name) {
+                        Some(s) => s.points.push(point),
+                        None => series.push(Series { name, points: vec![point] }),
+                    }
+                }
+                for s in &mut series {
+                    s.points.sort_by(|a, b| a.0.total_cmp(&b.0));
+                }
+                // Several panels: each titled by its column (the document's title says what).
+                let panel_title = if sources.len() > 1 && !head.is_empty() { head.clone() } else { title.clone() };
+                lineplot(&LinePlot { title: panel_title, x_label: x_label.clone(), y_label: y_label.into(), series })
+            })
+            .collect();
+        return stack(&title, plots);
+    }
+    let panels = sources
+        .iter()
+        .map(|(head, preds)| Panel {
+            title: head.clone(),
+            rows: preds
+                .iter()
+                .map(|p| {
+                    let mut label = term_label(report, &p.term, opts.lang);
+                    if p.at.is_some() {
+                        label = format!("{label} ({})", p.at_text());
+                    }
+                    Row::point(label, p.estimate, p.conf_low, p.conf_high)
+                })
+                .collect(),
+        })
+        .collect();
+    coefplot(&CoefPlot { title, heading: true, reference: 0.0, panels })
+}
+
+/// Several figures one under the other in one SVG (nested `<svg>` elements).
+fn stack(title: &str, figures: Vec<String>) -> String {
+    if figures.len() == 1 {
+        return figures.into_iter().next().expect("one");
+    }
+    let size = |f: &str, attr: &str| -> f64 {
+        let key = format!("{attr}=\"");
+        f.find(&key).and_then(|i| f[i + key.len()..].split('"').next()?.parse().ok()).unwrap_or(0.0)
+    };
+    let width = figures.iter().map(|f| size(f, "width")).fold(0.0, f64::max);
+    let height: f64 = figures.iter().map(|f| size(f, "height")).sum();
+    let mut s = open(width, height, title);
+    let mut y = 0.0;
+    for f in &figures {
+        s.push_str(&f.replacen("<svg xmlns=\"http://www.w3.org/2000/svg\"", &format!("<svg x=\"0\" y=\"{y:.0}\""), 1));
+        y += size(f, "height");
+    }
+    s.push_str("</svg>\n");
+    s
 }
 
 #[cfg(test)]

@@ -117,6 +117,14 @@ pub fn to_text(report: &Report) -> String {
         let tw = c.margins.iter().map(|m| m.term.chars().count() + 2).max().unwrap_or(12).max(12);
         // The combined effects use the parts' variance, and so their degrees of freedom.
         push_margins(&mut out, &c.margins, tw, report.models.first().and_then(|m| m.df_r));
+        for t in &c.tests {
+            out.push_str(&format!("{}\n", t.sentence()));
+        }
+        if !c.lincom.is_empty() {
+            out.push_str("Linear combinations\n");
+            let tw = c.lincom.iter().map(|l| l.term.chars().count() + 2).max().unwrap_or(12).max(12);
+            push_lincom(&mut out, &c.lincom, tw, report.models.first().and_then(|m| m.df_r));
+        }
     }
     out
 }

@@ -265,3 +265,62 @@ fn plots_render_in_chromium() {
         assert!(std::fs::metadata(&shot).unwrap().len() > 10_000, "{name}: screenshot blank or too small");
     }
 }
+
+/// `--plot` with predictive margins draws their marginsplot: one line per level against a
+/// numeric at-grid variable, the intervals as bands.
+fn margins_plot(dir: &Path, extra: &[&str]) -> String {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/pm_probit_api_pweight/data.csv");
+    let svg = dir.join(format!("pm{}.svg", extra.len()));
+    migfit()
+        .arg("fit")
+        .arg(&data)
+        .args(["-f", "sch_wide ~ ell + meals + mobility + C(stype)", "-m", "probit", "--weights", "pw"])
+        .args(["--weight-type", "pweight", "--predict-margins", "stype"])
+        .args(extra)
+        .arg("--plot")
+        .arg(&svg)
+        .assert()
+        .success();
+    std::fs::read_to_string(svg).unwrap()
+}
+
+#[test]
+fn predictive_margins_plot_as_marginsplot() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = margins_plot(dir.path(), &["--at", "meals=20(20)80"]);
+    well_formed(&line).unwrap();
+    assert!(line.contains("<title>Predictive margins with 95% confidence intervals"), "{line}");
+    // One line and one band per level; four grid points each; the x axis is the grid variable.
+    assert_eq!(line.matches("<polyline").count(), 3, "{line}");
+    assert_eq!(line.matches("<polygon").count(), 3);
+    assert!(line.contains(">stype = H</text>") && line.contains(">meals</text>"), "{line}");
+    assert_eq!(line.matches("<circle").count(), 12);
+    // No coefficients in it.
+    assert!(!line.contains(">mobility</text>"));
+    // Without a grid: dots with whiskers, one row per level; Chinese titles.
+    let dots = margins_plot(dir.path(), &["--lang", "zh"]);
+    well_formed(&dots).unwrap();
+    assert!(dots.contains("<title>预测边际及95%置信区间</title>"), "{dots}");
+    assert!(dots.contains(">stype = M</text>") && !dots.contains("<polyline"), "{dots}");
+    if std::process::Command::new("chromium").arg("--version").output().is_ok() {
+        for (name, svg) in [("line", &line), ("dots", &dots)] {
+            let file = dir.path().join(format!("{name}.svg"));
+            std::fs::write(&file, svg).unwrap();
+            let shot = dir.path().join(format!("{name}.png"));
+            let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+            let out = std::process::Command::new(root.join("scripts/check_svg.sh"))
+                .arg(&file)
+                .arg(&shot)
+                .arg("800,1000")
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(std::fs::metadata(&shot).unwrap().len() > 10_000, "{name}: screenshot blank or too small");
+        }
+    } else {
+        assert!(
+            std::env::var_os("MIGFIT_REQUIRE_TOOLS").is_none(),
+            "chromium is required (MIGFIT_REQUIRE_TOOLS is set)"
+        );
+    }
+}

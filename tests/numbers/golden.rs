@@ -109,7 +109,11 @@ fn compare_margins(r: &mut Report, place: &str, ours: Option<&Value>, theirs: &V
     for e in theirs.as_array().into_iter().flatten() {
         let (term, contrast) = (str_of(e, "term"), str_of(e, "contrast"));
         let p = format!("{place} | margin {term} [{contrast}]");
-        match find(ours, &|x| str_of(x, "term") == term && str_of(x, "contrast") == contrast) {
+        // At-grid effects (`--at`) are matched by their grid point too.
+        let same = |x: &Value| {
+            str_of(x, "term") == term && str_of(x, "contrast") == contrast && same_at(x.get("at"), e.get("at"))
+        };
+        match find(ours, &same) {
             None => r.fail(&p, "missing from our output".into()),
             Some(o) => {
                 r.number(&p, "estimate", o.get("estimate"), &e["estimate"], tol.margin_estimate);
@@ -270,7 +274,8 @@ fn compare_tests(r: &mut Report, place: &str, ours: &Value, theirs: &Value, tol:
                 r.fail(p, format!("{field}: ours {:?} theirs {:?}", o.get(field), e.get(field)));
             }
         }
-        for field in ["kind", "method"] {
+        // `on`: "margins" for a test of margins (--test-margins).
+        for field in ["kind", "method", "on"] {
             if e.get(field).is_some() && o.get(field) != e.get(field) {
                 r.fail(p, format!("{field}: ours {:?} theirs {:?}", o.get(field), e.get(field)));
             }
@@ -299,6 +304,9 @@ fn compare_tests(r: &mut Report, place: &str, ours: &Value, theirs: &Value, tol:
             Some(o) => {
                 for field in ["estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high"] {
                     r.number(&p, field, o.get(field), &e[field], tol.test);
+                }
+                if e.get("on").is_some() && o.get("on") != e.get("on") {
+                    r.fail(&p, format!("on: ours {:?} theirs {:?}", o.get("on"), e.get("on")));
                 }
             }
         }
@@ -365,6 +373,7 @@ fn run_case(dir: &Path, name: &str) -> Vec<String> {
         compare_tests(&mut r, "report", &ours, &expected, &tol);
     }
     if let Some(c) = expected.get("combined") {
+        compare_tests(&mut r, "combined", &ours["combined"], c, &tol);
         if let Some(m) = c.get("margins") {
             compare_margins(&mut r, "combined", ours["combined"].get("margins"), m, &tol);
         }

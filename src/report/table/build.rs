@@ -403,22 +403,23 @@ pub fn build(report: &Report, opts: &TableOptions) -> Result<Table> {
                 notes.push(format!("{prefix}{}", t.sentence()));
             }
             for l in &m.lincom {
-                notes.push(format!(
-                    "{prefix}Linear combination {} = {} (SE {}; {}% CI {} to {}; {}).",
-                    l.term,
-                    fmt_fixed(l.estimate, opts.digits),
-                    fmt_fixed(l.std_error, opts.digits),
-                    crate::data::format_number(m.level),
-                    fmt_fixed(l.conf_low, opts.digits),
-                    fmt_fixed(l.conf_high, opts.digits),
-                    crate::inference::wald::format_p(l.p_value)
-                ));
+                notes.push(format!("{prefix}{}", lincom_sentence(l, m.level, opts.digits)));
             }
         }
     }
     // Tests across the models (`--by ... --test-equal`).
     for t in &report.tests {
         notes.push(t.sentence());
+    }
+    // Tests and combinations of the combined E[y]'s margins.
+    if let Some(c) = &report.combined {
+        let level = report.models.first().map_or(95.0, |m| m.level);
+        for t in &c.tests {
+            notes.push(format!("combined: {}", t.sentence()));
+        }
+        for l in &c.lincom {
+            notes.push(format!("combined: {}", lincom_sentence(l, level, opts.digits)));
+        }
     }
     if let Some(l) = stars.legend() {
         notes.push(l);
@@ -518,4 +519,20 @@ fn model_test_label(sources: &[Source]) -> String {
         Some(t) if tests.iter().all(|u| name(u) == name(t)) => name(t),
         _ => "Model chi2 / F".to_string(),
     }
+}
+
+/// "Linear combination a - b = 0.123 (SE 0.045; 95% CI 0.035 to 0.211; p = 0.0062)." ("of
+/// margins" for a combination of margins).
+fn lincom_sentence(l: &crate::output::Lincom, level: f64, digits: usize) -> String {
+    format!(
+        "Linear combination {}{} = {} (SE {}; {}% CI {} to {}; {}).",
+        if l.on == Some("margins") { "of margins " } else { "" },
+        l.term,
+        fmt_fixed(l.estimate, digits),
+        fmt_fixed(l.std_error, digits),
+        crate::data::format_number(level),
+        fmt_fixed(l.conf_low, digits),
+        fmt_fixed(l.conf_high, digits),
+        crate::inference::wald::format_p(l.p_value)
+    )
 }
