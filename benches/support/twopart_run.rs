@@ -71,6 +71,7 @@ pub fn predictions(tp: &TwoPartFit, v: &Variances, grid: Option<&str>) -> [margi
         grid: grid.map(|g| margins::parse_grid(g).unwrap()).unwrap_or_default(),
         over: None,
         dydx: Vec::new(),
+        scale: Default::default(),
     };
     use margins::Target;
     [
