@@ -174,6 +174,22 @@ pub struct Combined {
     pub lincom: Vec<Lincom>,
 }
 
+impl Combined {
+    /// A combined prediction with its description and variance sentence, nothing computed yet.
+    pub fn new(description: String, vce: String) -> Combined {
+        Combined {
+            description,
+            vce,
+            margins: Vec::new(),
+            predictions: Vec::new(),
+            contrasts: Vec::new(),
+            notes: Vec::new(),
+            tests: Vec::new(),
+            lincom: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Weights {
     pub variable: String,

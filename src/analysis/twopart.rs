@@ -195,6 +195,17 @@ impl TwoPartJob {
                 lincom: Vec::new(),
             });
         }
+        // The combined E[y] entry when only predictive margins or tests of margins ask for it.
+        let empty_combined = || {
+            Combined::new(
+                format!(
+                    "Prediction: E[y] = Pr({y_text} > 0) x E[{} | {y_text} > 0] on all {} rows, zeros included.",
+                    tp.second.design.response,
+                    tp.first.design.n()
+                ),
+                tv.joint.description.clone(),
+            )
+        };
         if !self.est.post.is_empty() {
             // Predictive margins of Pr(y > 0) and E[y | y > 0], each over its part's own rows
             // with its variance (as the parts' effects), and of E[y] over every row with the
@@ -220,36 +231,13 @@ impl TwoPartJob {
                 m.contrasts = r.contrasts;
                 m.notes.extend(r.notes);
             }
-            let c = combined.get_or_insert_with(|| Combined {
-                description: format!(
-                    "Prediction: E[y] = Pr({y_text} > 0) x E[{} | {y_text} > 0] on all {} rows, zeros included.",
-                    tp.second.design.response,
-                    tp.first.design.n()
-                ),
-                vce: tv.joint.description.clone(),
-                margins: Vec::new(),
-                predictions: Vec::new(),
-                contrasts: Vec::new(),
-                notes: Vec::new(),
-                tests: Vec::new(),
-                lincom: Vec::new(),
-            });
+            let c = combined.get_or_insert_with(empty_combined);
             c.predictions = rc.predictions;
             c.contrasts = rc.contrasts;
             c.notes.extend(rc.notes);
         }
         if self.est.hypotheses.has_margins() {
-            let empty = || Combined {
-                description: String::new(),
-                vce: tv.joint.description.clone(),
-                margins: Vec::new(),
-                predictions: Vec::new(),
-                contrasts: Vec::new(),
-                notes: Vec::new(),
-                tests: Vec::new(),
-                lincom: Vec::new(),
-            };
-            let c = combined.get_or_insert_with(empty);
+            let c = combined.get_or_insert_with(empty_combined);
             self.est.hypotheses.apply_margins_twopart(
                 [(&mut m1, v1), (&mut m2, v2)],
                 c,
