@@ -202,17 +202,7 @@ impl PostEstimation {
         for t in &self.lincom {
             let c = Combination::parse(t, names)?;
             let (estimate, std_error) = c.estimate(&fit.beta, &v.matrix);
-            let (statistic, p_value, conf_low, conf_high) = v.statistics(estimate, std_error, level);
-            lincom.push(Lincom {
-                term: c.label,
-                estimate,
-                std_error,
-                statistic,
-                p_value,
-                conf_low,
-                conf_high,
-                on: None,
-            });
+            lincom.push(Lincom::new(c.label, estimate, std_error, v.statistics(estimate, std_error, level), None));
         }
         Ok((tests, lincom))
     }

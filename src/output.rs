@@ -316,6 +316,21 @@ pub struct Lincom {
     pub on: Option<&'static str>,
 }
 
+impl Lincom {
+    /// A combination with its estimate, SE and `(statistic, p, conf_low, conf_high)` (as
+    /// [`crate::inference::statistics`] gives them); `on` is `Some("margins")` for margins.
+    pub fn new(
+        term: String,
+        estimate: f64,
+        std_error: f64,
+        stats: (f64, f64, f64, f64),
+        on: Option<&'static str>,
+    ) -> Lincom {
+        let (statistic, p_value, conf_low, conf_high) = stats;
+        Lincom { term, estimate, std_error, statistic, p_value, conf_low, conf_high, on }
+    }
+}
+
 /// One row of a coefficient table.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Coefficient {

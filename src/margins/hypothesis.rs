@@ -117,18 +117,8 @@ impl MarginVector {
         for t in lincom {
             let c = Combination::parse(t, names)?;
             let (estimate, std_error) = c.estimate(&self.estimates, &self.vcov);
-            let (statistic, p_value, conf_low, conf_high) =
-                crate::inference::statistics(estimate, std_error, level, df);
-            out_lincom.push(Lincom {
-                term: c.label,
-                estimate,
-                std_error,
-                statistic,
-                p_value,
-                conf_low,
-                conf_high,
-                on: Some("margins"),
-            });
+            let stats = crate::inference::statistics(estimate, std_error, level, df);
+            out_lincom.push(Lincom::new(c.label, estimate, std_error, stats, Some("margins")));
         }
         Ok((out_tests, out_lincom))
     }
