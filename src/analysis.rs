@@ -7,11 +7,12 @@ use crate::design::{Design, SampleOptions};
 use crate::error::{usage, Result};
 use crate::formula::Formula;
 use crate::inference::convention::Convention;
+use crate::inference::linearize::Linearization;
 use crate::inference::survey::{SurveyDesign, SurveySpec};
 use crate::inference::wald::{Combination, Names, Restrictions, WaldTest};
 use crate::inference::wild::{wild_test, WildRequest};
 use crate::inference::{Variance, VceKind};
-use crate::margins::{self, At, PartEval, Target, TwoPartEval};
+use crate::margins::{self, At, MarginsVce, MarginsVceKind, PartEval, Target, TwoPartEval};
 use crate::model::twopart::{fit_twopart, TwoPartRequest};
 use crate::model::{self, Fit, LinkKind, ModelKind, ModelSpec};
 use crate::output::{Combined, Lincom, ModelReport, Report};
@@ -108,11 +109,11 @@ impl PostEstimation {
 
     /// The tests and combinations of a model's margins (its predictive margins and effects,
     /// already in `m`), appended to its `tests` and `lincom`.
-    fn apply_margins(&self, m: &mut ModelReport, v: &Variance, level: f64, boot: bool) -> Result<()> {
+    fn apply_margins(&self, m: &mut ModelReport, v: &Variance, mv: MarginsVce, level: f64, boot: bool) -> Result<()> {
         if !self.has_margins() {
             return Ok(());
         }
-        let mv = margins::MarginVector::new(&m.predictions, &m.margins, &v.matrix);
+        let mv = margins::MarginVector::new(&m.predictions, &m.margins, mv)?;
         let (tests, lincom) = mv.hypotheses(&self.margin_tests, &self.margin_lincom, level, v.df)?;
         m.tests.extend(tests);
         m.lincom.extend(lincom);
@@ -129,14 +130,15 @@ impl PostEstimation {
         parts: [(&mut ModelReport, &Variance); 2],
         c: &mut Combined,
         joint: &Variance,
+        mvce: [MarginsVce; 3],
         level: f64,
         boot: bool,
     ) -> Result<()> {
         let [(m1, v1), (m2, v2)] = parts;
         let vectors = [
-            margins::MarginVector::new(&m1.predictions, &m1.margins, &v1.matrix),
-            margins::MarginVector::new(&m2.predictions, &m2.margins, &v2.matrix),
-            margins::MarginVector::new(&c.predictions, &c.margins, &joint.matrix),
+            margins::MarginVector::new(&m1.predictions, &m1.margins, mvce[0])?,
+            margins::MarginVector::new(&m2.predictions, &m2.margins, mvce[1])?,
+            margins::MarginVector::new(&c.predictions, &c.margins, mvce[2])?,
         ];
         let dfs = [v1.df, v2.df, joint.df];
         for (which, list) in [(0, &self.margin_tests), (1, &self.margin_lincom)] {
@@ -260,7 +262,50 @@ impl Estimation {
                 self.post.scale.name()
             )));
         }
-        self.vce_kind().map(|_| ())
+        let kind = self.vce_kind()?;
+        if self.post.vce == MarginsVceKind::Unconditional {
+            self.check_unconditional(kind)?;
+        }
+        Ok(())
+    }
+
+    /// Where `--margins-vce unconditional` is defined (Stata's `vce(unconditional)`: after
+    /// robust, cluster or svy linearization, with sampling weights or none).
+    fn check_unconditional(&self, kind: VceKind) -> Result<()> {
+        crate::inference::linearize::check_kind(kind)?;
+        if self.convention != Convention::Stata {
+            return Err(usage(format!(
+                "--margins-vce unconditional is Stata's vce(unconditional); it has no --convention {} profile (drop --convention)",
+                self.convention.name()
+            )));
+        }
+        if self.by.is_some() {
+            return Err(usage(
+                "--margins-vce unconditional with --by: the groups' stacked (suest) variance is conditional; use --over VAR for effects within groups",
+            ));
+        }
+        if matches!(self.margins, Some(At::Means)) {
+            return Err(usage(
+                "--margins-vce unconditional averages over the sampled rows; effects at the means (--margins-at means) are conditional on those means: use --margins-vce delta",
+            ));
+        }
+        if let Some((v, t)) = &self.sample.weights {
+            if *t != crate::design::WeightType::Probability {
+                return Err(usage(format!(
+                    "--margins-vce unconditional treats each row (or cluster, or PSU) as a sampled unit: it takes sampling weights (pweight) or none, not {} weights ('{v}')",
+                    t.as_str()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The unconditional linearization of one fit, when `--margins-vce unconditional` asks for it.
+    fn linearization(&self, fit: &Fit, design: Option<&SurveyDesign>) -> Result<Option<Linearization>> {
+        if self.post.vce != MarginsVceKind::Unconditional {
+            return Ok(None);
+        }
+        Ok(Some(Linearization::single(fit, self.vce_kind()?, design)?))
     }
 
     pub fn vce_kind(&self) -> Result<VceKind> {
@@ -508,7 +553,7 @@ impl FitJob {
                 pv.variance
             }
         };
-        let m = self.model_report(ds, "model", &fit, &v, notes, boot.as_ref(), sd.as_ref().map(|d| d.n_strata))?;
+        let m = self.model_report(ds, "model", &fit, &v, notes, boot.as_ref(), sd.as_ref())?;
         if let Some(path) = &self.est.hypotheses.predict {
             predict::single(ds, &self.formula, &fit)?.write(path)?;
         }
@@ -527,12 +572,17 @@ impl FitJob {
         v: &Variance,
         notes: Vec<String>,
         boot: Option<&bootstrap::Boot>,
-        n_strata: Option<usize>,
+        sd: Option<&SurveyDesign>,
     ) -> Result<ModelReport> {
         let level = self.est.level;
         let mut m = ModelReport::new(name, &self.formula.source, fit, v, self.est.level, self.odds_ratios);
         self.est.apply_convention(&mut m, fit, v, notes);
-        m.n_strata = n_strata;
+        m.n_strata = sd.map(|d| d.n_strata);
+        let lin = self.est.linearization(fit, sd)?;
+        let mvce = match &lin {
+            Some(l) => MarginsVce::Unconditional { lin: l, start: 0, units: l.units_of_part(0) },
+            None => MarginsVce::Delta(&v.matrix),
+        };
         self.est.hypotheses.apply(&mut m, fit, v, self.est.level)?;
         if let Some(b) = boot {
             b.apply_coefficients(&mut m, 0, level);
@@ -549,7 +599,7 @@ impl FitJob {
                         w.as_deref(),
                         &at,
                         self.est.post.scale,
-                        &v.matrix,
+                        mvce,
                         self.est.level,
                     )?;
                     runs.push((point.clone(), tag, r));
@@ -557,8 +607,13 @@ impl FitJob {
             }
             let mut r = merge_runs(runs);
             margins::keep_dydx(&mut [&mut r.margins], &[&fit.design.spec], &self.est.post.dydx)?;
-            m.margins_description =
-                Some(format!("{} Prediction: {} of {}.", r.description, prediction_name(fit), fit.design.response));
+            m.margins_description = Some(format!(
+                "{} Prediction: {} of {}.{}",
+                r.description,
+                prediction_name(fit),
+                fit.design.response,
+                unconditional_sentence(lin.as_ref(), v.kind)
+            ));
             m.notes.extend(r.notes);
             m.margins = r.margins;
             crate::output::apply_variance_df(&mut m.margins, self.est.level, v);
@@ -574,15 +629,18 @@ impl FitJob {
                 Target::Mean(0),
                 fit.design.weights.as_deref(),
                 &self.est.post,
-                &v.matrix,
+                mvce,
                 self.est.level,
                 v.df,
             )?;
             m.predictions = r.predictions;
             m.contrasts = r.contrasts;
             m.notes.extend(r.notes);
+            if let Some(l) = &lin {
+                m.notes.push(l.description(v.kind));
+            }
         }
-        self.est.hypotheses.apply_margins(&mut m, v, level, boot.is_some())?;
+        self.est.hypotheses.apply_margins(&mut m, v, mvce, level, boot.is_some())?;
         Ok(m)
     }
 }
@@ -724,6 +782,11 @@ pub fn prediction_name(fit: &Fit) -> &'static str {
     } else {
         "E[y]"
     }
+}
+
+/// The margins description's sentence on the unconditional variance (empty without it).
+fn unconditional_sentence(lin: Option<&Linearization>, kind: VceKind) -> String {
+    lin.map(|l| format!(" {}", l.description(kind))).unwrap_or_default()
 }
 
 fn rhs_text(formula: &str) -> String {

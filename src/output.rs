@@ -380,6 +380,11 @@ pub struct Margin {
     /// delta-method SE and the per-row degrees of freedom use); not reported.
     #[serde(skip)]
     pub jacobian: Vec<f64>,
+    /// With `--margins-vce unconditional`: the effect's own linearization per sampling unit,
+    /// `sum_{i in j} w_i (f_i - m) / W` (see `margins::MarginsVce`); empty otherwise. Not
+    /// reported.
+    #[serde(skip)]
+    pub linearized: Vec<f64>,
     /// The at-grid point of the effect (`--at`), as in [`Prediction::at`].
     #[serde(
         default,
@@ -428,6 +433,10 @@ pub struct Prediction {
     /// delta-method SE and the tests on margins use); not reported.
     #[serde(skip)]
     pub jacobian: Vec<f64>,
+    /// With `--margins-vce unconditional`: the margin's own linearization per sampling unit
+    /// (as [`Margin::linearized`]); empty otherwise. Not reported.
+    #[serde(skip)]
+    pub linearized: Vec<f64>,
 }
 
 impl Prediction {
@@ -442,7 +451,18 @@ impl Prediction {
     ) -> Prediction {
         let (statistic, p_value, conf_low, conf_high) = inference_df(estimate, se, level, df);
         let at = if at.is_empty() { None } else { Some(at.to_vec()) };
-        Prediction { term, at, estimate, std_error: se, statistic, p_value, conf_low, conf_high, jacobian: Vec::new() }
+        Prediction {
+            term,
+            at,
+            estimate,
+            std_error: se,
+            statistic,
+            p_value,
+            conf_low,
+            conf_high,
+            jacobian: Vec::new(),
+            linearized: Vec::new(),
+        }
     }
 
     /// The grid point as text, `age=30, female=1` (empty without one).
@@ -541,6 +561,7 @@ impl Margin {
             conf_high,
             df: None,
             jacobian: Vec::new(),
+            linearized: Vec::new(),
             at: None,
             over: None,
         }

@@ -72,6 +72,7 @@ pub fn predictions(tp: &TwoPartFit, v: &Variances, grid: Option<&str>) -> [margi
         over: None,
         dydx: Vec::new(),
         scale: Default::default(),
+        vce: Default::default(),
     };
     use margins::Target;
     [

@@ -74,6 +74,23 @@ impl TwoPartJob {
             (None, tv)
         };
         let (v1, v2) = (&tv.first, &tv.second);
+        // --margins-vce unconditional: both parts' influence functions over the design's units.
+        let lin = match self.est.post.vce {
+            MarginsVceKind::Unconditional => {
+                Some(Linearization::twopart(&tp.first, &tp.second, &tp.second_rows_in_first, kind, sd.as_ref())?)
+            }
+            MarginsVceKind::Delta => None,
+        };
+        let k1 = tp.first.beta.len();
+        let mvce: [MarginsVce; 3] = match &lin {
+            Some(l) => [
+                MarginsVce::Unconditional { lin: l, start: 0, units: l.units_of_part(0) },
+                MarginsVce::Unconditional { lin: l, start: k1, units: l.units_of_part(1) },
+                MarginsVce::Unconditional { lin: l, start: 0, units: l.units_of_part(0) },
+            ],
+            None => [(&v1.matrix).into(), (&v2.matrix).into(), (&tv.joint.matrix).into()],
+        };
+        let uncond = unconditional_sentence(lin.as_ref(), kind);
         let y_text = self.formula.response.as_ref().map(|r| r.1.clone()).unwrap_or_else(|| "y".into());
         let rhs1 = rhs_text(&self.formula.source);
         let rhs2 = self.formula2.as_ref().map(|f| rhs_text(&f.source)).unwrap_or_else(|| rhs1.clone());
@@ -125,15 +142,7 @@ impl TwoPartJob {
                         weights2: if groups.is_some() { w2.as_deref() } else { parts.weights2 },
                         ..TwoPartEval::of(&tp)
                     };
-                    let rs = margins::compute_twopart_scaled(
-                        &pg,
-                        &at,
-                        self.est.post.scale,
-                        &v1.matrix,
-                        &v2.matrix,
-                        &tv.joint.matrix,
-                        level,
-                    )?;
+                    let rs = margins::compute_twopart_scaled(&pg, &at, self.est.post.scale, mvce, level)?;
                     for (run, r) in runs.iter_mut().zip(rs) {
                         run.push((point.clone(), tag.clone(), r));
                     }
@@ -146,13 +155,13 @@ impl TwoPartJob {
                 &self.est.post.dydx,
             )?;
             m1.margins_description = Some(format!(
-                "{} Prediction: {} on all {} rows.",
+                "{} Prediction: {} on all {} rows.{uncond}",
                 r1.description,
                 prediction_name(&tp.first),
                 tp.first.design.n()
             ));
             m2.margins_description = Some(format!(
-                "{} Prediction: E[{} | {y_text} > 0] on the {} positive rows.",
+                "{} Prediction: E[{} | {y_text} > 0] on the {} positive rows.{uncond}",
                 r2.description,
                 tp.second.design.response,
                 tp.second.design.n()
@@ -171,7 +180,7 @@ impl TwoPartJob {
             m2.notes.extend(r2.notes);
             combined = Some(Combined {
                 description: format!(
-                    "{} Prediction: E[y] = Pr({y_text} > 0) x E[{} | {y_text} > 0] on all {} rows, zeros included.",
+                    "{} Prediction: E[y] = Pr({y_text} > 0) x E[{} | {y_text} > 0] on all {} rows, zeros included.{uncond}",
                     match &boot {
                         Some(b) => b.describe_margins(&rc.description),
                         None => rc.description.clone(),
@@ -199,7 +208,7 @@ impl TwoPartJob {
         let empty_combined = || {
             Combined::new(
                 format!(
-                    "Prediction: E[y] = Pr({y_text} > 0) x E[{} | {y_text} > 0] on all {} rows, zeros included.",
+                    "Prediction: E[y] = Pr({y_text} > 0) x E[{} | {y_text} > 0] on all {} rows, zeros included.{uncond}",
                     tp.second.design.response,
                     tp.first.design.n()
                 ),
@@ -214,15 +223,15 @@ impl TwoPartJob {
             let post = &self.est.post;
             margins::check_variables(&[parts.first, parts.second_on_all], post)?;
             let r1 =
-                margins::predictions(&[parts.first], Target::Mean(0), parts.weights1, post, &v1.matrix, level, v1.df)?;
+                margins::predictions(&[parts.first], Target::Mean(0), parts.weights1, post, mvce[0], level, v1.df)?;
             let r2 =
-                margins::predictions(&[parts.second], Target::Mean(0), parts.weights2, post, &v2.matrix, level, v2.df)?;
+                margins::predictions(&[parts.second], Target::Mean(0), parts.weights2, post, mvce[1], level, v2.df)?;
             let rc = margins::predictions(
                 &[parts.first, parts.second_on_all],
                 Target::Product,
                 parts.weights1,
                 post,
-                &tv.joint.matrix,
+                mvce[2],
                 level,
                 tv.joint.df,
             )?;
@@ -230,6 +239,9 @@ impl TwoPartJob {
                 m.predictions = r.predictions;
                 m.contrasts = r.contrasts;
                 m.notes.extend(r.notes);
+                if let Some(l) = &lin {
+                    m.notes.push(l.description(kind));
+                }
             }
             let c = combined.get_or_insert_with(empty_combined);
             c.predictions = rc.predictions;
@@ -242,6 +254,7 @@ impl TwoPartJob {
                 [(&mut m1, v1), (&mut m2, v2)],
                 c,
                 &tv.joint,
+                mvce,
                 level,
                 boot.is_some(),
             )?;

@@ -132,6 +132,13 @@ pub struct EstimationArgs {
     /// out; eydx of a factor level is the average change of ln y.
     #[arg(long, value_name = "SCALE")]
     pub margins_scale: Option<String>,
+    /// The variance of the margins (effects, predictive margins, contrasts, tests of margins):
+    /// delta (default; Stata's vce(delta), J V J' conditional on the covariates) or
+    /// unconditional (Stata's vce(unconditional): linearized over the design, the covariates
+    /// sampled too). Unconditional needs a robust, cluster or survey variance and pweights or
+    /// no weights.
+    #[arg(long, value_name = "VCE")]
+    pub margins_vce: Option<String>,
     /// Write per-row predictions (Stata's predict) to FILE.csv or FILE.parquet: row (the line
     /// error messages give), sample, the linear index, Pr(y>0), E[y|y>0], E[y], response and
     /// Pearson residuals; every row with complete covariates, empty cells otherwise.
@@ -220,6 +227,7 @@ impl EstimationArgs {
             over,
             dydx,
             margins_scale,
+            margins_vce,
             predict,
             by,
             test_equal,
@@ -263,6 +271,7 @@ impl EstimationArgs {
         o.over = over.clone();
         o.dydx = dydx.clone();
         o.margins_scale = margins_scale.clone();
+        o.margins_vce = margins_vce.clone();
         o.predict = predict.clone();
         o.by = by.clone();
         o.test_equal = *test_equal;

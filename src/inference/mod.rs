@@ -29,6 +29,8 @@
 //!   Satterthwaite degrees of freedom per coefficient and per effect ([`Variance::df_of`]).
 //! * [`convention`]: the Stata, R and statsmodels profiles (`--convention`): which information,
 //!   bread, small-sample factor, log-likelihood dispersion and df each package uses.
+//! * [`linearize`]: the linearization of the estimates over the sampling units, for margins
+//!   unconditional on the covariates (Stata's `margins, vce(unconditional)`).
 //! * [`joint`]: the variance of a two-part model's parts together (block-diagonal, or one
 //!   sandwich of the stacked scores as Stata's `suest`), for every kind.
 //!
@@ -43,6 +45,7 @@ pub mod cr2;
 pub mod hc;
 pub mod jackknife;
 pub mod joint;
+pub mod linearize;
 pub mod suest;
 pub mod survey;
 pub mod vce;

@@ -298,6 +298,31 @@ impl SurveyDesign {
         })
     }
 
+    /// `n` units in one stratum without FPC: the design of a cluster-robust (units the
+    /// clusters) or robust (units the rows) variance, whose between-unit variance is
+    /// `n/(n-1) sum_j (z_j - zbar)(z_j - zbar)'` (for score totals, which sum to zero, the
+    /// sandwich's meat with its `G/(G-1)` or `N/(N-1)`).
+    pub fn one_stratum(n: usize) -> SurveyDesign {
+        SurveyDesign {
+            spec: SurveySpec::default(),
+            rows: Vec::new(),
+            psu_of_row: Vec::new(),
+            stratum_of_psu: vec![0; n],
+            psus_in_stratum: vec![n],
+            fraction: vec![0.0],
+            n_strata: 1,
+            n_psu: n,
+            stratum_names: vec!["(one stratum)".to_string()],
+            subpop_rows: 0,
+            active: vec![true],
+        }
+    }
+
+    /// The PSU of each dataset row in `rows` (ascending, rows of the design's sample).
+    pub fn units_of(&self, rows: &[usize]) -> Result<Vec<u32>> {
+        Ok(self.positions(rows)?.into_iter().map(|p| self.psu_of_row[p]).collect())
+    }
+
     /// Whether stratum `h` has members of the fitted (sub)population and a single PSU.
     fn lonely(&self, h: usize) -> bool {
         self.active[h] && self.psus_in_stratum[h] < 2

@@ -4,7 +4,8 @@
 //! The margins of a fit (its predictive margins and its marginal effects) form one vector `m`
 //! with Jacobian `J` (one row per margin, in the coefficients), so their joint delta-method
 //! covariance is `V_m = J V J'` with the model's variance `V` (Stata's `vce(delta)` after
-//! `margins, post`). A hypothesis `R m = r` is tested as a coefficient hypothesis is
+//! `margins, post`; with `--margins-vce unconditional` the covariance of the margins'
+//! linearized unit totals instead, [`MarginsVce`]). A hypothesis `R m = r` is tested as a coefficient hypothesis is
 //! ([`crate::inference::wald`]): `W = (R m - r)' (R V_m R')^{-1} (R m - r)`, chi2(q), or Stata's
 //! adjusted F `(d - q + 1) / (d q) W` on `(q, d - q + 1)` under a survey design with `d` design
 //! degrees of freedom; a combination `c'm` has SE `sqrt(c' V_m c)`.
@@ -19,6 +20,7 @@
 //!   with the values as given on the command line: `scope[2]@(age=30)`,
 //!   `dydx(age)@(female=1)`.
 
+use super::MarginsVce;
 use crate::error::Result;
 use crate::inference::wald::{wald, Combination, Names, Restrictions, WaldTest};
 use crate::output::{Lincom, Margin, Prediction};
@@ -59,13 +61,18 @@ fn point_suffix(at: Option<&[(String, String)]>, over: Option<&[(String, String)
 
 impl MarginVector {
     /// The predictive margins and marginal effects of a fit, each with its Jacobian in the
-    /// coefficients `v` covers.
-    pub fn new(predictions: &[Prediction], effects: &[Margin], v: &Array2<f64>) -> MarginVector {
-        let k = v.nrows();
+    /// coefficients `v` covers (and, for the unconditional variance, its own linearization).
+    pub fn new<'v>(
+        predictions: &[Prediction],
+        effects: &[Margin],
+        v: impl Into<MarginsVce<'v>>,
+    ) -> Result<MarginVector> {
+        let v: MarginsVce = v.into();
         let mut names = Vec::new();
         let mut aliases = Vec::new();
         let mut estimates = Vec::new();
         let mut jac: Vec<&[f64]> = Vec::new();
+        let mut own: Vec<&[f64]> = Vec::new();
         for p in predictions {
             let suffix = point_suffix(p.at.as_deref(), None);
             let short = short_term(&p.term);
@@ -75,6 +82,7 @@ impl MarginVector {
             names.push(format!("{}{suffix}", p.term));
             estimates.push(p.estimate);
             jac.push(&p.jacobian);
+            own.push(&p.linearized);
         }
         for m in effects {
             let suffix = point_suffix(m.at.as_deref(), m.over.as_deref());
@@ -85,15 +93,10 @@ impl MarginVector {
             names.push(format!("dydx({}){suffix}", m.term));
             estimates.push(m.estimate);
             jac.push(&m.jacobian);
+            own.push(&m.linearized);
         }
-        assert!(jac.iter().all(|j| j.len() == k), "each margin's Jacobian covers the variance's coefficients");
-        let n = names.len();
-        let mut jm = Array2::<f64>::zeros((n, k));
-        for (i, j) in jac.iter().enumerate() {
-            jm.row_mut(i).assign(&ndarray::ArrayView1::from(*j));
-        }
-        let vcov = jm.dot(v).dot(&jm.t());
-        MarginVector { names, aliases, estimates, vcov }
+        let vcov = v.covariance(&jac, &own)?;
+        Ok(MarginVector { names, aliases, estimates, vcov })
     }
 
     /// The Wald tests and linear combinations written with the margins' names (`df`: the
@@ -151,7 +154,7 @@ mod tests {
         let mut m = Margin::new("x".into(), "dydx".into(), 0.1, 0.0, 95.0);
         m.jacobian = vec![0.0, 2.0];
         let v = ndarray::arr2(&[[0.04, 0.01], [0.01, 0.09]]);
-        let mv = MarginVector::new(&preds, &[m], &v);
+        let mv = MarginVector::new(&preds, &[m], &v).unwrap();
         assert_eq!(mv.names, ["C(g)[1]", "C(g)[2]", "dydx(x)"]);
         // Var(m2 - m1) = Var(b2) = 0.09; Cov(m3, m2) = 2 (0.01 + 0.09).
         assert!((mv.vcov[[1, 1]] - 0.15).abs() < 1e-15);

@@ -62,16 +62,19 @@ mod predict;
 mod request;
 mod scale;
 mod scenario;
+mod vce;
 
 use average::*;
 use plan::*;
 use request::*;
 use scenario::*;
+use vce::{own_linearization, UnitRuns};
 
 pub use hypothesis::MarginVector;
 pub use numlist::{keep_dydx, numlist, parse_dydx, parse_grid};
 pub use predict::{check_variables, predictions, Adjust, ContrastKind, PostRequest, PredictionsResult};
 pub use scale::{check_scale_dydx, MarginsScale};
+pub use vce::{MarginsVce, MarginsVceKind};
 
 use crate::design::{DesignSpec, FactorSetting, Scenario};
 use crate::error::{usage, FitError, Result};
@@ -220,36 +223,36 @@ pub struct MarginsResult {
 ///
 /// `weights` are the averaging weights (the estimation weights), `vcov` the joint variance of
 /// all parts' coefficients (stacked in part order).
-pub fn compute(
+pub fn compute<'v>(
     parts: &[PartEval],
     target: Target,
     weights: Option<&[f64]>,
     at: &At,
-    vcov: &Array2<f64>,
+    vcov: impl Into<MarginsVce<'v>>,
     level: f64,
 ) -> Result<MarginsResult> {
-    compute_inner(parts, target, weights, at, vcov, level, true, MarginsScale::Dydx)
+    compute_inner(parts, target, weights, at, vcov.into(), level, true, MarginsScale::Dydx)
 }
 
 /// [`compute`] on a scale (`--margins-scale`: elasticities and semi-elasticities, see
 /// [`MarginsScale`]); `MarginsScale::Dydx` is [`compute`] itself.
-pub fn compute_scaled(
+pub fn compute_scaled<'v>(
     parts: &[PartEval],
     target: Target,
     weights: Option<&[f64]>,
     at: &At,
     scale: MarginsScale,
-    vcov: &Array2<f64>,
+    vcov: impl Into<MarginsVce<'v>>,
     level: f64,
 ) -> Result<MarginsResult> {
-    compute_inner(parts, target, weights, at, vcov, level, true, scale)
+    compute_inner(parts, target, weights, at, vcov.into(), level, true, scale)
 }
 
 /// The estimates of [`compute`]'s effects only (standard errors 0): average effects skip the
 /// Jacobians' products and the rows of weight 0 (a bootstrap replicate's).
 pub fn estimates(parts: &[PartEval], target: Target, weights: Option<&[f64]>, at: &At) -> Result<MarginsResult> {
     let k: usize = parts.iter().map(|p| p.beta.len()).sum();
-    compute_inner(parts, target, weights, at, &Array2::zeros((k, k)), 95.0, false, MarginsScale::Dydx)
+    compute_inner(parts, target, weights, at, (&Array2::zeros((k, k))).into(), 95.0, false, MarginsScale::Dydx)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -258,7 +261,7 @@ fn compute_inner(
     target: Target,
     weights: Option<&[f64]>,
     at: &At,
-    vcov: &Array2<f64>,
+    vce: MarginsVce,
     level: f64,
     jacobian: bool,
     scale: MarginsScale,
@@ -267,7 +270,18 @@ fn compute_inner(
     let n = parts[0].x.nrows();
     assert!(parts.iter().all(|p| p.x.nrows() == n && p.spec.n == n), "parts evaluated on the same rows");
     let k_total: usize = parts.iter().map(|p| p.beta.len()).sum();
-    assert_eq!(vcov.nrows(), k_total);
+    if let MarginsVce::Delta(v) = vce {
+        assert_eq!(v.nrows(), k_total);
+    }
+    let units = vce.units();
+    if let Some((u, _)) = units {
+        assert_eq!(u.len(), n, "a unit for each evaluation row");
+        if matches!(at, At::Means) {
+            return Err(usage(
+                "--margins-vce unconditional averages over the sampled rows; effects at the means (--margins-at means) have no unconditional variance here: use --margins-vce delta, or average effects with --at",
+            ));
+        }
+    }
     let mut notes = Vec::new();
 
     let relevant: Vec<usize> = match target {
@@ -338,8 +352,9 @@ fn compute_inner(
         }
     }
 
-    if matches!(at, At::Average) && scale == MarginsScale::Dydx {
-        // The common case: the observed linear indices, shared by every effect.
+    if let (At::Average, MarginsScale::Dydx, MarginsVce::Delta(vcov)) = (at, scale, vce) {
+        // The common case: the observed linear indices, shared by every effect. (The
+        // unconditional variance needs each effect's per-unit sums: the per-effect pass below.)
         let set = AverageSet { target, relevant, requests: &requests, w: &w_all, rows: None, wsum };
         let effects = average_effects(parts, std::slice::from_ref(&set), jacobian).pop().expect("one set");
         return Ok(finish_average(&requests, effects, 0..k_total, vcov, level, notes, at));
@@ -429,8 +444,10 @@ fn compute_inner(
                             let mut est = 0.0;
                             let mut bad = 0usize;
                             let mut jac: Vec<Vec<f64>> = pr.affected.iter().map(|a| vec![0.0; a.len()]).collect();
+                            let mut runs = UnitRuns::default();
                             for i in lo..hi {
                                 let wi = w[i];
+                                let mut row = 0.0;
                                 for (si, sc) in pr.scenarios.iter().enumerate() {
                                     let (f, g, h) = if sc.at_base {
                                         base_eval[i]
@@ -455,7 +472,9 @@ fn compute_inner(
                                         }
                                         let d: f64 = (0..np).map(|p| g[p] * de[p]).sum();
                                         let (m, dm) = scale.multiplier(f, xrows[r][i]);
-                                        est += wi * m * d;
+                                        let t = wi * m * d;
+                                        est += t;
+                                        row += t;
                                         for p in 0..np {
                                             let cx: f64 =
                                                 m * (0..np).map(|q| h[q][p] * de[q]).sum::<f64>() + d * dm * g[p];
@@ -466,7 +485,9 @@ fn compute_inner(
                                         }
                                     } else if !pr.derivative && scale.log_y() {
                                         // ln F under each level: value ln F, gradient g / F.
-                                        est += wi * sc.sign * f.ln();
+                                        let t = wi * sc.sign * f.ln();
+                                        est += t;
+                                        row += t;
                                         for p in 0..np {
                                             let gl = g[p] / f;
                                             cs[p][(i - lo) * nb + r] += wi * sc.sign * gl;
@@ -479,7 +500,9 @@ fn compute_inner(
                                         for p in 0..np {
                                             de[p] = sc.deta[p][i];
                                         }
-                                        est += wi * (0..np).map(|p| g[p] * de[p]).sum::<f64>();
+                                        let t = wi * (0..np).map(|p| g[p] * de[p]).sum::<f64>();
+                                        est += t;
+                                        row += t;
                                         for p in 0..np {
                                             let cx: f64 = (0..np).map(|q| h[q][p] * de[q]).sum();
                                             cs[p][(i - lo) * nb + r] += wi * cx;
@@ -488,7 +511,9 @@ fn compute_inner(
                                             }
                                         }
                                     } else {
-                                        est += wi * sc.sign * f;
+                                        let t = wi * sc.sign * f;
+                                        est += t;
+                                        row += t;
                                         for p in 0..np {
                                             cs[p][(i - lo) * nb + r] += wi * sc.sign * g[p];
                                             for (a, col) in pr.cols[si][p].iter().enumerate() {
@@ -497,8 +522,11 @@ fn compute_inner(
                                         }
                                     }
                                 }
+                                if let Some((u, _)) = units {
+                                    runs.push(u[i], row);
+                                }
                             }
-                            (est, jac, bad)
+                            (est, jac, bad, runs)
                         })
                         .collect()
                 })
@@ -535,7 +563,18 @@ fn compute_inner(
             }
             let estimate = estimate / wtot;
             let jfull: Vec<f64> = jac.into_iter().flatten().map(|v| v / wtot).collect();
-            finish_effect(req, estimate, &jfull, vcov, level, &mut margins, &mut notes);
+            let own = match units {
+                Some((u, g)) => {
+                    let mut sums = vec![0.0; g];
+                    partials.iter().for_each(|c| c[r].3.add_into(&mut sums));
+                    own_linearization(sums, estimate, u, &w, wtot)
+                }
+                None => Vec::new(),
+            };
+            let se = vce.se(&jfull, &own)?;
+            if let Some(m) = finish_effect(req, estimate, &jfull, se, level, &mut margins, &mut notes) {
+                m.linearized = own;
+            }
         }
     }
     if requests.is_empty() {
@@ -545,8 +584,9 @@ fn compute_inner(
 }
 
 /// One effect's sums on a chunk of rows: the estimate, the affected columns' Jacobian per
-/// part, and the number of averaged rows whose prediction is not positive.
-type EffectSums = (f64, Vec<Vec<f64>>, usize);
+/// part, the number of averaged rows whose prediction is not positive, and (unconditional
+/// variance) the estimate's sums per unit.
+type EffectSums = (f64, Vec<Vec<f64>>, usize, UnitRuns);
 
 /// A fitted two-part model as its effects see it.
 pub struct TwoPartEval<'a> {
@@ -604,21 +644,21 @@ pub fn compute_twopart(
     joint: &Array2<f64>,
     level: f64,
 ) -> Result<[MarginsResult; 3]> {
-    compute_twopart_inner(tp, at, v1, v2, joint, level, true, MarginsScale::Dydx)
+    compute_twopart_inner(tp, at, [v1.into(), v2.into(), joint.into()], level, true, MarginsScale::Dydx)
 }
 
 /// [`compute_twopart`] on a scale (see [`MarginsScale`]): each set's row-wise effects on that
-/// scale, the combined set's of `E[y] = h_1 h_2`.
+/// scale, the combined set's of `E[y] = h_1 h_2`; `vce` the variances of the first part's, the
+/// second part's and the combined effects (the delta method's matrices, or the unconditional
+/// linearization's).
 pub fn compute_twopart_scaled(
     tp: &TwoPartEval,
     at: &At,
     scale: MarginsScale,
-    v1: &Array2<f64>,
-    v2: &Array2<f64>,
-    joint: &Array2<f64>,
+    vce: [MarginsVce; 3],
     level: f64,
 ) -> Result<[MarginsResult; 3]> {
-    compute_twopart_inner(tp, at, v1, v2, joint, level, true, scale)
+    compute_twopart_inner(tp, at, vce, level, true, scale)
 }
 
 /// The estimates of [`compute_twopart`]'s three sets only (standard errors 0), as
@@ -626,16 +666,15 @@ pub fn compute_twopart_scaled(
 pub fn twopart_estimates(tp: &TwoPartEval, at: &At) -> Result<[MarginsResult; 3]> {
     let (k1, k2) = (tp.first.beta.len(), tp.second.beta.len());
     let z = |k: usize| Array2::zeros((k, k));
-    compute_twopart_inner(tp, at, &z(k1), &z(k2), &z(k1 + k2), 95.0, false, MarginsScale::Dydx)
+    let (z1, z2, zj) = (z(k1), z(k2), z(k1 + k2));
+    compute_twopart_inner(tp, at, [(&z1).into(), (&z2).into(), (&zj).into()], 95.0, false, MarginsScale::Dydx)
 }
 
 #[allow(clippy::too_many_arguments)]
 fn compute_twopart_inner(
     tp: &TwoPartEval,
     at: &At,
-    v1: &Array2<f64>,
-    v2: &Array2<f64>,
-    joint: &Array2<f64>,
+    vce: [MarginsVce; 3],
     level: f64,
     jacobian: bool,
     scale: MarginsScale,
@@ -643,6 +682,10 @@ fn compute_twopart_inner(
     let (first, second, q2) = (&tp.first, &tp.second, &tp.second_on_all);
     let n = first.x.nrows();
     let (k1, k2) = (first.beta.len(), second.beta.len());
+    let delta = match vce {
+        [MarginsVce::Delta(v1), MarginsVce::Delta(v2), MarginsVce::Delta(joint)] => Some((v1, v2, joint)),
+        _ => None,
+    };
     let one_pass = matches!(at, At::Average)
         && scale == MarginsScale::Dydx
         && q2.x.nrows() == n
@@ -653,13 +696,14 @@ fn compute_twopart_inner(
         && q2.spec.columns.len() == second.spec.columns.len()
         && tp.second_rows.len() == second.x.nrows()
         && tp.second_rows.iter().all(|&i| i < n);
-    if !one_pass {
+    let Some((v1, v2, joint)) = delta.filter(|_| one_pass) else {
+        let [v1, v2, joint] = vce;
         return Ok([
             compute_inner(&[*first], Target::Mean(0), tp.weights1, at, v1, level, jacobian, scale)?,
             compute_inner(&[*second], Target::Mean(0), tp.weights2, at, v2, level, jacobian, scale)?,
             compute_inner(&[*first, *q2], Target::Product, tp.weights1, at, joint, level, jacobian, scale)?,
         ]);
-    }
+    };
     assert_eq!((v1.nrows(), v2.nrows(), joint.nrows()), (k1, k2, k1 + k2));
     // Requests and notes from each set's own rows (the second part's: its positive rows).
     let (mut n1, mut n2, mut nc) = (Vec::new(), Vec::new(), Vec::new());

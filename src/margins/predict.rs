@@ -69,6 +69,8 @@ pub struct PostRequest {
     pub dydx: Vec<String>,
     /// `--margins-scale`: the effects as derivatives (default) or (semi-)elasticities.
     pub scale: super::MarginsScale,
+    /// `--margins-vce`: the margins' variance, delta (default) or unconditional.
+    pub vce: super::MarginsVceKind,
 }
 
 impl PostRequest {
@@ -117,6 +119,8 @@ pub struct Average {
     pub at: Vec<(String, String)>,
     pub estimate: f64,
     pub jac: Vec<f64>,
+    /// The own linearization per unit (unconditional variance; empty otherwise).
+    pub own: Vec<f64>,
 }
 
 /// The predictions and contrasts of one prediction target.
@@ -209,15 +213,16 @@ fn grid_scenario(factors: &[FactorVar], point: &[(String, String)]) -> Scenario 
 /// with `weights`; `vcov` the variance of the stacked parameters, `df` the t degrees of freedom
 /// (survey designs). The variables are checked first ([`check_variables`], against all parts
 /// of the model); a factor missing from these parts gets a note.
-pub fn predictions(
+pub fn predictions<'v>(
     parts: &[PartEval],
     target: Target,
     weights: Option<&[f64]>,
     post: &PostRequest,
-    vcov: &Array2<f64>,
+    vcov: impl Into<MarginsVce<'v>>,
     level: f64,
     df: Option<f64>,
 ) -> Result<PredictionsResult> {
+    let vce: MarginsVce = vcov.into();
     let relevant: Vec<usize> = match target {
         Target::Mean(p) => vec![p],
         Target::Product => (0..parts.len()).collect(),
@@ -297,7 +302,16 @@ pub fn predictions(
                     names.push(format!("{}[{}]", factors[fi].1, factors[fi].2[l].name));
                 }
                 printed.push(scen.len());
-                scen.push((Average { term: names.join(":"), at: point.clone(), estimate: 0.0, jac: Vec::new() }, s));
+                scen.push((
+                    Average {
+                        term: names.join(":"),
+                        at: point.clone(),
+                        estimate: 0.0,
+                        jac: Vec::new(),
+                        own: Vec::new(),
+                    },
+                    s,
+                ));
             }
         }
         wanted.push(printed);
@@ -317,28 +331,31 @@ pub fn predictions(
                 let mut s = base.clone();
                 s.factors.insert(factors[fi].0.clone(), FactorSetting::Level(l));
                 *slot = Some(scen.len());
-                scen.push((Average { term, at: point.clone(), estimate: 0.0, jac: Vec::new() }, s));
+                scen.push((Average { term, at: point.clone(), estimate: 0.0, jac: Vec::new(), own: Vec::new() }, s));
             }
             by_level.push((gi, fi, idx));
         }
     }
     let scenarios: Vec<Scenario> = scen.iter().map(|s| s.1.clone()).collect();
-    let sums = average_scenarios(parts, target, &relevant, weights, &scenarios);
-    for ((a, _), (e, j)) in scen.iter_mut().zip(sums) {
+    let sums = average_scenarios(parts, target, &relevant, weights, &scenarios, vce.units());
+    for ((a, _), (e, j, own)) in scen.iter_mut().zip(sums) {
         a.estimate = e;
         a.jac = j;
+        a.own = own;
     }
-    let finish = |term: String, at: &[(String, String)], estimate: f64, jac: &[f64]| -> Prediction {
-        let se = crate::linalg::quad_form(jac, vcov).max(0.0).sqrt();
-        let mut p = Prediction::new(term, at, estimate, se, level, df);
-        p.jacobian = jac.to_vec();
-        p
-    };
+    let finish =
+        |term: String, at: &[(String, String)], estimate: f64, jac: &[f64], own: Vec<f64>| -> Result<Prediction> {
+            let se = vce.se(jac, &own)?;
+            let mut p = Prediction::new(term, at, estimate, se, level, df);
+            p.jacobian = jac.to_vec();
+            p.linearized = own;
+            Ok(p)
+        };
     let mut predictions = Vec::new();
     for printed in &wanted {
         for &j in printed {
             let a = &scen[j].0;
-            predictions.push(finish(a.term.clone(), &a.at, a.estimate, &a.jac));
+            predictions.push(finish(a.term.clone(), &a.at, a.estimate, &a.jac, a.own.clone())?);
         }
     }
     let mut contrasts = Vec::new();
@@ -369,7 +386,8 @@ pub fn predictions(
             for (l, m) in pairs {
                 let (a, b) = (&scen[idx[l].expect("level")].0, &scen[idx[m].expect("level")].0);
                 let jac: Vec<f64> = a.jac.iter().zip(&b.jac).map(|(x, y)| x - y).collect();
-                contrasts.push(finish(format!("{} - {}", a.term, b.term), &a.at, a.estimate - b.estimate, &jac));
+                let own: Vec<f64> = a.own.iter().zip(&b.own).map(|(x, y)| x - y).collect();
+                contrasts.push(finish(format!("{} - {}", a.term, b.term), &a.at, a.estimate - b.estimate, &jac, own)?);
             }
             if let Some(adj) = post.mcompare {
                 adjust(&mut contrasts[start..], adj, level, df);
@@ -448,7 +466,8 @@ pub(super) fn average_scenarios(
     relevant: &[usize],
     weights: Option<&[f64]>,
     scenarios: &[Scenario],
-) -> Vec<(f64, Vec<f64>)> {
+    units: Option<(&[u32], usize)>,
+) -> Vec<(f64, Vec<f64>, Vec<f64>)> {
     use crate::design::ColumnValues;
     use crate::model::link::LinkValues;
     let n = parts[0].x.nrows();
@@ -478,7 +497,7 @@ pub(super) fn average_scenarios(
         let n_chunks = n.div_ceil(ROWS).max(1);
         // Per chunk: per scenario the estimate sum and per part the changed columns' sums; per
         // part X' C (nb x k, row-major: a scenario's column after another).
-        type Chunk = (Vec<(f64, Vec<Vec<f64>>)>, Vec<Vec<f64>>);
+        type Chunk = (Vec<(f64, Vec<Vec<f64>>, UnitRuns)>, Vec<Vec<f64>>);
         let partials: Vec<Chunk> = (0..n_chunks)
             .into_par_iter()
             .map(|ci| {
@@ -534,12 +553,18 @@ pub(super) fn average_scenarios(
                         // sum w F, and each part's column w g_p of C_p.
                         let w = &w_all[lo..hi];
                         let mut est = 0.0;
+                        let mut runs = UnitRuns::default();
                         match target {
                             Target::Mean(p) => {
                                 let cp = &mut c[p][r * rows..(r + 1) * rows];
                                 for ((cp, v), &wi) in cp.iter_mut().zip(&lv[p]).zip(w) {
                                     est += wi * v.mu;
                                     *cp = wi * v.d1;
+                                }
+                                if let Some((u, _)) = units {
+                                    for ((&ui, v), &wi) in u[lo..hi].iter().zip(&lv[p]).zip(w) {
+                                        runs.push(ui, wi * v.mu);
+                                    }
                                 }
                             }
                             Target::Product => {
@@ -551,6 +576,11 @@ pub(super) fn average_scenarios(
                                     est += wi * (u.mu * v.mu);
                                     c0[i] = wi * (u.d1 * v.mu);
                                     c1[i] = wi * (u.mu * v.d1);
+                                }
+                                if let Some((units, _)) = units {
+                                    for i in 0..rows {
+                                        runs.push(units[lo + i], w[i] * (lv[0][i].mu * lv[1][i].mu));
+                                    }
                                 }
                             }
                         }
@@ -570,7 +600,7 @@ pub(super) fn average_scenarios(
                                     .collect()
                             })
                             .collect();
-                        (est, jac)
+                        (est, jac, runs)
                     })
                     .collect();
                 let xtc = (0..np)
@@ -616,7 +646,15 @@ pub(super) fn average_scenarios(
                     jac[p][j] = affsum[p][a];
                 }
             }
-            out.push((est / wsum, jac.into_iter().flatten().map(|v| v / wsum).collect()));
+            let own = match units {
+                Some((u, g)) => {
+                    let mut sums = vec![0.0; g];
+                    partials.iter().for_each(|(s, _)| s[r].2.add_into(&mut sums));
+                    own_linearization(sums, est / wsum, u, &w_all, wsum)
+                }
+                None => Vec::new(),
+            };
+            out.push((est / wsum, jac.into_iter().flatten().map(|v| v / wsum).collect(), own));
         }
     }
     out
@@ -661,6 +699,7 @@ mod tests {
             conf_low: 0.0,
             conf_high: 0.0,
             jacobian: Vec::new(),
+            linearized: Vec::new(),
         };
         let mut f = vec![mk(0.01), mk(0.04), mk(0.03)];
         adjust(&mut f, Adjust::Holm, 95.0, None);

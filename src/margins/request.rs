@@ -82,7 +82,8 @@ pub(super) fn finish_average(
 ) -> MarginsResult {
     let mut margins = Vec::new();
     for (req, (estimate, jfull)) in requests.iter().zip(effects) {
-        finish_effect(req, estimate, &jfull[cols.clone()], vcov, level, &mut margins, &mut notes);
+        let jac = &jfull[cols.clone()];
+        finish_effect(req, estimate, jac, quad_form(jac, vcov).max(0.0).sqrt(), level, &mut margins, &mut notes);
     }
     if requests.is_empty() {
         notes.push("the model has no regressors with marginal effects".into());
@@ -91,23 +92,23 @@ pub(super) fn finish_average(
 }
 
 /// Adds an effect with its delta-method SE, or a note when it is not finite.
-pub(super) fn finish_effect(
+pub(super) fn finish_effect<'m>(
     req: &Request,
     estimate: f64,
     jac: &[f64],
-    vcov: &Array2<f64>,
+    se: f64,
     level: f64,
-    margins: &mut Vec<Margin>,
+    margins: &'m mut Vec<Margin>,
     notes: &mut Vec<String>,
-) {
-    let se = quad_form(jac, vcov).max(0.0).sqrt();
+) -> Option<&'m mut Margin> {
     if !estimate.is_finite() || !se.is_finite() {
         notes.push(format!("{}: the effect could not be computed (not finite)", req.term));
-        return;
+        return None;
     }
     let mut m = Margin::new(req.term.clone(), req.contrast.clone(), estimate, se, level);
     m.jacobian = jac.to_vec();
     margins.push(m);
+    margins.last_mut()
 }
 
 pub(super) fn describe(at: &At) -> String {

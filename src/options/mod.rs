@@ -132,6 +132,10 @@ pub struct Options {
     /// The scale of the effects: dydx (default), eyex, dyex or eydx (Stata's eyex() etc.).
     #[serde(alias = "margins-scale")]
     pub margins_scale: Option<String>,
+    /// The variance of the margins: delta (Stata's default, conditional on the covariates) or
+    /// unconditional (Stata's vce(unconditional): linearized over the design).
+    #[serde(alias = "margins-vce")]
+    pub margins_vce: Option<String>,
     /// Per-row predictions (linear index, means, residuals) written to this CSV or Parquet file.
     pub predict: Option<String>,
     /// `fit`: the model in each group of this variable, side by side, with the stacked (suest)
@@ -267,6 +271,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("over", "a variable: effects within each of its groups"),
     ("dydx", "variables whose effects to report, e.g. \"age, educ\""),
     ("margins_scale", "dydx, eyex, dyex or eydx: effects as derivatives or (semi-)elasticities"),
+    ("margins_vce", "delta or unconditional: the margins' variance (Stata's vce(delta), vce(unconditional))"),
     ("predict", "a .csv or .parquet file for per-row predictions and residuals"),
     ("by", "a variable: the model in each of its groups, with the stacked (suest) variance"),
     ("test_equal", "true or false: each effect equal across the by groups"),

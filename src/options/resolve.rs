@@ -462,6 +462,13 @@ impl Options {
                 .transpose()
                 .at("margins_scale")?
                 .unwrap_or_default(),
+            vce: self
+                .margins_vce
+                .as_deref()
+                .map(crate::margins::MarginsVceKind::parse)
+                .transpose()
+                .at("margins_vce")?
+                .unwrap_or_default(),
         };
         if post.mcompare.is_some() && post.contrasts.is_empty() {
             return Err(fault("mcompare", "--mcompare adjusts contrasts: give --contrast VAR:pairwise too"));
