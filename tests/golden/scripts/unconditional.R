@@ -215,6 +215,7 @@ nh <- function(link) {
                                  rbind(e(1) - e(2), e(1) - e(3), e(1) - e(4)), c(0, 0, 0), df))
     cvec <- e(3) - e(2)
     l <- row_of("race[3] - race[2]", sum(cvec * est), sqrt(drop(t(cvec) %*% Cm %*% cvec)), df)
+    l$statistic <- l$estimate / l$std_error
     l$on <- "margins"
     model$lincom <- list(l)
     args <- c(args, "--test-margins", "race[1] = race[2], race[1] = race[3], race[1] = race[4]",
