@@ -167,12 +167,12 @@ impl Linearization {
     /// The sentence of a margins table's variance.
     pub fn description(&self, kind: VceKind) -> String {
         let units = match kind {
-            VceKind::Survey => "the survey design (PSU totals within strata, as the coefficients' linearized variance)",
-            VceKind::Cluster => "the clusters (cluster totals, factor G/(G-1))",
-            _ => "the rows (each row a unit, factor N/(N-1))",
+            VceKind::Survey => "PSU totals within strata, as the coefficients' linearized variance",
+            VceKind::Cluster => "cluster totals, factor G/(G-1)",
+            _ => "each row a unit, factor N/(N-1)",
         };
         format!(
-            "Standard errors unconditional (linearized over {units}): the margins' own weighted deviations plus J psi, psi the coefficients' influence functions (Stata's margins, vce(unconditional))."
+            "Standard errors of the margins: unconditional (linearized over the design: {units}; Stata's margins, vce(unconditional)), the design variance of the unit totals of w_i (f_i - m)/W + J psi_i, psi_i the coefficients' influence function."
         )
     }
 }

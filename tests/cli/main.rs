@@ -20,6 +20,7 @@ mod describe;
 mod elasticities;
 mod fuzz_loader;
 mod hostile;
+mod margins_vce;
 mod office;
 mod parquet_input;
 mod postestimation;

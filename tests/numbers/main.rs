@@ -23,4 +23,5 @@ mod normal_tails;
 mod predict;
 mod raowu;
 mod separation;
+mod unconditional;
 mod wild;
