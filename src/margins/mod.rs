@@ -19,7 +19,10 @@
 //! Standard errors: `J V J'`, with `J` the Jacobian of the effect with respect to all
 //! parameters (analytic: `dF/db_pk` uses `F_p`, `F_pq` and the design columns under the
 //! scenario) and `V` the model's chosen variance (Stata's `vce(delta)`, conditional on the
-//! covariates).
+//! covariates); or, with [`MarginsVce::Unconditional`] (Stata's `vce(unconditional)`), the
+//! design variance of the unit totals of `w_i (f_i - m)/W + J psi_i` (see `vce`): the
+//! per-effect pass below then also adds each effect's row values per unit, and average effects
+//! take that pass instead of the one-pass average.
 //!
 //! Computation of average effects (no variable fixed). The linear indices are the observed
 //! ones, so `F`, `g_p = dF/deta_p` and `h_qp = d2F/deta_q deta_p` are evaluated once per row

@@ -8,7 +8,9 @@
 //! is `J V J'` with the model's variance (Stata's default `vce(delta)`, conditional on the
 //! covariates; robust, cluster or survey `V` as estimated). A contrast `PM_a - PM_b` has
 //! Jacobian `J_a - J_b`. Weights are the estimation weights (Stata's margins; marginaleffects
-//! `wts=`). One pass over the rows per batch of scenarios: the linear index moves only in the
+//! `wts=`). With [`MarginsVce::Unconditional`] the same pass adds each scenario's `w F` per
+//! design unit, and SEs, contrasts and tests read the unconditional covariance instead
+//! (`vce.rs`). One pass over the rows per batch of scenarios: the linear index moves only in the
 //! columns a scenario affects, and the `X' C` product covers all scenarios of the batch.
 
 use super::*;
