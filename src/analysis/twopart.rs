@@ -91,6 +91,11 @@ impl TwoPartJob {
             None => [(&v1.matrix).into(), (&v2.matrix).into(), (&tv.joint.matrix).into()],
         };
         let uncond = unconditional_sentence(lin.as_ref(), kind);
+        // The combined E[y] margins' variance: the joint one, or the stacked linearization.
+        let combined_vce = match &lin {
+            Some(l) => l.description(kind),
+            None => tv.joint.description.clone(),
+        };
         let y_text = self.formula.response.as_ref().map(|r| r.1.clone()).unwrap_or_else(|| "y".into());
         let rhs1 = rhs_text(&self.formula.source);
         let rhs2 = self.formula2.as_ref().map(|f| rhs_text(&f.source)).unwrap_or_else(|| rhs1.clone());
@@ -180,7 +185,7 @@ impl TwoPartJob {
             m2.notes.extend(r2.notes);
             combined = Some(Combined {
                 description: format!(
-                    "{} Prediction: E[y] = Pr({y_text} > 0) x E[{} | {y_text} > 0] on all {} rows, zeros included.{uncond}",
+                    "{} Prediction: E[y] = Pr({y_text} > 0) x E[{} | {y_text} > 0] on all {} rows, zeros included.",
                     match &boot {
                         Some(b) => b.describe_margins(&rc.description),
                         None => rc.description.clone(),
@@ -188,7 +193,7 @@ impl TwoPartJob {
                     tp.second.design.response,
                     tp.first.design.n()
                 ),
-                vce: tv.joint.description.clone(),
+                vce: combined_vce.clone(),
                 margins: {
                     let mut ms = rc.margins;
                     crate::output::apply_df(&mut ms, level, tv.joint.df);
@@ -208,11 +213,11 @@ impl TwoPartJob {
         let empty_combined = || {
             Combined::new(
                 format!(
-                    "Prediction: E[y] = Pr({y_text} > 0) x E[{} | {y_text} > 0] on all {} rows, zeros included.{uncond}",
+                    "Prediction: E[y] = Pr({y_text} > 0) x E[{} | {y_text} > 0] on all {} rows, zeros included.",
                     tp.second.design.response,
                     tp.first.design.n()
                 ),
-                tv.joint.description.clone(),
+                combined_vce.clone(),
             )
         };
         if !self.est.post.is_empty() {

@@ -142,6 +142,8 @@ fn twopart_clusters_and_tests_of_margins() {
     ];
     let v = json("twopart", &args);
     let c = &v["combined"];
+    let vce = c["vce"].as_str().unwrap();
+    assert!(vce.contains("unconditional (linearized over the design: cluster totals, factor G/(G-1)"), "{vce}");
     let contrast = c["contrasts"].as_array().unwrap().iter().find(|x| x["term"] == "C(g)[2] - C(g)[1]").unwrap();
     let lincom = c["lincom"].as_array().unwrap().iter().find(|x| x["term"] == "g[2] - g[1]").unwrap();
     let (a, b) = (contrast["std_error"].as_f64().unwrap(), lincom["std_error"].as_f64().unwrap());
