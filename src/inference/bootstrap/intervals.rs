@@ -71,7 +71,7 @@ impl Replicates {
         self.outcomes.iter().filter(|o| o.is_ok()).count()
     }
 
-    /// "2 perfect prediction by an indicator, 1 not converged" (reasons in order of first
+    /// "2 perfect prediction (by an indicator, or fitted probabilities at 0 or 1), 1 not converged" (reasons in order of first
     /// appearance).
     pub fn failure_summary(&self) -> String {
         let mut counts: Vec<(&str, usize)> = Vec::new();
