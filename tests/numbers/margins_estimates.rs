@@ -19,13 +19,18 @@ use migfit::model::{ModelKind, ModelSpec};
 
 /// Simulated two-part data with a positive sampling weight `wt`.
 fn dataset(n: usize) -> Dataset {
+    dataset_times(n, &vec![1.0; n])
+}
+
+/// [`dataset`] with the weight times `mult` (a bootstrap replicate's multipliers).
+fn dataset_times(n: usize, mult: &[f64]) -> Dataset {
     let data = twopart_data::generate(n);
     let mut ds = Dataset::new("simulated", (2..n as u64 + 2).collect());
     for (name, col) in data.names.into_iter().zip(data.columns) {
         ds.push(Column { name, data: ColumnData::Numeric(col), label: None, label_zh: None });
     }
     let mut rng = Rng(20261206);
-    let wt: Vec<f64> = (0..n).map(|_| 0.2 + 3.0 * rng.unif()).collect();
+    let wt: Vec<f64> = (0..n).map(|i| (0.2 + 3.0 * rng.unif()) * mult[i]).collect();
     ds.push(Column { name: "wt".into(), data: ColumnData::Numeric(wt), label: None, label_zh: None });
     ds
 }
@@ -132,5 +137,127 @@ fn estimates_only_effects_equal_compute() {
                 same(a, b, &format!("{what}, two-part {set}"));
             }
         }
+    }
+}
+
+/// Same terms and grid points, estimates within `tol` relative.
+fn same_predictions(a: &[migfit::output::Prediction], b: &[migfit::output::Prediction], tol: f64, what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}");
+    assert!(!a.is_empty(), "{what}: something computed");
+    for (x, y) in a.iter().zip(b) {
+        assert_eq!((&x.term, &x.at), (&y.term, &y.at), "{what}");
+        assert!(
+            (x.estimate - y.estimate).abs() <= tol * y.estimate.abs().max(1e-8),
+            "{what} {} {:?}: {:e} vs {:e}",
+            x.term,
+            x.at,
+            x.estimate,
+            y.estimate
+        );
+    }
+}
+
+/// The bootstrap's replicate predictive margins and contrasts
+/// (`margins::prediction_estimates` with the replicate's coefficients and weights, at-grid
+/// points included): with every multiplier 1 they are the full-sample `predictions`; with a
+/// fixed replicate (multipliers 0-2, a third of the rows out) they are the predictions of a
+/// fresh fit on the reweighted data (zero-weight rows dropped there, as Stata does): each part's
+/// refit (`Refitter`, as a replicate runs it) against the fresh fit's coefficients, and the
+/// margins of Pr(y>0), E[y|y>0] and E[y] against the fresh fit's `predictions`, 1e-6 relative
+/// (the two fits' convergence).
+#[test]
+fn replicate_predictive_margins_equal_compute_and_a_fresh_fit() {
+    use migfit::model::fit::Refitter;
+    let ds = dataset(3000);
+    let f = Formula::parse("y ~ x1 + x2 + C(g1) + x3:C(g2) + C(g2)").unwrap();
+    let req = TwoPartRequest {
+        formula: &f,
+        formula2: None,
+        response2: None,
+        first: ModelSpec::new(ModelKind::Probit, None, None).unwrap(),
+        second: ModelSpec::new(ModelKind::Glm, Some("gamma"), Some("log")).unwrap(),
+    };
+    let opts = SampleOptions { weights: Some(("wt".into(), WeightType::Probability)), ..Default::default() };
+    let tp = fit_twopart(&ds, &req, &opts).unwrap();
+    let n = tp.first.design.n();
+    assert_eq!(n, 3000, "every row in the estimation sample");
+    let post = margins::PostRequest {
+        predict: vec!["g1".into()],
+        contrasts: vec![("g2".into(), margins::ContrastKind::Pairwise)],
+        grid: margins::parse_grid("x1=0 0.5").unwrap(),
+        ..Default::default()
+    };
+    let v1 = vce::compute(&tp.first, VceKind::Robust).unwrap().matrix;
+    let v2 = vce::compute(&tp.second, VceKind::Robust).unwrap().matrix;
+    let joint = margins::block_diag(&[&v1, &v2]);
+    let on_all = tp.second_on_all();
+    let part = |d: &'_ migfit::design::Design, b: &'_ [f64], link| PartEval {
+        x: d.x.view(),
+        spec: &d.spec,
+        beta: b,
+        link,
+        eta: None,
+    };
+    let (l1, l2) = (tp.first.spec.link, tp.second.spec.link);
+
+    // Every multiplier 1: the full sample.
+    let w1 = tp.first.design.weights.clone().unwrap();
+    let w2 = tp.second.design.weights.clone().unwrap();
+    let p1 = part(&tp.first.design, &tp.first.beta, l1);
+    let p2 = part(&tp.second.design, &tp.second.beta, l2);
+    let q2 = PartEval { x: on_all.x.view(), spec: &on_all.spec, beta: &tp.second.beta, link: l2, eta: None };
+    let cases = [
+        (vec![p1], Target::Mean(0), &w1, &v1, "Pr(y>0)"),
+        (vec![p2], Target::Mean(0), &w2, &v2, "E[y|y>0]"),
+        (vec![p1, q2], Target::Product, &w1, &joint, "E[y]"),
+    ];
+    for (parts, target, w, v, what) in &cases {
+        let full = margins::predictions(parts, *target, Some(w), &post, v, 95.0, None).unwrap();
+        let est = margins::prediction_estimates(parts, *target, Some(w), &post).unwrap();
+        same_predictions(&est.predictions, &full.predictions, 1e-12, &format!("all ones, {what} margins"));
+        same_predictions(&est.contrasts, &full.contrasts, 1e-12, &format!("all ones, {what} contrasts"));
+        assert!(
+            full.predictions.iter().all(|p| p.std_error > 0.0) && est.predictions.iter().all(|p| p.std_error == 0.0)
+        );
+    }
+
+    // A fixed replicate.
+    let mut rng = Rng(11);
+    let mult: Vec<f64> = (0..n).map(|_| (rng.unif() * 2.99).floor()).collect();
+    assert!(mult.contains(&0.0) && mult.contains(&2.0));
+    let w1r: Vec<f64> = tp.first.w.iter().zip(&mult).map(|(a, m)| a * m).collect();
+    let w2r: Vec<f64> = tp.second.w.iter().zip(&tp.second_rows_in_first).map(|(a, &i)| a * mult[i]).collect();
+    let b1 = Refitter::new(&tp.first).refit(&w1r).unwrap();
+    let b2 = Refitter::new(&tp.second).refit(&w2r).unwrap();
+    // The fresh fit: the weight column times the multipliers (the rows are the data's, in order).
+    let ds = dataset_times(3000, &mult);
+    let fresh = fit_twopart(&ds, &req, &opts).unwrap();
+    assert!(fresh.first.design.n() < n, "zero-weight rows dropped");
+    for (a, b, what) in [(&b1, &fresh.first.beta, "first"), (&b2, &fresh.second.beta, "second")] {
+        for (x, y) in a.iter().zip(b.iter()) {
+            assert!((x - y).abs() <= 1e-6 * y.abs().max(1e-3), "{what} part: refit {x:e}, fresh fit {y:e}");
+        }
+    }
+    let rp1 = part(&tp.first.design, &b1, l1);
+    let rp2 = part(&tp.second.design, &b2, l2);
+    let rq2 = PartEval { x: on_all.x.view(), spec: &on_all.spec, beta: &b2, link: l2, eta: None };
+    let fresh_all = fresh.second_on_all();
+    let fv1 = vce::compute(&fresh.first, VceKind::Robust).unwrap().matrix;
+    let fv2 = vce::compute(&fresh.second, VceKind::Robust).unwrap().matrix;
+    let fjoint = margins::block_diag(&[&fv1, &fv2]);
+    let f1 = PartEval::of_fit(&fresh.first);
+    let f2 = PartEval::of_fit(&fresh.second);
+    let fq2 = PartEval { x: fresh_all.x.view(), spec: &fresh_all.spec, beta: &fresh.second.beta, link: l2, eta: None };
+    let (fw1, fw2) = (fresh.first.design.weights.as_deref(), fresh.second.design.weights.as_deref());
+    let cases = [
+        (vec![rp1], Some(&w1r[..]), vec![f1], fw1, &fv1, Target::Mean(0), "Pr(y>0)"),
+        (vec![rp2], Some(&w2r[..]), vec![f2], fw2, &fv2, Target::Mean(0), "E[y|y>0]"),
+        (vec![rp1, rq2], Some(&w1r[..]), vec![f1, fq2], fw1, &fjoint, Target::Product, "E[y]"),
+    ];
+    for (rep, rw, fr, fw, fv, target, what) in &cases {
+        let r = margins::prediction_estimates(rep, *target, *rw, &post).unwrap();
+        let f = margins::predictions(fr, *target, *fw, &post, fv, 95.0, None).unwrap();
+        same_predictions(&r.predictions, &f.predictions, 1e-6, &format!("replicate, {what} margins"));
+        same_predictions(&r.contrasts, &f.contrasts, 1e-6, &format!("replicate, {what} contrasts"));
     }
 }
