@@ -191,13 +191,9 @@ fn replicate_predictive_margins_equal_compute_and_a_fresh_fit() {
     let v2 = vce::compute(&tp.second, VceKind::Robust).unwrap().matrix;
     let joint = margins::block_diag(&[&v1, &v2]);
     let on_all = tp.second_on_all();
-    let part = |d: &'_ migfit::design::Design, b: &'_ [f64], link| PartEval {
-        x: d.x.view(),
-        spec: &d.spec,
-        beta: b,
-        link,
-        eta: None,
-    };
+    fn part<'a>(d: &'a migfit::design::Design, b: &'a [f64], link: migfit::model::LinkKind) -> PartEval<'a> {
+        PartEval { x: d.x.view(), spec: &d.spec, beta: b, link, eta: None }
+    }
     let (l1, l2) = (tp.first.spec.link, tp.second.spec.link);
 
     // Every multiplier 1: the full sample.
@@ -259,5 +255,85 @@ fn replicate_predictive_margins_equal_compute_and_a_fresh_fit() {
         let f = margins::predictions(fr, *target, *fw, &post, fv, 95.0, None).unwrap();
         same_predictions(&r.predictions, &f.predictions, 1e-6, &format!("replicate, {what} margins"));
         same_predictions(&r.contrasts, &f.contrasts, 1e-6, &format!("replicate, {what} contrasts"));
+    }
+}
+
+/// `--margins-scale` under the bootstrap: a replicate's elasticities
+/// (`margins::estimates_scaled`, `twopart_estimates_scaled`) are `compute_scaled`'s estimates
+/// at the replicate's coefficients and weights (zeros included), for eyex, dyex and eydx.
+#[test]
+fn replicate_elasticities_equal_compute() {
+    let ds = dataset(2000);
+    let f = Formula::parse("y ~ x1 + x2 + C(g1) + x3").unwrap();
+    let req = TwoPartRequest {
+        formula: &f,
+        formula2: None,
+        response2: None,
+        first: ModelSpec::new(ModelKind::Probit, None, None).unwrap(),
+        second: ModelSpec::new(ModelKind::Glm, Some("gamma"), Some("log")).unwrap(),
+    };
+    let opts = SampleOptions { weights: Some(("wt".into(), WeightType::Probability)), ..Default::default() };
+    let tp = fit_twopart(&ds, &req, &opts).unwrap();
+    let n1 = tp.first.design.n();
+    let mut rng = Rng(5);
+    let mult: Vec<f64> = (0..n1).map(|_| (rng.unif() * 2.7).floor()).collect();
+    let w1: Vec<f64> = tp.first.w.iter().zip(&mult).map(|(w, m)| w * m).collect();
+    let w2: Vec<f64> = tp.second.w.iter().zip(&tp.second_rows_in_first).map(|(w, &i)| w * mult[i]).collect();
+    let shift =
+        |b: &[f64]| -> Vec<f64> { b.iter().enumerate().map(|(j, x)| x * (1.0 + 0.02 * (j % 3) as f64)).collect() };
+    let (b1, b2) = (shift(&tp.first.beta), shift(&tp.second.beta));
+    let on_all = tp.second_on_all();
+    let p1 = PartEval {
+        x: tp.first.design.x.view(),
+        spec: &tp.first.design.spec,
+        beta: &b1,
+        link: tp.first.spec.link,
+        eta: None,
+    };
+    let p2 = PartEval {
+        x: tp.second.design.x.view(),
+        spec: &tp.second.design.spec,
+        beta: &b2,
+        link: tp.second.spec.link,
+        eta: None,
+    };
+    let q2 = PartEval { x: on_all.x.view(), spec: &on_all.spec, beta: &b2, link: tp.second.spec.link, eta: None };
+    let (k1, k2) = (b1.len(), b2.len());
+    let z = |k: usize| ndarray::Array2::<f64>::eye(k);
+    for scale in [margins::MarginsScale::Eyex, margins::MarginsScale::Dyex, margins::MarginsScale::Eydx] {
+        for at in [At::Average, At::parse(Some("x1=0.5")).unwrap()] {
+            let full =
+                margins::compute_scaled(&[PartEval { ..p1 }], Target::Mean(0), Some(&w1), &at, scale, &z(k1), 95.0)
+                    .unwrap();
+            let est = margins::estimates_scaled(&[PartEval { ..p1 }], Target::Mean(0), Some(&w1), &at, scale).unwrap();
+            let tpe = TwoPartEval {
+                first: PartEval { ..p1 },
+                second: PartEval { ..p2 },
+                second_on_all: PartEval { ..q2 },
+                second_rows: &tp.second_rows_in_first,
+                weights1: Some(&w1),
+                weights2: Some(&w2),
+            };
+            let tfull = margins::compute_twopart_scaled(&tpe, &at, scale, &z(k1), &z(k2), &z(k1 + k2), 95.0).unwrap();
+            let test = margins::twopart_estimates_scaled(&tpe, &at, scale).unwrap();
+            for (a, b, what) in
+                std::iter::once((&full, &est, "single")).chain(tfull.iter().zip(&test).map(|(a, b)| (a, b, "two-part")))
+            {
+                assert_eq!(a.margins.len(), b.margins.len());
+                assert!(a.margins.len() >= 3, "{scale:?} {what}");
+                for (x, y) in a.margins.iter().zip(&b.margins) {
+                    assert_eq!((&x.term, &x.contrast), (&y.term, &y.contrast));
+                    assert_eq!(
+                        x.contrast,
+                        if x.term.starts_with("C(") { x.contrast.clone() } else { scale.name().to_string() }
+                    );
+                    assert!(
+                        (x.estimate - y.estimate).abs() <= 1e-10 * x.estimate.abs().max(1e-8),
+                        "{scale:?} {what} {}",
+                        x.term
+                    );
+                }
+            }
+        }
     }
 }
