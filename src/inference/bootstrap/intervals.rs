@@ -7,6 +7,9 @@ use crate::error::{FitError, Result};
 use crate::stats::{norm_cdf, norm_quantile};
 use ndarray::Array2;
 
+/// A named linear combination of statistics: `(name, [(index, weight)], constant)`.
+pub type LinearCombination = (String, Vec<(usize, f64)>, f64);
+
 /// The replicates of a set of statistics and what is read from them.
 #[derive(Debug, Clone)]
 pub struct Replicates {
@@ -123,7 +126,7 @@ impl Replicates {
     /// c_j)], c0)` is `sum_j c_j t_j + c0` in the full sample, in every replicate (a failed one
     /// stays failed) and in every jackknife sample, so that its standard error, percentile and
     /// BCa intervals are those of the replicate combinations.
-    pub fn combinations(&self, combos: &[(String, Vec<(usize, f64)>, f64)]) -> Replicates {
+    pub fn combinations(&self, combos: &[LinearCombination]) -> Replicates {
         let apply = |t: &[f64]| -> Vec<f64> {
             combos.iter().map(|(_, c, c0)| c.iter().map(|&(j, w)| w * t[j]).sum::<f64>() + c0).collect()
         };
