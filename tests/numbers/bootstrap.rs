@@ -130,6 +130,54 @@ fn predictive_margin_and_contrast_intervals_match_boot_ci() {
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
 
+/// `--mcompare bonferroni` under the bootstrap: each contrast's SE is the standard deviation
+/// of its `--save-reps` column, its interval the percentile interval of that column at the
+/// Bonferroni level `1 - alpha/m` (m = 3 pairwise contrasts of kidslt6's three observed
+/// levels), its p-value `min(1, m p)` with `p` the normal p of estimate / SE.
+#[test]
+fn bonferroni_contrasts_read_the_replicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("reps.csv");
+    let out = migfit()
+        .arg("fit")
+        .arg(MROZ)
+        .args(["-m", "logit", "-f", "inlf ~ age + educ + C(kidslt6)", "--vce", "bootstrap", "--reps", "99"])
+        .args(["--seed", "8", "--contrast", "kidslt6:pairwise", "--mcompare", "bonferroni", "--format", "json"])
+        .arg("--save-reps")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let contrasts = r["models"][0]["contrasts"].as_array().unwrap();
+    assert_eq!(contrasts.len(), 3);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).filter(|r: &Vec<&str>| r[1] == "ok").collect();
+    let level = 1.0 - 0.05 / 3.0;
+    for c in contrasts {
+        let name = format!("margin:contrast:{}", c["term"].as_str().unwrap());
+        let j = header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("{name} saved"));
+        let mut t: Vec<f64> = rows.iter().map(|r| r[j].parse().unwrap()).collect();
+        let mean = t.iter().sum::<f64>() / t.len() as f64;
+        let sd = (t.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (t.len() - 1) as f64).sqrt();
+        t.sort_by(f64::total_cmp);
+        let lo = migfit::inference::bootstrap::norm_inter(&t, (1.0 - level) / 2.0);
+        let hi = migfit::inference::bootstrap::norm_inter(&t, 1.0 - (1.0 - level) / 2.0);
+        let est = c["estimate"].as_f64().unwrap();
+        let p = (2.0 * migfit::stats::norm_cdf(-(est / sd).abs()) * 3.0).min(1.0);
+        for (what, ours, want) in [
+            ("std_error", c["std_error"].as_f64().unwrap(), sd),
+            ("conf_low", c["conf_low"].as_f64().unwrap(), lo),
+            ("conf_high", c["conf_high"].as_f64().unwrap(), hi),
+            ("p_value", c["p_value"].as_f64().unwrap(), p),
+        ] {
+            assert!(close(ours, want, 1e-9), "{name} {what}: {ours} vs {want}");
+        }
+    }
+}
+
 /// Bad input under the bootstrap with predictive margins: a usage error before any replicate,
 /// and no `--save-reps` file.
 #[test]
