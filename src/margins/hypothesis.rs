@@ -62,10 +62,25 @@ impl MarginVector {
     /// coefficients `v` covers.
     pub fn new(predictions: &[Prediction], effects: &[Margin], v: &Array2<f64>) -> MarginVector {
         let k = v.nrows();
+        let jac: Vec<&[f64]> = predictions
+            .iter()
+            .map(|p| p.jacobian.as_slice())
+            .chain(effects.iter().map(|m| m.jacobian.as_slice()))
+            .collect();
+        assert!(jac.iter().all(|j| j.len() == k), "each margin's Jacobian covers the variance's coefficients");
+        let mut jm = Array2::<f64>::zeros((jac.len(), k));
+        for (i, j) in jac.iter().enumerate() {
+            jm.row_mut(i).assign(&ndarray::ArrayView1::from(*j));
+        }
+        MarginVector::with_covariance(predictions, effects, jm.dot(v).dot(&jm.t()))
+    }
+
+    /// The same vector with a given covariance of the margins (predictions first, then effects,
+    /// in order): the bootstrap's covariance of their replicates.
+    pub fn with_covariance(predictions: &[Prediction], effects: &[Margin], vcov: Array2<f64>) -> MarginVector {
         let mut names = Vec::new();
         let mut aliases = Vec::new();
         let mut estimates = Vec::new();
-        let mut jac: Vec<&[f64]> = Vec::new();
         for p in predictions {
             let suffix = point_suffix(p.at.as_deref(), None);
             let short = short_term(&p.term);
@@ -74,7 +89,6 @@ impl MarginVector {
             }
             names.push(format!("{}{suffix}", p.term));
             estimates.push(p.estimate);
-            jac.push(&p.jacobian);
         }
         for m in effects {
             let suffix = point_suffix(m.at.as_deref(), m.over.as_deref());
@@ -84,16 +98,14 @@ impl MarginVector {
             }
             names.push(format!("dydx({}){suffix}", m.term));
             estimates.push(m.estimate);
-            jac.push(&m.jacobian);
         }
-        assert!(jac.iter().all(|j| j.len() == k), "each margin's Jacobian covers the variance's coefficients");
-        let n = names.len();
-        let mut jm = Array2::<f64>::zeros((n, k));
-        for (i, j) in jac.iter().enumerate() {
-            jm.row_mut(i).assign(&ndarray::ArrayView1::from(*j));
-        }
-        let vcov = jm.dot(v).dot(&jm.t());
+        assert_eq!(vcov.nrows(), names.len(), "one covariance row per margin");
         MarginVector { names, aliases, estimates, vcov }
+    }
+
+    /// A linear combination written with the margins' names (`--lincom-margins`).
+    pub fn combination(&self, text: &str) -> Result<Combination> {
+        Combination::parse(text, Names::margins(&self.names, &self.aliases))
     }
 
     /// The Wald tests and linear combinations written with the margins' names (`df`: the
