@@ -2,7 +2,7 @@
 //! resolved, and the one function that turns a dataset into a [`Report`]. The CLI and the
 //! batch runner both go through here, so a batch variant is exactly the command it describes.
 
-use crate::data::Dataset;
+use crate::data::{Data, Dataset};
 use crate::design::{Design, SampleOptions};
 use crate::error::{usage, Result};
 use crate::formula::Formula;
@@ -12,7 +12,7 @@ use crate::inference::wald::{Combination, Names, Restrictions, WaldTest};
 use crate::inference::wild::{wild_test, WildRequest};
 use crate::inference::{Variance, VceKind};
 use crate::margins::{self, At, PartEval, Target, TwoPartEval};
-use crate::model::twopart::{fit_twopart, TwoPartRequest};
+use crate::model::twopart::{TwoPartDesigns, TwoPartRequest};
 use crate::model::{self, Fit, LinkKind, ModelKind, ModelSpec};
 use crate::output::{Combined, Lincom, ModelReport, Report};
 
@@ -440,9 +440,15 @@ pub enum Job {
 
 impl Job {
     pub fn run(&self, ds: &Dataset) -> Result<Report> {
+        self.run_data(Data::Borrowed(ds))
+    }
+
+    /// [`Job::run`] on a dataset that may be handed over: a two-part job frees the columns
+    /// once its designs are built.
+    pub fn run_data(&self, ds: Data<'_>) -> Result<Report> {
         match self {
-            Job::Fit(j) => j.run(ds),
-            Job::TwoPart(j) => j.run(ds),
+            Job::Fit(j) => j.run(&ds),
+            Job::TwoPart(j) => j.run_data(ds),
         }
     }
 
@@ -755,15 +761,27 @@ fn report(
     combined: Option<Combined>,
     designs: &[&crate::design::Design],
 ) -> Report {
+    report_labels(command, &ds.source, &crate::output::ColumnLabels::of(ds), models, combined, designs)
+}
+
+/// [`report`] with the dataset's column names and labels taken before its columns were freed.
+fn report_labels(
+    command: &str,
+    source: &str,
+    labels: &crate::output::ColumnLabels,
+    models: Vec<ModelReport>,
+    combined: Option<Combined>,
+    designs: &[&crate::design::Design],
+) -> Report {
     Report {
         migfit_version: crate::VERSION.to_string(),
         command: command.into(),
-        data: ds.source.clone(),
+        data: source.to_string(),
         data_sha256: None,
         models,
         combined,
         tests: Vec::new(),
-        variables: crate::output::describe_variables(ds, designs),
+        variables: labels.describe(designs),
     }
 }
 

@@ -48,10 +48,31 @@ impl TwoPartJob {
     }
 
     pub fn run(&self, ds: &Dataset) -> Result<Report> {
+        self.run_data(Data::Borrowed(ds))
+    }
+
+    /// The columns of the dataset read after the fits: `None` when that is every column (a
+    /// survey design, `--predict`), else the `--over` variable if any.
+    fn read_after_fit(&self) -> Option<Vec<String>> {
+        if self.est.survey.is_some() || self.est.hypotheses.predict.is_some() {
+            return None;
+        }
+        Some(self.est.post.over.iter().cloned().collect())
+    }
+
+    /// [`TwoPartJob::run`]; a dataset handed over has its columns freed once both designs are
+    /// built (they hold copies of what they read), before the fits allocate theirs.
+    pub fn run_data(&self, mut ds: Data<'_>) -> Result<Report> {
         let req = self.request();
         let kind = self.est.vce_kind()?;
-        let (sample, design_rows) = self.est.model_sample(ds)?;
-        let tp = fit_twopart(ds, &req, &sample)?;
+        let (sample, design_rows) = self.est.model_sample(&ds)?;
+        let designs = TwoPartDesigns::build(&ds, &req, &sample)?;
+        let labels = crate::output::ColumnLabels::of(&ds);
+        if let Some(keep) = self.read_after_fit() {
+            ds.release(|name| keep.iter().any(|k| k == name));
+        }
+        let ds = &*ds;
+        let tp = designs.fit(&req)?;
         let level = self.est.level;
         // Variances: each part's own (block-diagonal), or the blocks of the joint sandwich.
         // A survey design is that of the first part's sample; the second part is a
@@ -211,7 +232,14 @@ impl TwoPartJob {
         if let Some(path) = &self.est.hypotheses.predict {
             predict::twopart(ds, &self.formula, self.formula2.as_ref(), &tp, self.response2.is_some())?.write(path)?;
         }
-        Ok(report("twopart", ds, vec![m1, m2], combined, &[&tp.first.design, &tp.second.design]))
+        Ok(report_labels(
+            "twopart",
+            &ds.source,
+            &labels,
+            vec![m1, m2],
+            combined,
+            &[&tp.first.design, &tp.second.design],
+        ))
     }
 
     /// Both parts' effects and the combined `E[y]`'s (`--margins`, on the `--margins-scale`) at
