@@ -2,7 +2,7 @@
 //! resolved, and the one function that turns a dataset into a [`Report`]. The CLI and the
 //! batch runner both go through here, so a batch variant is exactly the command it describes.
 
-use crate::data::Dataset;
+use crate::data::{Data, Dataset};
 use crate::design::{Design, SampleOptions};
 use crate::error::{usage, Result};
 use crate::formula::Formula;
@@ -13,7 +13,7 @@ use crate::inference::wald::{Combination, Names, Restrictions, WaldTest};
 use crate::inference::wild::{wild_test, WildRequest};
 use crate::inference::{Variance, VceKind};
 use crate::margins::{self, At, MarginsVce, MarginsVceKind, PartEval, Target, TwoPartEval};
-use crate::model::twopart::{fit_twopart, TwoPartRequest};
+use crate::model::twopart::{TwoPartDesigns, TwoPartRequest};
 use crate::model::{self, Fit, LinkKind, ModelKind, ModelSpec};
 use crate::output::{Combined, Lincom, ModelReport, Report};
 
@@ -94,9 +94,6 @@ impl PredictFormat {
     }
 }
 
-/// The note of tests on margins under the bootstrap variance.
-const BOOT_MARGIN_TESTS: &str = "tests and combinations of margins: delta method J V J' with the bootstrap variance of the coefficients (the margins themselves are not bootstrapped)";
-
 impl PostEstimation {
     pub fn is_empty(&self) -> bool {
         self.tests.is_empty() && self.lincom.is_empty()
@@ -109,16 +106,35 @@ impl PostEstimation {
 
     /// The tests and combinations of a model's margins (its predictive margins and effects,
     /// already in `m`), appended to its `tests` and `lincom`.
-    fn apply_margins(&self, m: &mut ModelReport, v: &Variance, mv: MarginsVce, level: f64, boot: bool) -> Result<()> {
+    /// (`boot`: under the bootstrap, the bootstrap covariance of the margins and the replicate
+    /// combinations, [`bootstrap::Boot::margin_hypotheses`].)
+    fn apply_margins(
+        &self,
+        m: &mut ModelReport,
+        v: &Variance,
+        mvce: MarginsVce,
+        level: f64,
+        boot: Option<&bootstrap::Boot>,
+    ) -> Result<()> {
         if !self.has_margins() {
             return Ok(());
         }
-        let mv = margins::MarginVector::new(&m.predictions, &m.margins, mv)?;
-        let (tests, lincom) = mv.hypotheses(&self.margin_tests, &self.margin_lincom, level, v.df)?;
+        let (tests, lincom) = match boot {
+            Some(b) => {
+                let (mv, idx) = b.margin_vector(&m.predictions, &m.margins, 0);
+                b.margin_hypotheses(&mv, &idx, &self.margin_tests, &self.margin_lincom, level)?
+            }
+            None => margins::MarginVector::new(&m.predictions, &m.margins, mvce)?.hypotheses(
+                &self.margin_tests,
+                &self.margin_lincom,
+                level,
+                v.df,
+            )?,
+        };
         m.tests.extend(tests);
         m.lincom.extend(lincom);
-        if boot {
-            m.notes.push(BOOT_MARGIN_TESTS.into());
+        if boot.is_some() {
+            m.notes.push(bootstrap::BOOT_MARGIN_TESTS.into());
         }
         Ok(())
     }
@@ -132,27 +148,36 @@ impl PostEstimation {
         joint: &Variance,
         mvce: [MarginsVce; 3],
         level: f64,
-        boot: bool,
+        boot: Option<&bootstrap::Boot>,
     ) -> Result<()> {
         let [(m1, v1), (m2, v2)] = parts;
-        let vectors = [
-            margins::MarginVector::new(&m1.predictions, &m1.margins, mvce[0])?,
-            margins::MarginVector::new(&m2.predictions, &m2.margins, mvce[1])?,
-            margins::MarginVector::new(&c.predictions, &c.margins, mvce[2])?,
+        let lists = [
+            (&m1.predictions, &m1.margins, v1),
+            (&m2.predictions, &m2.margins, v2),
+            (&c.predictions, &c.margins, joint),
         ];
+        let vectors: Vec<(margins::MarginVector, Vec<usize>)> = lists
+            .iter()
+            .enumerate()
+            .map(|(s, (p, e, _))| {
+                Ok(match boot {
+                    Some(b) => b.margin_vector(p, e, s),
+                    None => (margins::MarginVector::new(p, e, mvce[s])?, Vec::new()),
+                })
+            })
+            .collect::<Result<_>>()?;
         let dfs = [v1.df, v2.df, joint.df];
         for (which, list) in [(0, &self.margin_tests), (1, &self.margin_lincom)] {
             for t in list {
                 let one = std::slice::from_ref(t);
+                let none: &[String] = &[];
+                let (tests, lincom) = if which == 0 { (one, none) } else { (none, one) };
                 let results: Vec<_> = vectors
                     .iter()
                     .zip(dfs)
-                    .map(|(mv, df)| {
-                        if which == 0 {
-                            mv.hypotheses(one, &[], level, df)
-                        } else {
-                            mv.hypotheses(&[], one, level, df)
-                        }
+                    .map(|((mv, idx), df)| match boot {
+                        Some(b) => b.margin_hypotheses(mv, idx, tests, lincom, level),
+                        None => mv.hypotheses(tests, lincom, level, df),
                     })
                     .collect();
                 if results.iter().all(|r| r.is_err()) {
@@ -172,8 +197,8 @@ impl PostEstimation {
                 }
             }
         }
-        if boot {
-            c.notes.push(BOOT_MARGIN_TESTS.into());
+        if boot.is_some() {
+            c.notes.push(bootstrap::BOOT_MARGIN_TESTS.into());
         }
         Ok(())
     }
@@ -255,12 +280,6 @@ impl Estimation {
     pub fn check(&self) -> Result<()> {
         if !(self.level > 10.0 && self.level < 99.99) {
             return Err(usage(format!("the confidence level must be between 10 and 99.99, not {}", self.level)));
-        }
-        if self.post.scale != crate::margins::MarginsScale::Dydx && self.vce == Some(VceKind::Bootstrap) {
-            return Err(usage(format!(
-                "--margins-scale {} with --vce bootstrap: the bootstrap replicates compute dy/dx effects only; use the delta method (another --vce) for elasticities",
-                self.post.scale.name()
-            )));
         }
         let kind = self.vce_kind()?;
         if self.post.vce == MarginsVceKind::Unconditional {
@@ -469,9 +488,15 @@ pub enum Job {
 
 impl Job {
     pub fn run(&self, ds: &Dataset) -> Result<Report> {
+        self.run_data(Data::Borrowed(ds))
+    }
+
+    /// [`Job::run`] on a dataset that may be handed over: a two-part job frees the columns
+    /// once its designs are built.
+    pub fn run_data(&self, ds: Data<'_>) -> Result<Report> {
         match self {
-            Job::Fit(j) => j.run(ds),
-            Job::TwoPart(j) => j.run(ds),
+            Job::Fit(j) => j.run(&ds),
+            Job::TwoPart(j) => j.run_data(ds),
         }
     }
 
@@ -531,16 +556,9 @@ impl FitJob {
         let sd = self.est.survey_design(ds, &fit.design.rows, design_rows.as_deref())?;
         let level = self.est.level;
         let boot = if kind == VceKind::Bootstrap {
-            let full = match &self.est.margins {
-                Some(at) => {
-                    let k = fit.beta.len();
-                    let zero = ndarray::Array2::zeros((k, k));
-                    let w = fit.design.weights.as_deref();
-                    Some(margins::compute(&[PartEval::of_fit(&fit)], Target::Mean(0), w, at, &zero, level)?.margins)
-                }
-                None => None,
-            };
-            Some(bootstrap::fit(&self.est, &self.est.boot_run(), &fit, sd.as_ref(), full.as_deref())?)
+            let groups = over_groups(ds, self.est.post.over.as_deref(), &fit.design.rows)?;
+            let stats = |part: PartEval, w: Option<&[f64]>| self.set_estimates(part, w, &groups);
+            Some(bootstrap::fit(&self.est, &self.est.boot_run(), &fit, sd.as_ref(), &stats)?)
         } else {
             None
         };
@@ -587,26 +605,10 @@ impl FitJob {
         if let Some(b) = boot {
             b.apply_coefficients(&mut m, 0, level);
         }
-        if let Some(at) = &self.est.margins {
-            let mut runs = Vec::new();
+        if self.est.margins.is_some() {
             let groups = over_groups(ds, self.est.post.over.as_deref(), &fit.design.rows)?;
-            margins::check_scale_dydx(&[&fit.design.spec], &self.est.post.dydx, self.est.post.scale)?;
-            for (point, at) in grid_points(at, &self.est.post.grid) {
-                for (tag, w) in group_weights(&groups, fit.design.weights.as_deref(), fit.design.n()) {
-                    let r = margins::compute_scaled(
-                        &[PartEval::of_fit(fit)],
-                        Target::Mean(0),
-                        w.as_deref(),
-                        &at,
-                        self.est.post.scale,
-                        mvce,
-                        self.est.level,
-                    )?;
-                    runs.push((point.clone(), tag, r));
-                }
-            }
-            let mut r = merge_runs(runs);
-            margins::keep_dydx(&mut [&mut r.margins], &[&fit.design.spec], &self.est.post.dydx)?;
+            let r =
+                self.est.single_effects(PartEval::of_fit(fit), fit.design.weights.as_deref(), &groups, Some(mvce))?;
             m.margins_description = Some(format!(
                 "{} Prediction: {} of {}.{}",
                 r.description,
@@ -624,7 +626,7 @@ impl FitJob {
         }
         if !self.est.post.is_empty() {
             margins::check_variables(&[PartEval::of_fit(fit)], &self.est.post)?;
-            let r = margins::predictions(
+            let mut r = margins::predictions(
                 &[PartEval::of_fit(fit)],
                 Target::Mean(0),
                 fit.design.weights.as_deref(),
@@ -633,15 +635,68 @@ impl FitJob {
                 self.est.level,
                 v.df,
             )?;
+            if let Some(l) = &lin {
+                r.notes.push(l.description(v.kind));
+            }
+            if let Some(b) = boot {
+                b.apply_predictions(&mut r, 0, level);
+                m.notes.push(bootstrap::BOOT_PREDICTIONS.into());
+            }
             m.predictions = r.predictions;
             m.contrasts = r.contrasts;
             m.notes.extend(r.notes);
-            if let Some(l) = &lin {
-                m.notes.push(l.description(v.kind));
+        }
+        self.est.hypotheses.apply_margins(&mut m, v, mvce, level, boot)?;
+        Ok(m)
+    }
+
+    /// The effects, predictive margins and contrasts of the model `part` averaged with `w`,
+    /// estimates only: the full sample's (`PartEval::of_fit`, the estimation weights) and a
+    /// bootstrap replicate's (its coefficients and weights), by the same computation.
+    fn set_estimates(&self, part: PartEval, w: Option<&[f64]>, groups: &Groups) -> Result<bootstrap::SetStats> {
+        let mut out = bootstrap::SetStats::default();
+        if self.est.margins.is_some() {
+            out.effects = self.est.single_effects(part, w, groups, None)?.margins;
+        }
+        if !self.est.post.is_empty() {
+            margins::check_variables(&[part], &self.est.post)?;
+            let r = margins::prediction_estimates(&[part], Target::Mean(0), w, &self.est.post)?;
+            (out.predictions, out.contrasts) = (r.predictions, r.contrasts);
+        }
+        Ok(out)
+    }
+}
+
+impl Estimation {
+    /// A model's effects (`--margins`, on the `--margins-scale`) at every `--at` grid point and
+    /// in every `--over` group (`groups`), averaged with `w` (each group's rows only), the
+    /// `--dydx` effects kept: with delta-method standard errors under `vcov`, or estimates only
+    /// (`None`: the full sample's or a bootstrap replicate's statistics).
+    fn single_effects(
+        &self,
+        part: PartEval,
+        w: Option<&[f64]>,
+        groups: &Groups,
+        vcov: Option<MarginsVce>,
+    ) -> Result<margins::MarginsResult> {
+        let at = self.margins.as_ref().expect("margins asked for");
+        let scale = self.post.scale;
+        margins::check_scale_dydx(&[part.spec], &self.post.dydx, scale)?;
+        let mut runs = Vec::new();
+        for (point, at) in grid_points(at, &self.post.grid) {
+            for (tag, wg) in group_weights(groups, w, part.x.nrows()) {
+                let r = match vcov {
+                    Some(v) => {
+                        margins::compute_scaled(&[part], Target::Mean(0), wg.as_deref(), &at, scale, v, self.level)?
+                    }
+                    None => margins::estimates_scaled(&[part], Target::Mean(0), wg.as_deref(), &at, scale)?,
+                };
+                runs.push((point.clone(), tag, r));
             }
         }
-        self.est.hypotheses.apply_margins(&mut m, v, mvce, level, boot.is_some())?;
-        Ok(m)
+        let mut r = merge_runs(runs);
+        margins::keep_dydx(&mut [&mut r.margins], &[part.spec], &self.post.dydx)?;
+        Ok(r)
     }
 }
 
@@ -763,15 +818,27 @@ fn report(
     combined: Option<Combined>,
     designs: &[&crate::design::Design],
 ) -> Report {
+    report_labels(command, &ds.source, &crate::output::ColumnLabels::of(ds), models, combined, designs)
+}
+
+/// [`report`] with the dataset's column names and labels taken before its columns were freed.
+fn report_labels(
+    command: &str,
+    source: &str,
+    labels: &crate::output::ColumnLabels,
+    models: Vec<ModelReport>,
+    combined: Option<Combined>,
+    designs: &[&crate::design::Design],
+) -> Report {
     Report {
         migfit_version: crate::VERSION.to_string(),
         command: command.into(),
-        data: ds.source.clone(),
+        data: source.to_string(),
         data_sha256: None,
         models,
         combined,
         tests: Vec::new(),
-        variables: crate::output::describe_variables(ds, designs),
+        variables: labels.describe(designs),
     }
 }
 

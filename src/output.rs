@@ -86,12 +86,34 @@ impl VariableInfo {
 /// Describes the variables that the designs use (regressors and the variables of the
 /// responses), in order of first appearance, with labels from the dataset's metadata.
 pub fn describe_variables(ds: &crate::data::Dataset, designs: &[&crate::design::Design]) -> Vec<VariableInfo> {
+    ColumnLabels::of(ds).describe(designs)
+}
+
+/// The names and labels of a dataset's columns: what [`describe_variables`] reads, kept by a
+/// job that frees the columns before it reports (`data::Data::release`).
+pub struct ColumnLabels(std::collections::HashMap<String, (Option<String>, Option<String>)>);
+
+impl ColumnLabels {
+    pub fn of(ds: &crate::data::Dataset) -> ColumnLabels {
+        ColumnLabels(ds.columns().iter().map(|c| (c.name.clone(), (c.label.clone(), c.label_zh.clone()))).collect())
+    }
+
+    /// [`describe_variables`] of the designs.
+    pub fn describe(&self, designs: &[&crate::design::Design]) -> Vec<VariableInfo> {
+        describe_with(&self.0, designs)
+    }
+}
+
+fn describe_with(
+    columns: &std::collections::HashMap<String, (Option<String>, Option<String>)>,
+    designs: &[&crate::design::Design],
+) -> Vec<VariableInfo> {
     use crate::design::ResolvedAtom;
     let mut out: Vec<VariableInfo> = Vec::new();
-    let label_of = |name: &str| ds.column(name).and_then(|c| c.label.clone());
-    let label_zh_of = |name: &str| ds.column(name).and_then(|c| c.label_zh.clone());
+    let label_of = |name: &str| columns.get(name).and_then(|c| c.0.clone());
+    let label_zh_of = |name: &str| columns.get(name).and_then(|c| c.1.clone());
     let push_numeric = |out: &mut Vec<VariableInfo>, name: &str| {
-        if ds.column(name).is_some() && !out.iter().any(|v| v.name == name) {
+        if columns.contains_key(name) && !out.iter().any(|v| v.name == name) {
             let mut v = VariableInfo::numeric(name);
             v.label = label_of(name);
             v.label_zh = label_zh_of(name);

@@ -48,10 +48,31 @@ impl TwoPartJob {
     }
 
     pub fn run(&self, ds: &Dataset) -> Result<Report> {
+        self.run_data(Data::Borrowed(ds))
+    }
+
+    /// The columns of the dataset read after the fits: `None` when that is every column (a
+    /// survey design, `--predict`), else the `--over` variable if any.
+    fn read_after_fit(&self) -> Option<Vec<String>> {
+        if self.est.survey.is_some() || self.est.hypotheses.predict.is_some() {
+            return None;
+        }
+        Some(self.est.post.over.iter().cloned().collect())
+    }
+
+    /// [`TwoPartJob::run`]; a dataset handed over has its columns freed once both designs are
+    /// built (they hold copies of what they read), before the fits allocate theirs.
+    pub fn run_data(&self, mut ds: Data<'_>) -> Result<Report> {
         let req = self.request();
         let kind = self.est.vce_kind()?;
-        let (sample, design_rows) = self.est.model_sample(ds)?;
-        let tp = fit_twopart(ds, &req, &sample)?;
+        let (sample, design_rows) = self.est.model_sample(&ds)?;
+        let designs = TwoPartDesigns::build(&ds, &req, &sample)?;
+        let labels = crate::output::ColumnLabels::of(&ds);
+        if let Some(keep) = self.read_after_fit() {
+            ds.release(|name| keep.iter().any(|k| k == name));
+        }
+        let ds = &*ds;
+        let tp = designs.fit(&req)?;
         let level = self.est.level;
         // Variances: each part's own (block-diagonal), or the blocks of the joint sandwich.
         // A survey design is that of the first part's sample; the second part is a
@@ -59,7 +80,9 @@ impl TwoPartJob {
         let sd = self.est.survey_design(ds, &tp.first.design.rows, design_rows.as_deref())?;
         let mut profile_notes = Vec::new();
         let (boot, tv) = if kind == VceKind::Bootstrap {
-            let (b, tv) = bootstrap::twopart(&self.est, &self.est.boot_run(), &tp, sd.as_ref())?;
+            let groups = over_groups(ds, self.est.post.over.as_deref(), &tp.first.design.rows)?;
+            let stats = |parts: &TwoPartEval| self.set_estimates(parts, &groups);
+            let (b, tv) = bootstrap::twopart(&self.est, &self.est.boot_run(), &tp, sd.as_ref(), &stats)?;
             (Some(b), tv)
         } else {
             let (tv, notes) = Variance::twopart_profile(
@@ -113,52 +136,11 @@ impl TwoPartJob {
             b.apply_coefficients(&mut m2, 1, level);
         }
         let mut combined = None;
-        if let Some(at) = &self.est.margins {
+        if self.est.margins.is_some() {
             // Both parts' effects and the combined E[y]'s, average effects in one pass; with
-            // --over, each group's (the second part's rows are among the first part's: the
-            // same group, zero weight elsewhere).
+            // --over, each group's.
             let groups = over_groups(ds, self.est.post.over.as_deref(), &tp.first.design.rows)?;
-            let (pw1, pw2) = (tp.first.design.weights.as_deref(), tp.second.design.weights.as_deref());
-            let gw: Vec<(Vec<(String, String)>, Option<Vec<f64>>, Option<Vec<f64>>)> =
-                group_weights(&groups, pw1, tp.first.design.n())
-                    .into_iter()
-                    .map(|(tag, w1)| {
-                        let w2 = w1.as_ref().map(|w1| {
-                            tp.second_rows_in_first
-                                .iter()
-                                .zip(0..)
-                                .map(|(&i, j)| if w1[i] == 0.0 { 0.0 } else { pw2.map_or(1.0, |w| w[j]) })
-                                .collect()
-                        });
-                        (tag, w1, w2)
-                    })
-                    .collect();
-            let parts = TwoPartEval::of(&tp);
-            margins::check_scale_dydx(
-                &[&tp.first.design.spec, &tp.second.design.spec],
-                &self.est.post.dydx,
-                self.est.post.scale,
-            )?;
-            let mut runs: [Vec<_>; 3] = Default::default();
-            for (point, at) in grid_points(at, &self.est.post.grid) {
-                for (tag, w1, w2) in &gw {
-                    let pg = TwoPartEval {
-                        weights1: if groups.is_some() { w1.as_deref() } else { parts.weights1 },
-                        weights2: if groups.is_some() { w2.as_deref() } else { parts.weights2 },
-                        ..TwoPartEval::of(&tp)
-                    };
-                    let rs = margins::compute_twopart_scaled(&pg, &at, self.est.post.scale, mvce, level)?;
-                    for (run, r) in runs.iter_mut().zip(rs) {
-                        run.push((point.clone(), tag.clone(), r));
-                    }
-                }
-            }
-            let [mut r1, mut r2, mut rc] = runs.map(merge_runs);
-            margins::keep_dydx(
-                &mut [&mut r1.margins, &mut r2.margins, &mut rc.margins],
-                &[&tp.first.design.spec, &tp.second.design.spec],
-                &self.est.post.dydx,
-            )?;
+            let [r1, r2, rc] = self.effects(&TwoPartEval::of(&tp), &groups, Some(mvce))?;
             m1.margins_description = Some(format!(
                 "{} Prediction: {} on all {} rows.{uncond}",
                 r1.description,
@@ -227,11 +209,11 @@ impl TwoPartJob {
             let parts = TwoPartEval::of(&tp);
             let post = &self.est.post;
             margins::check_variables(&[parts.first, parts.second_on_all], post)?;
-            let r1 =
+            let mut r1 =
                 margins::predictions(&[parts.first], Target::Mean(0), parts.weights1, post, mvce[0], level, v1.df)?;
-            let r2 =
+            let mut r2 =
                 margins::predictions(&[parts.second], Target::Mean(0), parts.weights2, post, mvce[1], level, v2.df)?;
-            let rc = margins::predictions(
+            let mut rc = margins::predictions(
                 &[parts.first, parts.second_on_all],
                 Target::Product,
                 parts.weights1,
@@ -240,6 +222,14 @@ impl TwoPartJob {
                 level,
                 tv.joint.df,
             )?;
+            if let Some(b) = &boot {
+                for (s, r) in [&mut r1, &mut r2, &mut rc].into_iter().enumerate() {
+                    b.apply_predictions(r, s, level);
+                }
+                m1.notes.push(bootstrap::BOOT_PREDICTIONS.into());
+                m2.notes.push(bootstrap::BOOT_PREDICTIONS.into());
+                rc.notes.push(bootstrap::BOOT_PREDICTIONS.into());
+            }
             for (m, r) in [(&mut m1, r1), (&mut m2, r2)] {
                 m.predictions = r.predictions;
                 m.contrasts = r.contrasts;
@@ -261,12 +251,112 @@ impl TwoPartJob {
                 &tv.joint,
                 mvce,
                 level,
-                boot.is_some(),
+                boot.as_ref(),
             )?;
         }
         if let Some(path) = &self.est.hypotheses.predict {
             predict::twopart(ds, &self.formula, self.formula2.as_ref(), &tp, self.response2.is_some())?.write(path)?;
         }
-        Ok(report("twopart", ds, vec![m1, m2], combined, &[&tp.first.design, &tp.second.design]))
+        Ok(report_labels(
+            "twopart",
+            &ds.source,
+            &labels,
+            vec![m1, m2],
+            combined,
+            &[&tp.first.design, &tp.second.design],
+        ))
+    }
+
+    /// Both parts' effects and the combined `E[y]`'s (`--margins`, on the `--margins-scale`) at
+    /// every `--at` grid point and in every `--over` group (the second part's rows are among
+    /// the first part's: the same group, zero weight elsewhere), averaged with `parts`' weights,
+    /// the `--dydx` effects kept: with delta-method standard errors under `vcov` (first,
+    /// second, joint), or estimates only (`None`: the full sample's or a bootstrap replicate's
+    /// statistics).
+    fn effects(
+        &self,
+        parts: &TwoPartEval,
+        groups: &Groups,
+        vcov: Option<[MarginsVce; 3]>,
+    ) -> Result<[margins::MarginsResult; 3]> {
+        let at = self.est.margins.as_ref().expect("margins asked for");
+        let (pw1, pw2) = (parts.weights1, parts.weights2);
+        let gw: Vec<(Vec<(String, String)>, Option<Vec<f64>>, Option<Vec<f64>>)> =
+            group_weights(groups, pw1, parts.first.x.nrows())
+                .into_iter()
+                .map(|(tag, w1)| {
+                    let w2 = w1.as_ref().map(|w1| {
+                        parts
+                            .second_rows
+                            .iter()
+                            .zip(0..)
+                            .map(|(&i, j)| if w1[i] == 0.0 { 0.0 } else { pw2.map_or(1.0, |w| w[j]) })
+                            .collect()
+                    });
+                    (tag, w1, w2)
+                })
+                .collect();
+        margins::check_scale_dydx(&[parts.first.spec, parts.second.spec], &self.est.post.dydx, self.est.post.scale)?;
+        let mut runs: [Vec<_>; 3] = Default::default();
+        for (point, at) in grid_points(at, &self.est.post.grid) {
+            for (tag, w1, w2) in &gw {
+                // (Each part re-borrowed: `ArrayView2` makes `PartEval` invariant.)
+                fn re<'b>(p: &'b PartEval) -> PartEval<'b> {
+                    PartEval { x: p.x.view(), spec: p.spec, beta: p.beta, link: p.link, eta: p.eta }
+                }
+                let pg = TwoPartEval {
+                    first: re(&parts.first),
+                    second: re(&parts.second),
+                    second_on_all: re(&parts.second_on_all),
+                    second_rows: parts.second_rows,
+                    weights1: if groups.is_some() { w1.as_deref() } else { pw1 },
+                    weights2: if groups.is_some() { w2.as_deref() } else { pw2 },
+                };
+                let rs = match vcov {
+                    Some(vce) => margins::compute_twopart_scaled(&pg, &at, self.est.post.scale, vce, self.est.level)?,
+                    None => margins::twopart_estimates_scaled(&pg, &at, self.est.post.scale)?,
+                };
+                for (run, r) in runs.iter_mut().zip(rs) {
+                    run.push((point.clone(), tag.clone(), r));
+                }
+            }
+        }
+        let [mut r1, mut r2, mut rc] = runs.map(merge_runs);
+        margins::keep_dydx(
+            &mut [&mut r1.margins, &mut r2.margins, &mut rc.margins],
+            &[parts.first.spec, parts.second.spec],
+            &self.est.post.dydx,
+        )?;
+        Ok([r1, r2, rc])
+    }
+
+    /// The three sets' effects, predictive margins and contrasts (first part, second part,
+    /// combined `E[y]`) with `parts`' coefficients and weights, estimates only: the full
+    /// sample's (`TwoPartEval::of`) and a bootstrap replicate's, by the same computation.
+    fn set_estimates(&self, parts: &TwoPartEval, groups: &Groups) -> Result<[bootstrap::SetStats; 3]> {
+        let mut out: [bootstrap::SetStats; 3] = Default::default();
+        if self.est.margins.is_some() {
+            for (o, r) in out.iter_mut().zip(self.effects(parts, groups, None)?) {
+                o.effects = r.margins;
+            }
+        }
+        let post = &self.est.post;
+        if !post.is_empty() {
+            margins::check_variables(&[parts.first, parts.second_on_all], post)?;
+            let rs = [
+                margins::prediction_estimates(&[parts.first], Target::Mean(0), parts.weights1, post)?,
+                margins::prediction_estimates(&[parts.second], Target::Mean(0), parts.weights2, post)?,
+                margins::prediction_estimates(
+                    &[parts.first, parts.second_on_all],
+                    Target::Product,
+                    parts.weights1,
+                    post,
+                )?,
+            ];
+            for (o, r) in out.iter_mut().zip(rs) {
+                (o.predictions, o.contrasts) = (r.predictions, r.contrasts);
+            }
+        }
+        Ok(out)
     }
 }

@@ -309,7 +309,7 @@ pub fn run_options(data: &DataArgs, options: &Options, output: Option<PathBuf>) 
     }
     // Column projection: read only the variables some model or row filter needs.
     let ds = resolved.rows.apply(source.load_config(cfg, resolved.variables())?)?;
-    let mut report = resolved.run(&ds)?;
+    let mut report = resolved.run_owned(ds)?;
     report.data_sha256 = hash.join().ok().flatten();
     ReportConfig::new(resolved.table, output).emit(&report)
 }

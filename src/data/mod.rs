@@ -327,6 +327,34 @@ impl Dataset {
     }
 }
 
+/// The dataset a job reads: borrowed (a batch runs many variants, a command several jobs, on
+/// one dataset) or handed over (the only job of a command line run), so that the job can free
+/// the columns once its designs hold what they read ([`Data::release`]).
+pub enum Data<'a> {
+    Borrowed(&'a Dataset),
+    Owned(Dataset),
+}
+
+impl std::ops::Deref for Data<'_> {
+    type Target = Dataset;
+    fn deref(&self) -> &Dataset {
+        match self {
+            Data::Borrowed(ds) => ds,
+            Data::Owned(ds) => ds,
+        }
+    }
+}
+
+impl Data<'_> {
+    /// Frees every column `keep` rejects when the dataset is owned; a borrowed one is left as
+    /// it is. The columns kept are the ones the job still reads.
+    pub fn release(&mut self, keep: impl Fn(&str) -> bool) {
+        if let Data::Owned(ds) = self {
+            ds.retain_columns(keep);
+        }
+    }
+}
+
 fn retain<T>(v: &mut Vec<T>, keep: &[bool]) {
     let mut i = 0;
     v.retain(|_| {

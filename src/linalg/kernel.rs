@@ -24,8 +24,33 @@ where
     B: Fn(&[f64], &mut [V]) + Sync,
     F: Fn(usize, f64, V) -> ([f64; M], f64, [f64; 4], T) + Sync,
 {
+    fused_pass_live(x, beta, None, block, f)
+}
+
+/// [`fused_pass_block`] over the rows whose `live` entry is not 0 only (a bootstrap
+/// replicate's drawn rows, a jackknife's kept rows): the other rows get no linear index, no
+/// block value and no call of `f`, and add nothing to the sums. When `f` gives a row of weight
+/// 0 nothing but zeros (a score, a deviance and information weights that are multiples of
+/// the weight), the sums are those of the pass over every row: the skipped terms are `+ 0`.
+/// Keeps no per-row values (`T` is zero-sized).
+pub fn fused_pass_live<T, V, B, F, const M: usize>(
+    x: ArrayView2<f64>,
+    beta: Option<&[f64]>,
+    live: Option<&[f64]>,
+    block: B,
+    f: F,
+) -> PassOutput<T, M>
+where
+    T: Send,
+    V: Copy + Default,
+    B: Fn(&[f64], &mut [V]) + Sync,
+    F: Fn(usize, f64, V) -> ([f64; M], f64, [f64; 4], T) + Sync,
+{
     let (n, k) = x.dim();
     let xs = x.as_slice().expect("design matrices are row-major and contiguous");
+    if let Some(l) = live {
+        assert!(l.len() == n && std::mem::size_of::<T>() == 0, "one live entry per row, no kept values");
+    }
     let n_chunks = n.div_ceil(CHUNK).max(1);
     #[cfg(target_arch = "x86_64")]
     let avx2 = std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
@@ -56,9 +81,9 @@ where
                 #[cfg(target_arch = "x86_64")]
                 if avx2 {
                     // SAFETY: the CPU supports AVX2 and FMA (checked above).
-                    return unsafe { chunk_avx2(xs, k, lo, hi, beta, &block, &f, wts, slot) };
+                    return unsafe { chunk_avx2(xs, k, lo, hi, beta, live, &block, &f, wts, slot) };
                 }
-                chunk(xs, k, lo, hi, beta, &block, &f, wts, slot)
+                chunk(xs, k, lo, hi, beta, live, &block, &f, wts, slot)
             },
         )
         .collect();
@@ -111,6 +136,7 @@ unsafe fn chunk_avx2<T, V, B, F, const M: usize>(
     lo: usize,
     hi: usize,
     beta: Option<&[f64]>,
+    live: Option<&[f64]>,
     block: &B,
     f: &F,
     wts: &mut [[f64; SUB_ROWS]; M],
@@ -121,7 +147,7 @@ where
     B: Fn(&[f64], &mut [V]),
     F: Fn(usize, f64, V) -> ([f64; M], f64, [f64; 4], T),
 {
-    chunk(xs, k, lo, hi, beta, block, f, wts, slot)
+    chunk(xs, k, lo, hi, beta, live, block, f, wts, slot)
 }
 
 /// Rows `lo..hi` of a fused pass (see [`fused_pass_rows`]). The kept value of row `lo + r`
@@ -134,6 +160,7 @@ fn chunk<T, V, B, F, const M: usize>(
     lo: usize,
     hi: usize,
     beta: Option<&[f64]>,
+    live: Option<&[f64]>,
     block_fn: &B,
     f: &F,
     wts: &mut [[f64; SUB_ROWS]; M],
@@ -150,11 +177,32 @@ where
     let mut compact: (Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new());
     // Sub-blocks small enough to stay in L1 between the per-row work and the cross-product
     // kernel, so each pass reads the design from memory once.
+    // The live rows of a sub-block, packed, when some of its rows are skipped.
+    let mut packed: Vec<f64> = Vec::new();
+    let mut index = [0usize; SUB_ROWS];
     let mut s0 = lo;
     while s0 < hi {
         let s1 = (s0 + SUB_ROWS).min(hi);
-        let block = &xs[s0 * k..s1 * k];
-        let nr = s1 - s0;
+        let mut block = &xs[s0 * k..s1 * k];
+        let mut nr = s1 - s0;
+        let mut all = true;
+        if let Some(l) = live {
+            let mut m = 0;
+            for (i, &v) in l[s0..s1].iter().enumerate() {
+                index[m] = s0 + i;
+                m += (v != 0.0) as usize;
+            }
+            if m < nr {
+                all = false;
+                packed.clear();
+                for &i in &index[..m] {
+                    packed.extend_from_slice(&xs[i * k..(i + 1) * k]);
+                }
+                block = &packed;
+                nr = m;
+            }
+        }
+        let row = |r: usize| if all { s0 + r } else { index[r] };
         let mut etas = [0.0; SUB_ROWS];
         if let Some(b) = beta {
             for (e, xi) in etas.iter_mut().zip(block.chunks_exact(k.max(1))) {
@@ -164,7 +212,7 @@ where
         let mut values = [V::default(); SUB_ROWS];
         block_fn(&etas[..nr], &mut values[..nr]);
         for (r, xi) in block.chunks_exact(k.max(1)).enumerate() {
-            let (w, s, extra, keep) = f(s0 + r, etas[r], values[r]);
+            let (w, s, extra, keep) = f(row(r), etas[r], values[r]);
             for (m, &wm) in w.iter().enumerate() {
                 wts[m][r] = wm;
             }

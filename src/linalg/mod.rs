@@ -18,7 +18,7 @@ mod pass;
 pub use blocks::{block_diag, quad_form};
 pub use dense::*;
 pub use eigen::{symmetric_eigen, symmetric_power};
-pub use kernel::{fused_pass_block, weighted_lower_into, xt_mat, xtwx_lower_into};
+pub use kernel::{fused_pass_block, fused_pass_live, weighted_lower_into, xt_mat, xtwx_lower_into};
 pub use pass::{centered_xtwx, fused_pass, fused_pass_rows, xbeta, xbeta_where, xtwx, PassOutput};
 
 /// Rows per chunk: the unit of parallel work and of the fixed-order reduction.
@@ -77,6 +77,28 @@ mod tests {
                     assert!((h[i * k + j] - naive).abs() <= 1e-12 * naive.abs().max(1.0), "k {k} ({i}, {j})");
                 }
             }
+        }
+    }
+
+    /// A pass over the live rows only gives the bits of the pass over every row when the
+    /// skipped rows' terms are zeros, whatever the pattern of skipped rows (none, some, whole
+    /// sub-blocks, all).
+    #[test]
+    fn live_rows_pass_equals_the_full_pass() {
+        let (n, k) = (3000, 7);
+        let x = Array2::from_shape_fn((n, k), |(i, j)| ((i * 31 + j * 17) % 29) as f64 / 7.0 - 2.0);
+        let beta: Vec<f64> = (0..k).map(|j| 0.1 * j as f64 - 0.2).collect();
+        let patterns: [fn(usize) -> f64; 4] =
+            [|_| 1.0, |i| ((i * 7) % 5 != 0) as u8 as f64 * 2.0, |i| ((i / 64) % 3 != 1) as u8 as f64, |_| 0.0];
+        for w in patterns {
+            let w: Vec<f64> = (0..n).map(w).collect();
+            let f =
+                |i: usize, eta: f64, _: ()| ([w[i] * eta.exp()], w[i] * (eta - 0.3), [w[i] * eta, 0.0, 0.0, 0.0], ());
+            let all = fused_pass_block::<(), _, _, _, 1>(x.view(), Some(&beta), |_, _| {}, f);
+            let live = fused_pass_live::<(), _, _, _, 1>(x.view(), Some(&beta), Some(&w), |_, _| {}, f);
+            assert_eq!(all.h[0], live.h[0]);
+            assert_eq!(all.g, live.g);
+            assert_eq!(all.scalars, live.scalars);
         }
     }
 

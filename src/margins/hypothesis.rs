@@ -61,18 +61,33 @@ fn point_suffix(at: Option<&[(String, String)]>, over: Option<&[(String, String)
 
 impl MarginVector {
     /// The predictive margins and marginal effects of a fit, each with its Jacobian in the
-    /// coefficients `v` covers (and, for the unconditional variance, its own linearization).
+    /// coefficients `v` covers (and, for the unconditional variance, its own linearization):
+    /// covariance `J V J'` or the unconditional one ([`MarginsVce`]).
     pub fn new<'v>(
         predictions: &[Prediction],
         effects: &[Margin],
         v: impl Into<MarginsVce<'v>>,
     ) -> Result<MarginVector> {
         let v: MarginsVce = v.into();
+        let jac: Vec<&[f64]> = predictions
+            .iter()
+            .map(|p| p.jacobian.as_slice())
+            .chain(effects.iter().map(|m| m.jacobian.as_slice()))
+            .collect();
+        let own: Vec<&[f64]> = predictions
+            .iter()
+            .map(|p| p.linearized.as_slice())
+            .chain(effects.iter().map(|m| m.linearized.as_slice()))
+            .collect();
+        Ok(MarginVector::with_covariance(predictions, effects, v.covariance(&jac, &own)?))
+    }
+
+    /// The same vector with a given covariance of the margins (predictions first, then effects,
+    /// in order): the bootstrap's covariance of their replicates.
+    pub fn with_covariance(predictions: &[Prediction], effects: &[Margin], vcov: Array2<f64>) -> MarginVector {
         let mut names = Vec::new();
         let mut aliases = Vec::new();
         let mut estimates = Vec::new();
-        let mut jac: Vec<&[f64]> = Vec::new();
-        let mut own: Vec<&[f64]> = Vec::new();
         for p in predictions {
             let suffix = point_suffix(p.at.as_deref(), None);
             let short = short_term(&p.term);
@@ -81,8 +96,6 @@ impl MarginVector {
             }
             names.push(format!("{}{suffix}", p.term));
             estimates.push(p.estimate);
-            jac.push(&p.jacobian);
-            own.push(&p.linearized);
         }
         for m in effects {
             let suffix = point_suffix(m.at.as_deref(), m.over.as_deref());
@@ -92,11 +105,14 @@ impl MarginVector {
             }
             names.push(format!("dydx({}){suffix}", m.term));
             estimates.push(m.estimate);
-            jac.push(&m.jacobian);
-            own.push(&m.linearized);
         }
-        let vcov = v.covariance(&jac, &own)?;
-        Ok(MarginVector { names, aliases, estimates, vcov })
+        assert_eq!(vcov.nrows(), names.len(), "one covariance row per margin");
+        MarginVector { names, aliases, estimates, vcov }
+    }
+
+    /// A linear combination written with the margins' names (`--lincom-margins`).
+    pub fn combination(&self, text: &str) -> Result<Combination> {
+        Combination::parse(text, Names::margins(&self.names, &self.aliases))
     }
 
     /// The Wald tests and linear combinations written with the margins' names (`df`: the

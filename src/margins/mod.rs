@@ -75,7 +75,9 @@ use vce::{own_linearization, UnitRuns};
 
 pub use hypothesis::MarginVector;
 pub use numlist::{keep_dydx, numlist, parse_dydx, parse_grid};
-pub use predict::{check_variables, predictions, Adjust, ContrastKind, PostRequest, PredictionsResult};
+pub use predict::{
+    check_variables, prediction_estimates, predictions, Adjust, ContrastKind, PostRequest, PredictionsResult,
+};
 pub use scale::{check_scale_dydx, MarginsScale};
 pub use vce::{MarginsVce, MarginsVceKind};
 
@@ -254,8 +256,21 @@ pub fn compute_scaled<'v>(
 /// The estimates of [`compute`]'s effects only (standard errors 0): average effects skip the
 /// Jacobians' products and the rows of weight 0 (a bootstrap replicate's).
 pub fn estimates(parts: &[PartEval], target: Target, weights: Option<&[f64]>, at: &At) -> Result<MarginsResult> {
+    estimates_scaled(parts, target, weights, at, MarginsScale::Dydx)
+}
+
+/// [`estimates`] on a scale (`--margins-scale`): the estimates of [`compute_scaled`]'s effects
+/// (elasticities go through the per-effect scenario pass, whose Jacobians are computed and
+/// not used).
+pub fn estimates_scaled(
+    parts: &[PartEval],
+    target: Target,
+    weights: Option<&[f64]>,
+    at: &At,
+    scale: MarginsScale,
+) -> Result<MarginsResult> {
     let k: usize = parts.iter().map(|p| p.beta.len()).sum();
-    compute_inner(parts, target, weights, at, (&Array2::zeros((k, k))).into(), 95.0, false, MarginsScale::Dydx)
+    compute_inner(parts, target, weights, at, (&Array2::zeros((k, k))).into(), 95.0, false, scale)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -667,10 +682,15 @@ pub fn compute_twopart_scaled(
 /// The estimates of [`compute_twopart`]'s three sets only (standard errors 0), as
 /// [`estimates`].
 pub fn twopart_estimates(tp: &TwoPartEval, at: &At) -> Result<[MarginsResult; 3]> {
+    twopart_estimates_scaled(tp, at, MarginsScale::Dydx)
+}
+
+/// [`twopart_estimates`] on a scale (see [`estimates_scaled`]).
+pub fn twopart_estimates_scaled(tp: &TwoPartEval, at: &At, scale: MarginsScale) -> Result<[MarginsResult; 3]> {
     let (k1, k2) = (tp.first.beta.len(), tp.second.beta.len());
     let z = |k: usize| Array2::zeros((k, k));
     let (z1, z2, zj) = (z(k1), z(k2), z(k1 + k2));
-    compute_twopart_inner(tp, at, [(&z1).into(), (&z2).into(), (&zj).into()], 95.0, false, MarginsScale::Dydx)
+    compute_twopart_inner(tp, at, [(&z1).into(), (&z2).into(), (&zj).into()], 95.0, false, scale)
 }
 
 #[allow(clippy::too_many_arguments)]

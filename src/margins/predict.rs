@@ -130,6 +130,10 @@ pub struct PredictionsResult {
     pub predictions: Vec<Prediction>,
     pub contrasts: Vec<Prediction>,
     pub notes: Vec<String>,
+    /// The families of `--mcompare` (the contrasts of one variable at one grid point), as
+    /// ranges of `contrasts`, with the adjustment (`None`: none asked for).
+    pub families: Vec<std::ops::Range<usize>>,
+    pub mcompare: Option<Adjust>,
 }
 
 /// Looks a variable up among the parts' factors: by data name or by its text (`C(scope)`).
@@ -224,7 +228,30 @@ pub fn predictions<'v>(
     level: f64,
     df: Option<f64>,
 ) -> Result<PredictionsResult> {
-    let vce: MarginsVce = vcov.into();
+    predictions_inner(parts, target, weights, post, Some(vcov.into()), level, df)
+}
+
+/// The estimates of [`predictions`]' margins and contrasts only (standard errors 0, no
+/// Jacobians: the scenario averages skip the `X' C` products), the same terms in the same
+/// order: what a bootstrap replicate recomputes with its coefficients and weights.
+pub fn prediction_estimates(
+    parts: &[PartEval],
+    target: Target,
+    weights: Option<&[f64]>,
+    post: &PostRequest,
+) -> Result<PredictionsResult> {
+    predictions_inner(parts, target, weights, post, None, 95.0, None)
+}
+
+fn predictions_inner(
+    parts: &[PartEval],
+    target: Target,
+    weights: Option<&[f64]>,
+    post: &PostRequest,
+    vce: Option<MarginsVce>,
+    level: f64,
+    df: Option<f64>,
+) -> Result<PredictionsResult> {
     let relevant: Vec<usize> = match target {
         Target::Mean(p) => vec![p],
         Target::Product => (0..parts.len()).collect(),
@@ -339,7 +366,8 @@ pub fn predictions<'v>(
         }
     }
     let scenarios: Vec<Scenario> = scen.iter().map(|s| s.1.clone()).collect();
-    let sums = average_scenarios(parts, target, &relevant, weights, &scenarios, vce.units());
+    let units = vce.and_then(|v| v.units());
+    let sums = average_scenarios(parts, target, &relevant, weights, &scenarios, vce.is_some(), units);
     for ((a, _), (e, j, own)) in scen.iter_mut().zip(sums) {
         a.estimate = e;
         a.jac = j;
@@ -347,7 +375,10 @@ pub fn predictions<'v>(
     }
     let finish =
         |term: String, at: &[(String, String)], estimate: f64, jac: &[f64], own: Vec<f64>| -> Result<Prediction> {
-            let se = vce.se(jac, &own)?;
+            let se = match vce {
+                Some(v) => v.se(jac, &own)?,
+                None => 0.0,
+            };
             let mut p = Prediction::new(term, at, estimate, se, level, df);
             p.jacobian = jac.to_vec();
             p.linearized = own;
@@ -361,6 +392,7 @@ pub fn predictions<'v>(
         }
     }
     let mut contrasts = Vec::new();
+    let mut families = Vec::new();
     for (gi, _) in grid.iter().enumerate() {
         for (v, kind) in &post.contrasts {
             let Some(fi) = find_factor(&factors, v) else { continue };
@@ -391,7 +423,8 @@ pub fn predictions<'v>(
                 let own: Vec<f64> = a.own.iter().zip(&b.own).map(|(x, y)| x - y).collect();
                 contrasts.push(finish(format!("{} - {}", a.term, b.term), &a.at, a.estimate - b.estimate, &jac, own)?);
             }
-            if let Some(adj) = post.mcompare {
+            families.push(start..contrasts.len());
+            if let (Some(adj), Some(_)) = (post.mcompare, vce) {
                 adjust(&mut contrasts[start..], adj, level, df);
             }
         }
@@ -406,42 +439,54 @@ pub fn predictions<'v>(
             ));
         }
     }
-    Ok(PredictionsResult { predictions, contrasts, notes })
+    Ok(PredictionsResult { predictions, contrasts, notes, families, mcompare: post.mcompare })
 }
 
 /// Adjusts a family's p-values (Bonferroni `min(1, m p)`, Sidak `1 - (1 - p)^m`, Holm's
 /// step-down `max_{j <= i} min(1, (m - j + 1) p_(j))`) and, for Bonferroni and Sidak, the
 /// intervals (level `1 - alpha/m`, `(1 - alpha)^(1/m)`), as Stata's `mcompare()`.
 fn adjust(family: &mut [Prediction], adj: Adjust, level: f64, df: Option<f64>) {
-    let m = family.len() as f64;
-    if family.len() <= 1 {
-        return;
-    }
-    let alpha = 1.0 - level / 100.0;
-    match adj {
-        Adjust::Bonferroni | Adjust::Sidak => {
-            let level_adj = 100.0
-                * match adj {
-                    Adjust::Bonferroni => 1.0 - alpha / m,
-                    _ => (1.0 - alpha).powf(1.0 / m),
-                };
-            for c in family.iter_mut() {
-                let (_, _, lo, hi) = crate::inference::statistics(c.estimate, c.std_error, level_adj, df);
-                c.conf_low = lo;
-                c.conf_high = hi;
-                c.p_value = match adj {
-                    Adjust::Bonferroni => (c.p_value * m).min(1.0),
-                    _ => 1.0 - (1.0 - c.p_value).powf(m),
-                };
-            }
+    if let Some(level_adj) = adj.interval_level(level, family.len()) {
+        for c in family.iter_mut() {
+            let (_, _, lo, hi) = crate::inference::statistics(c.estimate, c.std_error, level_adj, df);
+            c.conf_low = lo;
+            c.conf_high = hi;
         }
-        Adjust::Holm => {
-            let mut order: Vec<usize> = (0..family.len()).collect();
-            order.sort_by(|&a, &b| family[a].p_value.total_cmp(&family[b].p_value).then(a.cmp(&b)));
-            let mut running: f64 = 0.0;
-            for (j, &i) in order.iter().enumerate() {
-                running = running.max(((m - j as f64) * family[i].p_value).min(1.0));
-                family[i].p_value = running;
+    }
+    adj.p_values(family);
+}
+
+impl Adjust {
+    /// The level of a family of `m` intervals: `1 - alpha/m` (Bonferroni), `(1 - alpha)^(1/m)`
+    /// (Sidak); `None` when the intervals are not adjusted (Holm, or one contrast).
+    pub fn interval_level(self, level: f64, m: usize) -> Option<f64> {
+        let alpha = 1.0 - level / 100.0;
+        let mf = m as f64;
+        match self {
+            _ if m <= 1 => None,
+            Adjust::Bonferroni => Some(100.0 * (1.0 - alpha / mf)),
+            Adjust::Sidak => Some(100.0 * (1.0 - alpha).powf(1.0 / mf)),
+            Adjust::Holm => None,
+        }
+    }
+
+    /// Adjusts the unadjusted p-values of a family in place.
+    pub fn p_values(self, family: &mut [Prediction]) {
+        let m = family.len() as f64;
+        if family.len() <= 1 {
+            return;
+        }
+        match self {
+            Adjust::Bonferroni => family.iter_mut().for_each(|c| c.p_value = (c.p_value * m).min(1.0)),
+            Adjust::Sidak => family.iter_mut().for_each(|c| c.p_value = 1.0 - (1.0 - c.p_value).powf(m)),
+            Adjust::Holm => {
+                let mut order: Vec<usize> = (0..family.len()).collect();
+                order.sort_by(|&a, &b| family[a].p_value.total_cmp(&family[b].p_value).then(a.cmp(&b)));
+                let mut running: f64 = 0.0;
+                for (j, &i) in order.iter().enumerate() {
+                    running = running.max(((m - j as f64) * family[i].p_value).min(1.0));
+                    family[i].p_value = running;
+                }
             }
         }
     }
@@ -452,7 +497,8 @@ const ROWS: usize = 2048;
 const SCEN_BATCH: usize = 16;
 
 /// The weighted average of `target` under each scenario and its Jacobian in the stacked
-/// parameters (zero for parts the target does not use).
+/// parameters (zero for parts the target does not use; empty without `jacobian`, when the
+/// `X' C` products and the changed columns' sums are skipped).
 ///
 /// One pass over row chunks per batch of scenarios. On a chunk, each scenario's linear indices
 /// are the observed ones plus `sum_a (v_a - x_a) b_a` over the columns the scenario changes
@@ -468,6 +514,7 @@ pub(super) fn average_scenarios(
     relevant: &[usize],
     weights: Option<&[f64]>,
     scenarios: &[Scenario],
+    jacobian: bool,
     units: Option<(&[u32], usize)>,
 ) -> Vec<(f64, Vec<f64>, Vec<f64>)> {
     use crate::design::ColumnValues;
@@ -589,7 +636,7 @@ pub(super) fn average_scenarios(
                         // The changed columns' sum w g_p v.
                         let jac: Vec<Vec<f64>> = (0..np)
                             .map(|p| {
-                                if !relevant.contains(&p) {
+                                if !relevant.contains(&p) || !jacobian {
                                     return Vec::new();
                                 }
                                 let cp = &c[p][r * rows..(r + 1) * rows];
@@ -609,7 +656,7 @@ pub(super) fn average_scenarios(
                     .map(|p| {
                         let k = kx[p];
                         let mut out = vec![0.0; k * nb];
-                        if relevant.contains(&p) {
+                        if relevant.contains(&p) && jacobian {
                             // X' C row by row (nb is small: no packing), scenario-major.
                             let xp = &xsl[p][lo * k..hi * k];
                             for (i, xi) in xp.chunks_exact(k.max(1)).enumerate() {
@@ -647,6 +694,11 @@ pub(super) fn average_scenarios(
                 for (a, &j) in aff[p].iter().enumerate() {
                     jac[p][j] = affsum[p][a];
                 }
+            }
+            if !jacobian {
+                // Estimates only (a bootstrap replicate): no Jacobian.
+                out.push((est / wsum, Vec::new(), Vec::new()));
+                continue;
             }
             let own = match units {
                 Some((u, g)) => {

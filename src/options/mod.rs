@@ -491,6 +491,15 @@ impl Resolved {
         })
     }
 
+    /// [`Resolved::run`] on a dataset handed over: the only job of a command line may free
+    /// the columns it no longer reads ([`crate::data::Data`]).
+    pub fn run_owned(&self, ds: Dataset) -> Result<Report> {
+        match self.jobs.as_slice() {
+            [job] if self.mediation.is_none() => job.run_data(crate::data::Data::Owned(ds)),
+            _ => self.run(&ds),
+        }
+    }
+
     /// Runs the jobs on a dataset (already filtered): one report, the models in order
     /// (named `model1`, `model2`, ... when there are several).
     pub fn run(&self, ds: &Dataset) -> Result<Report> {

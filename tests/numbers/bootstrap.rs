@@ -75,6 +75,136 @@ fn percentile_and_bca_intervals_match_boot_ci() {
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
 
+/// `tests/golden/scripts/bootstrap_predict.R`: boot.ci's percentile and BCa intervals of a
+/// predictive margin and a contrast, from the 499 replicates `--save-reps` writes (R refits
+/// the logit and recomputes both margins for the estimate and the jackknife acceleration).
+#[test]
+fn predictive_margin_and_contrast_intervals_match_boot_ci() {
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string("tests/reference/bootstrap_mroz_predict/expected.json").unwrap())
+            .unwrap();
+    let stats = &expected["statistics"];
+    let mut bad = Vec::new();
+    let dir = tempfile::tempdir().unwrap();
+    for ci in ["percentile", "bca"] {
+        let path = dir.path().join(format!("{ci}.csv"));
+        let out = migfit()
+            .arg("fit")
+            .arg(MROZ)
+            .args(["-m", "logit", "-f", "inlf ~ age + educ + kidslt6 + C(city)", "--vce", "bootstrap"])
+            .args(["--reps", "499", "--seed", "20261206", "--predict-margins", "city", "--contrast", "city:reference"])
+            .args(["--format", "json", "--ci", ci, "--save-reps"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("predictive margins and contrasts: bootstrap replicates"), "{err}");
+        let header = std::fs::read_to_string(&path).unwrap().lines().next().unwrap().to_string();
+        assert!(
+            header.ends_with(
+                ",margin:predict:C(city)[0],margin:predict:C(city)[1],margin:contrast:C(city)[1] - C(city)[0]"
+            ),
+            "{header}"
+        );
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let m = &r["models"][0];
+        for (name, c) in [
+            ("margin:predict:C(city)[1]", &m["predictions"][1]),
+            ("margin:contrast:C(city)[1] - C(city)[0]", &m["contrasts"][0]),
+        ] {
+            let e = &stats[name];
+            let checks = [
+                ("estimate", c["estimate"].as_f64().unwrap(), e["estimate"].as_f64().unwrap()),
+                ("std_error", c["std_error"].as_f64().unwrap(), e["std_error"].as_f64().unwrap()),
+                ("conf_low", c["conf_low"].as_f64().unwrap(), e[ci][0].as_f64().unwrap()),
+                ("conf_high", c["conf_high"].as_f64().unwrap(), e[ci][1].as_f64().unwrap()),
+            ];
+            for (what, o, t) in checks {
+                if !close(o, t, 1e-6) {
+                    bad.push(format!("{ci} {name} {what}: ours {o:e}, boot {t:e}"));
+                }
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+/// `--mcompare bonferroni` under the bootstrap: each contrast's SE is the standard deviation
+/// of its `--save-reps` column, its interval the percentile interval of that column at the
+/// Bonferroni level `1 - alpha/m` (m = 3 pairwise contrasts of kidslt6's three observed
+/// levels), its p-value `min(1, m p)` with `p` the normal p of estimate / SE.
+#[test]
+fn bonferroni_contrasts_read_the_replicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("reps.csv");
+    let out = migfit()
+        .arg("fit")
+        .arg(MROZ)
+        .args(["-m", "logit", "-f", "inlf ~ age + educ + C(kidslt6)", "--vce", "bootstrap", "--reps", "99"])
+        .args(["--seed", "8", "--contrast", "kidslt6:pairwise", "--mcompare", "bonferroni", "--format", "json"])
+        .arg("--save-reps")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let contrasts = r["models"][0]["contrasts"].as_array().unwrap();
+    assert_eq!(contrasts.len(), 3);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).filter(|r: &Vec<&str>| r[1] == "ok").collect();
+    let level = 1.0 - 0.05 / 3.0;
+    for c in contrasts {
+        let name = format!("margin:contrast:{}", c["term"].as_str().unwrap());
+        let j = header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("{name} saved"));
+        let mut t: Vec<f64> = rows.iter().map(|r| r[j].parse().unwrap()).collect();
+        let mean = t.iter().sum::<f64>() / t.len() as f64;
+        let sd = (t.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (t.len() - 1) as f64).sqrt();
+        t.sort_by(f64::total_cmp);
+        let lo = migfit::inference::bootstrap::norm_inter(&t, (1.0 - level) / 2.0);
+        let hi = migfit::inference::bootstrap::norm_inter(&t, 1.0 - (1.0 - level) / 2.0);
+        let est = c["estimate"].as_f64().unwrap();
+        let p = (2.0 * migfit::stats::norm_cdf(-(est / sd).abs()) * 3.0).min(1.0);
+        for (what, ours, want) in [
+            ("std_error", c["std_error"].as_f64().unwrap(), sd),
+            ("conf_low", c["conf_low"].as_f64().unwrap(), lo),
+            ("conf_high", c["conf_high"].as_f64().unwrap(), hi),
+            ("p_value", c["p_value"].as_f64().unwrap(), p),
+        ] {
+            assert!(close(ours, want, 1e-9), "{name} {what}: {ours} vs {want}");
+        }
+    }
+}
+
+/// Bad input under the bootstrap with predictive margins: a usage error before any replicate,
+/// and no `--save-reps` file.
+#[test]
+fn bad_predictive_margins_under_the_bootstrap_are_clean_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("reps.csv");
+    let out = migfit()
+        .arg("fit")
+        .arg(MROZ)
+        .args(["-m", "logit", "-f", "inlf ~ age + C(city)", "--vce", "bootstrap", "--reps", "20"])
+        .args(["--predict-margins", "age", "--save-reps"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("'age' is not a factor"));
+    assert!(!path.exists(), "no partial replicates file");
+    let out = migfit()
+        .arg("fit")
+        .arg(MROZ)
+        .args(["-m", "logit", "-f", "inlf ~ age + C(city)", "--vce", "bootstrap", "--reps", "20"])
+        .args(["--predict-margins", "city", "--lincom-margins", "city[1] - age"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
 /// `--save-reps` writes one line per replicate: the header, then `r,ok,<statistics>`.
 #[test]
 fn save_reps_writes_every_replicate() {
@@ -154,6 +284,9 @@ fn bootstrap_is_byte_identical_across_thread_counts() {
             .args(["-f", "hours ~ age + educ + kidslt6 + C(city)", "--cluster", "age", "--vce", "bootstrap"])
             .args(["--reps", "60", "--seed", "3", "--ci", "bca", "--margins", "--format", "json", "--save-reps"])
             .arg(&path)
+            .args(["--predict-margins", "city", "--contrast", "city", "--at", "educ=10 14"])
+            .args(["--test-margins", "city[1]@(educ=10) = city[0]@(educ=10)"])
+            .args(["--lincom-margins", "city[1]@(educ=14) - city[0]@(educ=14)"])
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -163,6 +296,28 @@ fn bootstrap_is_byte_identical_across_thread_counts() {
     let r: Value = serde_json::from_slice(&outs[0].0).unwrap();
     assert_eq!(r["models"][0]["vce_type"], "bootstrap");
     assert!(r["combined"]["vce"].as_str().unwrap().contains("31 clusters of age"));
+    // Every part's predictive margins, contrasts and combinations are in the replicates.
+    let reps = String::from_utf8_lossy(&outs[0].1);
+    let header = reps.lines().next().unwrap();
+    for name in [
+        "first:predict:C(city)[1]@(educ=10)",
+        "second:contrast:C(city)[1] - C(city)[0]@(educ=14)",
+        "combined:predict:C(city)[0]@(educ=14)",
+    ] {
+        assert!(header.split(',').any(|c| c == name), "{name} in {header}");
+    }
+    let c = &r["combined"];
+    assert_eq!(c["predictions"].as_array().unwrap().len(), 4);
+    assert_eq!(c["lincom"][0]["on"], "margins");
+    assert_eq!(c["tests"][0]["kind"], "chi2");
+    // The combination of margins is the contrast, replicate by replicate: the same SE and BCa
+    // interval (the combination's jackknife too).
+    let contrast = &c["contrasts"][1];
+    assert_eq!(contrast["at"]["educ"], 14);
+    for k in ["estimate", "std_error", "conf_low", "conf_high"] {
+        let (a, b) = (c["lincom"][0][k].as_f64().unwrap(), contrast[k].as_f64().unwrap());
+        assert!(close(a, b, 1e-12), "{k}: lincom {a}, contrast {b}");
+    }
 }
 
 fn usage_error(args: &[&str], needle: &str) {

@@ -7,6 +7,9 @@ use crate::error::{FitError, Result};
 use crate::stats::{norm_cdf, norm_quantile};
 use ndarray::Array2;
 
+/// A named linear combination of statistics: `(name, [(index, weight)], constant)`.
+pub type LinearCombination = (String, Vec<(usize, f64)>, f64);
+
 /// The replicates of a set of statistics and what is read from them.
 #[derive(Debug, Clone)]
 pub struct Replicates {
@@ -71,7 +74,7 @@ impl Replicates {
         self.outcomes.iter().filter(|o| o.is_ok()).count()
     }
 
-    /// "2 perfect prediction by an indicator, 1 not converged" (reasons in order of first
+    /// "2 perfect prediction (by an indicator, or fitted probabilities at 0 or 1), 1 not converged" (reasons in order of first
     /// appearance).
     pub fn failure_summary(&self) -> String {
         let mut counts: Vec<(&str, usize)> = Vec::new();
@@ -91,16 +94,21 @@ impl Replicates {
 
     /// `1/(R_u - 1) sum (t_r - tbar)(t_r - tbar)'` of the statistics `range`.
     pub fn covariance(&self, range: std::ops::Range<usize>) -> Array2<f64> {
-        let p = range.len();
+        self.covariance_of(&range.collect::<Vec<_>>())
+    }
+
+    /// [`Replicates::covariance`] of the statistics `idx` (in that order).
+    pub fn covariance_of(&self, idx: &[usize]) -> Array2<f64> {
+        let p = idx.len();
         let used: Vec<&Vec<f64>> = self.outcomes.iter().filter_map(|o| o.as_ref().ok()).collect();
         let r = used.len() as f64;
-        let mean: Vec<f64> = range.clone().map(|j| used.iter().map(|t| t[j]).sum::<f64>() / r).collect();
+        let mean: Vec<f64> = idx.iter().map(|&j| used.iter().map(|t| t[j]).sum::<f64>() / r).collect();
         let mut v = Array2::zeros((p, p));
         for t in &used {
             for a in 0..p {
-                let da = t[range.start + a] - mean[a];
+                let da = t[idx[a]] - mean[a];
                 for b in 0..=a {
-                    v[[a, b]] += da * (t[range.start + b] - mean[b]);
+                    v[[a, b]] += da * (t[idx[b]] - mean[b]);
                 }
             }
         }
@@ -112,6 +120,24 @@ impl Replicates {
             }
         }
         v
+    }
+
+    /// Linear combinations of the statistics as statistics of their own: each `(name, [(j,
+    /// c_j)], c0)` is `sum_j c_j t_j + c0` in the full sample, in every replicate (a failed one
+    /// stays failed) and in every jackknife sample, so that its standard error, percentile and
+    /// BCa intervals are those of the replicate combinations.
+    pub fn combinations(&self, combos: &[LinearCombination]) -> Replicates {
+        let apply = |t: &[f64]| -> Vec<f64> {
+            combos.iter().map(|(_, c, c0)| c.iter().map(|&(j, w)| w * t[j]).sum::<f64>() + c0).collect()
+        };
+        Replicates {
+            names: combos.iter().map(|c| c.0.clone()).collect(),
+            estimates: apply(&self.estimates),
+            outcomes: self.outcomes.iter().map(|o| o.as_ref().map(|t| apply(t)).map_err(Clone::clone)).collect(),
+            jackknife: self.jackknife.as_ref().map(|jk| jk.iter().map(|(f, t)| (*f, apply(t))).collect()),
+            spec: self.spec.clone(),
+            scheme: self.scheme.clone(),
+        }
     }
 
     /// The standard deviation of statistic `j` over the replicates used.

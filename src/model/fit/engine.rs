@@ -135,6 +135,10 @@ pub(super) struct Pass {
     pub(super) g: Vec<f64>,
     /// -deviance / 2 (the objective; NaN if a mean left the family's domain).
     pub(super) objective: f64,
+    /// Rows (of positive weight) whose mean is within 1e-12 of 0 or of its complement within
+    /// 1e-12 of 0: for binary models, fitted probabilities at 0 or 1 (the replicates' check for
+    /// perfect prediction); not counted by the final pass.
+    pub(super) determined: f64,
 }
 
 pub(super) fn objective(dev: f64) -> f64 {
@@ -158,20 +162,29 @@ pub(super) fn pass<F: crate::model::Family + ?Sized, L: crate::model::Link + ?Si
 ) -> Pass {
     let x = design.x.view();
     let block = |eta: &[f64], out: &mut [crate::model::link::LinkValues]| eng.block(eta, out);
+    // Rows of weight 0 (a replicate's rows not drawn) are skipped: their score, deviance and
+    // information weights are multiples of the weight.
+    let live = Some(eng.w);
     if info == Info::None {
-        let out = linalg::fused_pass_block::<(), _, _, _, 0>(x, Some(beta), block, |i, eta, lv| {
+        let out = linalg::fused_pass_live::<(), _, _, _, 0>(x, Some(beta), live, block, |i, eta, lv| {
             let o = eng.obs_at(i, eta, lv);
-            ([], o.score, [o.dev, 0.0, 0.0, 0.0], ())
+            ([], o.score, [o.dev, determined(&o), 0.0, 0.0], ())
         });
-        return Pass { h: None, info, g: out.g, objective: objective(out.scalars[0]) };
+        return Pass { h: None, info, g: out.g, objective: objective(out.scalars[0]), determined: out.scalars[1] };
     }
-    let out = linalg::fused_pass_block::<(), _, _, _, 1>(x, Some(beta), block, |i, eta, lv| {
+    let out = linalg::fused_pass_live::<(), _, _, _, 1>(x, Some(beta), live, block, |i, eta, lv| {
         let o = eng.obs_at(i, eta, lv);
         let wt = if info == Info::Expected { o.w_e } else { o.w_o };
-        ([wt], o.score, [o.dev, 0.0, 0.0, 0.0], ())
+        ([wt], o.score, [o.dev, determined(&o), 0.0, 0.0], ())
     });
     let [h] = out.h;
-    Pass { h: Some(h), info, g: out.g, objective: objective(out.scalars[0]) }
+    Pass { h: Some(h), info, g: out.g, objective: objective(out.scalars[0]), determined: out.scalars[1] }
+}
+
+/// 1 for a row whose mean or its complement is within 1e-12 of 0 (see [`Pass::determined`]).
+#[inline(always)]
+fn determined(o: &Obs) -> f64 {
+    f64::from(u8::from(o.mu < 1e-12 || o.mu_c < 1e-12))
 }
 
 /// What the last pass keeps besides its [`Pass`] (whose information is the observed one):
@@ -199,7 +212,7 @@ pub(super) fn final_pass<F: crate::model::Family + ?Sized, L: crate::model::Link
     });
     let [oim] = out.h;
     (
-        Pass { h: Some(oim), info: Info::Observed, g: out.g, objective: objective(out.scalars[0]) },
+        Pass { h: Some(oim), info: Info::Observed, g: out.g, objective: objective(out.scalars[0]), determined: 0.0 },
         Final { rows: out.rows },
     )
 }

@@ -40,7 +40,7 @@ impl RefitFailure {
     pub fn describe(self) -> &'static str {
         match self {
             RefitFailure::EmptyColumn => "a regressor or factor level absent from the replicate",
-            RefitFailure::Separation => "perfect prediction by an indicator",
+            RefitFailure::Separation => "perfect prediction (by an indicator, or fitted probabilities at 0 or 1)",
             RefitFailure::Singular => "singular information matrix",
             RefitFailure::NotConverged => "not converged",
         }
@@ -198,6 +198,7 @@ impl<'a> Refitter<'a> {
             info: Info::Observed,
             g,
             objective: super::engine::objective(dev),
+            determined: 0.0,
         };
         self.newton(w, Some(first))
     }
@@ -270,10 +271,19 @@ impl<'a> Refitter<'a> {
             }
         };
         let mut beta = fit.beta.clone();
-        let mut cur = match first {
-            Some(p) => p,
-            None => eng.pass(design, &beta, Info::Observed),
-        };
+        // With the per-unit sums, the information at the full-sample estimates is known without
+        // a pass: iterate with it held fixed (gradient-only passes, no `X'WX`) while the steps
+        // contract, then finish with Newton.
+        if let Some(p) = first {
+            if p.objective.is_nan() {
+                return Err(RefitFailure::NotConverged);
+            }
+            match self.chord(&*eng, w, p, &crit_scale)? {
+                Chord::Converged(b) => return Ok(b),
+                Chord::Stalled(b) => beta = b,
+            }
+        }
+        let mut cur = eng.pass(design, &beta, Info::Observed);
         if cur.objective.is_nan() {
             return Err(RefitFailure::NotConverged);
         }
@@ -289,8 +299,7 @@ impl<'a> Refitter<'a> {
             let crit: f64 = step.iter().zip(&cur.g).map(|(a, b)| a * b).sum::<f64>() / crit_scale(cur.objective);
             if crit.abs() < 1e-12 {
                 // As the fit: the converging step lands on the estimates.
-                let cand: Vec<f64> = beta.iter().zip(&step).map(|(b, s)| b + s).collect();
-                return if cand.iter().all(|b| b.is_finite()) { Ok(cand) } else { Err(RefitFailure::NotConverged) };
+                return self.landed(w, &beta, &step, &cur);
             }
             let mut t = 1.0;
             let mut accepted = None;
@@ -308,7 +317,7 @@ impl<'a> Refitter<'a> {
                     beta = b;
                     cur = p;
                 }
-                None if crit.abs() < 1e-8 => return Ok(beta),
+                None if crit.abs() < 1e-8 => return self.landed(w, &beta, &vec![0.0; k], &cur),
                 None => return Err(RefitFailure::NotConverged),
             }
             if beta.iter().any(|b| !b.is_finite()) {
@@ -317,6 +326,81 @@ impl<'a> Refitter<'a> {
         }
         Err(RefitFailure::NotConverged)
     }
+
+    /// The estimates `beta + step` of a converged refit with weights `w`, unless they are not
+    /// finite or, for a binary model whose last pass left drawn rows with fitted probabilities
+    /// within 1e-12 of 0 or 1, the linear program of [`super::separation`] finds the drawn
+    /// rows separated (by a continuous regressor too, which the indicator tally cannot see):
+    /// the likelihood then rises without bound and the point reached is not a maximum
+    /// likelihood estimate. The program runs only in that case, as for the full-sample fit.
+    fn landed(&self, w: &[f64], beta: &[f64], step: &[f64], last: &Pass) -> Result<Vec<f64>, RefitFailure> {
+        let cand: Vec<f64> = beta.iter().zip(step).map(|(b, s)| b + s).collect();
+        if !cand.iter().all(|b| b.is_finite()) {
+            return Err(RefitFailure::NotConverged);
+        }
+        if self.binary && last.determined > 0.0 {
+            let mut drawn = self.fit.design.clone();
+            drawn.weights = Some(w.to_vec());
+            match super::separation::detect(&drawn) {
+                Ok(None) => {}
+                Ok(Some(_)) => return Err(RefitFailure::Separation),
+                Err(_) => return Err(RefitFailure::NotConverged),
+            }
+        }
+        Ok(cand)
+    }
+
+    /// Iterations with the information `first.h` (at the full-sample estimates, from the
+    /// per-unit sums) held fixed: `b <- b + H0^{-1} g(b)`, each step a gradient-only pass
+    /// (score and objective, no `X'WX`). The iteration converges to the same estimates (the
+    /// score is 0 there) at a linear rate set by how far the replicate's information is from
+    /// `H0`; it stops on the fit's rule (`g' H0^{-1} g` below 1e-12, scaled as in
+    /// [`Refitter::newton`]) and lands on `b + step` as Newton does. When a step does not
+    /// improve the objective, or the criterion falls by less than a factor 100 per step, it
+    /// hands the current estimates to Newton.
+    fn chord(
+        &self,
+        eng: &dyn super::engine::Rows,
+        w: &[f64],
+        first: Pass,
+        crit_scale: &dyn Fn(f64) -> f64,
+    ) -> Result<Chord, RefitFailure> {
+        let design = &self.fit.design;
+        let mut first = first;
+        let h0 = first.h.take().expect("information");
+        let Some(l) = crate::linalg::cholesky(&h0) else { return Ok(Chord::Stalled(self.fit.beta.clone())) };
+        let mut beta = self.fit.beta.clone();
+        let mut cur = first;
+        let mut last = f64::INFINITY;
+        for _ in 0..CHORD_MAX_STEPS {
+            let step = crate::linalg::cholesky_solve(&l, &cur.g);
+            let crit: f64 = step.iter().zip(&cur.g).map(|(a, b)| a * b).sum::<f64>() / crit_scale(cur.objective);
+            if crit.abs() < 1e-12 {
+                return self.landed(w, &beta, &step, &cur).map(Chord::Converged);
+            }
+            if !(crit.abs() < last / 100.0) && last.is_finite() {
+                break;
+            }
+            last = crit.abs();
+            let cand: Vec<f64> = beta.iter().zip(&step).map(|(b, s)| b + s).collect();
+            let p = eng.pass(design, &cand, Info::None);
+            if p.objective.is_nan() || p.objective < cur.objective - 1e-12 * cur.objective.abs().max(1.0) {
+                break;
+            }
+            beta = cand;
+            cur = p;
+        }
+        Ok(Chord::Stalled(beta))
+    }
+}
+
+/// Steps of [`Refitter::chord`] before Newton takes over.
+const CHORD_MAX_STEPS: usize = 8;
+
+/// How [`Refitter::chord`] ended.
+enum Chord {
+    Converged(Vec<f64>),
+    Stalled(Vec<f64>),
 }
 
 #[cfg(test)]
