@@ -52,6 +52,12 @@ fn benches(c: &mut Criterion) {
     g.bench_function("predictive_margins_at_10_point_grid", |b| {
         b.iter(|| black_box(twopart_run::predictions(black_box(&tp), &v, Some(GRID))))
     });
+    // Stata's `margins, at(x1=(...))`: the overall average prediction at 10 values (the
+    // issue's "at-grid of 10 ages"), for Pr(y > 0), E[y | y > 0] and E[y].
+    assert_eq!(twopart_run::predictions_of(&tp, &v, Some(GRID), "_cons")[2].predictions.len(), 10);
+    g.bench_function("overall_predictive_margins_at_10_point_grid", |b| {
+        b.iter(|| black_box(twopart_run::predictions_of(black_box(&tp), &v, Some(GRID), "_cons")))
+    });
     g.bench_function("all_effects_at_10_point_grid", |b| {
         b.iter(|| black_box(twopart_run::effects_at_grid(black_box(&tp), &v, GRID)))
     });

@@ -62,11 +62,22 @@ pub fn variances(tp: &TwoPartFit) -> Variances {
 /// and E[y] (issue 17), with `grid` an optional at-grid ("x1=..."): the variances as in
 /// [`effects`] (the delta method's cost does not depend on which variance it is given).
 pub fn predictions(tp: &TwoPartFit, v: &Variances, grid: Option<&str>) -> [margins::PredictionsResult; 3] {
+    predictions_of(tp, v, grid, "g1")
+}
+
+/// [`predictions`] of `var` (`_cons`: the overall average prediction, no contrasts).
+pub fn predictions_of(
+    tp: &TwoPartFit,
+    v: &Variances,
+    grid: Option<&str>,
+    var: &str,
+) -> [margins::PredictionsResult; 3] {
     let (v1, v2, joint) = v;
     let tpe = TwoPartEval::of(tp);
+    let overall = var == margins::OVERALL;
     let post = margins::PostRequest {
-        predict: vec!["g1".into()],
-        contrasts: vec![("g1".into(), margins::ContrastKind::Pairwise)],
+        predict: vec![var.into()],
+        contrasts: if overall { Vec::new() } else { vec![(var.into(), margins::ContrastKind::Pairwise)] },
         mcompare: None,
         grid: grid.map(|g| margins::parse_grid(g).unwrap()).unwrap_or_default(),
         over: None,

@@ -105,7 +105,9 @@ pub struct EstimationArgs {
     #[arg(long, value_name = "AT")]
     pub margins_at: Option<String>,
     /// Predictive margins (Stata's `margins scope`): the weighted average prediction with every
-    /// row set to each level of the factor(s), "VAR" or "VAR,VAR" (level combinations).
+    /// row set to each level of the factor(s), "VAR" or "VAR,VAR" (level combinations); "_cons"
+    /// for the overall average prediction (with --at: one per grid point, Stata's
+    /// `margins, at(...)`).
     #[arg(long, value_name = "VARS")]
     pub predict_margins: Option<String>,
     /// Contrasts of a factor's predictive margins: "VAR:pairwise" (Stata's pw.), "VAR:reference"

@@ -76,7 +76,7 @@ use vce::{own_linearization, UnitRuns};
 pub use hypothesis::MarginVector;
 pub use numlist::{keep_dydx, numlist, parse_dydx, parse_grid};
 pub use predict::{
-    check_variables, prediction_estimates, predictions, Adjust, ContrastKind, PostRequest, PredictionsResult,
+    check_variables, prediction_estimates, predictions, Adjust, ContrastKind, PostRequest, PredictionsResult, OVERALL,
 };
 pub use scale::{check_scale_dydx, MarginsScale};
 pub use vce::{MarginsVce, MarginsVceKind};

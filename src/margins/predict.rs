@@ -115,6 +115,10 @@ impl PostRequest {
     }
 }
 
+/// `--predict-margins _cons`: the overall predictive margin (Stata's `margins` without a
+/// varlist, labelled `_cons`), at each point of an at-grid (`margins, at(age=(20(10)60))`).
+pub const OVERALL: &str = "_cons";
+
 /// One average prediction under a scenario: its label, grid point, estimate and Jacobian.
 pub struct Average {
     pub term: String,
@@ -159,8 +163,17 @@ pub fn check_variables(parts: &[PartEval], post: &PostRequest) -> Result<()> {
     let all: Vec<usize> = (0..parts.len()).collect();
     let factors = factors_of(parts, &all);
     let numeric = |v: &str| parts.iter().any(|p| p.spec.values.contains_key(v));
-    for (v, what) in
-        post.predict.iter().map(|v| (v, "predict-margins")).chain(post.contrasts.iter().map(|(v, _)| (v, "contrast")))
+    if post.predict.iter().any(|v| v == OVERALL) && post.predict.len() > 1 {
+        return Err(usage(format!(
+            "predict-margins: {OVERALL} (the overall predictive margin, Stata's `margins` without a varlist) stands alone, not with factors"
+        )));
+    }
+    for (v, what) in post
+        .predict
+        .iter()
+        .filter(|v| *v != OVERALL)
+        .map(|v| (v, "predict-margins"))
+        .chain(post.contrasts.iter().map(|(v, _)| (v, "contrast")))
     {
         if find_factor(&factors, v).is_none() {
             return Err(usage(if numeric(v) {
@@ -303,8 +316,18 @@ fn predictions_inner(
     let mut by_level: Vec<(usize, usize, Vec<Option<usize>>)> = Vec::new();
     for (gi, point) in grid.iter().enumerate() {
         let base = grid_scenario(&factors, point);
+        let mut printed = Vec::new();
+        let overall = post.predict.iter().any(|v| v == OVERALL);
         let pvars: Vec<usize> = post.predict.iter().filter_map(|v| find_factor(&factors, v)).collect();
-        if !post.predict.is_empty() && pvars.len() < post.predict.len() {
+        if overall {
+            // Stata's `margins, at(...)`: the average prediction at the grid point (or at the
+            // data without a grid).
+            printed.push(scen.len());
+            scen.push((
+                Average { term: OVERALL.into(), at: point.clone(), estimate: 0.0, jac: Vec::new() },
+                base.clone(),
+            ));
+        } else if !post.predict.is_empty() && pvars.len() < post.predict.len() {
             notes.push(format!(
                 "predictive margins: {} not in this part's formula; not computed here",
                 post.predict
@@ -315,7 +338,6 @@ fn predictions_inner(
                     .join(", ")
             ));
         }
-        let mut printed = Vec::new();
         if !pvars.is_empty() && pvars.len() == post.predict.len() {
             let mut combos: Vec<Vec<usize>> = vec![Vec::new()];
             for &fi in &pvars {

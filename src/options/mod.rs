@@ -264,7 +264,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("firth", "true or false: Firth's bias reduction (binomial models; a two-part model's first part)"),
     ("margins", "true or false"),
     ("margins_at", "means or var=value,..."),
-    ("predict_margins", "a factor or factors, VAR[,VAR]"),
+    ("predict_margins", "a factor or factors, VAR[,VAR], or _cons (the overall margin)"),
     ("contrast", "VAR:pairwise, VAR:reference or VAR:adjacent (several separated by ;)"),
     ("mcompare", "bonferroni, holm or sidak"),
     ("at", "an at-grid, e.g. \"age=20(10)60; female=0 1\""),

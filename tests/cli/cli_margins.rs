@@ -40,6 +40,8 @@ fn unknown_variables_and_non_factors_are_usage_errors() {
     fails(&["--predict-margins", "kidslt6", "--at", "kidslt6=7"], 2, &["'7' is not a level of C(kidslt6)"]);
     fails(&["--margins", "--at", "educ=12; agee=30"], 2, &["'agee' is not a variable of the model"]);
     fails(&["--mcompare", "holm"], 2, &["--mcompare adjusts contrasts"]);
+    fails(&["--predict-margins", "_cons,kidslt6"], 2, &["_cons (the overall predictive margin", "stands alone"]);
+    fails(&["--predict-margins", "_cons", "--contrast", "_cons:pairwise"], 2, &["'_cons' is not a variable"]);
 }
 
 #[test]
