@@ -324,7 +324,7 @@ fn predictions_inner(
             // data without a grid).
             printed.push(scen.len());
             scen.push((
-                Average { term: OVERALL.into(), at: point.clone(), estimate: 0.0, jac: Vec::new() },
+                Average { term: OVERALL.into(), at: point.clone(), estimate: 0.0, jac: Vec::new(), own: Vec::new() },
                 base.clone(),
             ));
         } else if !post.predict.is_empty() && pvars.len() < post.predict.len() {

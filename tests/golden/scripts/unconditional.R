@@ -327,4 +327,14 @@ write_case("uc_probit_apiclus1_cluster", dd,
   "Probit on apiclus1 with cluster-robust variance (clusters dnum, pweights), --margins-vce unconditional: average effects linearized over the clusters with G/(G-1), z statistics",
   list(models = list(list(n_obs = nrow(dd),
     margins = lapply(1:3, function(i) row_of(c("ell", "meals", "mobility")[i], eff[[i]]$est, se[i], NULL, "dydx"))))))
-cat("uc_svy_logit_nhanes, uc_svy_probit_nhanes, uc_svy_probit_apistrat, uc_twopart_apistrat, uc_probit_apiclus1_cluster: ok\n")
+# ---- 6. The overall margin of a logit with an intercept: its linearization is the mean's ------
+# (J H^-1 = e_1'/W by the score equations), so the unconditional SE is svymean(~y)'s exactly.
+mk <- function(x) svydesign(ids = ~psu, strata = ~stratum, weights = ~wt, nest = TRUE, data = x)
+des <- mk(dd0); sm <- svymean(~hi_chol, des)
+write_case("uc_svy_logit_nhanes_overall", dd0,
+  c("--formula", "hi_chol ~ C(race) + female", "--model", "logit", "--strata", "stratum", "--psu", "psu",
+    "--weights", "wt", "--weight-type", "pweight", "--predict-margins", "_cons", "--margins-vce", "unconditional"),
+  "Survey logit (nhanes), the overall predictive margin under --margins-vce unconditional: equal to svymean of the outcome and its SE (a closed form of the linearization)",
+  list(models = list(list(n_obs = nrow(dd0), df_r = degf(des),
+    predictions = list(row_of("_cons", coef(sm), SE(sm), degf(des)))))))
+cat("uc_svy_logit_nhanes, uc_svy_probit_nhanes, uc_svy_probit_apistrat, uc_twopart_apistrat, uc_probit_apiclus1_cluster, uc_svy_logit_nhanes_overall: ok\n")
