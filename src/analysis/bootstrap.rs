@@ -18,7 +18,7 @@ use crate::inference::joint::TwoPartVariance;
 use crate::inference::survey::SurveyDesign;
 use crate::inference::wald::WaldTest;
 use crate::inference::{statistics, Variance, VceKind};
-use crate::margins::{MarginVector, PartEval, PredictionsResult, TwoPartEval};
+use crate::margins::{point_suffix, MarginVector, PartEval, PredictionsResult, TwoPartEval};
 use crate::model::fit::Refitter;
 use crate::model::twopart::TwoPartFit;
 use crate::model::Fit;
@@ -71,16 +71,6 @@ pub struct SetStats {
     pub effects: Vec<Margin>,
     pub predictions: Vec<Prediction>,
     pub contrasts: Vec<Prediction>,
-}
-
-/// `@(age=30, female=1)` for a grid point and group (empty for neither).
-fn point_suffix(at: Option<&[(String, String)]>, over: Option<&[(String, String)]>) -> String {
-    let pairs: Vec<String> = at.into_iter().chain(over).flatten().map(|(k, v)| format!("{k}={v}")).collect();
-    if pairs.is_empty() {
-        String::new()
-    } else {
-        format!("@({})", pairs.join(", "))
-    }
 }
 
 impl SetStats {

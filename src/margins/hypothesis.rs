@@ -49,8 +49,9 @@ fn short_term(term: &str) -> String {
         .join(":")
 }
 
-/// `@(age=30, female=1)` for a grid point and group (empty for neither).
-fn point_suffix(at: Option<&[(String, String)]>, over: Option<&[(String, String)]>) -> String {
+/// `@(age=30, female=1)` for a grid point and group (empty for neither): how a margin at a
+/// point is named in `--test-margins` and in `--save-reps` columns.
+pub fn point_suffix(at: Option<&[(String, String)]>, over: Option<&[(String, String)]>) -> String {
     let pairs: Vec<String> = at.into_iter().chain(over).flatten().map(|(k, v)| format!("{k}={v}")).collect();
     if pairs.is_empty() {
         String::new()

@@ -73,7 +73,7 @@ use request::*;
 use scenario::*;
 use vce::{own_linearization, UnitRuns};
 
-pub use hypothesis::MarginVector;
+pub use hypothesis::{point_suffix, MarginVector};
 pub use numlist::{keep_dydx, numlist, parse_dydx, parse_grid};
 pub use predict::{
     check_variables, prediction_estimates, predictions, Adjust, ContrastKind, PostRequest, PredictionsResult, OVERALL,
