@@ -54,19 +54,24 @@ fn same(full: &MarginsResult, est: &MarginsResult, what: &str) {
     }
 }
 
-#[test]
-fn estimates_only_effects_equal_compute() {
-    let ds = dataset(4000);
-    let f = Formula::parse("y ~ x1 + x2 + I(x2^2) + x3:x4 + x3 + C(g1) + x5:C(g2) + C(g2) + C(g3)").unwrap();
+/// Probit + gamma-log two-part fit of `f` with the data's `wt` column as pweights.
+fn probit_gamma(ds: &Dataset, f: &Formula) -> migfit::model::twopart::TwoPartFit {
     let req = TwoPartRequest {
-        formula: &f,
+        formula: f,
         formula2: None,
         response2: None,
         first: ModelSpec::new(ModelKind::Probit, None, None).unwrap(),
         second: ModelSpec::new(ModelKind::Glm, Some("gamma"), Some("log")).unwrap(),
     };
     let opts = SampleOptions { weights: Some(("wt".into(), WeightType::Probability)), ..Default::default() };
-    let tp = fit_twopart(&ds, &req, &opts).unwrap();
+    fit_twopart(ds, &req, &opts).unwrap()
+}
+
+#[test]
+fn estimates_only_effects_equal_compute() {
+    let ds = dataset(4000);
+    let f = Formula::parse("y ~ x1 + x2 + I(x2^2) + x3:x4 + x3 + C(g1) + x5:C(g2) + C(g2) + C(g3)").unwrap();
+    let tp = probit_gamma(&ds, &f);
     let (n1, n2) = (tp.first.design.n(), tp.second.design.n());
     assert!(n2 < n1 && n2 > 500, "both parts have rows: {n1}, {n2}");
     let v1 = vce::compute(&tp.first, VceKind::Robust).unwrap().matrix;
@@ -170,15 +175,7 @@ fn replicate_predictive_margins_equal_compute_and_a_fresh_fit() {
     use migfit::model::fit::Refitter;
     let ds = dataset(3000);
     let f = Formula::parse("y ~ x1 + x2 + C(g1) + x3:C(g2) + C(g2)").unwrap();
-    let req = TwoPartRequest {
-        formula: &f,
-        formula2: None,
-        response2: None,
-        first: ModelSpec::new(ModelKind::Probit, None, None).unwrap(),
-        second: ModelSpec::new(ModelKind::Glm, Some("gamma"), Some("log")).unwrap(),
-    };
-    let opts = SampleOptions { weights: Some(("wt".into(), WeightType::Probability)), ..Default::default() };
-    let tp = fit_twopart(&ds, &req, &opts).unwrap();
+    let tp = probit_gamma(&ds, &f);
     let n = tp.first.design.n();
     assert_eq!(n, 3000, "every row in the estimation sample");
     let post = margins::PostRequest {
@@ -227,7 +224,7 @@ fn replicate_predictive_margins_equal_compute_and_a_fresh_fit() {
     let b2 = Refitter::new(&tp.second).refit(&w2r).unwrap();
     // The fresh fit: the weight column times the multipliers (the rows are the data's, in order).
     let ds = dataset_times(3000, &mult);
-    let fresh = fit_twopart(&ds, &req, &opts).unwrap();
+    let fresh = probit_gamma(&ds, &f);
     assert!(fresh.first.design.n() < n, "zero-weight rows dropped");
     for (a, b, what) in [(&b1, &fresh.first.beta, "first"), (&b2, &fresh.second.beta, "second")] {
         for (x, y) in a.iter().zip(b.iter()) {
@@ -265,15 +262,7 @@ fn replicate_predictive_margins_equal_compute_and_a_fresh_fit() {
 fn replicate_elasticities_equal_compute() {
     let ds = dataset(2000);
     let f = Formula::parse("y ~ x1 + x2 + C(g1) + x3").unwrap();
-    let req = TwoPartRequest {
-        formula: &f,
-        formula2: None,
-        response2: None,
-        first: ModelSpec::new(ModelKind::Probit, None, None).unwrap(),
-        second: ModelSpec::new(ModelKind::Glm, Some("gamma"), Some("log")).unwrap(),
-    };
-    let opts = SampleOptions { weights: Some(("wt".into(), WeightType::Probability)), ..Default::default() };
-    let tp = fit_twopart(&ds, &req, &opts).unwrap();
+    let tp = probit_gamma(&ds, &f);
     let n1 = tp.first.design.n();
     let mut rng = Rng(5);
     let mult: Vec<f64> = (0..n1).map(|_| (rng.unif() * 2.7).floor()).collect();
